@@ -1,0 +1,1 @@
+"""ahnpl.evaluation"""

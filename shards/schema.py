@@ -1,0 +1,184 @@
+"""The shard record: one row per image (DESIGN §6).
+
+This module is the contract between `ahnpl.pipeline` (which writes records) and
+`ahnpl.trainer` / `ahnpl.evaluation` (which read them). Nothing here imports torch, spaCy or
+diffusers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# The five core negative types in their fixed slot order (DESIGN §4), then the optional ones.
+CORE_NEGATIVE_TYPES: tuple[str, ...] = ("relation", "attribute_swap", "attribute", "object", "verb")
+OPTIONAL_NEGATIVE_TYPES: tuple[str, ...] = ("object_swap", "order_shuffle")
+ALL_NEGATIVE_TYPES: tuple[str, ...] = CORE_NEGATIVE_TYPES + OPTIONAL_NEGATIVE_TYPES
+
+
+def slot_order(types: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Return `types` in the canonical slot order.
+
+    Raises:
+        ValueError: a name is not a known negative type.
+    """
+    unknown = [t for t in types if t not in ALL_NEGATIVE_TYPES]
+    if unknown:
+        raise ValueError(
+            f"unknown negative type(s) {unknown}; choose from {list(ALL_NEGATIVE_TYPES)}"
+        )
+    return tuple(t for t in ALL_NEGATIVE_TYPES if t in set(types))
+
+
+@dataclass
+class Edit:
+    """An image hard negative: the edited image for negative `slot` of caption `caption`.
+
+    `score_dir` is the CLIP directional similarity (cosine) between the image change and the
+    caption change, `score_img` the CLIP image similarity (cosine) to the original; both are
+    None when no quality filter ran.
+    """
+
+    caption: int
+    slot: int
+    image: bytes
+    editor: str
+    seed: int
+    score_dir: float | None = None
+    score_img: float | None = None
+
+
+@dataclass
+class Record:
+    """One image with its captions, text negatives and image edits (one shard row).
+
+    `neg_texts[c][s]` is the negative of caption c for slot s ("" when the slot is invalid);
+    `neg_valid[c][s]` says whether it exists. Slots follow the manifest's `negative_types`.
+    """
+
+    key: str
+    image: bytes
+    width: int
+    height: int
+    source_id: str
+    captions: list[str]
+    neg_texts: list[list[str]]
+    neg_valid: list[list[bool]]
+    edits: list[Edit] = field(default_factory=list)
+
+    def validate(self, num_slots: int) -> None:
+        """Raise ValueError naming the field when the record breaks the schema."""
+        if not self.key or "." in self.key or "/" in self.key:
+            raise ValueError(f"record key {self.key!r}: must be non-empty, without '.' or '/'")
+        if len(self.neg_texts) != len(self.captions) or len(self.neg_valid) != len(self.captions):
+            raise ValueError(f"record {self.key}: neg_texts/neg_valid need one row per caption")
+        for c, (texts, valid) in enumerate(zip(self.neg_texts, self.neg_valid)):
+            if len(texts) != num_slots or len(valid) != num_slots:
+                raise ValueError(
+                    f"record {self.key}: caption {c} has {len(texts)} slots, expected {num_slots}"
+                )
+            for s, (text, ok) in enumerate(zip(texts, valid)):
+                if ok != bool(text):
+                    raise ValueError(
+                        f"record {self.key}: caption {c} slot {s}: valid={ok} but text={text!r}"
+                    )
+        for e in self.edits:
+            if not (0 <= e.caption < len(self.captions) and 0 <= e.slot < num_slots):
+                raise ValueError(f"record {self.key}: edit points at ({e.caption}, {e.slot})")
+
+    def metadata(self) -> dict:
+        """All fields but the image bytes (the WebDataset `.json` member)."""
+        return {
+            "key": self.key,
+            "width": self.width,
+            "height": self.height,
+            "source_id": self.source_id,
+            "captions": self.captions,
+            "neg_texts": self.neg_texts,
+            "neg_valid": self.neg_valid,
+            "edits": [
+                {
+                    "caption": e.caption,
+                    "slot": e.slot,
+                    "editor": e.editor,
+                    "seed": e.seed,
+                    "score_dir": e.score_dir,
+                    "score_img": e.score_img,
+                }
+                for e in self.edits
+            ],
+        }
+
+
+EDIT_TYPE = pa.struct(
+    [
+        ("caption", pa.int32()),
+        ("slot", pa.int32()),
+        # large_binary: 64-bit offsets, so a row group of many edits cannot overflow 2 GiB.
+        ("image", pa.large_binary()),
+        ("editor", pa.string()),
+        ("seed", pa.int64()),
+        ("score_dir", pa.float32()),
+        ("score_img", pa.float32()),
+    ]
+)
+
+ARROW_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("image", pa.large_binary()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("source_id", pa.string()),
+        ("captions", pa.list_(pa.string())),
+        ("neg_texts", pa.list_(pa.list_(pa.string()))),
+        ("neg_valid", pa.list_(pa.list_(pa.bool_()))),
+        ("edits", pa.list_(EDIT_TYPE)),
+    ]
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("path", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+
+
+def record_to_row(record: Record) -> dict:
+    row = record.metadata()
+    row["image"] = record.image
+    row["edits"] = [
+        {**meta, "image": e.image} for meta, e in zip(row["edits"], record.edits)
+    ]
+    return row
+
+
+def row_to_record(row: dict) -> Record:
+    return Record(
+        key=row["key"],
+        image=row["image"],
+        width=int(row["width"]),
+        height=int(row["height"]),
+        source_id=row["source_id"],
+        captions=list(row["captions"]),
+        neg_texts=[list(t) for t in row["neg_texts"]],
+        neg_valid=[list(v) for v in row["neg_valid"]],
+        edits=[
+            Edit(
+                caption=int(e["caption"]),
+                slot=int(e["slot"]),
+                image=e["image"],
+                editor=e["editor"],
+                seed=int(e["seed"]),
+                score_dir=e["score_dir"],
+                score_img=e["score_img"],
+            )
+            for e in (row["edits"] or [])
+        ],
+    )
