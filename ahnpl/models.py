@@ -98,8 +98,11 @@ def create_model(
     import open_clip
 
     name = resolve_model_name(model)
-    local = bool(pretrained) and (Path(pretrained).exists() or "/" in pretrained
-                                  or pretrained.endswith((".pt", ".bin", ".safetensors")))
+    local = bool(pretrained) and (
+        Path(pretrained).exists()
+        or "/" in pretrained
+        or pretrained.endswith((".pt", ".bin", ".safetensors"))
+    )
     if local and not Path(pretrained).is_file():
         raise FileNotFoundError(f"--pretrained {pretrained}: no such checkpoint file")
     model_obj, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
@@ -109,7 +112,8 @@ def create_model(
         device=device,
     )
     if local:
-        open_clip.load_checkpoint(model_obj, pretrained, strict=True, weights_only=True,
-                                  device=device)
+        open_clip.load_checkpoint(
+            model_obj, pretrained, strict=True, weights_only=True, device=device
+        )
     tokenizer = open_clip.get_tokenizer(name)
     return LoadedModel(model_obj, preprocess_train, preprocess_val, tokenizer, name)

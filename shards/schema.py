@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 SCHEMA_VERSION = 1
@@ -105,12 +106,17 @@ class Record:
                     "slot": e.slot,
                     "editor": e.editor,
                     "seed": e.seed,
-                    "score_dir": e.score_dir,
-                    "score_img": e.score_img,
+                    "score_dir": _f32(e.score_dir),
+                    "score_img": _f32(e.score_img),
                 }
                 for e in self.edits
             ],
         }
+
+
+def _f32(x: float | None) -> float | None:
+    # Parquet stores scores as float32; rounding here makes both formats read back equal.
+    return None if x is None else float(np.float32(x))
 
 
 EDIT_TYPE = pa.struct(
@@ -153,9 +159,7 @@ REJECT_SCHEMA = pa.schema(
 def record_to_row(record: Record) -> dict:
     row = record.metadata()
     row["image"] = record.image
-    row["edits"] = [
-        {**meta, "image": e.image} for meta, e in zip(row["edits"], record.edits)
-    ]
+    row["edits"] = [{**meta, "image": e.image} for meta, e in zip(row["edits"], record.edits)]
     return row
 
 

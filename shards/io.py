@@ -1,0 +1,172 @@
+"""Shard writers and readers: Parquet and WebDataset behind one interface (DESIGN §6).
+
+Both formats read back to the same `Record`s. Writers produce the same bytes for the same
+records (no timestamps, fixed member order), which is what makes a resumed build byte-identical
+to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Protocol
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schema import ARROW_SCHEMA, Edit, Record, record_to_row, row_to_record
+
+# Parquet row groups are cut by bytes, not rows: image rows vary 10x in size and a reader holds
+# one row group in memory at a time.
+ROW_GROUP_BYTES = 64 * 1024 * 1024
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+class ShardFormatError(ValueError):
+    """A shard file that does not match the ahnpl schema."""
+
+
+class ShardWriter(Protocol):
+    name: str
+    suffix: str
+
+    def write(self, records: list[Record], url: str) -> None: ...
+
+
+class ParquetWriter:
+    """One Parquet file per shard, `ARROW_SCHEMA`, zstd, row groups bounded by bytes."""
+
+    name = "parquet"
+    suffix = ".parquet"
+
+    def write(self, records: list[Record], url: str) -> None:
+        with fsspec.open(url, "wb") as f:
+            with pq.ParquetWriter(f, ARROW_SCHEMA, compression="zstd") as writer:
+                batch: list[dict] = []
+                size = 0
+                for record in records:
+                    row = record_to_row(record)
+                    batch.append(row)
+                    size += len(record.image) + sum(len(e.image) for e in record.edits)
+                    if size >= ROW_GROUP_BYTES:
+                        writer.write_table(pa.Table.from_pylist(batch, schema=ARROW_SCHEMA))
+                        batch, size = [], 0
+                if batch or not records:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=ARROW_SCHEMA))
+
+
+class WebDatasetWriter:
+    """One tar per shard: `key.jpg`, `key.json` (all but bytes), `key.edit<N>.jpg`.
+
+    A sample's members are contiguous; `mtime=0` keeps the bytes reproducible.
+    """
+
+    name = "webdataset"
+    suffix = ".tar"
+
+    def write(self, records: list[Record], url: str) -> None:
+        import webdataset as wds
+
+        with fsspec.open(url, "wb") as f:
+            writer = wds.TarWriter(f, encoder=False, mtime=0)
+            for record in records:
+                sample = {
+                    "__key__": record.key,
+                    "jpg": record.image,
+                    "json": json.dumps(record.metadata(), ensure_ascii=False).encode(),
+                }
+                for n, edit in enumerate(record.edits):
+                    sample[f"edit{n}.jpg"] = edit.image
+                writer.write(sample)
+            writer.close()
+
+
+WRITERS: dict[str, type] = {w.name: w for w in (ParquetWriter, WebDatasetWriter)}
+
+
+def get_writer(fmt: str) -> ShardWriter:
+    """Return the writer for `fmt` ("parquet" or "webdataset").
+
+    Raises:
+        ValueError: unknown format.
+    """
+    try:
+        return WRITERS[fmt]()
+    except KeyError:
+        raise ValueError(f"format {fmt!r}: choose one of {sorted(WRITERS)}") from None
+
+
+def read_shard(url: str) -> Iterator[Record]:
+    """Stream the records of one shard, Parquet (`.parquet`) or WebDataset (`.tar`).
+
+    `url` is a local path or any fsspec URL. Parquet is read one row group at a time, so memory
+    stays bounded by `ROW_GROUP_BYTES`.
+
+    Raises:
+        ShardFormatError: unknown suffix, wrong schema, or a tar member name that is not
+            `<key>.<ext>` with a safe key (no path separators, no traversal).
+    """
+    if url.endswith(".parquet"):
+        yield from _read_parquet(url)
+    elif url.endswith(".tar"):
+        yield from _read_tar(url)
+    else:
+        raise ShardFormatError(f"{url}: unknown shard suffix (expected .parquet or .tar)")
+
+
+def _read_parquet(url: str) -> Iterator[Record]:
+    with fsspec.open(url, "rb") as f:
+        pf = pq.ParquetFile(f)
+        if not pf.schema_arrow.equals(ARROW_SCHEMA):
+            raise ShardFormatError(f"{url}: schema differs from ahnpl schema:\n{pf.schema_arrow}")
+        for i in range(pf.num_row_groups):
+            for row in pf.read_row_group(i).to_pylist():
+                yield row_to_record(row)
+
+
+def _read_tar(url: str) -> Iterator[Record]:
+    from webdataset.tariterators import group_by_keys, tar_file_iterator
+
+    with fsspec.open(url, "rb") as f:
+        members = (dict(m, __url__=url) for m in tar_file_iterator(f))
+        for sample in group_by_keys(members):
+            yield _sample_to_record(url, sample)
+
+
+def _sample_to_record(url: str, sample: dict) -> Record:
+    key = sample["__key__"]
+    # Names come from someone else's dataset: a key that could escape a folder is refused
+    # rather than trusted by whatever extracts it later.
+    if not _KEY_RE.match(key):
+        raise ShardFormatError(f"{url}: unsafe or malformed member key {key!r}")
+    if "jpg" not in sample or "json" not in sample:
+        raise ShardFormatError(f"{url}: sample {key} lacks its .jpg or .json member")
+    meta = json.loads(sample["json"])
+    edits = []
+    for n, e in enumerate(meta.get("edits", [])):
+        image = sample.get(f"edit{n}.jpg")
+        if image is None:
+            raise ShardFormatError(f"{url}: sample {key} lacks member edit{n}.jpg")
+        edits.append(Edit(image=image, **e))
+    return Record(
+        key=meta["key"],
+        image=sample["jpg"],
+        width=meta["width"],
+        height=meta["height"],
+        source_id=meta["source_id"],
+        captions=meta["captions"],
+        neg_texts=meta["neg_texts"],
+        neg_valid=meta["neg_valid"],
+        edits=edits,
+    )
+
+
+def encode_table(rows: list[dict], schema: pa.Schema) -> bytes:
+    """Serialise `rows` to Parquet bytes (used for `rejects.parquet`)."""
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf, compression="zstd")
+    return buf.getvalue()
