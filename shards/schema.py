@@ -146,8 +146,12 @@ ARROW_SCHEMA = pa.schema(
     ]
 )
 
+# `level` is "image" (the whole input row was not stored) or "caption" (one caption was
+# dropped, or a caption names no image); `offset` is the input row's global offset, -1 if none.
 REJECT_SCHEMA = pa.schema(
     [
+        ("offset", pa.int64()),
+        ("level", pa.string()),
         ("source_id", pa.string()),
         ("path", pa.string()),
         ("reason", pa.string()),

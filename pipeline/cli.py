@@ -1,0 +1,168 @@
+"""`ahnpl-gen`: build, preview, verify and inspect hard-negative datasets. Wiring only."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Build and check AHNPL hard-negative datasets."
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command(context_settings={"allow_extra_args": False})
+def build(
+    args: list[str] = typer.Argument(None, help="[RECIPE.yaml] then section.field=value overrides"),
+    captions: str = typer.Option(None, help="COCO caption JSON (or CSV with --source csv)"),
+    images: str = typer.Option(None, help="folder holding the image files"),
+    out: str = typer.Option(None, help="output dataset folder or fsspec URL"),
+    format: str = typer.Option(None, "--format", help="parquet | webdataset"),
+    source: str = typer.Option(None, help="coco | csv"),
+    editor: str = typer.Option(None, help="none | flip | instruct-pix2pix | img2img"),
+    editor_model: str = typer.Option(None, help="hub id or local folder of the editing model"),
+    edits_per_image: int = typer.Option(None, help="image edits per image"),
+    types: str = typer.Option(None, help="comma-separated negative types"),
+    workers: int = typer.Option(None, help="local worker processes"),
+    seed: int = typer.Option(None),
+    images_per_shard: int = typer.Option(None),
+    limit: int = typer.Option(None, help="use only the first N input images"),
+    rank: int = typer.Option(None, help="this process's rank (default: $RANK / $SLURM_PROCID)"),
+    world_size: int = typer.Option(None, help="ranks in all (default: $WORLD_SIZE)"),
+    progress: bool = typer.Option(True, help="progress bar"),
+) -> None:
+    """Input dataset → text negatives → image edits → shards + manifest. Resumable."""
+    from pydantic import ValidationError
+
+    from .build import build as run_build
+    from .recipe import load_recipe
+
+    args = list(args or [])
+    recipe_path = args.pop(0) if args and "=" not in args[0] else None
+    flags = {
+        "input.captions": captions,
+        "input.images": images,
+        "input.source": source,
+        "input.limit": limit,
+        "output.out": out,
+        "output.format": format,
+        "output.images_per_shard": images_per_shard,
+        "edit.editor": editor,
+        "edit.edits_per_image": edits_per_image,
+        "workers": workers,
+        "seed": seed,
+    }
+    overrides = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
+    if types is not None:
+        overrides.append(f"negatives.types={json.dumps(types.split(','))}")
+    if editor_model is not None:
+        overrides.append(f"edit.options.model={json.dumps(editor_model)}")
+    try:
+        recipe = load_recipe(recipe_path, overrides + args)
+    except (ValidationError, ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    started = time.perf_counter()
+    try:
+        result = run_build(recipe, rank=rank, world=world_size, progress=progress)
+    except (ValueError, FileNotFoundError, ImportError) as e:
+        _fail(str(e))
+    seconds = time.perf_counter() - started
+    if result.manifest is None:
+        typer.echo(
+            f"rank done: built {result.built} shard(s), kept {result.skipped}; "
+            f"the manifest is written when the last rank finishes ({seconds:.1f}s)"
+        )
+        return
+    t = result.manifest.totals
+    valid = ", ".join(f"{k} {v}" for k, v in t["valid_negatives"].items())
+    typer.echo(
+        f"{result.out}: {t['images']} images in {t['shards']} shard(s), "
+        f"{t['images_rejected']} rejected, {t['captions']} captions, negatives: {valid}, "
+        f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
+        f"in {seconds:.1f}s"
+    )
+
+
+@app.command()
+def preview(
+    caption: str = typer.Argument(None, help="a caption; omit with --file"),
+    file: Path = typer.Option(None, "--file", help="one caption a line; prints JSON lines"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    types: str = typer.Option(None, help="comma-separated negative types"),
+    spacy_model: str = typer.Option(None, help="spaCy pipeline name"),
+    seed: int = typer.Option(0),
+    n_process: int = typer.Option(1, help="spaCy worker processes (with --file)"),
+    batch_size: int = typer.Option(256),
+) -> None:
+    """Print the negatives of one caption (or of each line of --file), by type."""
+    from ahnpl.shards.schema import CORE_NEGATIVE_TYPES
+
+    from .negatives import NegativeGenerator
+
+    if (caption is None) == (file is None):
+        _fail("give either a CAPTION or --file FILE")
+    generator = NegativeGenerator(
+        types=types.split(",") if types else CORE_NEGATIVE_TYPES,
+        spacy_model=spacy_model,
+        seed=seed,
+        n_process=n_process,
+        batch_size=batch_size,
+    )
+
+    def as_dict(text, negatives):
+        return {
+            "caption": text,
+            "negatives": {t: (n.text if n else None) for t, n in zip(generator.types, negatives)},
+        }
+
+    if file is not None:
+        with open(file, encoding="utf-8") as f:
+            lines = [line.rstrip("\n") for line in f]
+        out = sys.stdout
+        for text, negatives in zip(lines, generator.generate(lines)):
+            out.write(json.dumps(as_dict(text, negatives), ensure_ascii=False) + "\n")
+        return
+    negatives = generator.generate_one(caption)
+    if as_json:
+        typer.echo(json.dumps(as_dict(caption, negatives), ensure_ascii=False, indent=1))
+        return
+    typer.echo(caption)
+    for t, n in zip(generator.types, negatives):
+        if n is None:
+            typer.echo(f"  {t:<15} -")
+        else:
+            typer.echo(f"  {t:<15} {n.text}    [{n.original} → {n.replacement}]")
+
+
+@app.command()
+def verify(dataset: str = typer.Argument(..., help="dataset folder or fsspec URL")) -> None:
+    """Check every shard against the manifest (sha256, size, schema, row counts)."""
+    from ahnpl.shards.manifest import load_manifest
+    from ahnpl.shards.manifest import verify as run_verify
+
+    try:
+        problems = run_verify(dataset)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    if problems:
+        for p in problems:
+            typer.secho(f"FAIL {p}", fg=typer.colors.RED)
+        typer.echo(f"{dataset}: {len(problems)} problem(s)")
+        raise typer.Exit(1)
+    manifest = load_manifest(dataset)
+    typer.echo(
+        f"{dataset}: OK, {len(manifest.shards)} shard(s), "
+        f"{manifest.totals.get('images')} images match the manifest"
+    )
+
+
+if __name__ == "__main__":
+    app()
