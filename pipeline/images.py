@@ -65,13 +65,10 @@ def load_image(data: bytes, cfg: ImagesConfig) -> LoadedImage:
             img.load()
     except ImageReject:
         raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as e:
+    except Image.DecompressionBombError as e:
+        # PIL refuses on open past twice its own limit, before our check can run.
+        raise ImageReject("too_large", str(e)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageReject("unreadable_image", f"{type(e).__name__}: {e}") from None
     if min(w, h) < cfg.min_side:
         raise ImageReject("too_small", f"{w}x{h}: a side is under {cfg.min_side} pixels")
