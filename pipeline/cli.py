@@ -164,5 +164,25 @@ def verify(dataset: str = typer.Argument(..., help="dataset folder or fsspec URL
     )
 
 
+@app.command()
+def inspect(
+    dataset: str = typer.Argument(..., help="dataset folder or fsspec URL"),
+    html: Path = typer.Option(None, "--html", help="write an HTML contact sheet here"),
+    limit: int = typer.Option(50, help="images on the contact sheet"),
+    as_json: bool = typer.Option(False, "--json", help="print the statistics as JSON"),
+) -> None:
+    """Coverage per negative type, rejects by reason, edit counts and scores; a contact sheet."""
+    from .inspection import contact_sheet, dataset_stats, format_stats
+
+    try:
+        stats = dataset_stats(dataset)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(stats, indent=1) if as_json else format_stats(stats))
+    if html is not None:
+        html.write_text(contact_sheet(dataset, limit=limit), encoding="utf-8")
+        typer.echo(f"contact sheet: {html}")
+
+
 if __name__ == "__main__":
     app()
