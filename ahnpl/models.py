@@ -2,11 +2,22 @@
 
 Shared by `ahnpl.trainer` (the model it fine-tunes) and `ahnpl.evaluation` (the model it scores).
 Nothing downloads unless `pretrained` is an open_clip pretrained tag.
+
+Checkpoint files accepted (`create_model(pretrained=PATH)` and `load_checkpoint(PATH)`):
+- a checkpoint of `ahnpl-train`: a dict with "state_dict", "model" (name or config path) and
+  "model_config" (the open_clip config dict), so it loads without `--model`;
+- an open_clip training checkpoint ({"epoch", "name", "state_dict"} with `module.` prefixes);
+- published AHNPL / CE-CLIP / NegCLIP files: a bare state dict, or one under "state_dict",
+  "model_state_dict" or "model", with `module.`, `model.` or `_orig_mod.` prefixes;
+- `.safetensors` files.
+Every `torch.load` uses `weights_only=True`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,13 +25,16 @@ from typing import Any
 import torch
 
 BUNDLED_CONFIGS = Path(__file__).resolve().parent.parent / "trainer" / "configs"
+_STATE_KEYS = ("state_dict", "model_state_dict", "model")
+_PREFIXES = ("module.", "_orig_mod.", "model.")
 
 
 @dataclass
 class LoadedModel:
     """An open_clip model with its transforms and tokenizer.
 
-    `name` is the open_clip model name (the config file's stem for a config path).
+    `name` is the open_clip model name (the config file's stem for a config path);
+    `pretrained` the tag or checkpoint path its weights came from ("" for random init).
     """
 
     model: torch.nn.Module
@@ -28,6 +42,7 @@ class LoadedModel:
     preprocess_val: Any
     tokenizer: Any
     name: str
+    pretrained: str = ""
 
 
 def resolve_model_name(model: str) -> str:
@@ -74,6 +89,95 @@ def _bundled_config(name: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """The raw object in a checkpoint file (`weights_only=True`; safetensors as a state dict).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a dict (e.g. a TorchScript archive or a pickled module).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path}: no such file")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device=str(device))
+    try:
+        obj = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError and RuntimeError variants
+        raise ValueError(
+            f"checkpoint {path}: cannot be read with weights_only=True ({err}); convert it to a "
+            f"state dict (torch.save(model.state_dict(), ...)) or safetensors"
+        ) from err
+    if not isinstance(obj, dict):
+        raise ValueError(f"checkpoint {path}: holds a {type(obj).__name__}, not a state dict")
+    return obj
+
+
+def extract_state_dict(obj: dict[str, Any], source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """The model weights inside a checkpoint dict, with wrapper prefixes stripped.
+
+    Looks under "state_dict", "model_state_dict" and "model" (when that holds tensors), else takes
+    the dict itself; strips `module.` (DDP), `_orig_mod.` (torch.compile) and `model.` when every
+    key has it.
+
+    Raises:
+        ValueError: no tensors found.
+    """
+    state = obj
+    for key in _STATE_KEYS:
+        inner = obj.get(key)
+        if isinstance(inner, dict) and any(isinstance(v, torch.Tensor) for v in inner.values()):
+            state = inner
+            break
+    state = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if not state:
+        raise ValueError(f"{source}: no tensors found under {_STATE_KEYS} or at the top level")
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _PREFIXES:
+            if all(k.startswith(prefix) for k in state):
+                state = {k[len(prefix) :]: v for k, v in state.items()}
+                changed = True
+    return state
+
+
+def load_weights(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """Load `state_dict` into an open_clip model strictly, after open_clip's format fixes.
+
+    Raises:
+        ValueError: keys or shapes do not match the architecture (names the first few).
+    """
+    from open_clip.convert import convert_state_dict
+    from open_clip.model import resize_pos_embed, resize_text_pos_embed
+
+    state_dict = convert_state_dict(model, dict(state_dict))
+    scale = state_dict.get("logit_scale")
+    if scale is not None and scale.ndim != model.logit_scale.ndim:
+        state_dict["logit_scale"] = scale.reshape(model.logit_scale.shape)
+    if getattr(model, "logit_bias", None) is not None and "logit_bias" not in state_dict:
+        state_dict["logit_bias"] = torch.zeros_like(model.logit_bias)
+    resize_pos_embed(state_dict, model)
+    resize_text_pos_embed(state_dict, model)
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{source}: weights do not fit the model architecture; pass the --model it was "
+            f"trained with. {str(err)[:600]}"
+        ) from err
+
+
+def _is_local(pretrained: str) -> bool:
+    return bool(pretrained) and (
+        Path(pretrained).exists()
+        or "/" in pretrained
+        or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
+    )
+
+
 def create_model(
     model: str,
     pretrained: str = "",
@@ -85,35 +189,90 @@ def create_model(
     Args:
         model: open_clip model name, model-config JSON path, or bundled config name.
         pretrained: "" for random init; an open_clip pretrained tag ("openai", "laion2b_s34b_b79k");
-            or a local checkpoint path: an `ahnpl-train` checkpoint, an open_clip training
-            checkpoint, or a published AHNPL / CE-CLIP / NegCLIP file (a bare state dict or
-            one under a `state_dict` key, `module.` prefixes stripped). Loading uses
-            `weights_only=True`.
+            or a local checkpoint path (any format in the module docstring).
         device: torch device.
         precision: open_clip precision string ("fp32", "bf16", "fp16", "amp").
 
     Raises:
-        FileNotFoundError / ValueError: unknown model or checkpoint path.
+        FileNotFoundError / ValueError: unknown model or checkpoint path, or weights that do
+        not fit the architecture.
     """
     import open_clip
 
     name = resolve_model_name(model)
-    local = bool(pretrained) and (
-        Path(pretrained).exists()
-        or "/" in pretrained
-        or pretrained.endswith((".pt", ".bin", ".safetensors"))
-    )
+    local = _is_local(pretrained)
     if local and not Path(pretrained).is_file():
         raise FileNotFoundError(f"--pretrained {pretrained}: no such checkpoint file")
     model_obj, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
         name,
         pretrained=(pretrained or None) if not local else None,
-        precision=precision,
-        device=device,
+        precision="fp32" if local else precision,
+        device="cpu" if local else device,
     )
     if local:
-        open_clip.load_checkpoint(
-            model_obj, pretrained, strict=True, weights_only=True, device=device
-        )
+        state = extract_state_dict(read_checkpoint(pretrained), source=pretrained)
+        load_weights(model_obj, state, source=pretrained)
+        model_obj = _to_precision(model_obj, precision).to(device)
     tokenizer = open_clip.get_tokenizer(name)
-    return LoadedModel(model_obj, preprocess_train, preprocess_val, tokenizer, name)
+    return LoadedModel(model_obj, preprocess_train, preprocess_val, tokenizer, name, pretrained)
+
+
+def _to_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
+    if precision in ("bf16", "pure_bf16"):
+        return model.to(torch.bfloat16)
+    if precision in ("fp16", "pure_fp16"):
+        return model.to(torch.float16)
+    return model
+
+
+def load_checkpoint(
+    path: str | Path,
+    model: str | None = None,
+    device: str | torch.device = "cpu",
+    precision: str = "fp32",
+) -> LoadedModel:
+    """Load an `ahnpl-train` checkpoint (or any checkpoint file, given `model`).
+
+    The architecture comes from the checkpoint's "model_config" (an open_clip config dict,
+    registered with open_clip under the checkpoint's "model" name) unless `model` is given.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: neither `model` nor a "model_config" in the checkpoint, or weights that do
+        not fit.
+    """
+    import open_clip
+
+    obj = read_checkpoint(path)
+    if model is None:
+        config = obj.get("model_config")
+        if not isinstance(config, dict):
+            raise ValueError(
+                f"--checkpoint {path}: has no 'model_config'; pass --model with the architecture "
+                f"it was trained with"
+            )
+        name = Path(str(obj.get("model") or "ahnpl-checkpoint")).stem
+        with tempfile.TemporaryDirectory() as tmp:
+            # add_model_config takes files only; the config lives on in open_clip's registry.
+            cfg_path = Path(tmp) / f"{name}.json"
+            cfg_path.write_text(json.dumps(config))
+            open_clip.add_model_config(cfg_path)
+        model = name
+    loaded = create_model(model, "", device="cpu", precision="fp32")
+    load_weights(loaded.model, extract_state_dict(obj, source=str(path)), source=str(path))
+    loaded.model = _to_precision(loaded.model, precision).to(device)
+    loaded.pretrained = str(path)
+    return loaded
+
+
+def fingerprint(model: torch.nn.Module) -> str:
+    """sha256 (hex) over the model's state dict: names, dtypes, shapes and bytes, in key order.
+
+    Two models with this fingerprint give the same outputs; used in every results file.
+    """
+    h = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        t = value.detach().cpu().contiguous()
+        h.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

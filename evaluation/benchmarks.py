@@ -1,0 +1,166 @@
+"""Benchmark registry and the one item shape every loader produces.
+
+A benchmark is a loader function `load(data_root: Path) -> list[Item]` registered under a name
+with the task that scores it:
+
+    from ahnpl.evaluation.benchmarks import Item, register_benchmark
+
+    @register_benchmark("shapes", task="choice")
+    def load(data_root):
+        ...
+
+Put that in `evaluation/<name>.py` and `ahnpl-eval --benchmark <name>` finds it: names not yet
+registered are looked up by importing `ahnpl.evaluation.<name>` (or the module named in
+`BUILTIN_MODULES`), so registering a benchmark is that one decorator line.
+
+Tasks (see `ahnpl.evaluation.scoring`):
+- "choice": one image, `positives[0]` must score strictly above every text in `negatives`
+  (SugarCrepe, ARO, VALSE, VL-CheckList, CREPE, VSR pairs).
+- "winoground": two images, two captions, caption k belongs to image k.
+- "retrieval": one item per image with all its captions; scored as one corpus per split.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TASKS = ("choice", "winoground", "retrieval")
+
+# Built-in benchmark name -> module that registers it; imported only when asked for, so the
+# trainer can evaluate SugarCrepe without importing spaCy (needed by ARO's order splits only).
+BUILTIN_MODULES = {
+    "sugarcrepe": "ahnpl.evaluation.sugarcrepe",
+    "aro": "ahnpl.evaluation.aro",
+    "valse": "ahnpl.evaluation.valse",
+    "vl_checklist": "ahnpl.evaluation.vl_checklist",
+    "crepe": "ahnpl.evaluation.crepe",
+    "winoground": "ahnpl.evaluation.winoground",
+    "vsr": "ahnpl.evaluation.vsr",
+    "retrieval_coco": "ahnpl.evaluation.retrieval",
+    "retrieval_flickr30k": "ahnpl.evaluation.retrieval",
+}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image file, optionally cropped.
+
+    `path` is as written in the benchmark file (relative to an image folder, or absolute);
+    `box` is (x, y, width, height) in pixels of the original image, the crop ARO and CREPE
+    apply before preprocessing.
+    """
+
+    path: str
+    box: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One test case.
+
+    images: 1 image ("choice", "retrieval") or 2 ("winoground").
+    positives: the correct caption(s); "choice" scores `positives[0]`, "retrieval" counts any.
+    negatives: foils, for "choice" only.
+    split: the reported unit (SugarCrepe split, VALSE piece, ...).
+    group: optional finer unit inside a split for macro averages (ARO relation, tag, ...).
+    key: the item's id in its source file, for error messages and per-item output.
+    """
+
+    key: str
+    split: str
+    images: tuple[ImageRef, ...]
+    positives: tuple[str, ...]
+    negatives: tuple[str, ...] = ()
+    group: str = ""
+
+
+@dataclass
+class Benchmark:
+    """A registered benchmark: loader, task and an optional summary of its split metrics.
+
+    `summarize(splits) -> dict[str, float]` receives {split: metrics dict as produced by
+    `ahnpl.evaluation.scoring`} and returns the headline figures (averages, macro accuracies).
+    """
+
+    name: str
+    task: str
+    load: Callable[[Path], list[Item]]
+    summarize: Callable[[dict[str, dict[str, Any]]], dict[str, float]] | None = None
+
+
+class ItemList(list):
+    """A loader's items plus `notes`: counts it wants reported (filtered items, dropped foils)."""
+
+    def __init__(self, items=(), notes: dict[str, Any] | None = None):
+        super().__init__(items)
+        self.notes: dict[str, Any] = dict(notes or {})
+
+
+_REGISTRY: dict[str, Benchmark] = {}
+
+
+def register_benchmark(
+    name: str,
+    task: str = "choice",
+    summarize: Callable[[dict[str, dict[str, Any]]], dict[str, float]] | None = None,
+) -> Callable[[Callable[[Path], list[Item]]], Callable[[Path], list[Item]]]:
+    """Decorator registering `load(data_root) -> list[Item]` as benchmark `name`.
+
+    Raises:
+        ValueError: unknown task, or `name` already registered by a different function.
+    """
+    if task not in TASKS:
+        raise ValueError(f"benchmark {name!r}: task {task!r} is not one of {TASKS}")
+
+    def decorator(load: Callable[[Path], list[Item]]) -> Callable[[Path], list[Item]]:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.load.__qualname__ != load.__qualname__:
+            raise ValueError(f"benchmark {name!r} is already registered by {existing.load}")
+        _REGISTRY[name] = Benchmark(name=name, task=task, load=load, summarize=summarize)
+        return load
+
+    return decorator
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """Return the registered benchmark `name`, importing its module on first use.
+
+    Raises:
+        KeyError: no built-in benchmark and no module `ahnpl.evaluation.<name>` registers it.
+    """
+    if name not in _REGISTRY:
+        module = BUILTIN_MODULES.get(name, f"ahnpl.evaluation.{name}")
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+    if name not in _REGISTRY:
+        raise KeyError(
+            f"--benchmark {name}: unknown benchmark; known: {', '.join(available_benchmarks())}. "
+            f"A new one registers itself with @register_benchmark({name!r}) in "
+            f"evaluation/{name}.py"
+        )
+    return _REGISTRY[name]
+
+
+def available_benchmarks() -> list[str]:
+    """Names of the built-in benchmarks and of any registered so far."""
+    return sorted(set(BUILTIN_MODULES) | set(_REGISTRY))
+
+
+def require_file(path: Path, benchmark: str, source: str) -> Path:
+    """Return `path` when it is a file; otherwise raise naming the benchmark and where to get it.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{benchmark}: missing {path}; get it from {source} (see docs/benchmarks.md)"
+        )
+    return path

@@ -1,0 +1,81 @@
+"""Results as a Markdown table and a JSON file (item counts, missing images, model fingerprint)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ahnpl.models import LoadedModel, fingerprint
+
+# Per-split figures shown in the table, by task; JSON keeps everything.
+TABLE_METRICS = {
+    "choice": ("accuracy",),
+    "winoground": ("text", "image", "group"),
+    "retrieval": ("i2t_R@1", "i2t_R@5", "i2t_R@10", "t2i_R@1", "t2i_R@5", "t2i_R@10"),
+}
+
+
+def model_info(loaded: LoadedModel) -> dict[str, Any]:
+    """Name, weights source, parameter count and state-dict sha256 of the evaluated model."""
+    return {
+        "name": loaded.name,
+        "pretrained": loaded.pretrained,
+        "parameters": sum(p.numel() for p in loaded.model.parameters()),
+        "fingerprint": fingerprint(loaded.model),
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}"
+
+
+def to_markdown(results: dict[str, Any]) -> str:
+    """One row per summary figure and per split metric; values in percent.
+
+    Columns: benchmark, split, metric, value, scored/items, missing images (items whose image
+    file was not found) and identical-after-truncation items where counted.
+    """
+    lines = [
+        "| benchmark | split | metric | % | scored / items | missing img | trunc. ties |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for name, bench in results["benchmarks"].items():
+        scored = f"{bench['n_scored']} / {bench['n_items']}"
+        missing = bench["missing_images"]["count"]
+        for figure, value in bench["summary"].items():
+            lines.append(
+                f"| {name} | **summary** | {figure} | {_pct(value)} | {scored} | {missing} | |"
+            )
+        for split, m in bench["splits"].items():
+            for metric in TABLE_METRICS[bench["task"]]:
+                lines.append(
+                    f"| {name} | {split} | {metric} | {_pct(m.get(metric))} "
+                    f"| {m['n_scored']} / {m['n_items']} | {m['n_missing_images']} "
+                    f"| {m.get('n_identical_after_truncation', '')} |"
+                )
+    model = results.get("model")
+    if model:
+        lines.append("")
+        lines.append(
+            f"model {model['name']} ({model['pretrained'] or 'random init'}), "
+            f"{model['parameters']:,} parameters, sha256 {model['fingerprint'][:16]}…"
+        )
+    return "\n".join(lines)
+
+
+def write_json(results: dict[str, Any], path: str | Path) -> None:
+    """Write `results` to `path` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(results, f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,67 @@
+"""VALSE (Parcalabescu et al., ACL 2022; Heidelberg-NLP/VALSE).
+
+Files: `<data_root>/valse/<piece>.json` in the published format
+`{id: {"image_file", "caption", "foil", "mturk": {"caption": votes, ...}, ...}}`. Protocol of the
+authors' CLIP evaluation: only items that at least two of three annotators validated
+(`mturk.caption >= 2`), pairwise accuracy (caption above foil) per piece, and the mean over
+pieces. The number of items filtered out is reported per piece.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
+
+SOURCE = "https://github.com/Heidelberg-NLP/VALSE/tree/main/data (images: see its README)"
+MIN_CAPTION_VOTES = 2
+
+
+def summarize(splits: dict[str, dict]) -> dict[str, float]:
+    acc = [m["accuracy"] for m in splits.values() if m.get("accuracy") is not None]
+    return {"average": sum(acc) / len(acc)} if acc else {}
+
+
+@register_benchmark("valse", task="choice", summarize=summarize)
+def load(data_root: Path) -> ItemList:
+    """Validated items of every `*.json` piece under `data_root/valse`.
+
+    Raises:
+        FileNotFoundError: no piece file there.
+        ValueError: an item lacks `image_file`, `caption`, `foil` or `mturk`.
+    """
+    folder = Path(data_root) / "valse"
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"valse: no *.json piece in {folder}; get them from {SOURCE}")
+    items = ItemList(notes={"filtered_by_annotators": {}})
+    for path in files:
+        piece = path.stem
+        filtered = 0
+        for key, entry in json.loads(path.read_text()).items():
+            try:
+                if entry["mturk"]["caption"] < MIN_CAPTION_VOTES:
+                    filtered += 1
+                    continue
+                caption = entry["caption"]
+                # A few pieces store the caption as a one-element list.
+                caption = caption[0] if isinstance(caption, list) else caption
+                foils = entry["foil"] if isinstance(entry["foil"], list) else [entry["foil"]]
+                items.append(
+                    Item(
+                        key=str(key),
+                        split=piece,
+                        images=(ImageRef(entry["image_file"]),),
+                        positives=(caption,),
+                        negatives=tuple(foils),
+                        group=str(entry.get("linguistic_phenomena", "")),
+                    )
+                )
+            except (KeyError, TypeError) as err:
+                raise ValueError(
+                    f"{path}: item {key!r} lacks {err}; expected image_file, caption, foil, "
+                    f"mturk.caption"
+                ) from err
+        items.notes["filtered_by_annotators"][piece] = filtered
+    return items

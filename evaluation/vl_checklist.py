@@ -1,0 +1,95 @@
+"""VL-CheckList (Zhao et al., 2022; om-ai-lab/VL-CheckList).
+
+Files: any `*.json` under `<data_root>/vl_checklist/`, each in the published format
+`[[image_path, {"POS": [caption, ...], "NEG": [foil, ...]}], ...]`. The category (Object,
+Attribute, Relation) is the folder under `vl_checklist/` (`Attribute/vg/color.json`, the
+repository layout) or the file name's first word (`attribute_vg_state.json`). Protocol: each
+positive caption against each foil of the same entry, accuracy per file, then the mean per
+category. Images (VG, SWiG, HAKE, HICO) are found under the image folders; those missing are
+counted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
+
+CATEGORIES = ("object", "attribute", "relation")
+SOURCE = "https://github.com/om-ai-lab/VL-CheckList (data/ and its DATASETS.md)"
+
+
+def _category(path: Path, root: Path) -> str:
+    rel = path.relative_to(root)
+    first = rel.parts[0] if len(rel.parts) > 1 else rel.stem.split("_")[0]
+    first = first.lower()
+    if first not in CATEGORIES:
+        raise ValueError(
+            f"{path}: cannot tell its VL-CheckList category; put it under "
+            f"vl_checklist/{{Object,Attribute,Relation}}/ or name it "
+            f"<category>_<source>_<type>.json"
+        )
+    return first
+
+
+def _split_name(path: Path, root: Path) -> str:
+    rel = path.relative_to(root).with_suffix("")
+    if len(rel.parts) > 1:
+        return "/".join(p.lower() for p in rel.parts)
+    return "/".join(rel.stem.split("_", 2))
+
+
+def summarize(splits: dict[str, dict]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for category in CATEGORIES:
+        acc = [
+            m["accuracy"]
+            for name, m in splits.items()
+            if name.split("/")[0] == category and m.get("accuracy") is not None
+        ]
+        if acc:
+            out[category] = sum(acc) / len(acc)
+    if out:
+        out["average"] = sum(out.values()) / len(out)
+    return out
+
+
+@register_benchmark("vl_checklist", task="choice", summarize=summarize)
+def load(data_root: Path) -> ItemList:
+    """One item per (entry, positive, foil) of every file under `data_root/vl_checklist`.
+
+    Raises:
+        FileNotFoundError: no annotation file there.
+        ValueError: an entry is not `[image_path, {"POS": [...], "NEG": [...]}]`.
+    """
+    root = Path(data_root) / "vl_checklist"
+    files = sorted(root.rglob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"vl_checklist: no *.json in {root}; get them from {SOURCE}")
+    items = ItemList()
+    for path in files:
+        category = _category(path, root)
+        split = _split_name(path, root)
+        for row, entry in enumerate(json.loads(path.read_text())):
+            try:
+                image, texts = entry
+                positives, foils = texts["POS"], texts["NEG"]
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(
+                    f"{path}: entry {row} is not "
+                    f"[image_path, {{'POS': [...], 'NEG': [...]}}] ({err})"
+                ) from err
+            for p, pos in enumerate(positives):
+                for n, neg in enumerate(foils):
+                    items.append(
+                        Item(
+                            key=f"{row}:{p}:{n}",
+                            split=split,
+                            images=(ImageRef(image),),
+                            positives=(pos,),
+                            negatives=(neg,),
+                            group=category,
+                        )
+                    )
+    return items
