@@ -1,0 +1,157 @@
+"""Training configuration: typed sections, YAML in, every field overridable (DESIGN §1, §8).
+
+A config is YAML (read with `yaml.safe_load`) holding the sections below; the CLI overlays its
+options and any number of `--set section.field=value` pairs, then validates once. The resolved
+config is saved next to the output (`OUT/config.yaml`) and inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos, not extensions: fail loudly.
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelConfig(_Section):
+    name: str = Field("ahnpl-tiny", description="open_clip name, model-config JSON, or bundled")
+    pretrained: str = Field("", description="open_clip tag or checkpoint path; '' = random init")
+
+
+class DataConfig(_Section):
+    path: str = Field("", description="dataset directory or fsspec URL holding manifest.json")
+    batch_size: int = Field(32, ge=1, description="samples (captions) per rank per step")
+    workers: int = Field(2, ge=0, description="DataLoader worker processes per rank")
+    shuffle_buffer: int = Field(2000, ge=1, description="samples held by the shuffle buffer")
+    captions_per_image: Literal["all", "one"] = "all"
+    image_negatives_per_sample: int = Field(2, ge=0, description="pixel negatives cap")
+    on_error: Literal["skip", "raise"] = Field("skip", description="undecodable sample policy")
+
+
+class LossConfig(_Section):
+    mode: Literal["ahnpl", "reference", "clip"] = Field(
+        "ahnpl", description="ahnpl = DESIGN §8; reference = published code; clip = plain CLIP"
+    )
+    lambda_mhn: float = Field(0.2, ge=0)
+    lambda_dm: float = Field(0.2, ge=0)
+    lambda_pos: float = Field(0.2, ge=0)
+    margin: Literal["mean", "max", "fixed"] = "mean"
+    margin_fixed: float = Field(8.0, ge=0, description="τ for margin=fixed (logit units)")
+    tau_max: float = Field(10.0, ge=0, description="upper clamp of τ (logit units)")
+    margin_ema: float = Field(0.0, ge=0, lt=1, description="EMA factor for τ; 0 = batch only")
+    alpha_init: float = Field(0.3, description="initial α of the positive alignment (cosine)")
+    alpha_min: float = Field(0.2, le=1.0, description="lower clamp of α (cosine)")
+    image_negatives: Literal["pixel", "feature", "both", "none"] = "both"
+    itc_image_negatives: bool = Field(
+        False, description="add valid image negatives to the text→image contrastive candidates"
+    )
+    reference_positive_margin: bool = Field(
+        True, description="reference mode: include its fixed-α positive term"
+    )
+    reference_alpha: float = Field(0.2, description="reference mode: its untrained α (logits)")
+
+
+class OptimConfig(_Section):
+    lr: float = Field(1e-5, gt=0)
+    weight_decay: float = Field(0.1, ge=0)
+    beta1: float = 0.9
+    beta2: float = 0.98
+    eps: float = 1e-6
+    warmup_steps: int = Field(50, ge=0)
+    grad_clip: float | None = Field(None, gt=0, description="max global grad norm; None = off")
+
+
+class RunConfig(_Section):
+    out: str = Field("runs/ahnpl", description="output directory")
+    steps: int | None = Field(None, ge=1, description="optimizer steps (or use epochs)")
+    epochs: float | None = Field(None, gt=0, description="passes over the manifest's samples")
+    seed: int = 0
+    device: str = "cpu"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    log_every: int = Field(10, ge=1)
+    save_every: int = Field(500, ge=1, description="steps between checkpoints")
+    resume: bool = False
+    tensorboard: bool = False
+
+
+class TrainConfig(_Section):
+    model: ModelConfig = ModelConfig()
+    data: DataConfig = DataConfig()
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    run: RunConfig = RunConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if not self.data.path:
+            raise ValueError("data.path is empty: pass --data DIR_OR_URL (a dataset directory)")
+        if (self.run.steps is None) == (self.run.epochs is None):
+            raise ValueError("set exactly one of run.steps (--steps N) or run.epochs (--epochs E)")
+        if self.loss.alpha_init > 1 or self.loss.alpha_init < self.loss.alpha_min:
+            raise ValueError(
+                f"loss.alpha_init={self.loss.alpha_init} must lie in "
+                f"[loss.alpha_min={self.loss.alpha_min}, 1]"
+            )
+        return self
+
+
+def set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    """Set `tree[a][b] = value` for `dotted = "a.b"`, creating sections as needed."""
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {dotted}: {p} is not a section")
+    node[leaf] = value
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """`"loss.margin=max"` → ("loss.margin", "max"); the value is parsed as YAML (safe)."""
+    if "=" not in item:
+        raise ValueError(f"--set {item!r}: expected SECTION.FIELD=VALUE, e.g. loss.margin=max")
+    key, raw = item.split("=", 1)
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(
+    path: str | Path | None, overrides: dict[str, Any] | None = None, sets: list[str] = ()
+) -> TrainConfig:
+    """Read a YAML config (or start from defaults), apply overrides, validate.
+
+    Args:
+        path: YAML file or None.
+        overrides: dotted keys → values from explicit CLI options (None values are ignored).
+        sets: "section.field=value" strings from `--set`.
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ValueError: invalid YAML shape, or a field fails validation (the message names it).
+    """
+    tree: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"config {path}: no such file")
+        tree = yaml.safe_load(p.read_text()) or {}
+        if not isinstance(tree, dict):
+            raise ValueError(f"config {path}: top level must be a mapping of sections")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            set_dotted(tree, key, value)
+    for item in sets:
+        set_dotted(tree, *parse_override(item))
+    try:
+        return TrainConfig.model_validate(tree)
+    except ValidationError as e:
+        where = f" in {path}" if path else ""
+        raise ValueError(f"invalid training config{where}:\n{e}") from None
+
+
+def dump_config(cfg: TrainConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(), sort_keys=False)

@@ -1,0 +1,504 @@
+"""AHNPL losses (DESIGN §8; Huang et al., arXiv 2505.15576, §3).
+
+Notation. B samples per rank, K negative slots (manifest slot order), D embedding width.
+v_i = image embedding, t_i = caption embedding, t⁻_ij = text negative j of caption i, u⁻_ij =
+image negative; all L2-normalised (u⁻ from feature perturbation is v_i + stopgrad(t⁻_ij − t_i)
+and is not renormalised, as in the reference code). m_ij / n_ij = validity of t⁻_ij / u⁻_ij.
+ℓ = exp(logit_scale) ≤ 100 and s(a, b) = ℓ·a·b: every score and margin is in *logit units*
+except the positive alignment, which compares cosines.
+
+Each term is a module whose forward takes a `Features` and returns one scalar; `AHNPLLoss`
+weights and sums them and returns every term by name:
+
+    L = L_itc + λ_mhn·(L_mhn^T + L_mhn^I) + λ_dm·(L_dm^T + L_dm^I) + λ_pos·L_pos
+
+Distributed: terms are *local* (this rank's rows against the gathered columns) and scaled by
+world_size / global_count, so that DDP's gradient average equals one process on the global
+batch; normalisers and margins use global statistics (see `ahnpl.trainer.distributed`). The
+values returned per rank are therefore world_size × (this rank's share); their mean over ranks
+is the global loss, which is what the trainer logs.
+
+`loss.mode = reference` (`ReferenceLoss`) reproduces the published code instead; its
+deviations from the definitions here are listed in its docstring and docs/TRAINING.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import LossConfig
+from .distributed import SINGLE, World
+
+LOGIT_SCALE_MAX = 100.0
+
+
+def _f32(x: torch.Tensor | None) -> torch.Tensor | None:
+    # Losses run in fp32 under autocast; float64 (gradcheck) passes through unchanged.
+    if x is None or x.dtype == torch.float64:
+        return x
+    return x.float()
+
+
+@dataclass
+class Features:
+    """Everything a term may read, local rows and the gathered (global) columns.
+
+    Shapes: v, t [B,D]; tn [B,K,D]; m [B,K] bool; u [B,K,D] or None; n, pixel [B,K] bool or
+    None (`pixel`: slots whose u⁻ is an encoded edited image, not a feature perturbation);
+    scale: 0-d tensor, ℓ. `all_*`: the same gathered over ranks (= local with one process);
+    `offset`: index of this rank's first row in the global batch.
+    """
+
+    v: torch.Tensor
+    t: torch.Tensor
+    tn: torch.Tensor
+    m: torch.Tensor
+    u: torch.Tensor | None
+    n: torch.Tensor | None
+    pixel: torch.Tensor | None
+    scale: torch.Tensor
+    all_v: torch.Tensor
+    all_t: torch.Tensor
+    all_tn: torch.Tensor
+    all_m: torch.Tensor
+    all_u: torch.Tensor | None
+    all_n: torch.Tensor | None
+    offset: int
+    world: World
+
+    @property
+    def global_batch(self) -> int:
+        return self.all_v.shape[0]
+
+
+def _zero(f: Features) -> torch.Tensor:
+    # A zero that stays in the graph keeps DDP and autograd shapes uniform.
+    return f.v.sum() * 0.0
+
+
+class ContrastiveHN(nn.Module):
+    """L_itc = ½(L_i2t + L_t2i), hard-negative contrastive loss (DESIGN §8, paper eq. 1-2).
+
+    L_i2t: row i of this rank scores v_i against every caption of the global batch and every
+    *valid* text negative of the global batch (invalid slots are removed, never scored);
+    target t_i. L_t2i: t_i against every image of the global batch, plus the valid image
+    negatives when `itc_image_negatives`; target v_i. Mean over the global batch. Logit units.
+    """
+
+    name = "itc"
+
+    def __init__(self, use_negatives: bool = True, image_negatives: bool = False) -> None:
+        super().__init__()
+        self.use_negatives = use_negatives
+        self.image_negatives = image_negatives
+
+    def forward(self, f: Features) -> torch.Tensor:
+        b, d = f.v.shape
+        labels = torch.arange(b, device=f.v.device) + f.offset
+        texts = f.all_t
+        if self.use_negatives:
+            texts = torch.cat([texts, f.all_tn.reshape(-1, d)[f.all_m.reshape(-1)]])
+        images = f.all_v
+        if self.image_negatives and f.all_u is not None:
+            images = torch.cat([images, f.all_u.reshape(-1, d)[f.all_n.reshape(-1)]])
+        i2t = F.cross_entropy(f.scale * f.v @ texts.T, labels, reduction="sum")
+        t2i = F.cross_entropy(f.scale * f.t @ images.T, labels, reduction="sum")
+        return 0.5 * (i2t + t2i) * f.world.world_size / f.global_batch
+
+
+def _mhn(f: Features, pos: torch.Tensor, neg: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """mean over rows with a valid slot of −log(e^pos / (e^pos + Σ_j mask_j e^neg_j))."""
+    logits = torch.cat([pos[:, None], neg.masked_fill(~mask, float("-inf"))], dim=1)
+    per_row = torch.logsumexp(logits, dim=1) - pos
+    has = mask.any(dim=1)
+    count = f.world.sum(has.sum())
+    if count == 0:
+        return _zero(f)
+    per_row = torch.where(has, per_row, torch.zeros_like(per_row))
+    return per_row.sum() * f.world.world_size / count
+
+
+class MultimodalHNText(nn.Module):
+    """L_mhn^T = mean_i −log(e^{s(v_i,t_i)} / (e^{s(v_i,t_i)} + Σ_j m_ij e^{s(t_i,t⁻_ij)})).
+
+    Intra-modal: the negatives are scored against the caption, the positive against the image.
+    Mean over the samples (global batch) with at least one valid slot; 0 when there is none.
+    """
+
+    name = "mhn_text"
+
+    def forward(self, f: Features) -> torch.Tensor:
+        pos = f.scale * (f.v * f.t).sum(-1)
+        neg = f.scale * torch.einsum("bd,bkd->bk", f.t, f.tn)
+        return _mhn(f, pos, neg, f.m)
+
+
+class MultimodalHNImage(nn.Module):
+    """L_mhn^I = mean_i −log(e^{s(t_i,v_i)} / (e^{s(t_i,v_i)} + Σ_j n_ij e^{s(v_i,u⁻_ij)})).
+
+    u⁻ are pixel negatives and/or feature perturbations (see `compose_image_negatives`).
+    Mean over samples with at least one valid image negative; 0 when there are none.
+    """
+
+    name = "mhn_image"
+
+    def forward(self, f: Features) -> torch.Tensor:
+        if f.u is None:
+            return _zero(f)
+        pos = f.scale * (f.t * f.v).sum(-1)
+        neg = f.scale * torch.einsum("bd,bkd->bk", f.v, f.u)
+        return _mhn(f, pos, neg, f.n)
+
+
+class DynamicMargin(nn.Module):
+    """L_dm = Σ m_ij·max(0, τ_j − gap_ij) / Σ m_ij, with τ per negative type from the batch.
+
+    Text side: gap_ij = s(v_i,t_i) − s(v_i,t⁻_ij), mask m. Image side (`side="image"`): gap_ij =
+    s(t_i,v_i) − s(t_i,u⁻_ij) over *pixel* image negatives only. Logit units.
+    τ_j (detached): `mean` = mean over valid i of gap_ij; `max` = max over valid i of gap_ij / K;
+    `fixed` = `margin_fixed`; then clamped to [0, τ_max]; with `margin_ema` > 0,
+    τ_j ← β·τ_j(prev) + (1−β)·τ_j(batch) for types seen in the batch. Statistics are global
+    over ranks. A type with no valid slot in the batch keeps its previous τ (0 at start).
+    `self.tau` [K] holds the margins of the last call, for logging and checkpoints.
+    """
+
+    def __init__(self, cfg: LossConfig, side: str = "text") -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.side = side
+        self.name = f"dm_{side}"
+        self.register_buffer("tau", torch.zeros(0), persistent=True)
+
+    def margins(self, gap: torch.Tensor, mask: torch.Tensor, world: World) -> torch.Tensor:
+        k = gap.shape[1]
+        gap = gap.detach()
+        count = world.sum(mask.sum(0).to(gap.dtype))
+        seen = count > 0
+        if self.cfg.margin == "fixed":
+            batch = torch.full((k,), self.cfg.margin_fixed, dtype=gap.dtype, device=gap.device)
+        elif self.cfg.margin == "mean":
+            total = world.sum(torch.where(mask, gap, torch.zeros_like(gap)).sum(0))
+            batch = total / count.clamp_min(1)
+        else:
+            neg_inf = torch.full_like(gap, float("-inf"))
+            batch = world.max(torch.where(mask, gap, neg_inf).max(0).values) / k
+        batch = batch.clamp(0.0, self.cfg.tau_max)
+        prev = self.tau if self.tau.numel() == k else torch.zeros_like(batch)
+        prev = prev.to(device=gap.device, dtype=gap.dtype)
+        beta = self.cfg.margin_ema
+        new = beta * prev + (1 - beta) * batch if beta > 0 and self.tau.numel() == k else batch
+        tau = torch.where(seen, new, prev)
+        self.tau = tau.detach().clone()
+        return tau
+
+    def forward(self, f: Features) -> torch.Tensor:
+        if self.side == "text":
+            a, pos_other, negs, mask = f.v, f.t, f.tn, f.m
+        else:
+            if f.u is None or f.pixel is None:
+                return _zero(f)
+            a, pos_other, negs, mask = f.t, f.v, f.u, f.pixel
+        pos = f.scale * (a * pos_other).sum(-1)
+        gap = pos[:, None] - f.scale * torch.einsum("bd,bkd->bk", a, negs)
+        tau = self.margins(gap, mask, f.world)
+        count = f.world.sum(mask.sum())
+        if count == 0:
+            return _zero(f)
+        hinge = torch.where(mask, F.relu(tau[None, :] - gap), torch.zeros_like(gap))
+        return hinge.sum() * f.world.world_size / count
+
+
+class PositiveAlignment(nn.Module):
+    """L_pos = mean_i max(0, α − cos(v_i, t_i)); α learnable (cosine units).
+
+    α is a parameter: the trainer puts it in the optimizer without weight decay and calls
+    `clamp_()` after each step to keep it in [α_min, 1].
+    """
+
+    name = "pos"
+
+    def __init__(self, alpha_init: float, alpha_min: float) -> None:
+        super().__init__()
+        self.alpha = nn.Parameter(torch.tensor(float(alpha_init)))
+        self.alpha_min = alpha_min
+
+    @torch.no_grad()
+    def clamp_(self) -> None:
+        self.alpha.clamp_(self.alpha_min, 1.0)
+
+    def forward(self, f: Features) -> torch.Tensor:
+        cos = (f.v * f.t).sum(-1)
+        alpha = self.alpha.to(cos.dtype)
+        return F.relu(alpha - cos).sum() * f.world.world_size / f.global_batch
+
+
+def feature_perturbation(v: torch.Tensor, t: torch.Tensor, tn: torch.Tensor) -> torch.Tensor:
+    """u⁻_ij = v_i + stopgrad(t⁻_ij − t_i): the text edit moved onto the image ([B,K,D]).
+
+    Gradients reach v only: the perturbation is a fixed direction, as in the reference code.
+    """
+    return v[:, None, :] + (tn - t[:, None, :]).detach()
+
+
+def compose_image_negatives(
+    mode: str,
+    v: torch.Tensor,
+    t: torch.Tensor,
+    tn: torch.Tensor,
+    m: torch.Tensor,
+    pixel_emb: torch.Tensor | None,
+    pixel_mask: torch.Tensor | None,
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """Pick the image negative of every slot (DESIGN §8): returns (u [B,K,D], n, pixel).
+
+    mode `pixel`: encoded edits only; `feature`: perturbations of every valid text slot;
+    `both`: the edit where one exists, else the perturbation; `none`: (None, None, None).
+    """
+    if mode == "none":
+        return None, None, None
+    b, k = m.shape
+    no_pixel = torch.zeros(b, k, dtype=torch.bool, device=m.device)
+    has_pixel = pixel_emb is not None and pixel_mask is not None and mode in ("pixel", "both")
+    pmask = pixel_mask if has_pixel else no_pixel
+    if mode == "pixel":
+        return (pixel_emb, pmask, pmask) if has_pixel else (None, None, None)
+    feat = feature_perturbation(v, t, tn)
+    if not has_pixel:
+        return feat, m, no_pixel
+    u = torch.where(pmask[..., None], pixel_emb.to(feat.dtype), feat)
+    return u, pmask | m, pmask
+
+
+class AHNPLLoss(nn.Module):
+    """The DESIGN §8 objective (or plain CLIP for `mode="clip"`), every term by name.
+
+    forward(image_emb [B,D], text_emb [B,D], neg_text_emb [B,K,D], neg_text_mask [B,K] bool,
+    neg_image_emb [B,K,D] or None, neg_image_mask [B,K] bool or None, logit_scale 0-d) → dict
+    with `itc, mhn_text, mhn_image, mhn, dm_text, dm_image, dm, pos, total` (0-d tensors).
+
+    `neg_image_emb` are *pixel* negatives (encoded edited images, with gradients); the feature
+    perturbations are made here according to `cfg.image_negatives`. Embeddings must be
+    L2-normalised; `logit_scale` is ℓ = exp(param), already ≤ 100. Rows of invalid slots in
+    `neg_text_emb` may hold anything finite (zeros); they are never scored.
+
+    Raises:
+        ValueError: shapes disagree (the message names the argument).
+    """
+
+    def __init__(self, cfg: LossConfig, world: World = SINGLE) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.world = world
+        clip = cfg.mode == "clip"
+        self.itc = ContrastiveHN(use_negatives=not clip, image_negatives=cfg.itc_image_negatives)
+        self.mhn_text = MultimodalHNText()
+        self.mhn_image = MultimodalHNImage()
+        self.dm_text = DynamicMargin(cfg, "text")
+        self.dm_image = DynamicMargin(cfg, "image")
+        self.pos = PositiveAlignment(cfg.alpha_init, cfg.alpha_min)
+
+    def margins(self) -> dict[str, torch.Tensor]:
+        return {"text": self.dm_text.tau, "image": self.dm_image.tau}
+
+    def on_epoch_start(self) -> None:
+        """Nothing to reset: margins come from the current batch (or the EMA)."""
+
+    def forward(
+        self,
+        image_emb: torch.Tensor,
+        text_emb: torch.Tensor,
+        neg_text_emb: torch.Tensor,
+        neg_text_mask: torch.Tensor,
+        neg_image_emb: torch.Tensor | None,
+        neg_image_mask: torch.Tensor | None,
+        logit_scale: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        check_shapes(
+            image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask
+        )
+        v, t, tn = _f32(image_emb), _f32(text_emb), _f32(neg_text_emb)
+        m = neg_text_mask.bool()
+        scale = _f32(torch.as_tensor(logit_scale, device=v.device)).clamp(max=LOGIT_SCALE_MAX)
+        if self.cfg.mode == "clip":
+            u = n = pixel = None
+        else:
+            pmask = None if neg_image_mask is None else neg_image_mask.bool()
+            u, n, pixel = compose_image_negatives(
+                self.cfg.image_negatives, v, t, tn, m, _f32(neg_image_emb), pmask
+            )
+        w = self.world
+        f = Features(
+            v=v, t=t, tn=tn, m=m, u=u, n=n, pixel=pixel, scale=scale,
+            all_v=w.gather(v), all_t=w.gather(t), all_tn=w.gather(tn), all_m=w.gather(m),
+            all_u=w.gather(u) if u is not None and self.itc.image_negatives else None,
+            all_n=w.gather(n) if n is not None and self.itc.image_negatives else None,
+            offset=w.rank * v.shape[0], world=w,
+        )  # fmt: skip
+        out = {"itc": self.itc(f)}
+        if self.cfg.mode == "clip":
+            out["total"] = out["itc"]
+            return out
+        out["mhn_text"] = self.mhn_text(f)
+        out["mhn_image"] = self.mhn_image(f)
+        out["mhn"] = out["mhn_text"] + out["mhn_image"]
+        out["dm_text"] = self.dm_text(f)
+        out["dm_image"] = self.dm_image(f)
+        out["dm"] = out["dm_text"] + out["dm_image"]
+        out["pos"] = self.pos(f)
+        c = self.cfg
+        out["total"] = (
+            out["itc"]
+            + c.lambda_mhn * out["mhn"]
+            + c.lambda_dm * out["dm"]
+            + c.lambda_pos * out["pos"]
+        )
+        return out
+
+
+def check_shapes(v, t, tn, m, u, n) -> None:
+    """Raise ValueError naming the argument whose shape disagrees with image_emb [B,D]."""
+    if v.dim() != 2 or t.shape != v.shape:
+        raise ValueError(f"image_emb {tuple(v.shape)} and text_emb {tuple(t.shape)}: need [B,D]")
+    b, d = v.shape
+    if tn.dim() != 3 or tn.shape[0] != b or tn.shape[2] != d:
+        raise ValueError(f"neg_text_emb {tuple(tn.shape)}: need [B={b},K,D={d}]")
+    if m.shape != tn.shape[:2]:
+        raise ValueError(f"neg_text_mask {tuple(m.shape)}: need [B,K]={tuple(tn.shape[:2])}")
+    if (u is None) != (n is None):
+        raise ValueError("neg_image_emb and neg_image_mask: pass both or neither")
+    if u is not None and (u.shape != tn.shape or n.shape != m.shape):
+        raise ValueError(
+            f"neg_image_emb {tuple(u.shape)} / neg_image_mask {tuple(n.shape)}: need "
+            f"{tuple(tn.shape)} / {tuple(m.shape)}"
+        )
+
+
+class ReferenceLoss(nn.Module):
+    """The published AHNPL code's single-GPU loss, reproduced exactly (`loss.mode=reference`).
+
+    Source: nynu-BDAI/AHNPL `open_clip/loss.py::Clip_DALoss` (single-GPU branch, run with
+    `--hardnegative --mar-loss --neg-loss --positive-margin-loss`) and `training/train.py`.
+    Same signature and output keys as `AHNPLLoss`. Where it departs from DESIGN §8:
+
+    1. Contrastive: image→text scores *all* B·K negatives, invalid slots included (their
+       embedding is whatever was encoded for them: the trainer encodes the slot's stored text,
+       "" in ahnpl shards). Text→image has no image negatives.
+    2. Negative loss (its `neg_loss`, our `mhn`): text side CE(ℓ·t @ t⁻_flat.T [B,B·K],
+       target arange(B)); image side CE(ℓ·v @ u⁻_flat.T, arange(B)). The target of row i is
+       *flat negative i* (negative i mod K of sample i // K), not the positive: the loss pulls
+       captions towards other captions' negatives. No positive in the denominator, no masking.
+       Image negatives are always feature perturbations u = v + ‖Δ‖·normalize(Δ, eps=1e-8),
+       Δ = stopgrad(t⁻ − t); pixel negatives are ignored.
+    3. Margin (its `mar_loss`): mean over all B·K entries (invalid ones count as zeros) of
+       relu(τ + s(v,t⁻)·m − s(v,t)) · m, where τ comes from the *previous step* (0 at the start
+       of every epoch, like its train loop). New τ after the step: `mean`: mean over *all* rows
+       of s(v_i,t_i) minus the mean over entries ≠ 0 of s(v,t⁻)·m; `max`: max over i of
+       (s(v_i,t_i)·m_ij − s(v_i,t⁻_ij)·m_ij) / 5 (5 hard-coded, whatever K); `fixed`: constant.
+       Non-fixed τ are clamped to [0, τ_max] (its `--upper-bound`). No image-side margin.
+    4. Positive term: relu(α − s(v_i,t_i)).mean() with α a constant (its α is re-drawn each
+       epoch and never reaches the optimizer) compared with *logit-unit* scores, so it is ~0;
+       it is added inside the margin term, weighted by λ_dm (λ_pos unused).
+    5. Total = itc + λ_dm·(dm + pos) + λ_mhn·mhn.
+    Shapes are kept 2-D where its `.squeeze()` crashed at B=1 or K=1. Single process only.
+    """
+
+    def __init__(self, cfg: LossConfig, world: World = SINGLE) -> None:
+        super().__init__()
+        if world.world_size > 1:
+            raise ValueError(
+                "loss.mode=reference reproduces the published single-GPU loss; run it on one "
+                "process or use loss.mode=ahnpl"
+            )
+        self.cfg = cfg
+        self.world = world
+        self.register_buffer("tau", torch.zeros(0), persistent=True)
+        self.on_epoch_start()
+
+    def on_epoch_start(self) -> None:
+        # Its train loop starts every epoch with thresholds = 0.0 (or the fixed value).
+        self.tau = torch.zeros(0)
+
+    def margins(self) -> dict[str, torch.Tensor]:
+        return {"text": self.tau, "image": torch.zeros(0)}
+
+    def _threshold(self, k: int, like: torch.Tensor) -> torch.Tensor:
+        if self.cfg.margin == "fixed":
+            return torch.full((k,), self.cfg.margin_fixed, dtype=like.dtype, device=like.device)
+        if self.tau.numel() != k:
+            return torch.zeros(k, dtype=like.dtype, device=like.device)
+        return self.tau.to(device=like.device, dtype=like.dtype)
+
+    def forward(self, image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb,
+                neg_image_mask, logit_scale) -> dict[str, torch.Tensor]:  # fmt: skip
+        check_shapes(
+            image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask
+        )
+        v, t, tn = _f32(image_emb), _f32(text_emb), _f32(neg_text_emb)
+        b, k, d = tn.shape
+        mask = neg_text_mask.to(v.dtype)
+        scale = _f32(torch.as_tensor(logit_scale, device=v.device)).clamp(max=LOGIT_SCALE_MAX)
+        labels = torch.arange(b, device=v.device)
+        tn_flat = tn.reshape(-1, d)
+
+        base = scale * v @ t.T
+        i2t = scale * v @ torch.cat([t, tn_flat]).T
+        itc = (F.cross_entropy(i2t, labels) + F.cross_entropy(base.T, labels)) / 2
+
+        diag = base.diag()
+        da = scale * torch.einsum("bkd,bd->bk", tn, v) * mask
+        gt = diag[:, None].expand_as(da)
+        tau = self._threshold(k, da)
+        dm = (F.relu(tau[None, :] + da - gt) * mask).mean()
+        pos = torch.zeros((), dtype=v.dtype, device=v.device)
+        if self.cfg.reference_positive_margin:
+            alpha = max(self.cfg.reference_alpha, 0.2)
+            pos = F.relu(alpha - diag).mean()
+        self._update_tau(gt.detach(), da.detach(), mask)
+
+        diff = tn - t[:, None, :]
+        u = v[:, None, :] + (diff.norm(dim=-1, keepdim=True) * F.normalize(diff, dim=-1, eps=1e-8)
+                             ).detach()  # fmt: skip
+        text_side = F.cross_entropy(scale * t @ tn_flat.T, labels)
+        image_side = F.cross_entropy(scale * v @ u.reshape(-1, d).T, labels)
+        mhn = text_side + image_side
+
+        c = self.cfg
+        total = itc + c.lambda_dm * (dm + pos) + c.lambda_mhn * mhn
+        zero = torch.zeros_like(total)
+        return {
+            "itc": itc, "mhn_text": text_side, "mhn_image": image_side, "mhn": mhn,
+            "dm_text": dm, "dm_image": zero, "dm": dm, "pos": pos, "total": total,
+        }  # fmt: skip
+
+    def _update_tau(self, gt: torch.Tensor, da: torch.Tensor, mask: torch.Tensor) -> None:
+        if self.cfg.margin == "fixed":
+            self.tau = torch.full((da.shape[1],), self.cfg.margin_fixed, dtype=da.dtype)
+            return
+        if self.cfg.margin == "mean":
+            nz = da != 0
+            counts = nz.sum(0)
+            avg = torch.where(
+                counts > 0, (da * nz).sum(0) / counts.clamp_min(1), torch.zeros_like(da[0])
+            )
+            tau = gt.mean(0) - avg
+        else:
+            tau = (gt * mask - da).max(0).values / 5
+        self.tau = tau.clamp(0.0, self.cfg.tau_max).clone()
+
+
+def build_loss(cfg: LossConfig, world: World = SINGLE) -> nn.Module:
+    """The loss module for `cfg.mode`: `AHNPLLoss` (ahnpl, clip) or `ReferenceLoss`."""
+    if cfg.mode == "reference":
+        return ReferenceLoss(cfg, world)
+    return AHNPLLoss(cfg, world)
+
+
+def clamp_logit_scale_(model: nn.Module) -> None:
+    """Keep ℓ = exp(logit_scale) in [1, 100] after each step (open_clip and the reference)."""
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, math.log(LOGIT_SCALE_MAX))
