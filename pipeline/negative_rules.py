@@ -1,0 +1,422 @@
+"""Rules that turn one parsed caption into one hard negative per type (DESIGN §4).
+
+Each rule reads a `Parse` (plain lists copied out of a spaCy Doc: no spaCy objects survive a
+memory zone) and returns a list of token edits `(first_token, end_token, new_text)` or None
+when the caption lacks what the type needs. `apply_edits` turns the edits into the changed
+character region, fixing "a"/"an" before an edited word. Replacements are drawn with the
+caller's `random.Random`, so the output depends only on the caption, the type and the seed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
+from ahnpl.pipeline.surface import article_for, match_case
+
+Edit = tuple[int, int, str]
+NOUN_TAGS = frozenset({"NN", "NNS"})
+_OBJECT_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS", "PRP"})
+_COLOUR_DEPS = frozenset({"amod", "compound", "acomp", "attr", "conj", "oprd", "nmod", "pobj"})
+_PREDICATE_DEPS = frozenset({"amod", "acomp", "conj", "attr", "oprd"})
+_NUMBER_WORDS_BY_VALUE: dict[int, str] = {}
+_COUNTS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve several many these those".split()
+)
+
+
+@dataclass
+class Parse:
+    """Token lists of one caption: text, lowercase, Penn tag, dependency label, head index,
+    character start and end."""
+
+    words: list[str]
+    lows: list[str]
+    tags: list[str]
+    deps: list[str]
+    heads: list[int]
+    starts: list[int]
+    ends: list[int]
+    padded: str  # " " + lowercase tokens joined by spaces + " ", for phrase look-ups
+    text: str
+
+    @classmethod
+    def from_doc(cls, doc) -> Parse:
+        words = [t.text for t in doc]
+        lows = [w.lower() for w in words]
+        starts = [t.idx for t in doc]
+        return cls(
+            words=words,
+            lows=lows,
+            tags=[t.tag_ for t in doc],
+            deps=[t.dep_ for t in doc],
+            heads=[t.head.i for t in doc],
+            starts=starts,
+            ends=[s + len(w) for s, w in zip(starts, words)],
+            padded=" " + " ".join(lows) + " ",
+            text=doc.text,
+        )
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def child(self, i: int, deps: tuple[str, ...]) -> int | None:
+        for j, h in enumerate(self.heads):
+            if h == i and j != i and self.deps[j] in deps:
+                return j
+        return None
+
+    def has(self, phrase: str) -> bool:
+        return f" {phrase} " in self.padded
+
+
+def _match(lows: list[str], i: int, table: dict, max_len: int):
+    for n in range(min(max_len, len(lows) - i), 0, -1):
+        entry = table.get(tuple(lows[i : i + n]))
+        if entry is not None:
+            return n, entry
+    return None
+
+
+def _moved(p: Parse, src: int, dst: int) -> str:
+    """Token `src`'s word as it must read at position `dst` (sentence-initial case moves)."""
+    word = p.words[src]
+    first = next((k for k, w in enumerate(p.words) if w.strip()), 0)
+    if src == first and word[:1].isupper() and not word[:2].isupper():
+        word = word[0].lower() + word[1:]
+    if dst == first and p.words[dst][:1].isupper():
+        word = word[0].upper() + word[1:]
+    return word
+
+
+def apply_edits(p: Parse, caption: str, edits: list[Edit]) -> tuple[int, int, str]:
+    """Return (start, end, replacement): caption[start:end] becomes `replacement`.
+
+    An "a"/"an" right before an edit is corrected to the new word and joins the region.
+    """
+    fixed = []
+    for s, e, new in sorted(edits):
+        if s > 0 and p.lows[s - 1] in ("a", "an") and p.tags[s - 1] == "DT":
+            art = article_for(new)
+            if art != p.lows[s - 1]:
+                gap = caption[p.ends[s - 1] : p.starts[s]]
+                new = match_case(p.words[s - 1], art) + gap + new
+                s -= 1
+        fixed.append((s, e, new))
+    start, end = p.starts[fixed[0][0]], p.ends[fixed[-1][1] - 1]
+    pieces, pos = [], start
+    for s, e, new in fixed:
+        pieces.append(caption[pos : p.starts[s]])
+        pieces.append(new)
+        pos = p.ends[e - 1]
+    return start, end, "".join(pieces)
+
+
+def relation(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+    strong: list[tuple[int, int, list[str]]] = []
+    weak: list[tuple[int, int, list[str]]] = []
+    n, i = len(p), 0
+    while i < n:
+        low = p.lows[i]
+        if (
+            low in lex.sides
+            and not p.tags[i].startswith("VB")
+            and (
+                (i > 0 and p.lows[i - 1] in lex.side_before)
+                or (i + 1 < n and p.lows[i + 1] in lex.side_after)
+            )
+        ):
+            strong.append((i, i + 1, ["right" if low == "left" else "left"]))
+            i += 1
+            continue
+        m = _match(p.lows, i, lex.relations, lex.max_relation_len)
+        if m is None:
+            i += 1
+            continue
+        length, rel = m
+        last = i + length - 1
+        # A lone preposition must be one ("up" as a particle, "by" as the passive agent are not).
+        ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
+        obj = p.child(last, ("pobj",)) if ok else None
+        if (
+            obj is not None
+            and p.tags[obj] in _OBJECT_TAGS
+            and p.lows[obj] not in lex.relation_object_stoplist
+        ):
+            repl = [r for r in rel.replacements if not p.has(r)]
+            if repl:
+                (weak if rel.weak else strong).append((i, i + length, repl))
+        i += length
+    pool = strong or weak
+    if not pool:
+        return None
+    s, e, repl = rng.choice(pool)
+    return [(s, e, match_case(p.words[s], rng.choice(repl)))]
+
+
+def _modifiers(p: Parse, lex: Lexicon) -> list[tuple[int, int]]:
+    """(adjective, noun) pairs: an attributive adjective before the noun it modifies."""
+    out = []
+    for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
+        h = p.heads[i]
+        if h <= i or p.tags[h] not in NOUN_TAGS or low in lex.swap_stoplist:
+            continue
+        attr = lex.attributes.get(low)
+        if (dep == "amod" and tag == "JJ") or (
+            attr is not None and attr.kind == "colour" and dep in ("amod", "compound")
+        ):
+            if low.replace("-", "").isalpha():
+                out.append((i, h))
+    return out
+
+
+def attribute_swap(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+    mods = _modifiers(p, lex)
+    present = {(p.lows[a], p.lows[h]) for a, h in mods}
+    same_kind, other = [], []
+    for x, (a, ha) in enumerate(mods):
+        for b, hb in mods[x + 1 :]:
+            la, lb = p.lows[a], p.lows[b]
+            if ha == hb or la == lb or p.lows[ha] == p.lows[hb]:
+                continue
+            at, bt = lex.attributes.get(la), lex.attributes.get(lb)
+            if at is not None and bt is not None and at.group == bt.group:
+                continue  # synonyms: swapping "big" and "large" changes nothing
+            if {(lb, p.lows[ha]), (la, p.lows[hb])} <= present:
+                continue
+            kind = at is not None and bt is not None and at.kind == bt.kind
+            (same_kind if kind else other).append((a, b))
+    pool = same_kind or other
+    if not pool:
+        return None
+    a, b = rng.choice(pool)
+    return [(a, a + 1, _moved(p, b, a)), (b, b + 1, _moved(p, a, b))]
+
+
+def _number_word(value: int, template: str, lex: Lexicon) -> str:
+    if template.isdigit():
+        return str(value)
+    if not _NUMBER_WORDS_BY_VALUE:
+        _NUMBER_WORDS_BY_VALUE.update({v: w for w, v in lex.numbers.items()})
+    return match_case(template, _NUMBER_WORDS_BY_VALUE[value])
+
+
+def attribute(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+    cands: list[tuple[int, list[str]]] = []
+    for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
+        attr = lex.attributes.get(low)
+        if attr is not None:
+            if attr.kind == "colour":
+                # "orange" is also a fruit: as a noun it is an object, not a colour.
+                ok = tag == "JJ" or (
+                    dep in _COLOUR_DEPS and ((low,) not in lex.nouns or dep in ("amod", "compound"))
+                )
+            elif attr.kind in ("material", "shape"):
+                ok = (tag == "JJ" and dep in _PREDICATE_DEPS) or dep in ("amod", "compound")
+            else:
+                ok = (tag == "JJ" or (attr.kind == "state" and tag == "VBN")) and (
+                    dep in _PREDICATE_DEPS
+                )
+            repl = [r for r in attr.replacements if not p.has(r)] if ok else []
+            if repl:
+                cands.append((i, [match_case(p.words[i], r) for r in repl]))
+            continue
+        value = lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
+        h = p.heads[i]
+        if value >= 2 and dep == "nummod" and p.tags[h] == "NNS":
+            repl = [
+                _number_word(v, p.words[i], lex)
+                for v in lex.number_choices
+                if v != value and not p.has(_number_word(v, "x", lex))
+            ]
+            if repl:
+                cands.append((i, repl))
+    if not cands:
+        return None
+    i, repl = rng.choice(cands)
+    return [(i, i + 1, rng.choice(repl))]
+
+
+def _plural(p: Parse, s: int, last: int, default: bool) -> bool:
+    """Grammatical number of the noun phrase p[s:last+1] as the rest of the caption reads it.
+
+    The determiner wins over the noun's form when they disagree ("A women is", "Six giraffe
+    are"), so the replacement agrees with the untouched words; a possessive keeps its form.
+    """
+    if last + 1 < len(p) and p.lows[last + 1] in ("'s", "'"):
+        return default
+    before = p.lows[s - 1] if s > 0 else ""
+    if before in ("a", "an", "one", "each", "every", "this", "that"):
+        return False
+    if before in _COUNTS:
+        return True
+    return default
+
+
+def _nouns_in(p: Parse, lex: Lexicon):
+    """(start, end, Noun, plural) for each lexicon noun that heads its phrase."""
+    i, n = 0, len(p)
+    while i < n:
+        m = _match(p.lows, i, lex.nouns, lex.max_noun_len)
+        if m is None:
+            i += 1
+            continue
+        length, noun = m
+        last = i + length - 1
+        if p.tags[last] in NOUN_TAGS and p.deps[last] != "compound":
+            plural = _plural(p, i, last, noun.plural or p.tags[last] == "NNS")
+            # Noun modifiers go with the noun: "computer monitors" → "cell phones".
+            s = i
+            while (
+                s > 0
+                and p.deps[s - 1] == "compound"
+                and p.heads[s - 1] == last
+                and p.tags[s - 1] in NOUN_TAGS
+                and p.lows[s - 1] not in lex.attributes
+            ):
+                s -= 1
+            yield s, last + 1, noun, plural
+        i += length
+
+
+def object_(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+    cands = []
+    for s, e, noun, plural in _nouns_in(p, lex):
+        choices = [
+            (pl if plural else sg)
+            for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]
+            if gid != noun.group and not any(p.has(w) for w in lex.noun_group_words[gid])
+        ]
+        if choices:
+            cands.append((s, e, choices))
+    if not cands:
+        return None
+    s, e, choices = rng.choice(cands)
+    return [(s, e, match_case(p.words[s], rng.choice(choices)))]
+
+
+def verb(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+    cands = []
+    present = set(p.lows)
+    for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
+        entries = lex.verbs.get(low)
+        if not entries or tag not in TAG_TO_FORM or dep in ("amod", "aux", "auxpass", "compound"):
+            continue
+        k = TAG_TO_FORM[tag]
+        match = [v for v, form in entries if form == k]
+        if len(match) != 1:
+            continue
+        v = match[0]
+        transitive = p.child(i, ("dobj",)) is not None
+        repl: dict[str, None] = {}
+        for g in lex.verb_membership[v.forms[0]]:
+            g_transitive, members = lex.verb_groups[g]
+            if g_transitive != transitive:
+                continue
+            for other in members:
+                if other.forms[0] not in v.synonyms and not present & set(other.forms):
+                    repl[other.forms[k]] = None
+        if repl:
+            cands.append((i, list(repl)))
+    if not cands:
+        return None
+    i, repl = rng.choice(cands)
+    return [(i, i + 1, match_case(p.words[i], rng.choice(repl)))]
+
+
+def _noun_span(p: Parse, h: int) -> tuple[int, int]:
+    s = h
+    while s > 0 and p.deps[s - 1] == "compound" and p.heads[s - 1] == h:
+        s -= 1
+    return s, h + 1
+
+
+def _subject_of(p: Parse, v: int) -> int | None:
+    if p.tags[v] in NOUN_TAGS:
+        return v
+    if p.tags[v].startswith("VB"):
+        subj = p.child(v, ("nsubj", "nsubjpass"))
+        if subj is not None:
+            return subj
+        if p.deps[v] in ("acl", "relcl") and p.tags[p.heads[v]] in NOUN_TAGS:
+            return p.heads[v]
+    return None
+
+
+def object_swap(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+    pairs = []
+    n = len(p)
+    for i in range(n):
+        anchor, obj = None, None
+        if p.tags[i].startswith("VB"):
+            obj, anchor = p.child(i, ("dobj",)), i
+        else:
+            m = _match(p.lows, i, lex.relations, lex.max_relation_len)
+            if m is not None and (m[0] > 1 or p.deps[i] == "prep"):
+                obj, anchor = p.child(i + m[0] - 1, ("pobj",)), p.heads[i]
+        if obj is None or anchor is None:
+            continue
+        subj = _subject_of(p, anchor)
+        if subj is None or subj == obj:
+            continue
+        a, b = _noun_span(p, subj), _noun_span(p, obj)
+        if (
+            p.tags[subj] != p.tags[obj]
+            or _plural(p, a[0], subj, p.tags[subj] == "NNS") != (p.tags[subj] == "NNS")
+            or _plural(p, b[0], obj, p.tags[obj] == "NNS") != (p.tags[obj] == "NNS")
+            or p.deps[subj] == "compound"
+            or p.deps[obj] == "compound"
+            or p.tags[obj] not in NOUN_TAGS
+            or p.lows[subj] == p.lows[obj]
+            or p.lows[subj] in lex.relation_object_stoplist
+            or p.lows[obj] in lex.relation_object_stoplist
+            or a[1] > b[0]
+            and b[1] > a[0]
+        ):
+            continue
+        pairs.append((a, b))
+    if not pairs:
+        return None
+    a, b = rng.choice(pairs)
+
+    def text(src: tuple[int, int], dst: tuple[int, int]) -> str:
+        head = _moved(p, src[0], dst[0])
+        return head + p.text[p.ends[src[0]] : p.ends[src[1] - 1]]
+
+    return [(a[0], a[1], text(b, a)), (b[0], b[1], text(a, b))]
+
+
+def order_shuffle(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+    """ARO-style word-order negative: nouns and adjectives trade places within their class
+    (singular nouns, plural nouns, adjectives), so number agreement still holds."""
+    edits = []
+    for cls in ("NN", "NNS", "JJ"):
+        # A plural noun modifier reads as a plural head elsewhere ("a clothes washer").
+        pos = [
+            i
+            for i, t in enumerate(p.tags)
+            if t == cls
+            and p.lows[i].isalpha()
+            and not (cls == "NNS" and p.deps[i] == "compound")
+            # a tag its determiner contradicts ("A people", "one points") is not trusted
+            and (cls == "JJ" or _plural(p, i, i, cls == "NNS") == (cls == "NNS"))
+        ]
+        if len({p.lows[i] for i in pos}) < 2:
+            continue
+        k = rng.randrange(1, len(pos))
+        for dst, src in zip(pos, pos[k:] + pos[:k]):
+            if p.lows[dst] != p.lows[src]:
+                edits.append((dst, dst + 1, _moved(p, src, dst)))
+    return edits or None
+
+
+RULES = {
+    "relation": relation,
+    "attribute_swap": attribute_swap,
+    "attribute": attribute,
+    "object": object_,
+    "verb": verb,
+    "object_swap": object_swap,
+    "order_shuffle": order_shuffle,
+}
