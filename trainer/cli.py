@@ -1,0 +1,83 @@
+"""`ahnpl-train [CONFIG.yaml] [options]`: fine-tune an open_clip model on an ahnpl dataset.
+
+Only wiring: options → `TrainConfig` → `ahnpl.trainer.train.train`. Any field without its own
+option is set with `--set section.field=value` (repeatable), e.g. `--set optim.warmup_steps=0`.
+Several processes: `torchrun --nproc_per_node N -m ahnpl.trainer.cli ...` (or the console
+script path in place of `-m ahnpl.trainer.cli`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .config import load_config
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main(
+    config: Path | None = typer.Argument(None, help="YAML training config (optional)"),
+    data: str | None = typer.Option(None, "--data", help="dataset dir or URL (manifest.json)"),
+    out: str | None = typer.Option(None, "--out", help="output directory"),
+    model: str | None = typer.Option(None, "--model", help="open_clip name or config JSON"),
+    pretrained: str | None = typer.Option(
+        None, "--pretrained", help="open_clip tag or checkpoint path; '' = random init"
+    ),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="samples per rank"),
+    steps: int | None = typer.Option(None, "--steps", help="optimizer steps"),
+    epochs: float | None = typer.Option(None, "--epochs", help="passes over the data"),
+    lr: float | None = typer.Option(None, "--lr"),
+    device: str | None = typer.Option(None, "--device", help="cpu | cuda"),
+    seed: int | None = typer.Option(None, "--seed"),
+    resume: bool = typer.Option(False, "--resume", help="continue from OUT/checkpoints"),
+    workers: int | None = typer.Option(None, "--workers", help="loader workers per rank"),
+    precision: str | None = typer.Option(None, "--precision", help="fp32 | bf16 | fp16"),
+    loss: str | None = typer.Option(None, "--loss", help="ahnpl | reference | clip"),
+    margin: str | None = typer.Option(None, "--margin", help="mean | max | fixed"),
+    tau_max: float | None = typer.Option(None, "--tau-max", help="margin clamp (logits)"),
+    lambda_mhn: float | None = typer.Option(None, "--lambda-mhn"),
+    lambda_dm: float | None = typer.Option(None, "--lambda-dm"),
+    lambda_pos: float | None = typer.Option(None, "--lambda-pos"),
+    image_negatives: str | None = typer.Option(
+        None, "--image-negatives", help="pixel | feature | both | none"
+    ),
+    image_negatives_per_sample: int | None = typer.Option(None, "--image-negatives-per-sample"),
+    captions_per_image: str | None = typer.Option(None, "--captions-per-image", help="all|one"),
+    log_every: int | None = typer.Option(None, "--log-every"),
+    save_every: int | None = typer.Option(None, "--save-every"),
+    set_: list[str] = typer.Option([], "--set", help="SECTION.FIELD=VALUE (repeatable)"),
+) -> None:
+    """Train; prints where the checkpoint and metrics are."""
+    from .train import train
+
+    overrides = {
+        "data.path": data, "run.out": out, "model.name": model, "model.pretrained": pretrained,
+        "data.batch_size": batch_size, "run.steps": steps, "run.epochs": epochs,
+        "optim.lr": lr, "run.device": device, "run.seed": seed, "run.resume": resume or None,
+        "data.workers": workers, "run.precision": precision, "loss.mode": loss,
+        "loss.margin": margin, "loss.tau_max": tau_max, "loss.lambda_mhn": lambda_mhn,
+        "loss.lambda_dm": lambda_dm, "loss.lambda_pos": lambda_pos,
+        "loss.image_negatives": image_negatives,
+        "data.image_negatives_per_sample": image_negatives_per_sample,
+        "data.captions_per_image": captions_per_image, "run.log_every": log_every,
+        "run.save_every": save_every,
+    }  # fmt: skip
+    # --steps and --epochs on the command line replace the other one set in the YAML.
+    sets = list(set_)
+    if steps is not None:
+        sets.append("run.epochs=null")
+    elif epochs is not None:
+        sets.append("run.steps=null")
+    try:
+        cfg = load_config(config, overrides, sets)
+    except (ValueError, FileNotFoundError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    train(cfg)
+
+
+if __name__ == "__main__":
+    app()

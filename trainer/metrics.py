@@ -1,0 +1,68 @@
+"""Training metrics to the console, a CSV file and (optionally) TensorBoard.
+
+Only rank 0 writes. The CSV (`OUT/metrics.csv`) gets one row per logged step; its columns are
+fixed by the first row (every loss term, margins per negative type, α, ℓ, lr, samples/s).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+
+
+def flatten(
+    terms: dict[str, torch.Tensor], margins: dict[str, torch.Tensor], types: list[str]
+) -> dict[str, float]:
+    """Scalars for logging: `loss/<term>` and `margin/<side>/<type>` (logit units)."""
+    row = {f"loss/{k}": float(v) for k, v in terms.items()}
+    for side, tau in margins.items():
+        if tau.numel() == len(types):
+            row.update({f"margin/{side}/{t}": float(x) for t, x in zip(types, tau.tolist())})
+    return row
+
+
+class MetricLogger:
+    def __init__(self, out: Path, enabled: bool, tensorboard: bool = False) -> None:
+        self.enabled = enabled
+        self.path = out / "metrics.csv"
+        self.fields: list[str] | None = None
+        self.tb = None
+        if enabled and tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(out / "tensorboard"))
+        if enabled and self.path.is_file():
+            with self.path.open() as f:
+                header = f.readline().strip()
+            self.fields = header.split(",") if header else None
+
+    def log(self, step: int, row: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        row = {"step": step, **row}
+        new = self.fields is None
+        if new:
+            self.fields = list(row)
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        if self.tb is not None:
+            for k, v in row.items():
+                if k != "step":
+                    self.tb.add_scalar(k, v, step)
+        terms = " ".join(
+            f"{k.split('/', 1)[1]} {v:.4f}" for k, v in row.items() if k.startswith("loss/")
+        )
+        print(
+            f"step {step} | {terms} | α {row.get('alpha', float('nan')):.3f} "
+            f"ℓ {row['logit_scale']:.2f} lr {row['lr']:.2e} | {row['samples_per_s']:.1f} samples/s",
+            flush=True,
+        )
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
