@@ -26,8 +26,9 @@ def make_coco_subset(src: Path, dst: Path, n_images: int) -> Path:
     (dst / "images").mkdir(parents=True, exist_ok=True)
     for image in images:
         shutil.copy(src / "images" / image["file_name"], dst / "images" / image["file_name"])
-    subset = dict(data, images=images,
-                  annotations=[a for a in data["annotations"] if a["image_id"] in ids])
+    subset = dict(
+        data, images=images, annotations=[a for a in data["annotations"] if a["image_id"] in ids]
+    )
     path = dst / "captions.json"
     path.write_text(json.dumps(subset))
     return path
@@ -40,12 +41,15 @@ def demo_dataset(tmp_path_factory) -> Path:
     from ahnpl.pipeline.recipe import load_recipe
 
     out = tmp_path_factory.mktemp("demo") / "dataset"
-    recipe = load_recipe(None, [
-        f"input.captions={COCO_MINI / 'captions.json'}",
-        f"input.images={COCO_MINI / 'images'}",
-        f"output.out={out}",
-        "output.images_per_shard=8",
-        "edit.editor=flip",
-    ])
+    recipe = load_recipe(
+        None,
+        [
+            f"input.captions={COCO_MINI / 'captions.json'}",
+            f"input.images={COCO_MINI / 'images'}",
+            f"output.out={out}",
+            "output.images_per_shard=8",
+            "edit.editor=flip",
+        ],
+    )
     build(recipe, progress=False)
     return out

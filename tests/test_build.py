@@ -11,19 +11,20 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from conftest import make_coco_subset
 
 from ahnpl.pipeline.build import build
 from ahnpl.pipeline.recipe import load_recipe
 from ahnpl.shards import load_manifest, read_shard, shard_urls, verify
 
-from conftest import make_coco_subset
-
 
 def _recipe(captions: Path, images: Path, out: Path, *extra: str):
-    return load_recipe(None, [f"input.captions={captions}", f"input.images={images}",
-                              f"output.out={out}", *extra])
+    return load_recipe(
+        None, [f"input.captions={captions}", f"input.images={images}", f"output.out={out}", *extra]
+    )
 
 
 def _hashes(out: Path) -> dict[str, str]:
@@ -37,7 +38,8 @@ def test_demo_dataset_accounts_for_every_image(demo_dataset, coco_mini):
     assert t["captions"] == 150
     records = [r for url in shard_urls(str(demo_dataset), manifest) for r in read_shard(url)]
     assert sorted(r.source_id for r in records) == sorted(
-        str(i["id"]) for i in json.loads((coco_mini / "captions.json").read_text())["images"])
+        str(i["id"]) for i in json.loads((coco_mini / "captions.json").read_text())["images"]
+    )
     # Every stored negative differs from its caption, and invalid slots are empty.
     for r in records:
         for caption, texts, valid in zip(r.captions, r.neg_texts, r.neg_valid):
@@ -139,13 +141,24 @@ def test_two_ranks_make_the_same_dataset_as_one(tmp_path, coco_mini):
 def test_killed_build_resumes_to_identical_bytes(tmp_path, coco_mini):
     captions = make_coco_subset(coco_mini, tmp_path, 12)
     ref = tmp_path / "ref"
-    build(_recipe(captions, tmp_path / "images", ref, "output.images_per_shard=1"),
-          progress=False)
+    build(_recipe(captions, tmp_path / "images", ref, "output.images_per_shard=1"), progress=False)
 
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "ahnpl.pipeline.cli", "build", "--captions", str(captions),
-           "--images", str(tmp_path / "images"), "--out", str(out), "--images-per-shard", "1",
-           "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ahnpl.pipeline.cli",
+        "build",
+        "--captions",
+        str(captions),
+        "--images",
+        str(tmp_path / "images"),
+        "--out",
+        str(out),
+        "--images-per-shard",
+        "1",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -158,8 +171,9 @@ def test_killed_build_resumes_to_identical_bytes(tmp_path, coco_mini):
     assert not (out / "manifest.json").exists()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert _hashes(out) == _hashes(ref)
-    records = [r.key for url in shard_urls(str(out), load_manifest(str(out)))
-               for r in read_shard(url)]
+    records = [
+        r.key for url in shard_urls(str(out), load_manifest(str(out))) for r in read_shard(url)
+    ]
     assert len(records) == len(set(records)) == 12
 
 
@@ -168,6 +182,52 @@ def test_two_worker_processes_match_one(tmp_path, coco_mini):
     captions = make_coco_subset(coco_mini, tmp_path, 6)
     extra = ["output.images_per_shard=2"]
     one = build(_recipe(captions, tmp_path / "images", tmp_path / "one", *extra), progress=False)
-    two = build(_recipe(captions, tmp_path / "images", tmp_path / "two", *extra, "workers=2"),
-                progress=False)
+    two = build(
+        _recipe(captions, tmp_path / "images", tmp_path / "two", *extra, "workers=2"),
+        progress=False,
+    )
     assert two.manifest.shards == one.manifest.shards
+
+
+def test_flip_edits_are_mirrored_images_of_left_right_negatives(tmp_path, coco_mini):
+    import io
+
+    from PIL import Image, ImageChops, ImageOps
+
+    captions = make_coco_subset(coco_mini, tmp_path, 2)
+    data = json.loads(captions.read_text())
+    # Bundled COCO captions hardly ever say left or right; give one image such captions.
+    first = data["images"][0]["id"]
+    for ann in data["annotations"]:
+        if ann["image_id"] == first:
+            ann["caption"] = "A small dog to the left of a red chair."
+    captions.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    build(_recipe(captions, tmp_path / "images", out, "edit.editor=flip"), progress=False)
+    records = {
+        r.source_id: r
+        for url in shard_urls(str(out), load_manifest(str(out)))
+        for r in read_shard(url)
+    }
+    with_edits = [r for r in records.values() if r.edits]
+    assert [r.source_id for r in with_edits] == [str(first)]
+    record = with_edits[0]
+    assert len(record.edits) == 1  # edits_per_image budget
+    edit = record.edits[0]
+    assert "right" in record.neg_texts[edit.caption][edit.slot]
+    original = Image.open(io.BytesIO(record.image)).convert("L")
+    edited = Image.open(io.BytesIO(edit.image)).convert("L")
+    assert edited.size == original.size
+    # JPEG re-encoding blurs a little; a mirrored image is close, an unflipped one is not.
+    diff = np.asarray(ImageChops.difference(edited, ImageOps.mirror(original)), dtype=float)
+    unflipped = np.asarray(ImageChops.difference(edited, original), dtype=float)
+    assert diff.mean() < 3 < unflipped.mean()
+
+
+def test_out_can_be_an_fsspec_url(tmp_path, coco_mini):
+    captions = make_coco_subset(coco_mini, tmp_path, 3)
+    url = f"file://{tmp_path / 'remote'}"
+    result = build(_recipe(captions, tmp_path / "images", url), progress=False)
+    assert result.manifest.totals["images"] == 3
+    assert verify(url) == []
+    assert (tmp_path / "remote" / "manifest.json").exists()

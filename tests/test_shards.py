@@ -25,8 +25,19 @@ def _records(coco_mini, n=3):
             captions=["A red car on a road.", "A car."],
             neg_texts=[["A red car under a road.", ""], ["", "A bus."]],
             neg_valid=[[True, False], [False, True]],
-            edits=[Edit(caption=0, slot=0, image=photos[0].read_bytes(), editor="flip",
-                        seed=7, score_dir=0.123456789, score_img=None)] if i % 2 == 0 else [],
+            edits=[
+                Edit(
+                    caption=0,
+                    slot=0,
+                    image=photos[0].read_bytes(),
+                    editor="flip",
+                    seed=7,
+                    score_dir=0.123456789,
+                    score_img=None,
+                )
+            ]
+            if i % 2 == 0
+            else [],
         )
         for i, p in enumerate(photos)
     ]
