@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 
 import fsspec
+from tqdm import tqdm
+
+from ahnpl import __version__
 from ahnpl.shards.io import encode_table, get_writer
 from ahnpl.shards.manifest import (
     MANIFEST_NAME,
@@ -31,9 +34,6 @@ from ahnpl.shards.manifest import (
     write_json_atomic,
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
-from tqdm import tqdm
-
-from ahnpl import __version__
 
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputSet, read_input
@@ -152,7 +152,8 @@ class ShardBuilder:
                 )
                 continue
             try:
-                image = load_image(read_bytes(item.path), self.recipe.images)
+                data = item.image if item.image is not None else read_bytes(item.path)
+                image = load_image(data, self.recipe.images)
             except ImageReject as e:
                 rejects.append(_reject(item, "image", e.reason, e.detail))
                 continue

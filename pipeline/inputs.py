@@ -22,12 +22,17 @@ from .recipe import InputConfig
 
 @dataclass
 class InputItem:
-    """One input image with all its captions. `path` is a local path or fsspec URL."""
+    """One input image with all its captions.
+
+    `path` is a local path or fsspec URL; `image` holds the encoded bytes when the source
+    makes them itself (rendered worlds, bytes inside the input) and is then used instead.
+    """
 
     offset: int
     source_id: str
     path: str
     captions: list[str]
+    image: bytes | None = None
 
 
 @dataclass
@@ -44,10 +49,15 @@ def read_input(cfg: InputConfig) -> InputSet:
         ValueError: `captions` is not set, or the file does not have the expected layout.
         FileNotFoundError: the caption file does not exist.
     """
-    if not cfg.captions:
-        raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON or CSV)")
-    readers = {"coco": read_coco, "csv": read_csv}
-    result = readers[cfg.source](cfg)
+    if cfg.source == "shapes":
+        from .shapes import read_shapes  # the rendered world of `ahnpl.pipeline.shapes`
+
+        result = read_shapes(cfg)
+    else:
+        if not cfg.captions:
+            raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON or CSV)")
+        readers = {"coco": read_coco, "csv": read_csv}
+        result = readers[cfg.source](cfg)
     if cfg.limit is not None:
         result.items = result.items[: cfg.limit]
     return result

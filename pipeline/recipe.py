@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
 
 class _Section(BaseModel):
@@ -22,12 +23,14 @@ class _Section(BaseModel):
 class InputConfig(_Section):
     """Where the image-caption pairs come from (DESIGN §3)."""
 
-    source: Literal["coco", "csv"] = "coco"
+    source: Literal["coco", "csv", "shapes"] = "coco"
     captions: str | None = Field(None, description="COCO caption JSON, or CSV/TSV file")
     images: str | None = Field(None, description="folder the image file names are relative to")
     image_column: str = "filepath"
     caption_column: str = "title"
     limit: int | None = Field(None, ge=1, description="use only the first N input images")
+    count: int = Field(1000, ge=1, description="images to render (source: shapes)")
+    split: Literal["train", "test"] = Field("train", description="shapes world split")
 
 
 class ImagesConfig(_Section):
