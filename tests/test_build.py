@@ -231,3 +231,28 @@ def test_out_can_be_an_fsspec_url(tmp_path, coco_mini):
     assert result.manifest.totals["images"] == 3
     assert verify(url) == []
     assert (tmp_path / "remote" / "manifest.json").exists()
+
+
+def test_odd_captions_are_kept_or_rejected_with_a_reason(tmp_path, coco_mini):
+    captions = make_coco_subset(coco_mini, tmp_path, 1)
+    data = json.loads(captions.read_text())
+    odd = [
+        "",
+        " \t ",
+        "A dog on a red sofa " * 60,  # far beyond CLIP's 77 tokens
+        "一只狗坐在红色的沙发上。",
+        "Un perro marrón sobre un sofá rojo.",
+    ]
+    for ann, text in zip(data["annotations"], odd):
+        ann["caption"] = text
+    captions.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    result = build(_recipe(captions, tmp_path / "images", out), progress=False)
+    assert result.manifest.totals["captions"] == 3
+    rejects = pq.read_table(out / "rejects.parquet").to_pylist()
+    assert [r["reason"] for r in rejects] == ["empty_caption", "empty_caption"]
+    [record] = [r for url in shard_urls(str(out), result.manifest) for r in read_shard(url)]
+    assert record.captions[0].startswith("A dog on a red sofa")
+    assert record.captions[1] == "一只狗坐在红色的沙发上。"
+    for caption, texts in zip(record.captions, record.neg_texts):
+        assert all(text != caption for text in texts)
