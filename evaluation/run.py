@@ -125,7 +125,8 @@ def _score_benchmark(bench, items, keys, enc, missing_paths) -> dict[str, Any]:
                 continue
             ready.append(items[i])
             rows.append(r)
-        row_tensor = torch.tensor(rows, dtype=torch.long).reshape(len(rows), -1)
+        width = len(items[idx[0]].images)
+        row_tensor = torch.tensor(rows, dtype=torch.long).reshape(len(rows), width)
         if bench.task != "winoground":
             row_tensor = row_tensor[:, 0]
         metrics = SCORERS[bench.task](ready, row_tensor, enc)

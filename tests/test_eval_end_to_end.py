@@ -1,0 +1,176 @@
+"""ahnpl-eval end to end on the bundled SugarCrepe items, checkpoints, missing images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from ahnpl.evaluation.benchmarks import get_benchmark
+from ahnpl.evaluation.cli import app
+from ahnpl.evaluation.run import evaluate
+from ahnpl.models import create_model, fingerprint, load_checkpoint
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "data" / "benchmarks"
+IMAGES = REPO / "data" / "coco-mini" / "images"
+TINY_CONFIG = REPO / "trainer" / "configs" / "ahnpl-tiny.json"
+
+
+@pytest.fixture
+def small_bench(tmp_path) -> Path:
+    """Two of the bundled SugarCrepe splits (20 items), to keep tests fast."""
+    (tmp_path / "bench" / "sugarcrepe").mkdir(parents=True)
+    for split in ("add_att", "swap_obj"):
+        shutil.copy(BENCH / "sugarcrepe" / f"{split}.json", tmp_path / "bench" / "sugarcrepe")
+    return tmp_path / "bench"
+
+
+def _tiny(seed: int = 0):
+    torch.manual_seed(seed)
+    return create_model("ahnpl-tiny")
+
+
+@torch.inference_mode()
+def _direct_sugarcrepe_accuracy(seed: int) -> dict[str, float]:
+    """Per-split accuracy computed item by item with open_clip alone."""
+    import open_clip
+
+    open_clip.add_model_config(TINY_CONFIG)
+    torch.manual_seed(seed)
+    model, _, preprocess = open_clip.create_model_and_transforms("ahnpl-tiny")
+    model.eval()
+    tokenizer = open_clip.get_tokenizer("ahnpl-tiny")
+    out = {}
+    for path in sorted((BENCH / "sugarcrepe").glob("*.json")):
+        entries = list(json.loads(path.read_text()).values())
+        images = torch.stack(
+            [preprocess(Image.open(IMAGES / e["filename"]).convert("RGB")) for e in entries]
+        )
+        v = model.encode_image(images, normalize=True)
+        pos = model.encode_text(tokenizer([e["caption"] for e in entries]), normalize=True)
+        neg = model.encode_text(tokenizer([e["negative_caption"] for e in entries]), normalize=True)
+        correct = ((v * pos).sum(-1) > (v * neg).sum(-1)).tolist()
+        out[path.stem] = sum(correct) / len(correct)
+    return out
+
+
+@pytest.mark.slow
+def test_cli_matches_a_direct_open_clip_computation(tmp_path):
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(
+        app,
+        ["--model", "ahnpl-tiny", "--benchmark", "sugarcrepe", "--data-root", str(BENCH),
+         "--images", str(IMAGES), "--out", str(out), "--seed", "7", "--workers", "0",
+         "--batch-size", "16"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "| sugarcrepe | swap_obj | accuracy |" in result.output
+    data = json.loads(out.read_text())
+    splits = data["benchmarks"]["sugarcrepe"]["splits"]
+    direct = _direct_sugarcrepe_accuracy(seed=7)
+    assert {k: v["accuracy"] for k, v in splits.items()} == pytest.approx(direct, abs=1e-9)
+    for name, m in splits.items():
+        n = len(json.loads((BENCH / "sugarcrepe" / f"{name}.json").read_text()))
+        assert m["n_items"] == m["n_scored"] == n and m["n_missing_images"] == 0
+    summary = data["benchmarks"]["sugarcrepe"]["summary"]
+    assert summary["swap"] == pytest.approx((direct["swap_obj"] + direct["swap_att"]) / 2)
+    assert summary["overall"] == pytest.approx(sum(direct.values()) / 7)
+    assert data["model"]["fingerprint"] == fingerprint(_tiny(7).model)
+
+
+def test_checkpoint_round_trip_keeps_every_logit(tmp_path, small_bench):
+    loaded = _tiny(3)
+    state = {f"module.{k}": v for k, v in loaded.model.state_dict().items()}
+    ckpt = tmp_path / "step_2.pt"
+    torch.save(
+        {"state_dict": state, "model": "ahnpl-tiny", "model_config": json.loads(
+            TINY_CONFIG.read_text()), "step": 2, "optimizer": {"state": {}, "param_groups": []}},
+        ckpt,
+    )  # fmt: skip
+    bare = tmp_path / "bare.pt"
+    torch.save({f"model.{k}": v for k, v in loaded.model.state_dict().items()}, bare)
+
+    image = loaded.preprocess_val(Image.open(IMAGES / "000000011813.jpg").convert("RGB"))[None]
+    text = loaded.tokenizer(["a camera on a tripod", "a laptop"])
+    loaded.model.eval()
+    with torch.inference_mode():
+        img, txt, scale = loaded.model(image, text)
+        reference = scale * img @ txt.T
+    for again in (load_checkpoint(ckpt), create_model("ahnpl-tiny", str(bare))):
+        again.model.eval()
+        with torch.inference_mode():
+            img, txt, scale = again.model(image, text)
+        assert torch.equal(scale * img @ txt.T, reference)  # bit for bit
+        assert fingerprint(again.model) == fingerprint(loaded.model)
+
+    result = CliRunner().invoke(
+        app, ["--checkpoint", str(ckpt), "--benchmark", "sugarcrepe",
+              "--data-root", str(small_bench), "--images", str(IMAGES),
+              "--out", str(tmp_path / "r.json"), "--workers", "0"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["model"]["fingerprint"] == fingerprint(loaded.model)
+    assert data["model"]["pretrained"] == str(ckpt)
+
+
+def test_wrong_architecture_checkpoint_is_a_clear_error(tmp_path):
+    ckpt = tmp_path / "other.pt"
+    torch.save({"state_dict": {"visual.proj": torch.zeros(3, 3)}}, ckpt)
+    with pytest.raises(ValueError, match="do not fit the model architecture"):
+        create_model("ahnpl-tiny", str(ckpt))
+    with pytest.raises(ValueError, match="model_config"):
+        load_checkpoint(ckpt)
+
+
+def test_missing_and_unreadable_images_are_counted_not_skipped(tmp_path, small_bench):
+    images = tmp_path / "images"
+    images.mkdir()
+    present = sorted(IMAGES.iterdir())[:10]
+    for p in present:
+        shutil.copy(p, images / p.name)
+    (images / present[0].name).write_bytes(b"not a jpeg")
+    loaded = _tiny()
+    loaded.model.train()
+    result = evaluate(loaded, ["sugarcrepe"], small_bench, images, workers=0, batch_size=8)
+    assert loaded.model.training  # the trainer's mode is restored
+    bench = result["benchmarks"]["sugarcrepe"]
+    items = get_benchmark("sugarcrepe").load(small_bench)
+    names = {p.name for p in present}
+    n_missing = sum(it.images[0].path not in names for it in items)
+    n_unreadable = sum(it.images[0].path == present[0].name for it in items)
+    splits = bench["splits"].values()
+    assert sum(m["n_missing_images"] for m in splits) == n_missing > 0
+    assert sum(m["n_unreadable_images"] for m in splits) == n_unreadable > 0
+    assert bench["n_scored"] == len(items) - n_missing - n_unreadable
+    assert bench["n_items"] == len(items)
+    assert bench["missing_images"]["count"] == len({it.images[0].path for it in items} - names)
+    assert bench["unreadable_images"]["count"] == 1
+
+
+def test_aro_crops_and_macro_excludes_symmetric_relations(tmp_path):
+    (tmp_path / "aro").mkdir()
+    base = {"image_id": "1", "bbox_x": 10, "bbox_y": 20, "bbox_w": 200, "bbox_h": 150,
+            "image_path": "000000011813.jpg"}  # fmt: skip
+    rel = [
+        dict(base, relation_name="on", true_caption="the camera is on the tripod",
+             false_caption="the tripod is on the camera"),
+        dict(base, relation_name="on", true_caption="the laptop is on the table",
+             false_caption="the table is on the laptop"),
+        dict(base, relation_name="next to", true_caption="the cup is next to the laptop",
+             false_caption="the laptop is next to the cup"),
+    ]  # fmt: skip
+    (tmp_path / "aro" / "visual_genome_relation.json").write_text(json.dumps(rel))
+    result = evaluate(_tiny(), ["aro"], tmp_path, IMAGES, workers=0)
+    aro = result["benchmarks"]["aro"]
+    groups = aro["splits"]["vg_relation"]["groups"]
+    assert set(groups) == {"on", "next to"}
+    assert aro["summary"]["vg_relation_macro"] == groups["on"]["accuracy"]
+    # One crop of one photo, encoded once for all three items.
+    assert result["n_unique_images"] == 1
