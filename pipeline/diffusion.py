@@ -1,0 +1,260 @@
+"""Diffusion editors: instruct-pix2pix and SD-family img2img (SDEdit), batched and seeded per item.
+
+DESIGN §5. Both load any diffusers checkpoint by hub id or local directory
+(`from_pretrained`; nothing is hard-coded) and share one path:
+
+1. each image is resized so its longer side is `resolution`, both sides rounded to a multiple
+   of the VAE's scale factor (8 for SD), keeping the aspect;
+2. requests with the same working size are batched; every item gets its own
+   `torch.Generator` seeded by `item_seed(key, caption, slot, seed)`, so an item's result does
+   not depend on the batch it lands in;
+3. the VAE (fp32 or bf16, never fp16, which overflows to NaN) encodes the images itself and the
+   pipeline runs the UNet (and text encoder) in `dtype`, returning latents;
+4. the VAE decodes; a non-finite, blank (near-constant) or safety-flagged image becomes a
+   failure with a reason, never an image; the rest are resized back to the original size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ahnpl.pipeline.editors import EditRequest, EditResult, item_seed
+from ahnpl.pipeline.instructions import instruction
+
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+KINDS = ("instruct-pix2pix", "img2img")
+
+
+class DiffusionConfig(BaseModel):
+    """Recipe fields of a diffusion editor (`edit.options` in the recipe)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str = Field(..., description="diffusers hub id or local pipeline directory")
+    revision: str | None = Field(None, description="hub revision (branch, tag or commit)")
+    variant: str | None = Field(None, description='weight file variant, e.g. "fp16"')
+    local_files_only: bool = False
+    device: str = Field("auto", description='"auto" (cuda when available), "cpu", "cuda:1"...')
+    dtype: Literal["fp32", "bf16", "fp16"] = "bf16"
+    vae_dtype: Literal["fp32", "bf16"] = "fp32"
+    steps: int = Field(20, ge=1)
+    guidance_scale: float = Field(7.5, ge=0.0, description="text guidance")
+    image_guidance_scale: float = Field(1.5, ge=0.0, description="instruct-pix2pix only")
+    strength: float = Field(0.6, gt=0.0, le=1.0, description="img2img only: noise level")
+    resolution: int = Field(512, ge=8, description="working size of the longer side, pixels")
+    size_multiple: int | None = Field(None, ge=1, description="default: the VAE scale factor")
+    batch_size: int = Field(8, ge=1)
+    blank_std: float = Field(0.02, ge=0.0, description="std (0..1 scale) under which = blank")
+    types: tuple[str, ...] = ("attribute", "object", "verb")
+
+
+def _check_model(model: str) -> None:
+    path = Path(model).expanduser()
+    looks_local = path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
+    if looks_local and not (path / "model_index.json").is_file():
+        raise FileNotFoundError(
+            f"--editor-model {model}: not a diffusers pipeline directory (no model_index.json); "
+            "pass a hub id or a folder written by save_pretrained"
+        )
+
+
+def working_size(width: int, height: int, resolution: int, multiple: int) -> tuple[int, int]:
+    """(width, height) with the longer side near `resolution`, both multiples of `multiple`.
+
+    The aspect is kept up to the rounding; each side is at least `multiple`.
+    """
+    scale = resolution / max(width, height)
+    w = max(multiple, round(width * scale / multiple) * multiple)
+    h = max(multiple, round(height * scale / multiple) * multiple)
+    return w, h
+
+
+class DiffusionEditor:
+    """instruct-pix2pix (`kind="instruct-pix2pix"`) or img2img SDEdit (`kind="img2img"`).
+
+    The pipeline loads on first use, so an editor can be built (and its `info` written to the
+    manifest) in a process that never edits.
+
+    Raises:
+        ValueError: unknown kind or a bad option (the message names it).
+        FileNotFoundError: `model` is a local path without a diffusers pipeline.
+    """
+
+    def __init__(self, kind: str, **config: Any) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"diffusion editor kind {kind!r}: choose from {list(KINDS)}")
+        try:
+            self.config = DiffusionConfig(**config)
+        except ValidationError as e:
+            raise ValueError(f"editor {kind!r} options: {e}") from e
+        _check_model(self.config.model)
+        self.name = kind
+        self._pipe = None
+
+    # -- public interface -------------------------------------------------------------------
+
+    def can_edit(self, negative: Any) -> bool:
+        return getattr(negative, "type", None) in self.config.types
+
+    def info(self) -> dict:
+        import diffusers
+
+        c = self.config
+        out = {
+            "editor": self.name,
+            "model": c.model,
+            "revision": c.revision,
+            "variant": c.variant,
+            "dtype": c.dtype,
+            "vae_dtype": c.vae_dtype,
+            "steps": c.steps,
+            "guidance_scale": c.guidance_scale,
+            "resolution": c.resolution,
+            "size_multiple": c.size_multiple,
+            "diffusers": diffusers.__version__,
+        }
+        if self.name == "instruct-pix2pix":
+            out["image_guidance_scale"] = c.image_guidance_scale
+        else:
+            out["strength"] = c.strength
+        if self._pipe is not None:
+            out["pipeline"] = type(self._pipe).__name__
+            out["scheduler"] = type(self._pipe.scheduler).__name__
+        return out
+
+    def prompt(self, negative: Any) -> str:
+        """The text the model is conditioned on: an instruction, or the negative caption."""
+        if self.name == "instruct-pix2pix":
+            return instruction(negative)
+        return str(negative.text)
+
+    def edit(self, requests: list[EditRequest]) -> list[EditResult]:
+        """Edit every request; one result per request, in order.
+
+        Requests are grouped by working size and run `batch_size` at a time; the result of
+        each depends only on its own image, prompt and seed.
+        """
+        results: list[EditResult | None] = [None] * len(requests)
+        groups: dict[tuple[int, int], list[int]] = {}
+        multiple = None
+        for i, r in enumerate(requests):
+            if not self.can_edit(r.negative):
+                results[i] = EditResult(None, "unsupported")
+                continue
+            if multiple is None:
+                multiple = self.config.size_multiple or self.pipe.vae_scale_factor
+            size = working_size(*r.image.size, self.config.resolution, multiple)
+            groups.setdefault(size, []).append(i)
+        bs = self.config.batch_size
+        for size, idx in groups.items():
+            for k in range(0, len(idx), bs):
+                chunk = idx[k : k + bs]
+                for i, res in zip(chunk, self._edit_batch([requests[i] for i in chunk], size)):
+                    results[i] = res
+        return results  # type: ignore[return-value]
+
+    # -- model ------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        if self.config.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.config.device)
+
+    @property
+    def pipe(self):
+        if self._pipe is None:
+            self._pipe = self._load()
+        return self._pipe
+
+    def _load(self):
+        import diffusers
+
+        c = self.config
+        cls = (
+            diffusers.StableDiffusionInstructPix2PixPipeline
+            if self.name == "instruct-pix2pix"
+            else diffusers.AutoPipelineForImage2Image
+        )
+        pipe = cls.from_pretrained(
+            c.model,
+            # fp16 VAEs overflow to NaN on some images; the VAE loads in fp32 (or bf16).
+            dtype={"default": _DTYPES[c.dtype], "vae": _DTYPES[c.vae_dtype]},
+            revision=c.revision,
+            variant=c.variant,
+            local_files_only=c.local_files_only,
+        )
+        pipe.to(self.device)
+        pipe.set_progress_bar_config(disable=True)
+        if self.name == "instruct-pix2pix" and pipe.unet.config.in_channels != 8:
+            raise ValueError(
+                f"--editor-model {c.model}: UNet has {pipe.unet.config.in_channels} input "
+                "channels; instruct-pix2pix needs 8 (use editor img2img for a plain SD model)"
+            )
+        return pipe
+
+    # -- one batch --------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def _edit_batch(self, batch: list[EditRequest], size: tuple[int, int]) -> list[EditResult]:
+        pipe, c = self.pipe, self.config
+        vae = pipe.vae
+        device = self.device
+        pixels = torch.stack(
+            [_to_tensor(r.image.convert("RGB").resize(size, Image.LANCZOS)) for r in batch]
+        ).to(device=device, dtype=vae.dtype)
+        # The mode, not a sample: deterministic and independent of the batch's generators.
+        latents = vae.encode(pixels).latent_dist.mode()
+        generators = [
+            torch.Generator(device=device).manual_seed(
+                item_seed(r.key, r.caption_index, r.slot, r.seed)
+            )
+            for r in batch
+        ]
+        prompts = [self.prompt(r.negative) for r in batch]
+        common = dict(
+            prompt=prompts,
+            num_inference_steps=c.steps,
+            guidance_scale=c.guidance_scale,
+            generator=generators,
+            output_type="latent",
+        )
+        if self.name == "instruct-pix2pix":
+            # InstructPix2Pix conditions on unscaled image latents.
+            out = pipe(image=latents, image_guidance_scale=c.image_guidance_scale, **common)
+        else:
+            out = pipe(image=latents * vae.config.scaling_factor, strength=c.strength, **common)
+        decoded = vae.decode(out.images.to(vae.dtype) / vae.config.scaling_factor).sample
+        decoded = decoded.float()
+        finite = torch.isfinite(decoded).flatten(1).all(dim=1).tolist()
+        decoded = torch.nan_to_num(decoded)
+        nsfw = None
+        if hasattr(pipe, "run_safety_checker"):  # returns None flags without a checker
+            _, nsfw = pipe.run_safety_checker(decoded.to(vae.dtype), device, pipe.unet.dtype)
+        images = (decoded / 2 + 0.5).clamp(0, 1)
+        stds = images.flatten(1).std(dim=1).tolist()
+        arrays = (images.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).cpu().numpy()
+        results = []
+        for k, r in enumerate(batch):
+            if not finite[k]:
+                results.append(EditResult(None, "non_finite"))
+            elif nsfw is not None and nsfw[k]:
+                results.append(EditResult(None, "nsfw"))
+            elif stds[k] < c.blank_std:
+                results.append(EditResult(None, "blank"))
+            else:
+                edited = Image.fromarray(arrays[k], "RGB")
+                results.append(EditResult(edited.resize(r.image.size, Image.LANCZOS), None))
+        return results
+
+
+def _to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL RGB -> float32 (3, H, W) in [-1, 1], the SD VAE's input range."""
+    array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
+    return torch.from_numpy(array).permute(2, 0, 1)

@@ -1,0 +1,86 @@
+"""Edit instructions for instruct-pix2pix, made from the exact span a negative changed.
+
+InstructPix2Pix was trained on short imperative edits ("make it red", "turn the man into a
+woman", "replace the dog with a cat"); these templates produce that form from a negative's
+`type`, `original` span, `replacement` span and position (DESIGN §5). Negatives are duck-typed:
+`.type`, `.text`, `.original`, `.replacement`, `.start`, `.end`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+_NUMBERS = {
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "a", "an", "single", "several", "many", "few", "multiple", "couple", "pair",
+    "dozen", "lone", "both", "some",
+}  # fmt: skip
+_PEOPLE = {
+    "man", "woman", "boy", "girl", "person", "child", "kid", "lady", "guy", "baby", "men",
+    "women", "boys", "girls", "people", "children", "kids", "ladies", "guys", "player",
+    "players", "skier", "surfer", "skateboarder", "gentleman", "toddler", "adult", "adults",
+    "teenager", "father", "mother", "chef", "officer", "policeman", "soldier", "worker",
+}  # fmt: skip
+# Words that end an attribute's noun phrase without being its noun ("a red and white bus").
+_LINKERS = {"and", "or", "&", "but"}
+
+
+def _article(noun: str) -> str:
+    if _is_plural(noun):
+        return ""
+    return "an " if noun[:1].lower() in "aeiou" else "a "
+
+
+def _is_plural(noun: str) -> bool:
+    word = noun.split()[-1].lower() if noun.split() else ""
+    if word in {"people", "men", "women", "children", "mice", "geese", "feet", "teeth"}:
+        return True
+    return word.endswith("s") and not word.endswith(("ss", "us", "is"))
+
+
+def _after_span(negative: Any) -> str:
+    """The negative's text after its replaced span."""
+    text, repl = str(negative.text), str(negative.replacement)
+    start = int(negative.start)
+    if text[start : start + len(repl)] == repl:
+        return text[start + len(repl) :]
+    at = text.find(repl)
+    return text[at + len(repl) :] if at >= 0 else ""
+
+
+def _head_noun(negative: Any) -> str | None:
+    """The noun an attribute span modifies: the next word, skipping "and <adjective>"."""
+    words = _WORD.findall(_after_span(negative))
+    i = 0
+    while i < len(words) and words[i].lower() in _LINKERS:
+        i += 2  # "red and white bus": skip "and white"
+    return words[i] if i < len(words) else None
+
+
+def instruction(negative: Any) -> str:
+    """An InstructPix2Pix instruction that turns the caption's image into the negative's.
+
+    attribute: "make the car blue" (numbers: "make it three dogs");
+    object: "replace the dog with a cat", people: "turn the man into a woman";
+    other types: "make it show <negative caption>".
+    Returns a lower-case instruction; never empty.
+    """
+    kind = getattr(negative, "type", "")
+    original = str(getattr(negative, "original", "")).strip()
+    replacement = str(getattr(negative, "replacement", "")).strip()
+    if kind == "attribute" and original and replacement:
+        noun = _head_noun(negative)
+        if original.lower() in _NUMBERS or replacement.lower() in _NUMBERS or original.isdigit():
+            return f"make it {replacement} {noun}".lower() if noun else f"make it {replacement}"
+        if noun:
+            return f"make the {noun} {replacement}".lower()
+        return f"make it {replacement}".lower()
+    if kind == "object" and original and replacement:
+        if original.lower() in _PEOPLE and replacement.lower() in _PEOPLE:
+            return f"turn the {original} into {_article(replacement)}{replacement}".lower()
+        return f"replace the {original} with {_article(replacement)}{replacement}".lower()
+    text = str(getattr(negative, "text", "")).strip().rstrip(".")
+    return f"make it show {text}".lower()
