@@ -111,3 +111,94 @@ def write_dataset(
     )  # fmt: skip
     write_json_atomic(str(out / "manifest.json"), manifest.model_dump())
     return out
+
+
+# --- DDP gradient-equivalence helpers (spawned processes import this module by name) ---------
+
+
+class TinyEncoder:
+    """A two-tower linear 'CLIP' built on demand (torch imported lazily for spawn)."""
+
+    @staticmethod
+    def build(din: int = 7, d: int = 5):
+        import torch
+        from torch import nn
+
+        class Tiny(nn.Module):
+            def __init__(self):
+                super().__init__()
+                g = torch.Generator().manual_seed(0)
+                self.img = nn.Parameter(torch.randn(d, din, generator=g, dtype=torch.float64))
+                self.txt = nn.Parameter(torch.randn(d, din, generator=g, dtype=torch.float64))
+                self.logit_scale = nn.Parameter(torch.tensor(2.0, dtype=torch.float64))
+
+            def forward(self, images, texts):
+                norm = torch.nn.functional.normalize
+                return (norm(images @ self.img.T, dim=-1), norm(texts @ self.txt.T, dim=-1),
+                        self.logit_scale.exp())  # fmt: skip
+
+        return Tiny()
+
+
+def ddp_inputs(g_batch: int = 6, k: int = 3, din: int = 7):
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    x_img = torch.randn(g_batch, din, generator=gen, dtype=torch.float64)
+    x_txt = torch.randn(g_batch, din, generator=gen, dtype=torch.float64)
+    x_neg = torch.randn(g_batch, k, din, generator=gen, dtype=torch.float64)
+    x_pix = torch.randn(g_batch, k, din, generator=gen, dtype=torch.float64)
+    m = torch.rand(g_batch, k, generator=gen) < 0.6
+    n = torch.rand(g_batch, k, generator=gen) < 0.3
+    m[0] = False  # a row without any valid text negative
+    return x_img, x_txt, x_neg, x_pix, m, n
+
+
+def ddp_step(model, loss_fn, rows: slice, world):
+    """Forward + backward of one rank's rows; returns the global (logged) loss terms."""
+    import torch
+
+    from ahnpl.trainer.distributed import all_reduce_grads
+
+    x_img, x_txt, x_neg, x_pix, m, n = (x[rows] for x in ddp_inputs())
+    b, k, din = x_neg.shape
+    img_f, txt_f, scale = model(torch.cat([x_img, x_pix.reshape(-1, din)]),
+                                torch.cat([x_txt, x_neg.reshape(-1, din)]))  # fmt: skip
+    v, t = img_f[:b], txt_f[:b]
+    tn, pix = txt_f[b:].reshape(b, k, -1), img_f[b:].reshape(b, k, -1)
+    terms = loss_fn(v, t, tn, m, pix, n, scale)
+    terms["total"].backward()
+    all_reduce_grads([loss_fn.pos.alpha], world)
+    return {key: world.mean(x) for key, x in terms.items()}
+
+
+def ddp_loss_config():
+    from ahnpl.trainer.config import LossConfig
+
+    return LossConfig(image_negatives="both", itc_image_negatives=True, margin="mean",
+                      alpha_init=0.9, lambda_mhn=0.5, lambda_dm=0.7, lambda_pos=0.3)  # fmt: skip
+
+
+def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    from ahnpl.trainer.distributed import World
+    from ahnpl.trainer.losses import AHNPLLoss
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=world_size)  # fmt: skip
+    try:
+        world = World(rank, world_size)
+        model = DDP(TinyEncoder.build())
+        loss_fn = AHNPLLoss(ddp_loss_config(), world).double()
+        per = 6 // world_size
+        terms = ddp_step(model, loss_fn, slice(rank * per, (rank + 1) * per), world)
+        grads = {name: p.grad for name, p in model.module.named_parameters()}
+        grads["alpha"] = loss_fn.pos.alpha.grad
+        torch.save({"grads": grads, "terms": terms, "tau": loss_fn.margins()},
+                   f"{out_dir}/rank{rank}.pt")  # fmt: skip
+    finally:
+        dist.destroy_process_group()

@@ -1,0 +1,192 @@
+"""Trainer: loader splitting and shuffling, exact resume, checkpoints, config, CLI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import open_clip
+import pytest
+import torch
+import trainer_fixtures as fx
+
+from ahnpl.models import create_model
+from ahnpl.shards.io import read_shard
+from ahnpl.shards.manifest import load_manifest, shard_urls
+from ahnpl.trainer.config import DataConfig, load_config
+from ahnpl.trainer.data import ShardStream, assign_shards, build_loader, shuffle
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Two cores shared by several processes: more intra-op threads only add spin-waiting.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """12 real photos (60 captions) in 3 Parquet shards, with hand-made negatives and edits."""
+    return fx.write_dataset(tmp_path_factory.mktemp("trainer") / "ds", fx.make_records(12, 64), 4)
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    return create_model("ahnpl-tiny")
+
+
+def stream(path, rank=0, world=1, **kw) -> ShardStream:
+    manifest = load_manifest(str(path))
+    cfg = DataConfig(path=str(path), batch_size=4, workers=0, **kw)
+    return ShardStream(shard_urls(str(path), manifest), len(manifest.negative_types),
+                       lambda img: img, lambda texts: texts, cfg, seed=3, rank=rank,
+                       world_size=world)  # fmt: skip
+
+
+def pairs(samples) -> list[tuple[str, str]]:
+    return [(s.key, s.caption) for s in samples]
+
+
+@pytest.mark.parametrize("n_shards", [1, 2, 3, 4, 7, 12])
+@pytest.mark.parametrize("world,workers", [(1, 1), (2, 1), (2, 3), (3, 2)])
+def test_every_row_read_by_exactly_one_rank_and_worker(n_shards, world, workers):
+    rows_per_shard = 5
+    seen = Counter()
+    for rank in range(world):
+        for wid in range(workers):
+            picked, stride, offset = assign_shards(n_shards, rank, world, wid, workers)
+            shards = picked if picked is not None else range(n_shards)
+            r = 0
+            for s in shards:
+                for row in range(rows_per_shard):
+                    if r % stride == offset:
+                        seen[(s, row)] += 1
+                    r += 1
+    assert seen == Counter({(s, r): 1 for s in range(n_shards) for r in range(rows_per_shard)})
+
+
+def test_ranks_split_one_epoch_without_overlap(tiny_dataset):
+    everything = sorted(
+        (r.key, c) for u in shard_urls(str(tiny_dataset), load_manifest(str(tiny_dataset)))
+        for r in read_shard(u) for c in r.captions
+    )  # fmt: skip
+    parts = [pairs(stream(tiny_dataset, rank, 2).samples(0)) for rank in range(2)]
+    assert parts[0] and parts[1]
+    assert sorted(parts[0] + parts[1]) == everything
+
+
+def test_shuffle_is_seeded_and_changes_per_epoch(tiny_dataset):
+    a0 = pairs(stream(tiny_dataset).samples(0))
+    assert a0 == pairs(stream(tiny_dataset).samples(0))
+    a1 = pairs(stream(tiny_dataset).samples(1))
+    assert sorted(a0) == sorted(a1) and a0 != a1
+
+
+def test_one_caption_per_image_rotates_with_epoch(tiny_dataset):
+    e0 = pairs(stream(tiny_dataset, captions_per_image="one").samples(0))
+    e1 = pairs(stream(tiny_dataset, captions_per_image="one").samples(1))
+    assert len(e0) == 12 == len({k for k, _ in e0})
+    assert dict(e0) != dict(e1)
+
+
+def test_shuffle_buffer_holds_at_most_bufsize():
+    import random
+
+    consumed = 0
+
+    def source():
+        nonlocal consumed
+        for i in range(1000):
+            consumed += 1
+            yield i
+
+    out = []
+    for x in shuffle(source(), 16, random.Random(0)):
+        out.append(x)
+        assert consumed - len(out) <= 16
+    assert sorted(out) == list(range(1000)) and out != list(range(1000))
+
+
+def test_batches_carry_masks_tokens_and_capped_edits(tiny_dataset, tiny_model):
+    cfg = DataConfig(path=str(tiny_dataset), batch_size=6, workers=0,
+                     image_negatives_per_sample=1)  # fmt: skip
+    data = build_loader(cfg, tiny_model.preprocess_train, tiny_model.tokenizer, seed=0,
+                        pixel_negatives=True)  # fmt: skip
+    records = {r.key: r for u in shard_urls(str(tiny_dataset), data.manifest)
+               for r in read_shard(u)}  # fmt: skip
+    batch = next(iter(data.loader))
+    assert batch["images"].shape == (6, 3, 64, 64)
+    assert batch["neg_texts"].shape == (6, 5, 77) and batch["texts"].shape == (6, 77)
+    assert batch["edit_images"].shape[0] == batch["edit_index"].numel()
+    per_sample = Counter((batch["edit_index"] // 5).tolist())
+    assert max(per_sample.values(), default=0) <= 1
+    for b, key in enumerate(batch["keys"]):
+        record = records[key]
+        caption_tokens = batch["texts"][b]
+        c = next(i for i, cap in enumerate(record.captions)
+                 if torch.equal(tiny_model.tokenizer([cap])[0], caption_tokens))  # fmt: skip
+        assert batch["neg_mask"][b].tolist() == record.neg_valid[c]
+        for slot in (batch["edit_index"][batch["edit_index"] // 5 == b] % 5).tolist():
+            assert any(e.caption == c and e.slot == slot for e in record.edits)
+    assert data.samples_per_epoch == 60
+
+
+def run_cfg(data: Path, out: Path, steps: int, **extra):
+    sets = [f"data.path={data}", f"run.out={out}", f"run.steps={steps}", "data.batch_size=4",
+            "data.workers=0", "optim.lr=1e-3", "optim.warmup_steps=2", "run.log_every=5",
+            "run.save_every=10", "data.image_negatives_per_sample=1"]  # fmt: skip
+    sets += [f"{k}={v}" for k, v in extra.items()]
+    return load_config(None, sets=sets)
+
+
+def weights(path: Path) -> dict:
+    return torch.load(path, weights_only=True)
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_twenty_steps_equal_ten_resume_ten(tiny_dataset, tmp_path, monkeypatch):
+    from ahnpl.trainer import checkpoint, train
+
+    straight = train.train(run_cfg(tiny_dataset, tmp_path / "a", 20))
+
+    real_save = checkpoint.save_atomic
+
+    def save_then_die(state, path):
+        real_save(state, path)
+        if state["step"] == 10:
+            raise Killed  # the process dies right after its step-10 checkpoint
+
+    monkeypatch.setattr(checkpoint, "save_atomic", save_then_die)
+    with pytest.raises(Killed):
+        train.train(run_cfg(tiny_dataset, tmp_path / "b", 20))
+    monkeypatch.setattr(checkpoint, "save_atomic", real_save)
+    half = weights(tmp_path / "b" / "checkpoints" / "latest.pt")
+    assert half["step"] == 10
+    resumed = train.train(run_cfg(tiny_dataset, tmp_path / "b", 20, **{"run.resume": True}))
+
+    a, b = weights(straight), weights(resumed)
+    assert a["step"] == b["step"] == 20 and a["samples_seen"] == b["samples_seen"] == 80
+    assert not torch.equal(
+        half["state_dict"]["text_projection"], a["state_dict"]["text_projection"]
+    )
+    for name, tensor in a["state_dict"].items():
+        assert torch.equal(tensor, b["state_dict"][name]), name
+    assert torch.equal(a["loss"]["pos.alpha"], b["loss"]["pos.alpha"])
+    assert torch.equal(a["loss"]["dm_text.tau"], b["loss"]["dm_text.tau"])
+    # The checkpoint is what evaluation loads: open_clip and ahnpl.models both read it.
+    assert b["model"] == "ahnpl-tiny" and b["model_config"]["embed_dim"] == 64
+    model = create_model("ahnpl-tiny", pretrained=str(resumed)).model
+    assert torch.equal(model.state_dict()["text_projection"], a["state_dict"]["text_projection"])
+    fresh = create_model("ahnpl-tiny").model
+    open_clip.load_checkpoint(fresh, str(resumed), weights_only=True)
+    csv_lines = (tmp_path / "b" / "metrics.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("step,loss/itc,") and "margin/text/relation" in csv_lines[0]
+    assert [line.split(",")[0] for line in csv_lines[1:]] == ["5", "10", "15", "20"]
