@@ -61,7 +61,7 @@ class Verb:
 @dataclass(frozen=True)
 class Lexicon:
     attributes: dict[str, Attribute]
-    swap_stoplist: frozenset[str]
+    swappable: frozenset[str]  # adjectives attribute_swap may exchange (all kinds + swap_only)
     numbers: dict[str, int]
     number_choices: tuple[int, ...]
     nouns: dict[tuple[str, ...], Noun]
@@ -98,7 +98,7 @@ def _attributes(data: dict) -> tuple[dict[str, Attribute], frozenset[str]]:
                 for w in pole:
                     table.setdefault(w, Attribute(kind, gid, tuple(opposite)))
                 gid += 1
-    return table, frozenset(data["swap_stoplist"])
+    return table, frozenset(data["swap_only"]) | frozenset(table)
 
 
 def _nouns(data: dict):
@@ -198,7 +198,7 @@ def load_lexicon() -> Lexicon:
     verbs, verb_groups, membership = _verbs(_load("verbs.json"))
     return Lexicon(
         attributes=attrs,
-        swap_stoplist=stop,
+        swappable=stop,
         numbers=dict(nums["words"]),
         number_choices=tuple(range(lo, hi + 1)),
         nouns=nouns,

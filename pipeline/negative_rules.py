@@ -160,14 +160,14 @@ def _modifiers(p: Parse, lex: Lexicon) -> list[tuple[int, int]]:
     out = []
     for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
         h = p.heads[i]
-        if h <= i or p.tags[h] not in NOUN_TAGS or low in lex.swap_stoplist:
+        # Only known descriptive adjectives: "remote" in "remote control" is no attribute.
+        if h <= i or p.tags[h] not in NOUN_TAGS or low not in lex.swappable:
             continue
         attr = lex.attributes.get(low)
-        if (dep == "amod" and tag == "JJ") or (
+        if (dep == "amod" and tag in ("JJ", "VBN")) or (
             attr is not None and attr.kind == "colour" and dep in ("amod", "compound")
         ):
-            if low.replace("-", "").isalpha():
-                out.append((i, h))
+            out.append((i, h))
     return out
 
 
@@ -303,6 +303,8 @@ def verb(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
         entries = lex.verbs.get(low)
         if not entries or tag not in TAG_TO_FORM or dep in ("amod", "aux", "auxpass", "compound"):
             continue
+        if p.child(i, ("prt",)) is not None:
+            continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
         if len(match) != 1:

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 
 from ahnpl.pipeline.lexicon import load_lexicon
@@ -88,6 +89,12 @@ def load_spacy(name: str | None = None, disable=UNUSED_COMPONENTS):
     return nlp
 
 
+@lru_cache(maxsize=4)
+def _shared_spacy(name: str | None):
+    # Generators in one process (e.g. one per recipe or seed) share the read-only pipeline.
+    return load_spacy(name)
+
+
 def _rng(caption: str, type_: str, seed: int) -> random.Random:
     digest = hashlib.blake2b(f"{seed}\x1f{type_}\x1f{caption}".encode(), digest_size=8).digest()
     return random.Random(int.from_bytes(digest, "little"))
@@ -127,7 +134,7 @@ class NegativeGenerator:
         self.seed = int(seed)
         self.n_process = n_process
         self.batch_size = batch_size
-        self.nlp = load_spacy(spacy_model)
+        self.nlp = _shared_spacy(spacy_model)
         self.lexicon = load_lexicon()
         self._rules = [(t, RULES[t]) for t in self.types]
 

@@ -11,7 +11,13 @@ import re
 # Words whose first letter is a vowel but whose sound is not ("a university"), and the reverse
 # ("an hour"). Prefixes, matched on the lowercase word.
 _CONSONANT_SOUND_PREFIXES = (
-    "uni",
+    "unic",
+    "unif",
+    "unio",
+    "uniq",
+    "unit",
+    "univ",
+    "unis",
     "use",
     "usu",
     "uti",
@@ -28,6 +34,7 @@ _CONSONANT_SOUND_PREFIXES = (
 _VOWEL_SOUND_PREFIXES = ("hour", "honest", "honor", "honour", "heir", "herb")
 # Single letters and all-caps abbreviations are read letter by letter: "an MRI", "a TV".
 _VOWEL_SOUND_LETTERS = set("aefhilmnorsx")
+_ACRONYMS = frozenset("MRI SUV UFO USB FBI NBA NFL ATM MBA HBO RV UK USA".split())
 
 
 def article_for(word: str) -> str:
@@ -49,9 +56,9 @@ def article_for(word: str) -> str:
         ):
             return "an"
         return "a"
-    # An all-caps word without vowels (or of two letters) is read letter by letter: "a TV",
-    # "an MP3"; "A HAIR DRIER" in an all-caps caption is read as a word.
-    if len(w) > 1 and w.isupper() and (len(w) <= 2 or not set(w.lower()) & set("aeiou")):
+    # An all-caps word without vowels, or a known acronym, is read letter by letter: "a TV",
+    # "an MRI"; "A HAT" in an all-caps caption is read as a word.
+    if len(w) > 1 and w.isupper() and (not set(w.lower()) & set("aeiou") or w in _ACRONYMS):
         return "an" if w[0].lower() in _VOWEL_SOUND_LETTERS else "a"
     low = w.lower()
     if len(low) == 1:

@@ -1,0 +1,407 @@
+"""Text hard negatives (DESIGN §4): the invariants on real COCO captions and on edge cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from ahnpl.pipeline.lexicon import TAG_TO_FORM, load_lexicon
+from ahnpl.pipeline.negative_checks import broken_invariants
+from ahnpl.pipeline.negatives import Negative, NegativeGenerator, load_spacy
+from ahnpl.pipeline.surface import article_for, match_case, pluralize
+from ahnpl.shards.schema import ALL_NEGATIVE_TYPES, CORE_NEGATIVE_TYPES
+
+CASES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "negative_cases.jsonl").read_text().splitlines()
+]
+EDGE_CAPTIONS = [
+    "",
+    "   ",
+    "Dog",
+    "Very nice.",
+    "A man riding a horse",
+    "A red car, parked next to a white dog!",
+    "A café with a red awning next to a naïve dog.",
+    "Two dogs playing in a park",
+    "A cat to the left of a dog",
+    "A dog in front of a car",
+    "On the table sits a red apple.",
+    "An elephant standing next to a dog.",
+    "THERE IS A BATHROOM WITH A SINK AND A MIRROR",
+    " ".join(["A man riding a horse next to a red car on a wooden bridge, and"] * 12) + " a dog.",
+]
+
+
+@pytest.fixture(scope="module")
+def gen() -> NegativeGenerator:
+    return NegativeGenerator(types=ALL_NEGATIVE_TYPES, seed=0)
+
+
+def by_type(gen: NegativeGenerator, caption: str) -> dict[str, Negative | None]:
+    return dict(zip(gen.types, gen.generate_one(caption)))
+
+
+def _strip_article(s: str) -> str:
+    low = s.lower()
+    for art in ("a ", "an "):
+        if low.startswith(art):
+            return low[len(art) :]
+    return low
+
+
+def assert_same_kind(neg: Negative) -> None:
+    """The replacement is of the kind of what it replaced, and no synonym of it."""
+    lex = load_lexicon()
+    a, b = _strip_article(neg.original), _strip_article(neg.replacement)
+    if neg.type == "attribute":
+        if a in lex.attributes:
+            x, y = lex.attributes[a], lex.attributes[b]
+            assert x.kind == y.kind and x.group != y.group, neg
+        else:
+            value = lex.numbers.get(a) or int(a)
+            assert (lex.numbers.get(b) or int(b)) not in (value, 0, 1), neg
+    elif neg.type == "object":
+        # The original may carry noun modifiers ("calico cat"): its lexicon noun ends it.
+        words = a.split()
+        src = next(
+            lex.nouns[tuple(words[k:])] for k in range(len(words)) if tuple(words[k:]) in lex.nouns
+        )
+        dst = lex.nouns[tuple(b.split())]
+        assert src.supercategory == dst.supercategory and src.group != dst.group, neg
+    elif neg.type == "verb":
+        (v, k), (w, m) = lex.verbs[a][0], lex.verbs[b][0]
+        assert k == m or b in v.forms or a in w.forms, neg
+        assert w.forms[0] not in v.synonyms, neg
+        shared = set(lex.verb_membership[v.forms[0]]) & set(lex.verb_membership[w.forms[0]])
+        assert shared, f"{neg}: {a!r} and {b!r} share no verb group"
+    elif neg.type == "relation":
+        if a in lex.sides:
+            assert {a, b} == {"left", "right"}, neg
+        else:
+            x, y = lex.relations[tuple(a.split())], lex.relations[tuple(b.split())]
+            assert x.group != y.group, neg
+
+
+# --- the table of real COCO captions -------------------------------------------------------
+
+
+def test_table_has_enough_real_captions():
+    assert len(CASES) >= 60
+    assert all(set(c["expect"]) <= set(ALL_NEGATIVE_TYPES) for c in CASES)
+
+
+def test_table_expected_negatives(gen):
+    results = list(gen.generate([c["caption"] for c in CASES]))
+    for case, negs in zip(CASES, results):
+        got = dict(zip(gen.types, negs))
+        for type_, want in case["expect"].items():
+            neg = got[type_]
+            where = f"{case['caption']!r} [{type_}]"
+            if want is None:
+                assert neg is None, f"{where}: expected no negative, got {neg}"
+                continue
+            assert neg is not None, f"{where}: expected a negative"
+            if "span" in want:
+                assert neg.original == want["span"], where
+            if "text" in want:
+                assert neg.text == want["text"], where
+
+
+def test_table_invariants_hold_for_every_type(gen):
+    counts = dict.fromkeys(gen.types, 0)
+    for case, negs in zip(CASES, gen.generate([c["caption"] for c in CASES])):
+        caption = case["caption"]
+        for neg in negs:
+            if neg is None:
+                continue
+            counts[neg.type] += 1
+            assert neg.text != caption
+            assert broken_invariants(caption, neg) == [], (caption, neg)
+            assert caption[neg.start : neg.end] == neg.original
+            assert neg.text == caption[: neg.start] + neg.replacement + caption[neg.end :]
+            if neg.type in ("attribute", "object", "verb", "relation"):
+                assert_same_kind(neg)
+    # Real captions exercise every type.
+    assert all(counts[t] >= 3 for t in gen.types), counts
+
+
+# --- edge cases ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("caption", EDGE_CAPTIONS)
+def test_edge_cases_keep_invariants(gen, caption):
+    negs = gen.generate_one(caption)
+    assert len(negs) == len(gen.types)
+    for neg in negs:
+        if neg is not None:
+            assert broken_invariants(caption, neg) == [], neg
+            assert neg.text.strip() and neg.text != caption
+
+
+def test_empty_and_nounless_captions_have_no_invented_negatives(gen):
+    assert gen.generate_one("") == [None] * len(gen.types)
+    assert gen.generate_one("   ") == [None] * len(gen.types)
+    got = by_type(gen, "Very nice.")
+    for t in ("relation", "attribute_swap", "object", "verb", "object_swap", "order_shuffle"):
+        assert got[t] is None, t
+    got = by_type(gen, "Dog")
+    assert got["relation"] is None and got["attribute_swap"] is None and got["verb"] is None
+    assert got["object_swap"] is None and got["order_shuffle"] is None
+
+
+def test_no_adjective_no_attribute(gen):
+    got = by_type(gen, "A man riding a horse")
+    assert got["attribute"] is None and got["attribute_swap"] is None
+    assert got["verb"] is not None and got["object"] is not None
+
+
+def test_spatial_relations_use_antonyms(gen):
+    assert by_type(gen, "a cat on a table")["relation"].text == "a cat under a table"
+    assert by_type(gen, "A cat to the left of a dog")["relation"].text == (
+        "A cat to the right of a dog"
+    )
+    neg = by_type(gen, "A dog in front of a car")["relation"]
+    assert (neg.text, neg.original, neg.replacement) == (
+        "A dog behind a car",
+        "in front of",
+        "behind",
+    )
+    assert by_type(gen, "A bike next to a bench")["relation"].text == "A bike far from a bench"
+    # "left" as a verb is no relation.
+    assert by_type(gen, "The umbrella is left open.")["relation"] is None
+
+
+def test_relation_keeps_sentence_initial_case(gen):
+    neg = by_type(gen, "On the table sits a red apple.")["relation"]
+    assert neg.text == "Under the table sits a red apple."
+
+
+def test_verb_form_is_kept(gen):
+    lex = load_lexicon()
+    for caption, tag in [
+        ("A man riding a horse", "VBG"),
+        ("A man rides a horse.", "VBZ"),
+        ("The dog sits on the sofa.", "VBZ"),
+        ("A woman is eating a pizza.", "VBG"),
+        ("Two people ride horses.", "VBP"),
+    ]:
+        neg = by_type(gen, caption)["verb"]
+        assert neg is not None, caption
+        forms = [k for v, k in lex.verbs[neg.replacement.lower()]]
+        assert TAG_TO_FORM[tag] in forms, (caption, neg)
+        assert_same_kind(neg)
+
+
+def test_articles_follow_the_new_word():
+    # Over many seeds, "An elephant" gets replaced by a consonant-initial animal at least once.
+    changed = 0
+    for seed in range(12):
+        g = NegativeGenerator(types=("object",), seed=seed)
+        neg = g.generate_one("An elephant standing next to a dog.")[0]
+        assert broken_invariants("An elephant standing next to a dog.", neg) == []
+        if neg.original == "An elephant":
+            changed += 1
+            art, word = neg.replacement.split(" ", 1)
+            assert art == match_case("An", article_for(word))
+    assert changed
+
+
+def test_plural_nouns_and_numbers_agree(gen):
+    lex = load_lexicon()
+    got = by_type(gen, "Two dogs playing in a park")
+    assert lex.nouns[tuple(got["object"].replacement.lower().split())].plural
+    number = got["attribute"].replacement
+    assert number[0].isupper() and lex.numbers[number.lower()] >= 2 and number != "Two"
+
+
+def test_attribute_swap_and_object_swap(gen):
+    assert by_type(gen, "a red car and a white dog")["attribute_swap"].text == (
+        "a white car and a red dog"
+    )
+    assert by_type(gen, "A dog chasing a cat.")["object_swap"].text == "A cat chasing a dog."
+    neg = by_type(gen, "an orange cat next to a black dog")["attribute_swap"]
+    assert neg.text == "a black cat next to an orange dog"
+
+
+def test_order_shuffle_permutes_words(gen):
+    caption = "A large dog sleeps on a small red sofa near the window."
+    neg = by_type(gen, caption)["order_shuffle"]
+    assert neg.text != caption
+    strip = lambda s: sorted(w for w in s.lower().strip(".").split() if w not in ("a", "an"))  # noqa: E731
+    assert strip(neg.text) == strip(caption)
+
+
+def test_synonyms_are_never_replacements():
+    banned = {"man": {"guy", "gentleman", "male"}, "bike": {"bicycle"}, "couch": {"sofa"}}
+    for seed in range(15):
+        g = NegativeGenerator(types=("object",), seed=seed)
+        for caption in ("A man sitting on a couch with a bike.", "A man riding a bike"):
+            neg = g.generate_one(caption)[0]
+            src = _strip_article(neg.original)
+            assert _strip_article(neg.replacement) not in banned.get(src, set()), neg
+
+
+def test_punctuation_casing_and_non_ascii_survive(gen):
+    caption = "A café with a red awning next to a naïve dog."
+    for neg in gen.generate_one(caption):
+        if neg is not None:
+            assert neg.text.endswith(".") and neg.text.count(",") == caption.count(",")
+            if neg.start > caption.index("café") + 4:
+                assert neg.text.startswith("A café with")
+    caption = "A red car, parked next to a white dog!"
+    neg = by_type(gen, caption)["relation"]
+    assert neg.text == "A red car, parked far from a white dog!"
+
+
+# --- determinism and parallelism -------------------------------------------------------------
+
+
+def test_output_independent_of_batching_and_order(gen):
+    captions = [c["caption"] for c in CASES[:20]]
+    small = NegativeGenerator(types=ALL_NEGATIVE_TYPES, seed=0, batch_size=1)
+    a = list(gen.generate(captions))
+    assert list(small.generate(captions)) == a
+    assert list(gen.generate(captions[::-1]))[::-1] == a
+    assert gen.generate_one(captions[3]) == a[3]
+
+
+def test_seed_changes_choices_and_types_only_select_slots(gen):
+    captions = [c["caption"] for c in CASES]
+    other = NegativeGenerator(types=ALL_NEGATIVE_TYPES, seed=1)
+    assert list(other.generate(captions)) != list(gen.generate(captions))
+    core = NegativeGenerator(types=("verb", "relation"), seed=0)
+    assert core.types == ("relation", "verb")
+    full = list(gen.generate(captions[:10]))
+    picked = [[n[0], n[4]] for n in full]
+    assert list(core.generate(captions[:10])) == picked
+
+
+@pytest.mark.slow
+def test_independent_of_python_hash_seed(gen):
+    captions = [c["caption"] for c in CASES[:8]]
+    code = (
+        "import json,sys\n"
+        "from dataclasses import asdict\n"
+        "from ahnpl.pipeline.negatives import NegativeGenerator\n"
+        "g = NegativeGenerator(types=('relation','attribute','object','verb'))\n"
+        "out = [[n and asdict(n) for n in negs] for negs in g.generate(json.loads(sys.argv[1]))]\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    res = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(captions)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    here = NegativeGenerator(types=("relation", "attribute", "object", "verb"))
+    want = [[n and n.__dict__ for n in negs] for negs in here.generate(captions)]
+    assert json.loads(res.stdout) == want
+
+
+@pytest.mark.slow
+def test_worker_processes_match_and_errors_reach_caller(gen):
+    captions = [c["caption"] for c in CASES] * 3
+    par = NegativeGenerator(types=ALL_NEGATIVE_TYPES, seed=0, n_process=2, batch_size=4)
+    assert list(par.generate(captions)) == list(gen.generate(captions))
+    par.spacy_model = "no_such_spacy_model"  # the workers cannot load it
+    with pytest.raises(BrokenProcessPool):
+        list(par.generate(captions))
+
+
+# --- API and errors --------------------------------------------------------------------------
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="unknown negative type"):
+        NegativeGenerator(types=("relation", "colour"))
+    with pytest.raises(ValueError, match="n_process"):
+        NegativeGenerator(n_process=0)
+    with pytest.raises(RuntimeError, match="no_such_model"):
+        load_spacy("no_such_model")
+
+
+def test_non_string_caption_names_its_position(gen):
+    with pytest.raises(TypeError, match="caption 2"):
+        list(gen.generate(["a dog", "a cat", None]))
+
+
+def test_defaults_and_model_info():
+    g = NegativeGenerator()
+    assert g.types == CORE_NEGATIVE_TYPES
+    info = g.model_info()
+    assert info["name"].startswith("en_core_web_sm") and info["version"]
+    assert "ner" not in g.nlp.pipe_names and "parser" in g.nlp.pipe_names
+
+
+# --- surface rules, lexicons, checks ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "word,art",
+    [
+        ("apple", "an"), ("hour", "an"), ("honest", "an"), ("unicorn", "a"), ("umbrella", "an"),
+        ("one", "a"), ("European", "a"), ("user", "a"), ("MRI", "an"), ("TV", "a"), ("8", "an"),
+        ("11", "an"), ("2", "a"), ("HAIR", "a"), ("HAT", "a"), ("SUV", "an"), ("elephant", "an"),
+    ],
+)  # fmt: skip
+def test_article_for(word, art):
+    assert article_for(word) == art
+
+
+def test_pluralize_and_match_case():
+    irr = load_lexicon()  # irregulars come from objects.json
+    assert irr.nouns[("men",)].plural and not irr.nouns[("man",)].plural
+    table = {"man": "men", "knife": "knives"}
+    assert pluralize("man", table) == "men"
+    for sg, pl in [("bus", "buses"), ("box", "boxes"), ("cherry", "cherries"), ("toy", "toys"),
+                   ("hot dog", "hot dogs"), ("bench", "benches")]:  # fmt: skip
+        assert pluralize(sg, {}) == pl
+    assert match_case("Dog", "cat") == "Cat"
+    assert match_case("DOG", "cat") == "CAT"
+    assert match_case("dog", "in front of") == "in front of"
+    assert match_case("On", "in front of") == "In front of"
+
+
+def test_lexicon_groups_are_disjoint():
+    lex = load_lexicon()
+    for word, attr in lex.attributes.items():
+        assert word not in attr.replacements
+        for r in attr.replacements:
+            assert lex.attributes[r].kind == attr.kind
+    for words in lex.noun_group_words.values():
+        for w in words:
+            assert lex.nouns[tuple(w.split())].group in {
+                lex.nouns[tuple(x.split())].group for x in words
+            }
+    for rel in lex.relations.values():
+        for r in rel.replacements:
+            assert lex.relations[tuple(r.split())].group != rel.group
+
+
+def test_checks_catch_broken_negatives():
+    def neg(caption, start, end, repl, type_="object"):
+        return caption, Negative(
+            type_, caption[:start] + repl + caption[end:], caption[start:end], repl, start, end
+        )
+
+    cases = {
+        "a_an": neg("a dog on a table", 2, 5, "apple"),
+        "number_agreement": neg("two dogs on a table", 4, 8, "dog"),
+        "verb_form": neg("a dog is sitting", 9, 16, "sit", "verb"),
+        "synonym": neg("a man on a horse", 2, 5, "guy"),
+        "identical": neg("a dog", 2, 5, "dog"),
+        "punctuation": neg("a dog, a cat", 2, 6, "cat"),
+    }
+    for reason, (caption, bad) in cases.items():
+        assert reason in broken_invariants(caption, bad), reason
+    caption, good = neg("a dog on a table", 2, 5, "cat")
+    assert broken_invariants(caption, good) == []
