@@ -190,3 +190,82 @@ def test_twenty_steps_equal_ten_resume_ten(tiny_dataset, tmp_path, monkeypatch):
     csv_lines = (tmp_path / "b" / "metrics.csv").read_text().splitlines()
     assert csv_lines[0].startswith("step,loss/itc,") and "margin/text/relation" in csv_lines[0]
     assert [line.split(",")[0] for line in csv_lines[1:]] == ["5", "10", "15", "20"]
+
+
+def test_config_yaml_overrides_and_errors(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("data: {path: /d, batch_size: 8}\nrun: {epochs: 2}\nloss: {margin: max}\n")
+    cfg = load_config(path, {"data.batch_size": 16, "loss.tau_max": None}, ["loss.lambda_dm=0.5"])
+    assert (cfg.data.batch_size, cfg.loss.margin, cfg.loss.lambda_dm) == (16, "max", 0.5)
+    assert cfg.loss.tau_max == 10.0 and cfg.run.epochs == 2
+    with pytest.raises(ValueError, match="margin"):
+        load_config(path, sets=["loss.margin=median"])
+    with pytest.raises(ValueError, match="lamda_dm"):
+        load_config(path, sets=["loss.lamda_dm=0.5"])  # a typo is an error, not ignored
+    with pytest.raises(ValueError, match="exactly one of run.steps"):
+        load_config(path, sets=["run.steps=5"])
+    with pytest.raises(ValueError, match="--data"):
+        load_config(None, sets=["run.steps=5"])
+
+
+def test_non_finite_loss_skips_the_step(tiny_dataset, tmp_path, monkeypatch):
+    from ahnpl.trainer import losses, train
+
+    real = losses.build_loss
+
+    def poisoned(cfg, world):
+        loss = real(cfg, world)
+        forward = loss.forward
+        calls = []
+
+        def maybe_nan(*args):
+            out = forward(*args)
+            calls.append(1)
+            if len(calls) == 2:
+                out["total"] = out["total"] * float("nan")
+            return out
+
+        loss.forward = maybe_nan
+        return loss
+
+    monkeypatch.setattr(train, "build_loss", poisoned)
+    path = train.train(run_cfg(tiny_dataset, tmp_path, 3, **{"run.log_every": 1}))
+    state = weights(path)
+    assert state["step"] == 3 and state["skipped"] == 1
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    col = rows[0].split(",").index("skipped_steps")
+    assert [r.split(",")[col] for r in rows[1:]] == ["0", "1", "1"]
+    assert all(torch.isfinite(t).all() for t in state["state_dict"].values())
+
+
+@pytest.mark.parametrize("mode", ["reference", "clip"])
+def test_other_loss_modes_train(tiny_dataset, tmp_path, mode):
+    from ahnpl.trainer.train import train
+
+    state = weights(train(run_cfg(tiny_dataset, tmp_path, 2, **{"loss.mode": mode})))
+    assert state["step"] == 2
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0]
+    assert ("loss/mhn_text" in header) == (mode == "reference")
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(tiny_dataset, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torchrun = Path(sys.executable).parent / "torchrun"
+    cmd = [str(torchrun), "--nproc_per_node", "2", "--master_port", str(port),
+           "-m", "ahnpl.trainer.cli", "--data", str(tiny_dataset), "--out", str(tmp_path),
+           "--model", "ahnpl-tiny", "--pretrained", "", "--batch-size", "4", "--steps", "2",
+           "--device", "cpu", "--workers", "1", "--log-every", "1"]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "checkpoint:" in result.stdout
+    state = weights(tmp_path / "checkpoints" / "latest.pt")
+    assert state["samples_seen"] == 2 * 4 * 2 and len(state["rng"]) == 2

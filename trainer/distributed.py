@@ -14,6 +14,7 @@ the concatenated batch (tested in tests/test_trainer_ddp.py).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -44,7 +45,10 @@ class World:
             return torch.cat(parts).bool()
         import torch.distributed.nn.functional as dnn
 
-        return torch.cat(dnn.all_gather(x), dim=0)
+        with warnings.catch_warnings():
+            # Deprecated in favour of a private API that lacks gloo/CPU autograd support.
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.cat(dnn.all_gather(x), dim=0)
 
     def sum(self, x: torch.Tensor) -> torch.Tensor:
         """Sum of `x` over ranks, detached (statistics and normalisers, never gradients)."""
