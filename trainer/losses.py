@@ -78,7 +78,7 @@ class Features:
 
 def _zero(f: Features) -> torch.Tensor:
     # A zero that stays in the graph keeps DDP and autograd shapes uniform.
-    return f.v.sum() * 0.0
+    return f.v.new_zeros(()) + 0.0 * f.v.sum()  # +0.0, never -0.0 in the logs
 
 
 class ContrastiveHN(nn.Module):
