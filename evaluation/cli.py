@@ -30,7 +30,9 @@ def main(
     out: Path = typer.Option(Path("results.json"), help="JSON results file"),
     device: str = typer.Option("cpu", help="torch device"),
     batch_size: int = typer.Option(64, min=1, help="images / texts per encoder call"),
-    workers: int = typer.Option(None, min=0, help="image-decoding processes (default: cores/2)"),
+    workers: int = typer.Option(
+        None, min=0, help="image-decoding processes (default: cores/2 from 256 images on)"
+    ),
     precision: str = typer.Option("fp32", help="fp32 | bf16 | fp16 | amp"),
     seed: int = typer.Option(0, help="torch seed, fixing random-init weights (no --pretrained)"),
     list_benchmarks: bool = typer.Option(False, "--list", help="list benchmarks and exit"),

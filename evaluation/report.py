@@ -79,3 +79,17 @@ def write_json(results: dict[str, Any], path: str | Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def flatten(results: dict[str, Any]) -> dict[str, float]:
+    """Scalar figures as {"benchmark/split/metric": value} and {"benchmark/summary": value},
+    for training logs (the trainer logs these every N steps)."""
+    flat: dict[str, float] = {}
+    for name, bench in results["benchmarks"].items():
+        for figure, value in bench["summary"].items():
+            flat[f"{name}/{figure}"] = value
+        for split, metrics in bench["splits"].items():
+            for metric in TABLE_METRICS[bench["task"]]:
+                if metrics.get(metric) is not None:
+                    flat[f"{name}/{split}/{metric}"] = metrics[metric]
+    return flat

@@ -42,7 +42,8 @@ def evaluate(
         data_root: folder holding one sub-folder per benchmark (docs/benchmarks.md).
         images: folder(s) searched for image files, in order, before `data_root/<name>/images`.
         batch_size: images / texts per encoder call.
-        workers: image-decoding processes (None: half the CPU cores).
+        workers: image-decoding processes (None: half the CPU cores from 256 unique images
+            on, none below).
 
     Returns:
         {"benchmarks": {name: {"task", "n_items", "n_scored", "summary": {figure: value},

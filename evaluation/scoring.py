@@ -21,6 +21,7 @@ from PIL import Image
 
 from ahnpl.evaluation.benchmarks import ImageRef, Item
 
+MIN_IMAGES_FOR_WORKERS = 256
 _COCO2014 = re.compile(r"COCO_(?:train|val|test)2014_(\d{12})\.jpg$")
 
 
@@ -170,9 +171,11 @@ def encode_all(
 
     The model's train/eval mode is restored afterwards, so the trainer can call this mid-run.
     """
-    if workers is None:
-        workers = min(8, max(0, (os.cpu_count() or 1) // 2))
     unique_images = list(dict.fromkeys(images))
+    if workers is None:
+        # Starting decode processes costs more than it saves below a few hundred images.
+        many = len(unique_images) >= MIN_IMAGES_FOR_WORKERS
+        workers = min(8, (os.cpu_count() or 1) // 2) if many else 0
     unique_texts = list(dict.fromkeys(texts))
     was_training = loaded.model.training
     loaded.model.eval()

@@ -1,0 +1,150 @@
+"""The shapes benchmark: SugarCrepe-style caption pairs on the shapes world's test split.
+
+The world is `ahnpl.pipeline.shapes`; its test scenes each hold an object whose (colour,
+shape) combination never occurs in training, so the benchmark asks for composition, not
+memory. Protocol (SugarCrepe's): image-to-text, the true caption must score strictly above
+its one negative; accuracy per split and their mean ("average"). Splits, one pair per scene:
+
+- `replace_att`: the held-out object's colour replaced by a colour absent from the scene;
+- `swap_att`: the colours of the two related objects exchanged;
+- `replace_obj`: the held-out object's shape replaced by another shape;
+- `swap_rel`: the relation replaced by its opposite (left↔right, above↔below).
+
+Files: `<data_root>/shapes/pairs.json` (`{"seed", "count", "items": [{"key", "split",
+"image", "caption", "negative"}]}`) and the PNGs under `<data_root>/shapes/images/`, made by
+`write_benchmark` or `python -m ahnpl.evaluation.shapes DATA_ROOT [--count N] [--seed S]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
+from ahnpl.pipeline.shapes import (
+    COLOURS,
+    HELD_OUT,
+    OPPOSITE,
+    SHAPES,
+    Scene,
+    encode_png,
+    render,
+    sample_scene,
+)
+
+SPLITS = ("replace_att", "swap_att", "replace_obj", "swap_rel")
+PAIRS_FILE = "pairs.json"
+
+
+def negatives_of(scene: Scene, rng: random.Random) -> dict[str, str]:
+    """One negative caption per split for a test scene (see the module docstring)."""
+    a, b, *rest = scene.objects
+    novel = 0 if (a.colour, a.shape) in HELD_OUT else 1
+
+    def with_object(i: int, **change) -> str:
+        objs = list(scene.objects)
+        objs[i] = replace(objs[i], **change)
+        return Scene(tuple(objs), scene.relation).caption()
+
+    present = {o.colour for o in scene.objects}
+    colour = rng.choice([c for c in COLOURS if c not in present])
+    shape = rng.choice([s for s in SHAPES if s != scene.objects[novel].shape])
+    swapped = (replace(a, colour=b.colour), replace(b, colour=a.colour), *rest)
+    return {
+        "replace_att": with_object(novel, colour=colour),
+        "swap_att": Scene(swapped, scene.relation).caption(),
+        "replace_obj": with_object(novel, shape=shape),
+        "swap_rel": Scene(scene.objects, OPPOSITE[scene.relation]).caption(),
+    }
+
+
+def write_benchmark(data_root: str | Path, count: int = 200, seed: int = 0) -> Path:
+    """Render `count` test scenes and their pairs under `data_root/shapes`; return that folder.
+
+    The scenes are `sample_scene(seed, "test", i)` for i < count, so a training set built with
+    the same world seed never shares a (colour, shape) combination with them.
+
+    Raises:
+        ValueError: `count < 1`.
+    """
+    if count < 1:
+        raise ValueError(f"count={count}: render at least one test scene")
+    folder = Path(data_root) / "shapes"
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    items = []
+    for i in range(count):
+        scene = sample_scene(seed, "test", i)
+        name = f"test-{i:06d}.png"
+        (folder / "images" / name).write_bytes(encode_png(render(scene)))
+        rng = random.Random(f"{seed}:{i}")
+        caption = scene.caption()
+        for split, negative in negatives_of(scene, rng).items():
+            items.append(
+                {
+                    "key": f"{i}-{split}",
+                    "split": split,
+                    "image": name,
+                    "caption": caption,
+                    "negative": negative,
+                }
+            )
+    doc = {"seed": seed, "count": count, "items": items}
+    (folder / PAIRS_FILE).write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return folder
+
+
+def summarize(splits: dict[str, dict]) -> dict[str, float]:
+    """The mean accuracy over the splits present ("average")."""
+    acc = [m["accuracy"] for m in splits.values() if m.get("accuracy") is not None]
+    return {"average": sum(acc) / len(acc)} if acc else {}
+
+
+@register_benchmark("shapes", task="choice", summarize=summarize)
+def load(data_root: Path) -> ItemList:
+    """Items of `data_root/shapes/pairs.json`; images are `shapes/images/<name>`.
+
+    Raises:
+        FileNotFoundError: the pairs file is missing (names the command that writes it).
+        ValueError: an entry lacks a field.
+    """
+    path = Path(data_root) / "shapes" / PAIRS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"shapes: {path} does not exist; render the benchmark with "
+            f"`python -m ahnpl.evaluation.shapes {data_root}`"
+        )
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    items = ItemList(notes={"seed": doc.get("seed"), "scenes": doc.get("count")})
+    for n, entry in enumerate(doc.get("items", [])):
+        try:
+            items.append(
+                Item(
+                    key=str(entry["key"]),
+                    split=entry["split"],
+                    images=(ImageRef(entry["image"]),),
+                    positives=(entry["caption"],),
+                    negatives=(entry["negative"],),
+                )
+            )
+        except (KeyError, TypeError) as err:
+            raise ValueError(
+                f"{path}: item {n} lacks {err}; expected key, split, image, caption, negative"
+            ) from err
+    return items
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Render the shapes benchmark (test split).")
+    parser.add_argument("data_root", help="benchmark folder; writes DATA_ROOT/shapes")
+    parser.add_argument("--count", type=int, default=200, help="test scenes (4 pairs each)")
+    parser.add_argument("--seed", type=int, default=0, help="world seed (as the train build)")
+    args = parser.parse_args(argv)
+    folder = write_benchmark(args.data_root, args.count, args.seed)
+    print(f"wrote {args.count * len(SPLITS)} pairs on {args.count} images to {folder}")
+
+
+if __name__ == "__main__":
+    main()
