@@ -269,3 +269,41 @@ def test_torchrun_two_cpu_processes(tiny_dataset, tmp_path):
     assert "checkpoint:" in result.stdout
     state = weights(tmp_path / "checkpoints" / "latest.pt")
     assert state["samples_seen"] == 2 * 4 * 2 and len(state["rng"]) == 2
+
+
+def test_webdataset_shards_stream_the_same_samples(tmp_path):
+    records = fx.make_records(6, 48)
+    pq = fx.write_dataset(tmp_path / "pq", records, 3, "parquet")
+    tar = fx.write_dataset(tmp_path / "tar", records, 3, "webdataset")
+    assert pairs(stream(pq).samples(0)) == pairs(stream(tar).samples(0))
+
+
+def test_pixel_negatives_reach_the_vision_encoder_with_gradients(tiny_dataset, tiny_model):
+    from ahnpl.trainer.config import LossConfig
+    from ahnpl.trainer.losses import AHNPLLoss
+    from ahnpl.trainer.train import encode
+
+    cfg = DataConfig(path=str(tiny_dataset), batch_size=8, workers=0)
+    data = build_loader(cfg, tiny_model.preprocess_train, tiny_model.tokenizer, seed=1,
+                        pixel_negatives=True)  # fmt: skip
+    batch = next(iter(data.loader))
+    assert batch["edit_images"].shape[0] > 0
+    batch["edit_images"].requires_grad_(True)
+    grads = {}
+    for mode in ("pixel", "feature"):
+        v, t, tn, m, pix, pmask, scale = encode(tiny_model.model, batch, torch.device("cpu"), False)
+        out = AHNPLLoss(LossConfig(image_negatives=mode))(v, t, tn, m, pix, pmask, scale)
+        (grads[mode],) = torch.autograd.grad(out["total"], batch["edit_images"],
+                                             allow_unused=True)  # fmt: skip
+    assert grads["pixel"] is not None and grads["pixel"].abs().sum() > 0
+    assert grads["feature"] is None or grads["feature"].abs().sum() == 0
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_steps_on_cpu(tiny_dataset, tmp_path, precision):
+    from ahnpl.trainer.train import train
+
+    state = weights(train(run_cfg(tiny_dataset, tmp_path, 2, **{"run.precision": precision})))
+    assert state["step"] == 2
+    assert all(t.dtype != torch.bfloat16 for t in state["state_dict"].values())  # fp32 master
+    assert (state["scaler"] != {}) == (precision == "fp16")

@@ -293,6 +293,12 @@ def build_loader(
         raise ValueError(
             f"{cfg.path}: {rows} image rows for {world_size} ranks; every rank needs data"
         )
+    if cfg.captions_per_image == "all" and cfg.shuffle_buffer < 10 * cfg.batch_size:
+        log.warning(
+            "data.shuffle_buffer=%d is under 10× the batch (%d): the captions of one image will "
+            "often share a batch and act as false negatives; raise it or use "
+            "captions_per_image=one", cfg.shuffle_buffer, cfg.batch_size,
+        )  # fmt: skip
     # Fewer rows than ranks × workers would leave a worker empty: use fewer workers.
     workers = min(cfg.workers, max(1, rows // world_size)) if cfg.workers else 0
     stream = ShardStream(
