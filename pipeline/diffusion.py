@@ -16,6 +16,8 @@ DESIGN §5. Both load any diffusers checkpoint by hub id or local directory
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +42,7 @@ class DiffusionConfig(BaseModel):
     revision: str | None = Field(None, description="hub revision (branch, tag or commit)")
     variant: str | None = Field(None, description='weight file variant, e.g. "fp16"')
     local_files_only: bool = False
-    device: str = Field("auto", description='"auto" (cuda when available), "cpu", "cuda:1"...')
+    device: str = Field("auto", description='"auto" (cuda:$LOCAL_RANK when available), "cpu"...')
     dtype: Literal["fp32", "bf16", "fp16"] = "bf16"
     vae_dtype: Literal["fp32", "bf16"] = "fp32"
     steps: int = Field(20, ge=1)
@@ -62,6 +64,16 @@ def _check_model(model: str) -> None:
             f"--editor-model {model}: not a diffusers pipeline directory (no model_index.json); "
             "pass a hub id or a folder written by save_pretrained"
         )
+
+
+def resolve_device(device: str) -> torch.device:
+    """`"auto"`: this process's GPU (`cuda:$LOCAL_RANK` under torchrun), else the CPU."""
+    if device != "auto":
+        return torch.device(device)
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    # One process per GPU (DESIGN §7): each rank edits on its own device.
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
 
 
 def working_size(width: int, height: int, resolution: int, multiple: int) -> tuple[int, int]:
@@ -87,15 +99,34 @@ class DiffusionEditor:
     """
 
     def __init__(self, kind: str, **config: Any) -> None:
+        self._configure(kind, config)
+        _check_model(self.config.model)
+
+    def _configure(self, kind: str, config: dict) -> None:
         if kind not in KINDS:
             raise ValueError(f"diffusion editor kind {kind!r}: choose from {list(KINDS)}")
         try:
             self.config = DiffusionConfig(**config)
         except ValidationError as e:
             raise ValueError(f"editor {kind!r} options: {e}") from e
-        _check_model(self.config.model)
         self.name = kind
         self._pipe = None
+
+    @classmethod
+    def from_pipeline(cls, kind: str, pipe: Any, **config: Any) -> DiffusionEditor:
+        """An editor around an already-built diffusers pipeline (e.g. with LoRA weights fused).
+
+        The pipeline is moved to `device` and `dtype`, its VAE to `vae_dtype`. `model` defaults
+        to the pipeline's `name_or_path` (recorded in `info`).
+        """
+        config.setdefault("model", pipe.config.get("_name_or_path") or "<in-memory>")
+        editor = cls.__new__(cls)
+        editor._configure(kind, dict(config))
+        pipe.to(editor.device, _DTYPES[editor.config.dtype])
+        pipe.vae.to(dtype=_DTYPES[editor.config.vae_dtype])
+        pipe.set_progress_bar_config(disable=True)
+        editor._pipe = pipe
+        return editor
 
     # -- public interface -------------------------------------------------------------------
 
@@ -163,9 +194,7 @@ class DiffusionEditor:
 
     @property
     def device(self) -> torch.device:
-        if self.config.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.config.device)
+        return resolve_device(self.config.device)
 
     @property
     def pipe(self):
@@ -182,14 +211,16 @@ class DiffusionEditor:
             if self.name == "instruct-pix2pix"
             else diffusers.AutoPipelineForImage2Image
         )
-        pipe = cls.from_pretrained(
-            c.model,
-            # fp16 VAEs overflow to NaN on some images; the VAE loads in fp32 (or bf16).
-            dtype={"default": _DTYPES[c.dtype], "vae": _DTYPES[c.vae_dtype]},
-            revision=c.revision,
-            variant=c.variant,
-            local_files_only=c.local_files_only,
-        )
+        where = dict(revision=c.revision, variant=c.variant, local_files_only=c.local_files_only)
+        with warnings.catch_warnings():
+            # Newer diffusers renamed `torch_dtype` to `dtype`; the old name works everywhere.
+            warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+            # fp16 VAEs overflow to NaN on some images: the VAE loads on its own in fp32 (or
+            # bf16), straight from the checkpoint, not round-tripped through `dtype`.
+            vae = diffusers.AutoencoderKL.from_pretrained(
+                c.model, subfolder="vae", torch_dtype=_DTYPES[c.vae_dtype], **where
+            )
+            pipe = cls.from_pretrained(c.model, vae=vae, torch_dtype=_DTYPES[c.dtype], **where)
         pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
         if self.name == "instruct-pix2pix" and pipe.unet.config.in_channels != 8:

@@ -31,7 +31,8 @@ class EditFilter:
         min_dir, min_img, max_img: thresholds on the cosines (see the module docstring); the
             defaults are InstructPix2Pix's dataset filter (Brooks et al. 2023, §3.1.2:
             directional >= 0.2, image-image >= 0.75); -1 / 1 switch a bound off.
-        device: torch device; batch_size: images per forward pass.
+        device: torch device, or "auto" (the GPU of this rank when there is one);
+        batch_size: images per forward pass.
     """
 
     def __init__(
@@ -41,7 +42,7 @@ class EditFilter:
         min_dir: float = 0.2,
         min_img: float = 0.75,
         max_img: float = 1.0,
-        device: str = "cpu",
+        device: str = "auto",
         batch_size: int = 32,
     ) -> None:
         if not -1.0 <= min_img <= max_img <= 1.0 or not -1.0 <= min_dir <= 1.0:
@@ -51,7 +52,9 @@ class EditFilter:
             )
         self.model_name, self.pretrained = model, pretrained
         self.min_dir, self.min_img, self.max_img = min_dir, min_img, max_img
-        self.device, self.batch_size = torch.device(device), batch_size
+        from ahnpl.pipeline.diffusion import resolve_device
+
+        self.device, self.batch_size = resolve_device(device), batch_size
         self._loaded = None
 
     def info(self) -> dict:

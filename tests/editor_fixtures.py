@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,23 +57,30 @@ def write_clip_tokenizer(folder: Path) -> Path:
     return folder
 
 
-def _tokenizer(tmp: Path):
+def _tokenizer():
     from transformers import CLIPTokenizer
 
-    folder = write_clip_tokenizer(tmp / "_tokenizer")
-    return CLIPTokenizer(
-        str(folder / "vocab.json"),
-        str(folder / "merges.txt"),
-        pad_token="<|endoftext|>",
-        model_max_length=77,
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_clip_tokenizer(Path(tmp))
+        return CLIPTokenizer(
+            str(folder / "vocab.json"),
+            str(folder / "merges.txt"),
+            pad_token="<|endoftext|>",
+            model_max_length=77,
+        )
 
 
 def build_pipeline(kind: str, out: Path, sd15: bool = False, seed: int = 0) -> Path:
-    """Save a random-weight `kind` ("instruct-pix2pix" or "img2img") pipeline to `out`.
+    """Save a random-weight `kind` pipeline (see `make_pipeline`) to `out`; return `out`."""
+    make_pipeline(kind, sd15=sd15, seed=seed).save_pretrained(out)
+    return out
+
+
+def make_pipeline(kind: str, sd15: bool = False, seed: int = 0):
+    """A random-weight `kind` ("instruct-pix2pix" or "img2img") diffusers pipeline in memory.
 
     Tiny by default (about 3M parameters besides the 49408-token embedding); `sd15=True` uses
-    the SD 1.5 UNet/VAE/text-encoder configs (~1.07B parameters). Returns `out`.
+    the SD 1.5 UNet/VAE/text-encoder configs (~1.07B parameters). No safety checker.
     """
     from diffusers import (
         AutoencoderKL,
@@ -157,15 +165,13 @@ def build_pipeline(kind: str, out: Path, sd15: bool = False, seed: int = 0) -> P
         if kind == "instruct-pix2pix"
         else StableDiffusionImg2ImgPipeline
     )
-    pipe = cls(
+    return cls(
         vae=vae,
         text_encoder=text_encoder,
-        tokenizer=_tokenizer(out.parent),
+        tokenizer=_tokenizer(),
         unet=unet,
         scheduler=scheduler,
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(out)
-    return out
