@@ -70,15 +70,21 @@ class Lexicon:
     ]  # supercat → (group, sg, pl, mass)
     noun_group_words: dict[int, frozenset[str]]  # all forms of a group, for "already present"
     max_noun_len: int
+    noun_starts: frozenset[str]  # first words of the noun phrases, for a fast pre-check
     invariant_nouns: frozenset[str]  # same form in singular and plural ("sheep")
     relations: dict[tuple[str, ...], Relation]
     max_relation_len: int
+    relation_starts: frozenset[str]
     sides: frozenset[str]
     side_before: frozenset[str]
     side_after: frozenset[str]
     relation_object_stoplist: frozenset[str]
     verbs: dict[str, tuple[tuple[Verb, int], ...]]  # form → (verb, form index) pairs
-    verb_groups: dict[str, tuple[bool, tuple[Verb, ...]]]  # name → (transitive, verbs)
+    # name → (transitive, supercategories the object must have (empty: any), verbs)
+    verb_groups: dict[str, tuple[bool, frozenset[str], tuple[Verb, ...]]]
+    animate_only: frozenset[str]  # base forms needing a living subject
+    animate_extra: frozenset[str]  # subject nouns outside the groups that are living
+    collectives: frozenset[str]  # "group" in "a group of people"
     verb_membership: dict[str, tuple[str, ...]]  # base → group names
 
 
@@ -169,7 +175,7 @@ def _verbs(data: dict):
                 verbs[base] = Verb(forms, frozenset(syn_sets.get(base, set()) | {base}))
             members.append(verbs[base])
             membership.setdefault(base, []).append(name)
-        groups[name] = (bool(g["transitive"]), tuple(members))
+        groups[name] = (bool(g["transitive"]), frozenset(g.get("objects", ())), tuple(members))
     by_form: dict[str, list[tuple[Verb, int]]] = {}
     for v in verbs.values():
         for k, form in enumerate(v.forms):
@@ -179,6 +185,7 @@ def _verbs(data: dict):
         {k: tuple(v) for k, v in by_form.items()},
         groups,
         {k: tuple(v) for k, v in membership.items()},
+        frozenset(data.get("animate_only", ())),
     )
 
 
@@ -192,10 +199,11 @@ def load_lexicon() -> Lexicon:
     attrs, stop = _attributes(_load("attributes.json"))
     nums = _load("numbers.json")
     lo, hi = nums["replacement_range"]
-    nouns, noun_choices, group_words, max_noun, invariant = _nouns(_load("objects.json"))
+    objects = _load("objects.json")
+    nouns, noun_choices, group_words, max_noun, invariant = _nouns(objects)
     rel = _load("relations.json")
     relations, max_rel = _relations(rel)
-    verbs, verb_groups, membership = _verbs(_load("verbs.json"))
+    verbs, verb_groups, membership, animate_only = _verbs(_load("verbs.json"))
     return Lexicon(
         attributes=attrs,
         swappable=stop,
@@ -205,9 +213,11 @@ def load_lexicon() -> Lexicon:
         noun_choices=noun_choices,
         noun_group_words=group_words,
         max_noun_len=max_noun,
+        noun_starts=frozenset(k[0] for k in nouns),
         invariant_nouns=invariant,
         relations=relations,
         max_relation_len=max_rel,
+        relation_starts=frozenset(k[0] for k in relations),
         sides=frozenset(rel["sides"]),
         side_before=frozenset(rel["side_context_before"]),
         side_after=frozenset(rel["side_context_after"]),
@@ -215,4 +225,7 @@ def load_lexicon() -> Lexicon:
         verbs=verbs,
         verb_groups=verb_groups,
         verb_membership=membership,
+        animate_only=animate_only,
+        animate_extra=frozenset(objects["animate_extra"]),
+        collectives=frozenset(objects["collectives"]),
     )

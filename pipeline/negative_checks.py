@@ -45,7 +45,9 @@ def _tables():
             # "is clean" is an adjective, not a bare verb.
             if k == 0 and forms not in verb.forms[2:] and forms not in lex.attributes:
                 bare.add(forms)
-    return singular - ambiguous, plural - ambiguous, bare
+    bare -= singular | plural  # "a man is skateboard" is odd but no verb form error
+    participles = {v.forms[k] for vs in lex.verbs.values() for v, _ in vs for k in (2, 3, 4)}
+    return singular - ambiguous, plural - ambiguous, bare, participles
 
 
 def _article_errors(text: str) -> Counter:
@@ -57,7 +59,7 @@ def _article_errors(text: str) -> Counter:
 
 
 def _agreement_errors(text: str) -> Counter:
-    singular, plural, _ = _tables()
+    singular, plural, _, participles = _tables()
     out = Counter()
     for m in _COUNT.finditer(text):
         det, words = m.group(1).lower(), m.group(2).lower()
@@ -66,20 +68,21 @@ def _agreement_errors(text: str) -> Counter:
             continue  # possessive: "a men's room"
         single = det in ("a", "an", "one")
         # The noun must end its phrase: "two computer screens" has the modifier "computer".
-        ends = not second or second in _FUNCTION_WORDS
+        ends = not second or second in _FUNCTION_WORDS or second in participles
+        # Keyed by the noun: "two zebra" → "four zebra" keeps the caption's error, adds none.
         if single and (words in plural or (first in plural and ends)):
-            out[(det, first)] += 1
+            out[("one", first)] += 1
         elif (
             not single
             and words not in plural
             and (words in singular or (first in singular and ends))
         ):
-            out[(det, first)] += 1
+            out[("many", first)] += 1
     return out
 
 
 def _be_errors(text: str) -> Counter:
-    _, _, bare = _tables()
+    _, _, bare, _ = _tables()
     return Counter(m.group(0).lower() for m in _BE.finditer(text) if m.group(2).lower() in bare)
 
 

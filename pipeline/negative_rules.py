@@ -4,18 +4,52 @@ Each rule reads a `Parse` (plain lists copied out of a spaCy Doc: no spaCy objec
 memory zone) and returns a list of token edits `(first_token, end_token, new_text)` or None
 when the caption lacks what the type needs. `apply_edits` turns the edits into the changed
 character region, fixing "a"/"an" before an edited word. Replacements are drawn with the
-caller's `random.Random`, so the output depends only on the caption, the type and the seed.
+caller's `Choices` (a RNG seeded per caption, type and seed), so the output depends on those
+three only.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 from dataclasses import dataclass
 
 from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
 from ahnpl.pipeline.surface import article_for, match_case
 
 Edit = tuple[int, int, str]
+_MASK = (1 << 64) - 1
+
+
+class Choices:
+    """A small deterministic RNG (splitmix64) for picking candidates.
+
+    Seeding `random.Random` costs more than all rules of a caption together; this needs one
+    64-bit seed and no set-up. Only `choice` and `randrange` are needed.
+    """
+
+    __slots__ = ("state", "key")
+
+    def __init__(self, key: bytes):
+        # Hashed on first use: most (caption, type) pairs have no candidate to choose from.
+        self.key, self.state = key, None
+
+    def _next(self) -> int:
+        if self.state is None:
+            digest = hashlib.blake2b(self.key, digest_size=8).digest()
+            self.state = int.from_bytes(digest, "little")
+        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        return z ^ (z >> 31)
+
+    def randrange(self, start: int, stop: int) -> int:
+        return start + self._next() % (stop - start)
+
+    def choice(self, seq):
+        return seq[self._next() % len(seq)]
+
+
 NOUN_TAGS = frozenset({"NN", "NNS"})
 _OBJECT_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS", "PRP"})
 _COLOUR_DEPS = frozenset({"amod", "compound", "acomp", "attr", "conj", "oprd", "nmod", "pobj"})
@@ -40,6 +74,7 @@ class Parse:
     ends: list[int]
     padded: str  # " " + lowercase tokens joined by spaces + " ", for phrase look-ups
     text: str
+    kids: list[list[int]] | None = None  # children per token, built on first use
 
     @classmethod
     def from_doc(cls, doc) -> Parse:
@@ -62,8 +97,13 @@ class Parse:
         return len(self.words)
 
     def child(self, i: int, deps: tuple[str, ...]) -> int | None:
-        for j, h in enumerate(self.heads):
-            if h == i and j != i and self.deps[j] in deps:
+        if self.kids is None:
+            self.kids = [[] for _ in self.heads]
+            for j, h in enumerate(self.heads):
+                if h != j:
+                    self.kids[h].append(j)
+        for j in self.kids[i]:
+            if self.deps[j] in deps:
                 return j
         return None
 
@@ -71,7 +111,9 @@ class Parse:
         return f" {phrase} " in self.padded
 
 
-def _match(lows: list[str], i: int, table: dict, max_len: int):
+def _match(lows: list[str], i: int, table: dict, max_len: int, starts: frozenset[str]):
+    if lows[i] not in starts:
+        return None
     for n in range(min(max_len, len(lows) - i), 0, -1):
         entry = table.get(tuple(lows[i : i + n]))
         if entry is not None:
@@ -97,12 +139,14 @@ def apply_edits(p: Parse, caption: str, edits: list[Edit]) -> tuple[int, int, st
     """
     fixed = []
     for s, e, new in sorted(edits):
-        if s > 0 and p.lows[s - 1] in ("a", "an") and p.tags[s - 1] == "DT":
+        d = s - 1
+        while d >= 0 and p.tags[d] == "_SP":  # "a  dog": spaCy keeps extra spaces as tokens
+            d -= 1
+        if d >= 0 and p.lows[d] in ("a", "an") and p.tags[d] == "DT":
             art = article_for(new)
-            if art != p.lows[s - 1]:
-                gap = caption[p.ends[s - 1] : p.starts[s]]
-                new = match_case(p.words[s - 1], art) + gap + new
-                s -= 1
+            if art != p.lows[d]:
+                new = match_case(p.words[d], art) + caption[p.ends[d] : p.starts[s]] + new
+                s = d
         fixed.append((s, e, new))
     start, end = p.starts[fixed[0][0]], p.ends[fixed[-1][1] - 1]
     pieces, pos = [], start
@@ -113,7 +157,7 @@ def apply_edits(p: Parse, caption: str, edits: list[Edit]) -> tuple[int, int, st
     return start, end, "".join(pieces)
 
 
-def relation(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+def relation(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     strong: list[tuple[int, int, list[str]]] = []
     weak: list[tuple[int, int, list[str]]] = []
     n, i = len(p), 0
@@ -130,7 +174,7 @@ def relation(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
             strong.append((i, i + 1, ["right" if low == "left" else "left"]))
             i += 1
             continue
-        m = _match(p.lows, i, lex.relations, lex.max_relation_len)
+        m = _match(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
         if m is None:
             i += 1
             continue
@@ -171,7 +215,7 @@ def _modifiers(p: Parse, lex: Lexicon) -> list[tuple[int, int]]:
     return out
 
 
-def attribute_swap(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+def attribute_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     mods = _modifiers(p, lex)
     present = {(p.lows[a], p.lows[h]) for a, h in mods}
     same_kind, other = [], []
@@ -202,7 +246,7 @@ def _number_word(value: int, template: str, lex: Lexicon) -> str:
     return match_case(template, _NUMBER_WORDS_BY_VALUE[value])
 
 
-def attribute(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+def attribute(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     cands: list[tuple[int, list[str]]] = []
     for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
         attr = lex.attributes.get(low)
@@ -238,6 +282,16 @@ def attribute(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
     return [(i, i + 1, rng.choice(repl))]
 
 
+def _is_plural(p: Parse, i: int, lex: Lexicon) -> bool:
+    """Number of the noun at token i by its form: the lexicon when it knows the word (tags of
+    all-caps captions are unreliable), else the tag."""
+    low = p.lows[i]
+    noun = lex.nouns.get((low,))
+    if noun is not None and low not in lex.invariant_nouns:
+        return noun.plural
+    return p.tags[i] == "NNS"
+
+
 def _plural(p: Parse, s: int, last: int, default: bool) -> bool:
     """Grammatical number of the noun phrase p[s:last+1] as the rest of the caption reads it.
 
@@ -258,14 +312,14 @@ def _nouns_in(p: Parse, lex: Lexicon):
     """(start, end, Noun, plural) for each lexicon noun that heads its phrase."""
     i, n = 0, len(p)
     while i < n:
-        m = _match(p.lows, i, lex.nouns, lex.max_noun_len)
+        m = _match(p.lows, i, lex.nouns, lex.max_noun_len, lex.noun_starts)
         if m is None:
             i += 1
             continue
         length, noun = m
         last = i + length - 1
         if p.tags[last] in NOUN_TAGS and p.deps[last] != "compound":
-            plural = _plural(p, i, last, noun.plural or p.tags[last] == "NNS")
+            form = noun.plural if p.lows[last] not in lex.invariant_nouns else None
             # Noun modifiers go with the noun: "computer monitors" → "cell phones".
             s = i
             while (
@@ -276,17 +330,23 @@ def _nouns_in(p: Parse, lex: Lexicon):
                 and p.lows[s - 1] not in lex.attributes
             ):
                 s -= 1
-            yield s, last + 1, noun, plural
+            default = form if form is not None else p.tags[last] == "NNS"
+            yield s, last + 1, noun, _plural(p, s, last, default)
         i += length
 
 
-def object_(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+def object_(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     cands = []
-    for s, e, noun, plural in _nouns_in(p, lex):
+    found = list(_nouns_in(p, lex))
+    # Groups already in the caption are no replacement: "a dog and a cat" ↛ "a cat and a cat".
+    present = {noun.group for _, _, noun, _ in found} | {
+        lex.nouns[(w,)].group for w in p.lows if (w,) in lex.nouns
+    }
+    for s, e, noun, plural in found:
         choices = [
             (pl if plural else sg)
             for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]
-            if gid != noun.group and not any(p.has(w) for w in lex.noun_group_words[gid])
+            if gid not in present
         ]
         if choices:
             cands.append((s, e, choices))
@@ -296,13 +356,15 @@ def object_(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
     return [(s, e, match_case(p.words[s], rng.choice(choices)))]
 
 
-def verb(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+def verb(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     cands = []
     present = set(p.lows)
     for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
         entries = lex.verbs.get(low)
         if not entries or tag not in TAG_TO_FORM or dep in ("amod", "aux", "auxpass", "compound"):
             continue
+        if k_be(p, i) and TAG_TO_FORM[tag] == 0:
+            continue  # "is hold": the caption's own error; a replacement would keep it
         if p.child(i, ("prt",)) is not None:
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
         k = TAG_TO_FORM[tag]
@@ -310,14 +372,23 @@ def verb(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
         if len(match) != 1:
             continue
         v = match[0]
-        transitive = p.child(i, ("dobj",)) is not None
+        obj = p.child(i, ("dobj",))
+        transitive = obj is not None or p.child(i, ("auxpass", "nsubjpass")) is not None
+        obj_kind = _supercategory(p, obj, lex)
+        # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers".
+        lifeless = not _animate(p, _subject_of(p, i), lex)
         repl: dict[str, None] = {}
         for g in lex.verb_membership[v.forms[0]]:
-            g_transitive, members = lex.verb_groups[g]
-            if g_transitive != transitive:
+            g_transitive, objects, members = lex.verb_groups[g]
+            if g_transitive != transitive or (objects and obj_kind not in objects):
                 continue
             for other in members:
-                if other.forms[0] not in v.synonyms and not present & set(other.forms):
+                base = other.forms[0]
+                if (
+                    base not in v.synonyms
+                    and not present & set(other.forms)
+                    and not (lifeless and base in lex.animate_only)
+                ):
                     repl[other.forms[k]] = None
         if repl:
             cands.append((i, list(repl)))
@@ -325,6 +396,35 @@ def verb(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
         return None
     i, repl = rng.choice(cands)
     return [(i, i + 1, match_case(p.words[i], rng.choice(repl)))]
+
+
+_BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
+
+
+def k_be(p: Parse, i: int) -> bool:
+    return i > 0 and p.lows[i - 1] in _BE
+
+
+def _supercategory(p: Parse, i: int | None, lex: Lexicon) -> str | None:
+    """Supercategory of the lexicon noun ending at token i ("surf board" → sports), if any."""
+    if i is None:
+        return None
+    for n in range(min(lex.max_noun_len, i + 1), 0, -1):
+        noun = lex.nouns.get(tuple(p.lows[i - n + 1 : i + 1]))
+        if noun is not None:
+            return noun.supercategory
+    return None
+
+
+def _animate(p: Parse, i: int | None, lex: Lexicon) -> bool:
+    if i is None:
+        return False
+    if p.lows[i] in lex.collectives:  # "a group of giraffes" → "giraffes"
+        of = p.child(i, ("prep",))
+        inner = p.child(of, ("pobj",)) if of is not None and p.lows[of] == "of" else None
+        if inner is not None:
+            i = inner
+    return p.lows[i] in lex.animate_extra or _supercategory(p, i, lex) in ("person", "animal")
 
 
 def _noun_span(p: Parse, h: int) -> tuple[int, int]:
@@ -346,7 +446,7 @@ def _subject_of(p: Parse, v: int) -> int | None:
     return None
 
 
-def object_swap(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+def object_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     pairs = []
     n = len(p)
     for i in range(n):
@@ -354,7 +454,7 @@ def object_swap(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None
         if p.tags[i].startswith("VB"):
             obj, anchor = p.child(i, ("dobj",)), i
         else:
-            m = _match(p.lows, i, lex.relations, lex.max_relation_len)
+            m = _match(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
             if m is not None and (m[0] > 1 or p.deps[i] == "prep"):
                 obj, anchor = p.child(i + m[0] - 1, ("pobj",)), p.heads[i]
         if obj is None or anchor is None:
@@ -363,10 +463,12 @@ def object_swap(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None
         if subj is None or subj == obj:
             continue
         a, b = _noun_span(p, subj), _noun_span(p, obj)
+        number = _is_plural(p, subj, lex)
         if (
-            p.tags[subj] != p.tags[obj]
-            or _plural(p, a[0], subj, p.tags[subj] == "NNS") != (p.tags[subj] == "NNS")
-            or _plural(p, b[0], obj, p.tags[obj] == "NNS") != (p.tags[obj] == "NNS")
+            p.tags[subj] not in NOUN_TAGS
+            or number != _is_plural(p, obj, lex)
+            or _plural(p, a[0], subj, number) != number
+            or _plural(p, b[0], obj, number) != number
             or p.deps[subj] == "compound"
             or p.deps[obj] == "compound"
             or p.tags[obj] not in NOUN_TAGS
@@ -389,21 +491,24 @@ def object_swap(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None
     return [(a[0], a[1], text(b, a)), (b[0], b[1], text(a, b))]
 
 
-def order_shuffle(p: Parse, lex: Lexicon, rng: random.Random) -> list[Edit] | None:
+def order_shuffle(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     """ARO-style word-order negative: nouns and adjectives trade places within their class
     (singular nouns, plural nouns, adjectives), so number agreement still holds."""
     edits = []
-    for cls in ("NN", "NNS", "JJ"):
-        # A plural noun modifier reads as a plural head elsewhere ("a clothes washer").
-        pos = [
-            i
-            for i, t in enumerate(p.tags)
-            if t == cls
-            and p.lows[i].isalpha()
-            and not (cls == "NNS" and p.deps[i] == "compound")
-            # a tag its determiner contradicts ("A people", "one points") is not trusted
-            and (cls == "JJ" or _plural(p, i, i, cls == "NNS") == (cls == "NNS"))
-        ]
+    classes: dict[str, list[int]] = {"NN": [], "NNS": [], "JJ": []}
+    for i, t in enumerate(p.tags):
+        if not p.lows[i].isalpha() or t not in ("NN", "NNS", "JJ"):
+            continue
+        if t == "JJ":
+            classes["JJ"].append(i)
+            continue
+        plural = _is_plural(p, i, lex)
+        # A plural noun modifier reads as a plural head elsewhere ("a clothes washer"); a
+        # number its determiner contradicts ("A people", "one points") is not trusted.
+        if (plural and p.deps[i] == "compound") or _plural(p, i, i, plural) != plural:
+            continue
+        classes["NNS" if plural else "NN"].append(i)
+    for pos in classes.values():
         if len({p.lows[i] for i in pos}) < 2:
             continue
         k = rng.randrange(1, len(pos))

