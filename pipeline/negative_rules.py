@@ -427,7 +427,20 @@ def _animate(p: Parse, i: int | None, lex: Lexicon) -> bool:
     return p.lows[i] in lex.animate_extra or _supercategory(p, i, lex) in ("person", "animal")
 
 
-def _noun_span(p: Parse, h: int) -> tuple[int, int]:
+def _has_det(p: Parse, i: int) -> bool:
+    return p.child(i, ("det", "nummod", "poss")) is not None
+
+
+def _is_mass(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
+    noun = lex.nouns.get(tuple(p.lows[span[0] : span[1]])) or lex.nouns.get((p.lows[span[1] - 1],))
+    return noun is not None and noun.mass
+
+
+def _noun_span(p: Parse, h: int, lex: Lexicon) -> tuple[int, int]:
+    """The noun at h with its noun modifiers, or the lexicon phrase it ends ("hot dog")."""
+    for n in range(min(lex.max_noun_len, h + 1), 1, -1):
+        if tuple(p.lows[h - n + 1 : h + 1]) in lex.nouns:
+            return h - n + 1, h + 1
     s = h
     while s > 0 and p.deps[s - 1] == "compound" and p.heads[s - 1] == h:
         s -= 1
@@ -462,21 +475,26 @@ def object_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
         subj = _subject_of(p, anchor)
         if subj is None or subj == obj:
             continue
-        a, b = _noun_span(p, subj), _noun_span(p, obj)
-        number = _is_plural(p, subj, lex)
+        a, b = _noun_span(p, subj, lex), _noun_span(p, obj, lex)
         if (
             p.tags[subj] not in NOUN_TAGS
-            or number != _is_plural(p, obj, lex)
-            or _plural(p, a[0], subj, number) != number
-            or _plural(p, b[0], obj, number) != number
-            or p.deps[subj] == "compound"
-            or p.deps[obj] == "compound"
             or p.tags[obj] not in NOUN_TAGS
+            or "compound" in (p.deps[subj], p.deps[obj])
             or p.lows[subj] == p.lows[obj]
             or p.lows[subj] in lex.relation_object_stoplist
             or p.lows[obj] in lex.relation_object_stoplist
-            or a[1] > b[0]
-            and b[1] > a[0]
+            or (a[1] > b[0] and b[1] > a[0])  # overlapping spans
+        ):
+            continue
+        number = _is_plural(p, subj, lex)
+        if (
+            number != _is_plural(p, obj, lex)
+            or _plural(p, a[0], subj, number) != number
+            or _plural(p, b[0], obj, number) != number
+            # Determiners stay in place: "A plate with broccoli" ↛ "A broccoli with plate".
+            or _has_det(p, subj) != _has_det(p, obj)
+            or _is_mass(p, a, lex)
+            or _is_mass(p, b, lex)
         ):
             continue
         pairs.append((a, b))
