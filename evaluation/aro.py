@@ -15,9 +15,9 @@ Protocol, as in the authors' `dataset_zoo` and `main_aro.py`:
   and adjectives, shuffle all but nouns and adjectives, shuffle within trigrams, shuffle trigrams),
   every text lower-cased and cut to 30 words (`pre_caption`). Deviations, for reproducibility:
   perturbations are seeded per caption (the authors use the global RNG); tokens come from spaCy
-  (the authors use NLTK for the trigram shuffles); a perturbation equal to its caption is redrawn
-  up to `MAX_REDRAWS` times and then dropped (counted in the notes), since it could never be
-  beaten and would count as wrong.
+  (the authors use NLTK for the trigram shuffles); a perturbation with the same words and
+  punctuation as its caption is redrawn up to `MAX_REDRAWS` times and then dropped (counted in
+  the notes), since it could never be beaten and would count as wrong.
 """
 
 from __future__ import annotations
@@ -78,6 +78,14 @@ def pre_caption(caption: str, max_words: int = MAX_WORDS) -> str:
     caption = re.sub(r"\s{2,}", " ", caption).rstrip("\n").strip(" ")
     words = caption.split(" ")
     return " ".join(words[:max_words]) if len(words) > max_words else caption
+
+
+_WORDS = re.compile(r"[\w']+|[^\w\s]")
+
+
+def _same_words(a: str, b: str) -> bool:
+    # "man , riding" and "man, riding" differ as strings but not as tokens: still no foil.
+    return _WORDS.findall(a) == _WORDS.findall(b)
 
 
 def summarize(splits: dict[str, dict]) -> dict[str, float]:
@@ -178,7 +186,7 @@ def order_items(pairs: list[tuple[str, list[str]]], split: str, seed: int = ORDE
         for attempt in range(MAX_REDRAWS + 1):
             rng = np.random.default_rng([seed, n, attempt])
             for k, candidate in enumerate(perturbations(tokens, tags, rng)):
-                if foils[k] is None and pre_caption(candidate) != truth:
+                if foils[k] is None and not _same_words(pre_caption(candidate), truth):
                     foils[k] = pre_caption(candidate)
                     items.notes["perturbations_redrawn"] += attempt > 0
             if all(f is not None for f in foils):

@@ -96,6 +96,10 @@ def test_checkpoint_round_trip_keeps_every_logit(tmp_path, small_bench):
     )  # fmt: skip
     bare = tmp_path / "bare.pt"
     torch.save({f"model.{k}": v for k, v in loaded.model.state_dict().items()}, bare)
+    from safetensors.torch import save_file
+
+    st = tmp_path / "weights.safetensors"
+    save_file({k: v.contiguous() for k, v in loaded.model.state_dict().items()}, str(st))
 
     image = loaded.preprocess_val(Image.open(IMAGES / "000000011813.jpg").convert("RGB"))[None]
     text = loaded.tokenizer(["a camera on a tripod", "a laptop"])
@@ -103,7 +107,11 @@ def test_checkpoint_round_trip_keeps_every_logit(tmp_path, small_bench):
     with torch.inference_mode():
         img, txt, scale = loaded.model(image, text)
         reference = scale * img @ txt.T
-    for again in (load_checkpoint(ckpt), create_model("ahnpl-tiny", str(bare))):
+    for again in (
+        load_checkpoint(ckpt),
+        create_model("ahnpl-tiny", str(bare)),
+        create_model("ahnpl-tiny", str(st)),
+    ):
         again.model.eval()
         with torch.inference_mode():
             img, txt, scale = again.model(image, text)
@@ -178,3 +186,27 @@ def test_aro_crops_and_macro_excludes_symmetric_relations(tmp_path):
     assert aro["summary"]["vg_relation_macro"] == groups["on"]["accuracy"]
     # One crop of one photo, encoded once for all three items.
     assert result["n_unique_images"] == 1
+
+
+def test_order_and_retrieval_on_karpathy_format_captions(tmp_path):
+    pytest.importorskip("spacy")
+    data = json.loads((REPO / "data" / "coco-mini" / "captions.json").read_text())
+    images = data["images"][:4]
+    caps = {i["id"]: [] for i in images}
+    for a in data["annotations"]:
+        if a["image_id"] in caps:
+            caps[a["image_id"]].append(a["caption"])
+    karpathy = {"images": [
+        {"filepath": "val2014", "filename": f"COCO_val2014_{i['file_name']}", "split": "test",
+         "sentences": [{"raw": c} for c in caps[i["id"]]]} for i in images]}  # fmt: skip
+    (tmp_path / "retrieval").mkdir()
+    (tmp_path / "retrieval" / "dataset_coco.json").write_text(json.dumps(karpathy))
+    result = evaluate(_tiny(), ["aro", "retrieval_coco"], tmp_path, IMAGES, workers=0)
+    order = result["benchmarks"]["aro"]["splits"]["coco_order"]
+    n_captions = sum(len(c) for c in caps.values())
+    assert order["n_items"] == n_captions and order["n_scored"] == n_captions
+    assert order["n_identical_after_truncation"] == 0  # equal foils were redrawn
+    retrieval = result["benchmarks"]["retrieval_coco"]["splits"]["coco"]
+    assert retrieval["n_scored"] == 4 and retrieval["n_texts"] == n_captions
+    assert retrieval["i2t_R@10"] == retrieval["t2i_R@10"] == 1.0  # 4 images: all within 10
+    assert result["n_unique_images"] == 4  # shared by the two benchmarks, encoded once
