@@ -27,7 +27,9 @@ def main(
     images: list[Path] = typer.Option(
         [Path("data/coco-mini/images")], help="image folder(s), searched in order; repeatable"
     ),
-    out: Path = typer.Option(Path("results.json"), help="JSON results file"),
+    out: Path = typer.Option(
+        Path("results.json"), help="JSON results file; the Markdown table goes next to it (.md)"
+    ),
     device: str = typer.Option("cpu", help="torch device"),
     batch_size: int = typer.Option(64, min=1, help="images / texts per encoder call"),
     workers: int = typer.Option(
@@ -39,7 +41,7 @@ def main(
 ) -> None:
     """Evaluate MODEL on the chosen benchmarks; print a table and write OUT."""
     from ahnpl.evaluation.benchmarks import available_benchmarks
-    from ahnpl.evaluation.report import model_info, to_markdown, write_json
+    from ahnpl.evaluation.report import model_info, to_markdown, write_json, write_text
     from ahnpl.evaluation.run import evaluate
     from ahnpl.models import create_model, load_checkpoint
 
@@ -66,6 +68,8 @@ def main(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     results = {"model": model_info(loaded), **results}
-    typer.echo(to_markdown(results))
+    table = to_markdown(results)
+    typer.echo(table)
     write_json(results, out)
-    typer.echo(f"\nresults: {out}")
+    write_text(table + "\n", out.with_suffix(".md"))
+    typer.echo(f"\nresults: {out} and {out.with_suffix('.md')}")

@@ -36,10 +36,11 @@ def to_markdown(results: dict[str, Any]) -> str:
     """One row per summary figure and per split metric; values in percent.
 
     Columns: benchmark, split, metric, value, scored/items, missing images (items whose image
-    file was not found) and identical-after-truncation items where counted.
+    file was not found) and "same tokens": items whose caption and a foil have identical token
+    rows after truncation (they tie, so they count as wrong).
     """
     lines = [
-        "| benchmark | split | metric | % | scored / items | missing img | trunc. ties |",
+        "| benchmark | split | metric | % | scored / items | missing img | same tokens |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for name, bench in results["benchmarks"].items():
@@ -66,19 +67,23 @@ def to_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_json(results: dict[str, Any], path: str | Path) -> None:
-    """Write `results` to `path` atomically (temporary file, then rename)."""
+def write_text(text: str, path: str | Path) -> None:
+    """Write `text` to `path` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(results, f, indent=2, sort_keys=False)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(results: dict[str, Any], path: str | Path) -> None:
+    """Write `results` as indented JSON to `path` atomically."""
+    write_text(json.dumps(results, indent=2) + "\n", path)
 
 
 def flatten(results: dict[str, Any]) -> dict[str, float]:

@@ -72,6 +72,7 @@ def test_cli_matches_a_direct_open_clip_computation(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "| sugarcrepe | swap_obj | accuracy |" in result.output
+    assert "| sugarcrepe | swap_obj | accuracy |" in out.with_suffix(".md").read_text()
     data = json.loads(out.read_text())
     splits = data["benchmarks"]["sugarcrepe"]["splits"]
     direct = _direct_sugarcrepe_accuracy(seed=7)
