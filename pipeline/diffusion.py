@@ -134,6 +134,7 @@ class DiffusionEditor:
         return getattr(negative, "type", None) in self.config.types
 
     def info(self) -> dict:
+        """Model and sampling settings for the manifest (the same whether or not it loaded)."""
         import diffusers
 
         c = self.config
@@ -154,9 +155,6 @@ class DiffusionEditor:
             out["image_guidance_scale"] = c.image_guidance_scale
         else:
             out["strength"] = c.strength
-        if self._pipe is not None:
-            out["pipeline"] = type(self._pipe).__name__
-            out["scheduler"] = type(self._pipe.scheduler).__name__
         return out
 
     def prompt(self, negative: Any) -> str:

@@ -3,6 +3,7 @@ instruct-pix2pix / img2img run from tiny random-weight pipelines saved and loade
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -239,6 +240,45 @@ def test_non_finite_blank_and_nsfw_results_are_failures_not_images(tiny_models):
     finally:
         decoder_out.weight.data.copy_(saved[0])
         unet_out.bias.data.copy_(saved[1])
+
+
+@pytest.mark.slow
+def test_build_with_the_tiny_instruct_pix2pix_is_reproducible_and_verifies(
+    tiny_models, tmp_path, coco_mini
+):
+    from conftest import make_coco_subset
+
+    from ahnpl.pipeline.build import build
+    from ahnpl.pipeline.recipe import load_recipe
+    from ahnpl.shards import load_manifest, read_shard, shard_urls, verify
+
+    captions = make_coco_subset(coco_mini, tmp_path, 3)
+    options = dict(
+        model=str(tiny_models["instruct-pix2pix"]), dtype="fp32", device="cpu", steps=2,
+        resolution=64,
+    )  # fmt: skip
+
+    def run(out: Path):
+        overrides = [
+            f"input.captions={captions}", f"input.images={tmp_path / 'images'}",
+            f"output.out={out}", "edit.editor=instruct-pix2pix", "edit.edits_per_image=2",
+            f"edit.options={options}",
+        ]  # fmt: skip
+        build(load_recipe(None, overrides), progress=False)
+        return load_manifest(str(out))
+
+    a, b = run(tmp_path / "a"), run(tmp_path / "b")
+    assert [s.sha256 for s in a.shards] == [s.sha256 for s in b.shards]
+    assert verify(str(tmp_path / "a")) == []
+    assert a.versions["editor"]["model"] == options["model"]
+    records = [r for url in shard_urls(str(tmp_path / "a"), a) for r in read_shard(url)]
+    edits = [(r, e) for r in records for e in r.edits]
+    assert 3 <= len(edits) <= 6  # two per image, where an attribute/object negative exists
+    for record, edit in edits:
+        assert edit.editor == "instruct-pix2pix"
+        assert record.neg_valid[edit.caption][edit.slot]
+        with Image.open(io.BytesIO(edit.image)) as im:
+            assert im.size == (record.width, record.height)
 
 
 # -- quality filter -------------------------------------------------------------------------
