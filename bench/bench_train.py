@@ -102,14 +102,6 @@ def bench_reading(args, loaded, data: str) -> tuple[float, float]:
             (folder / f"{r.key}.jpg").write_bytes(r.image)
             items.append((folder / f"{r.key}.jpg", r.captions[0], r.neg_texts[0]))
 
-    n_batches = max(1, args.read_samples // args.read_batch)
-    it = iter(stream)
-    next(it)  # open files, warm caches
-    t0 = time.perf_counter()
-    for _ in range(n_batches):
-        next(it)
-    shard_rate = n_batches * args.read_batch / (time.perf_counter() - t0)
-
     def folder_batches():
         i = 0
         while True:
@@ -123,13 +115,19 @@ def bench_reading(args, loaded, data: str) -> tuple[float, float]:
             yield (torch.stack(imgs), loaded.tokenizer([c for _, c, _ in chunk]),
                    loaded.tokenizer([n for _, _, negs in chunk for n in negs]))  # fmt: skip
 
-    it = folder_batches()
-    next(it)
-    t0 = time.perf_counter()
+    # Interleaved batch by batch, so changes in machine load hit both sides alike.
+    sources = {"shards": iter(stream), "folder": folder_batches()}
+    spent = dict.fromkeys(sources, 0.0)
+    for it in sources.values():
+        next(it)  # open files, warm caches
+    n_batches = max(1, args.read_samples // args.read_batch)
     for _ in range(n_batches):
-        next(it)
-    folder_rate = n_batches * args.read_batch / (time.perf_counter() - t0)
-    return shard_rate, folder_rate
+        for name, it in sources.items():
+            t0 = time.perf_counter()
+            next(it)
+            spent[name] += time.perf_counter() - t0
+    n = n_batches * args.read_batch
+    return n / spent["shards"], n / spent["folder"]
 
 
 def main() -> None:

@@ -68,6 +68,29 @@ def assign_shards(
     return None, total, me
 
 
+def records(url: str, with_edits: bool) -> Iterator:
+    """The records of one shard; without edits, Parquet reads skip the edited-image bytes.
+
+    Everything else goes through `ahnpl.shards.io.read_shard` (schema checks, tar safety).
+    """
+    if with_edits or not url.endswith(".parquet"):
+        yield from read_shard(url)
+        return
+    import fsspec
+    import pyarrow.parquet as pq
+
+    from ahnpl.shards.schema import ARROW_SCHEMA, row_to_record
+
+    columns = [name for name in ARROW_SCHEMA.names if name != "edits"]
+    with fsspec.open(url, "rb") as f:
+        pf = pq.ParquetFile(f)
+        if not pf.schema_arrow.equals(ARROW_SCHEMA):
+            raise ValueError(f"{url}: schema differs from the ahnpl shard schema")
+        for i in range(pf.num_row_groups):
+            for row in pf.read_row_group(i, columns=columns).to_pylist():
+                yield row_to_record({**row, "edits": None})
+
+
 def expand(record, epoch: int, captions_per_image: str, want_edits: bool) -> Iterator[RawSample]:
     """One sample per caption of an image row (or one rotating caption)."""
     n = len(record.captions)
@@ -98,21 +121,23 @@ def shuffle(items: Iterator, bufsize: int, rng: random.Random) -> Iterator:
 
 
 def _seeded(transform: Callable, img: Image.Image, seed: int) -> torch.Tensor:
-    # torchvision draws augmentation parameters from the global torch RNG; seeding it per sample
-    # makes the crop a function of the sample (exact resume, same crop for an edit), and the
-    # caller's RNG state is restored so training randomness is untouched.
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
+    # torchvision draws augmentation parameters from the global CPU generator; seeding it per
+    # sample makes the crop a function of the sample (exact resume, same crop for an edit), and
+    # the caller's state is restored so training randomness is untouched. (The CPU generator
+    # directly: torch.manual_seed would also queue a CUDA re-seed with a captured traceback.)
+    gen = torch.default_generator
+    state = gen.get_state()
+    gen.manual_seed(seed)
     try:
         return transform(img)
     finally:
-        torch.random.set_rng_state(state)
+        gen.set_state(state)
 
 
 def decode_image(data: bytes) -> Image.Image:
     img = Image.open(io.BytesIO(data))
     img.load()
-    return img.convert("RGB")
+    return img if img.mode == "RGB" else img.convert("RGB")
 
 
 class ShardStream(IterableDataset):
@@ -167,7 +192,7 @@ class ShardStream(IterableDataset):
         def rows():
             r = 0
             for url in mine:
-                for record in read_shard(url):
+                for record in records(url, self.pixel_negatives):
                     if r % stride == offset:
                         yield from expand(record, epoch, self.cfg.captions_per_image,
                                           self.pixel_negatives)  # fmt: skip
