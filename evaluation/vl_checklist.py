@@ -3,10 +3,11 @@
 Files: any `*.json` under `<data_root>/vl_checklist/`, each in the published format
 `[[image_path, {"POS": [caption, ...], "NEG": [foil, ...]}], ...]`. The category (Object,
 Attribute, Relation) is the folder under `vl_checklist/` (`Attribute/vg/color.json`, the
-repository layout) or the file name's first word (`attribute_vg_state.json`). Protocol: each
-positive caption against each foil of the same entry, accuracy per file, then the mean per
-category. Images (VG, SWiG, HAKE, HICO) are found under the image folders; those missing are
-counted.
+repository layout) or the file name's first word (`attribute_vg_state.json`). Protocol, as in
+the authors' `evaluate.py`: the first positive caption against the first foil of each entry
+(`POS[0]` vs `NEG[0]`; entries listing more are counted in the notes), accuracy per file, then
+the mean per category. Images (VG, SWiG, HAKE, HICO) are found under the image folders; those
+missing are counted.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def summarize(splits: dict[str, dict]) -> dict[str, float]:
 
 @register_benchmark("vl_checklist", task="choice", summarize=summarize)
 def load(data_root: Path) -> ItemList:
-    """One item per (entry, positive, foil) of every file under `data_root/vl_checklist`.
+    """One item per entry (POS[0] vs NEG[0]) of every file under `data_root/vl_checklist`.
 
     Raises:
         FileNotFoundError: no annotation file there.
@@ -67,7 +68,7 @@ def load(data_root: Path) -> ItemList:
     files = sorted(root.rglob("*.json"))
     if not files:
         raise FileNotFoundError(f"vl_checklist: no *.json in {root}; get them from {SOURCE}")
-    items = ItemList()
+    items = ItemList(notes={"entries_with_more_than_one_pos_or_neg": 0})
     for path in files:
         category = _category(path, root)
         split = _split_name(path, root)
@@ -75,21 +76,21 @@ def load(data_root: Path) -> ItemList:
             try:
                 image, texts = entry
                 positives, foils = texts["POS"], texts["NEG"]
-            except (ValueError, KeyError, TypeError) as err:
+                pos, neg = positives[0], foils[0]
+            except (ValueError, KeyError, TypeError, IndexError) as err:
                 raise ValueError(
                     f"{path}: entry {row} is not "
                     f"[image_path, {{'POS': [...], 'NEG': [...]}}] ({err})"
                 ) from err
-            for p, pos in enumerate(positives):
-                for n, neg in enumerate(foils):
-                    items.append(
-                        Item(
-                            key=f"{row}:{p}:{n}",
-                            split=split,
-                            images=(ImageRef(image),),
-                            positives=(pos,),
-                            negatives=(neg,),
-                            group=category,
-                        )
-                    )
+            items.notes["entries_with_more_than_one_pos_or_neg"] += len(positives) * len(foils) > 1
+            items.append(
+                Item(
+                    key=str(row),
+                    split=split,
+                    images=(ImageRef(image),),
+                    positives=(pos,),
+                    negatives=(neg,),
+                    group=category,
+                )
+            )
     return items

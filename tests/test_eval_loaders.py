@@ -77,7 +77,12 @@ def test_crepe_reads_hard_negatives_and_crop_box():
 def test_vl_checklist_category_from_file_name_and_folder(tmp_path):
     items = get_benchmark("vl_checklist").load(BENCH)
     raw = json.loads((BENCH / "vl_checklist" / "attribute_vg_state.json").read_text())
-    assert len(items) == sum(len(e[1]["POS"]) * len(e[1]["NEG"]) for e in raw)
+    assert len(items) == len(raw)
+    assert (items[3].images[0].path, items[3].positives[0], items[3].negatives[0]) == (
+        raw[3][0],
+        raw[3][1]["POS"][0],
+        raw[3][1]["NEG"][0],
+    )
     assert {it.split for it in items} == {"attribute/vg/state"}
     assert {it.group for it in items} == {"attribute"}
     # The repository layout: vl_checklist/Relation/vg/spatial.json
