@@ -307,3 +307,25 @@ def test_mixed_precision_steps_on_cpu(tiny_dataset, tmp_path, precision):
     assert state["step"] == 2
     assert all(t.dtype != torch.bfloat16 for t in state["state_dict"].values())  # fp32 master
     assert (state["scaler"] != {}) == (precision == "fp16")
+
+
+def test_cli_config_positional_overrides_and_errors(tiny_dataset, tmp_path):
+    from typer.testing import CliRunner
+
+    from ahnpl.trainer.cli import app
+
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {batch_size: 4, workers: 0}\nrun: {epochs: 5, log_every: 1}\n")
+    runner = CliRunner()
+    result = runner.invoke(app, [str(config), "loss.margin=max", "optim.warmup_steps=0",
+                                 "--data", str(tiny_dataset), "--out", str(tmp_path / "run"),
+                                 "--steps", "2"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "checkpoint:" in result.output and "step 2 |" in result.output
+    resolved = (tmp_path / "run" / "config.yaml").read_text()
+    assert "margin: max" in resolved and "steps: 2" in resolved and "epochs: null" in resolved
+
+    bad = runner.invoke(app, [str(config), "--data", str(tiny_dataset), "--loss", "fancy"])
+    assert bad.exit_code == 2 and "loss.mode" in bad.output
+    missing = runner.invoke(app, ["--steps", "1"])
+    assert missing.exit_code == 2 and "--data" in missing.output

@@ -1,7 +1,8 @@
 """`ahnpl-train [CONFIG.yaml] [options]`: fine-tune an open_clip model on an ahnpl dataset.
 
 Only wiring: options → `TrainConfig` → `ahnpl.trainer.train.train`. Any field without its own
-option is set with `--set section.field=value` (repeatable), e.g. `--set optim.warmup_steps=0`.
+option is set as `section.field=value` after the config, or with `--set section.field=value`
+(repeatable), e.g. `ahnpl-train cfg.yaml optim.warmup_steps=0 loss.margin=max`.
 Several processes: `torchrun --nproc_per_node N -m ahnpl.trainer.cli ...` (or the console
 script path in place of `-m ahnpl.trainer.cli`).
 """
@@ -19,7 +20,9 @@ app = typer.Typer(add_completion=False, help=__doc__)
 
 @app.command()
 def main(
-    config: Path | None = typer.Argument(None, help="YAML training config (optional)"),
+    args: list[str] | None = typer.Argument(
+        None, help="[CONFIG.yaml] then any SECTION.FIELD=VALUE overrides", show_default=False
+    ),
     data: str | None = typer.Option(None, "--data", help="dataset dir or URL (manifest.json)"),
     out: str | None = typer.Option(None, "--out", help="output directory"),
     model: str | None = typer.Option(None, "--model", help="open_clip name or config JSON"),
@@ -66,7 +69,8 @@ def main(
         "run.save_every": save_every,
     }  # fmt: skip
     # --steps and --epochs on the command line replace the other one set in the YAML.
-    sets = list(set_)
+    config, positional = _split_args(args or [])
+    sets = positional + list(set_)
     if steps is not None:
         sets.append("run.epochs=null")
     elif epochs is not None:
@@ -77,6 +81,18 @@ def main(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     train(cfg)
+
+
+def _split_args(args: list[str]) -> tuple[Path | None, list[str]]:
+    """First positional is the config file unless it is an override; the rest are overrides."""
+    config = None
+    if args and "=" not in args[0]:
+        config, args = Path(args[0]), args[1:]
+    bad = [a for a in args if "=" not in a]
+    if bad:
+        typer.echo(f"error: {bad[0]!r}: expected SECTION.FIELD=VALUE after the config", err=True)
+        raise typer.Exit(2)
+    return config, list(args)
 
 
 if __name__ == "__main__":
