@@ -79,6 +79,8 @@ def train(cfg: TrainConfig) -> Path:
     out = Path(cfg.run.out)
     ckpt_path = out / "checkpoints" / "latest.pt"
     state = ckpt.load(ckpt_path) if cfg.run.resume and ckpt_path.is_file() else None
+    if cfg.run.resume and state is None and world.is_main:
+        print(f"--resume: no checkpoint at {ckpt_path} yet; starting from step 0")
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(dump_config(cfg))
