@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,6 +51,24 @@ def raw_parse_rate(
     return n / (time.perf_counter() - t0)
 
 
+def cli_preview_rate(captions: list[str], args) -> float:
+    exe = Path(sys.executable).with_name("ahnpl-gen")
+    if not exe.exists():
+        sys.exit(f"{exe} not found: install the package (`pip install -e .`) or drop --cli")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "captions.txt"
+        # One caption a line: line breaks inside a caption would split it.
+        src.write_text("\n".join(c.replace("\n", " ") for c in captions) + "\n", encoding="utf-8")
+        cmd = [str(exe), "preview", "--file", str(src), "--types", args.types]
+        cmd += ["--seed", str(args.seed), "--n-process", str(args.n_process)]
+        cmd += ["--batch-size", str(args.batch_size)]
+        if args.model:
+            cmd += ["--spacy-model", args.model]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        return len(captions) / (time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--captions", type=Path, required=True)
@@ -59,6 +79,11 @@ def main() -> None:
     ap.add_argument("--types", default=",".join(ALL_NEGATIVE_TYPES))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--examples", type=int, default=3, help="broken negatives shown per type")
+    ap.add_argument(
+        "--cli",
+        action="store_true",
+        help="also time `ahnpl-gen preview --file` (fresh process: start-up and model load count)",
+    )
     args = ap.parse_args()
 
     captions = read_captions(args.captions, args.limit)
@@ -86,6 +111,8 @@ def main() -> None:
         captions, args.model, args.n_process, args.batch_size, disable=UNUSED_COMPONENTS
     )
 
+    cli_rate = cli_preview_rate(captions, args) if args.cli else None
+
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(f"raw nlp.pipe (no NER)  : {raw:8.1f} captions/s  (runs: {raw1:.1f}, {raw2:.1f})")
@@ -95,6 +122,11 @@ def main() -> None:
         f"raw nlp.pipe, only the generator's components {UNUSED_COMPONENTS} excluded: "
         f"{same:.1f} captions/s; ratio {gen_rate / same:.3f} (the rules' own cost)"
     )
+    if cli_rate is not None:
+        print(
+            f"ahnpl-gen preview --file: {cli_rate:8.1f} captions/s; "
+            f"ratio to raw {cli_rate / raw:.3f}"
+        )
     print(
         f"peak RSS               : {self_kb / 1024:.0f} MiB (this process), "
         f"{child_kb / 1024:.0f} MiB (largest worker)"
