@@ -26,6 +26,20 @@ _PEOPLE = {
 }  # fmt: skip
 # Words that end an attribute's noun phrase without being its noun ("a red and white bus").
 _LINKERS = {"and", "or", "&", "but"}
+# Words that cannot be the noun an attribute modifies ("a harbor full of ships").
+_STOP = {
+    "of", "in", "on", "at", "with", "near", "next", "by", "under", "above", "behind", "beside",
+    "from", "to", "for", "that", "which", "who", "is", "are", "was", "were", "has", "have",
+    "the", "a", "an", "while", "during", "into", "onto", "over", "up", "down", "there", "as",
+    "colored", "coloured", "one", "ones",
+}  # fmt: skip
+# Second words of common caption compounds ("soccer field", "coffee table", "teddy bear").
+_COMPOUND_HEADS = {
+    "field", "table", "ball", "court", "board", "bag", "cake", "shirt", "room", "light",
+    "hydrant", "sign", "bear", "glass", "cup", "player", "station", "track", "area", "pole",
+    "plate", "house", "box", "bottle", "phone", "jacket", "hat", "umbrella", "truck", "bus",
+}  # fmt: skip
+_ARTICLE = re.compile(r"^(a|an|the)\s+", re.IGNORECASE)
 
 
 def _article(noun: str) -> str:
@@ -52,12 +66,22 @@ def _after_span(negative: Any) -> str:
 
 
 def _head_noun(negative: Any) -> str | None:
-    """The noun an attribute span modifies: the next word, skipping "and <adjective>"."""
-    words = _WORD.findall(_after_span(negative))
+    """The noun an attribute span modifies: the next word (two for a known compound such as
+    "soccer field"), skipping "and <adjective>"; None when the attribute is predicative."""
+    after = _after_span(negative)
+    words = _WORD.findall(after.split(",")[0].split(".")[0])
     i = 0
     while i < len(words) and words[i].lower() in _LINKERS:
         i += 2  # "red and white bus": skip "and white"
-    return words[i] if i < len(words) else None
+    if i >= len(words) or words[i].lower() in _STOP:
+        return None
+    if i + 1 < len(words) and words[i + 1].lower().rstrip("s") in _COMPOUND_HEADS:
+        return f"{words[i]} {words[i + 1]}"
+    return words[i]
+
+
+def _strip_article(span: str) -> str:
+    return _ARTICLE.sub("", span.strip())
 
 
 def instruction(negative: Any) -> str:
@@ -65,22 +89,22 @@ def instruction(negative: Any) -> str:
 
     attribute: "make the car blue" (numbers: "make it three dogs");
     object: "replace the dog with a cat", people: "turn the man into a woman";
-    other types: "make it show <negative caption>".
+    other types, and attributes without a noun after them ("a harbor full of ships"):
+    "make it show <negative caption>".
     Returns a lower-case instruction; never empty.
     """
     kind = getattr(negative, "type", "")
-    original = str(getattr(negative, "original", "")).strip()
-    replacement = str(getattr(negative, "replacement", "")).strip()
-    if kind == "attribute" and original and replacement:
-        noun = _head_noun(negative)
+    # A span can carry its article when the article changes ("an airplane" -> "a bus").
+    original = _strip_article(str(getattr(negative, "original", "")))
+    replacement = _strip_article(str(getattr(negative, "replacement", "")))
+    text = str(getattr(negative, "text", "")).strip().rstrip(".")
+    noun = _head_noun(negative) if kind == "attribute" else None
+    if kind == "attribute" and original and replacement and noun:
         if original.lower() in _NUMBERS or replacement.lower() in _NUMBERS or original.isdigit():
-            return f"make it {replacement} {noun}".lower() if noun else f"make it {replacement}"
-        if noun:
-            return f"make the {noun} {replacement}".lower()
-        return f"make it {replacement}".lower()
+            return f"make it {replacement} {noun}".lower()
+        return f"make the {noun} {replacement}".lower()
     if kind == "object" and original and replacement:
         if original.lower() in _PEOPLE and replacement.lower() in _PEOPLE:
             return f"turn the {original} into {_article(replacement)}{replacement}".lower()
         return f"replace the {original} with {_article(replacement)}{replacement}".lower()
-    text = str(getattr(negative, "text", "")).strip().rstrip(".")
     return f"make it show {text}".lower()

@@ -129,6 +129,18 @@ def test_instructions_name_the_exact_change():
         ("a dog on a sofa", "object", "dog", "cat"): "replace the dog with a cat",
         ("a dog near an apple", "object", "apple", "orange"): "replace the apple with an orange",
         ("a man holding a kite", "object", "man", "woman"): "turn the man into a woman",
+        # The span carries its article when the article changes.
+        (
+            "an airplane on a runway",
+            "object",
+            "an airplane",
+            "a bus",
+        ): "replace the airplane with a bus",
+        ("a green soccer field", "attribute", "green", "purple"): "make the soccer field purple",
+        # A predicative attribute has no noun after it: the instruction shows the negative.
+        ("a harbor full of ships", "attribute", "full", "empty"): (
+            "make it show a harbor empty of ships"
+        ),
         (
             "a man riding a horse.",
             "verb",
