@@ -329,3 +329,17 @@ def test_cli_config_positional_overrides_and_errors(tiny_dataset, tmp_path):
     assert bad.exit_code == 2 and "loss.mode" in bad.output
     missing = runner.invoke(app, ["--steps", "1"])
     assert missing.exit_code == 2 and "--data" in missing.output
+
+
+def test_more_ranks_than_image_rows_is_a_clear_error(tmp_path, tiny_model):
+    small = fx.write_dataset(tmp_path / "ds", fx.make_records(2, 32), 1)
+    cfg = DataConfig(path=str(small), batch_size=2, workers=0)
+    with pytest.raises(ValueError, match="2 image rows for 3 ranks"):
+        build_loader(cfg, tiny_model.preprocess_train, tiny_model.tokenizer, seed=0,
+                     rank=0, world_size=3)  # fmt: skip
+    # Two rows and two ranks: one row each, no rank waits forever.
+    for rank in range(2):
+        data = build_loader(cfg, tiny_model.preprocess_train, tiny_model.tokenizer, seed=0,
+                            rank=rank, world_size=2)  # fmt: skip
+        keys = {k for _, b in zip(range(3), data.loader) for k in b["keys"]}
+        assert len(keys) == 1

@@ -172,10 +172,13 @@ def ddp_step(model, loss_fn, rows: slice, world):
     return {key: world.mean(x) for key, x in terms.items()}
 
 
-def ddp_loss_config():
+MARGINS = ("mean", "max")
+
+
+def ddp_loss_config(margin: str = "mean"):
     from ahnpl.trainer.config import LossConfig
 
-    return LossConfig(image_negatives="both", itc_image_negatives=True, margin="mean",
+    return LossConfig(image_negatives="both", itc_image_negatives=True, margin=margin,
                       alpha_init=0.9, lambda_mhn=0.5, lambda_dm=0.7, lambda_pos=0.3)  # fmt: skip
 
 
@@ -192,13 +195,14 @@ def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None
                             world_size=world_size)  # fmt: skip
     try:
         world = World(rank, world_size)
-        model = DDP(TinyEncoder.build())
-        loss_fn = AHNPLLoss(ddp_loss_config(), world).double()
-        per = 6 // world_size
-        terms = ddp_step(model, loss_fn, slice(rank * per, (rank + 1) * per), world)
-        grads = {name: p.grad for name, p in model.module.named_parameters()}
-        grads["alpha"] = loss_fn.pos.alpha.grad
-        torch.save({"grads": grads, "terms": terms, "tau": loss_fn.margins()},
-                   f"{out_dir}/rank{rank}.pt")  # fmt: skip
+        for margin in MARGINS:
+            model = DDP(TinyEncoder.build())
+            loss_fn = AHNPLLoss(ddp_loss_config(margin), world).double()
+            per = 6 // world_size
+            terms = ddp_step(model, loss_fn, slice(rank * per, (rank + 1) * per), world)
+            grads = {name: p.grad for name, p in model.module.named_parameters()}
+            grads["alpha"] = loss_fn.pos.alpha.grad
+            torch.save({"grads": grads, "terms": terms, "tau": loss_fn.margins()},
+                       f"{out_dir}/{margin}-rank{rank}.pt")  # fmt: skip
     finally:
         dist.destroy_process_group()
