@@ -35,9 +35,9 @@ def _pct(value: float | None) -> str:
 def to_markdown(results: dict[str, Any]) -> str:
     """One row per summary figure and per split metric; values in percent.
 
-    Columns: benchmark, split, metric, value, scored/items, missing images (items whose image
-    file was not found) and "same tokens": items whose caption and a foil have identical token
-    rows after truncation (they tie, so they count as wrong).
+    Columns: benchmark, split, metric, value, scored/items, missing img (items whose image file
+    was not found; the JSON also lists the files) and "same tokens": items whose caption and a
+    foil have identical token rows after truncation (they tie, so they count as wrong).
     """
     lines = [
         "| benchmark | split | metric | % | scored / items | missing img | same tokens |",
@@ -45,7 +45,7 @@ def to_markdown(results: dict[str, Any]) -> str:
     ]
     for name, bench in results["benchmarks"].items():
         scored = f"{bench['n_scored']} / {bench['n_items']}"
-        missing = bench["missing_images"]["count"]
+        missing = bench["n_missing_images"]
         for figure, value in bench["summary"].items():
             lines.append(
                 f"| {name} | **summary** | {figure} | {_pct(value)} | {scored} | {missing} | |"

@@ -46,7 +46,8 @@ def evaluate(
             on, none below).
 
     Returns:
-        {"benchmarks": {name: {"task", "n_items", "n_scored", "summary": {figure: value},
+        {"benchmarks": {name: {"task", "n_items", "n_scored", "n_missing_images",
+        "n_unreadable_images", "summary": {figure: value},
         "splits": {split: {metrics..., "n_items", "n_scored", "n_missing_images",
         "n_unreadable_images"}}, "missing_images": {"count", "examples"},
         "unreadable_images": {...}, "notes": {...}}}, "n_unique_images", "n_unique_texts",
@@ -140,6 +141,8 @@ def _score_benchmark(bench, items, keys, enc, missing_paths) -> dict[str, Any]:
         "task": bench.task,
         "n_items": len(items),
         "n_scored": sum(m["n_scored"] for m in splits.values()),
+        "n_missing_images": sum(m["n_missing_images"] for m in splits.values()),
+        "n_unreadable_images": sum(m["n_unreadable_images"] for m in splits.values()),
         "summary": summary,
         "splits": splits,
         "missing_images": _listed(missing_paths),
