@@ -109,6 +109,13 @@ class DiffusionEditor:
             self.config = DiffusionConfig(**config)
         except ValidationError as e:
             raise ValueError(f"editor {kind!r} options: {e}") from e
+        c = self.config
+        if kind == "img2img" and int(c.steps * c.strength) < 1:
+            # SDEdit runs the last steps*strength of the schedule; zero steps is no edit.
+            raise ValueError(
+                f"editor img2img: steps={c.steps} x strength={c.strength} < 1 denoising step; "
+                "raise steps or strength (SD-Turbo: steps=2, strength=0.5, guidance_scale=0)"
+            )
         self.name = kind
         self._pipe = None
 

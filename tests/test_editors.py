@@ -225,6 +225,18 @@ def test_bf16_unet_runs_with_a_fp32_vae(tiny_models):
     assert editor.info()["dtype"] == "bf16" and editor.info()["vae_dtype"] == "fp32"
 
 
+def test_img2img_runs_turbo_style_without_guidance(tiny_models):
+    with pytest.raises(ValueError, match="strength"):
+        get_editor("img2img", model=str(tiny_models["img2img"]), steps=2, strength=0.2)
+    editor = _editor(tiny_models, "img2img", steps=2, strength=0.5, guidance_scale=0.0)
+    (result,) = editor.edit([_request(3)])
+    assert result.reason is None and result.image.size == _photo(3).size
+    # A different prompt conditions the same noise into a different image.
+    other = make_negative(CAPTION, "object", "dog", "giraffe")
+    (changed,) = editor.edit([_request(3, neg=other)])
+    assert np.abs(_pixels(changed.image) - _pixels(result.image)).max() > 0
+
+
 def test_non_finite_blank_and_nsfw_results_are_failures_not_images(tiny_models):
     editor = _editor(tiny_models, "img2img")
     requests = [_request(0, slot=0), _request(0, slot=1)]  # one size: one batch
