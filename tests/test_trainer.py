@@ -343,3 +343,19 @@ def test_more_ranks_than_image_rows_is_a_clear_error(tmp_path, tiny_model):
                             rank=rank, world_size=2)  # fmt: skip
         keys = {k for _, b in zip(range(3), data.loader) for k in b["keys"]}
         assert len(keys) == 1
+
+
+def test_periodic_benchmark_evaluation(tiny_dataset, tmp_path):
+    import json
+
+    from ahnpl.trainer.train import train
+
+    extra = {"eval.every": 1, "eval.data_root": REPO / "data" / "benchmarks",
+             "eval.images": f"[{REPO / 'data' / 'coco-mini' / 'images'}]"}  # fmt: skip
+    train(run_cfg(tiny_dataset, tmp_path, 2, **extra))
+    lines = [json.loads(x) for x in (tmp_path / "eval.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [1, 2]
+    assert 0.0 <= lines[-1]["sugarcrepe/overall"] <= 1.0
+    splits = {k.split("/")[1] for k in lines[-1] if k.endswith("/accuracy")}
+    assert splits == {"add_att", "add_obj", "replace_att", "replace_obj", "replace_rel",
+                      "swap_att", "swap_obj"}  # fmt: skip

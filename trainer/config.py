@@ -80,12 +80,21 @@ class RunConfig(_Section):
     tensorboard: bool = False
 
 
+class EvalConfig(_Section):
+    every: int = Field(0, ge=0, description="steps between benchmark runs; 0 = off")
+    benchmarks: list[str] = Field(default_factory=lambda: ["sugarcrepe"])
+    data_root: str = "data/benchmarks"
+    images: list[str] = Field(default_factory=list, description="image folders to search")
+    batch_size: int = Field(64, ge=1)
+
+
 class TrainConfig(_Section):
     model: ModelConfig = ModelConfig()
     data: DataConfig = DataConfig()
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     run: RunConfig = RunConfig()
+    eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

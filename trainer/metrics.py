@@ -7,6 +7,7 @@ fixed by the first row (every loss term, margins per negative type, α, ℓ, lr,
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import torch
@@ -66,3 +67,22 @@ class MetricLogger:
     def close(self) -> None:
         if self.tb is not None:
             self.tb.close()
+
+
+def run_benchmarks(cfg, loaded, device, step: int, out: Path) -> dict[str, float]:
+    """Score the model being trained with `ahnpl.evaluation` (rank 0 only, DESIGN §2 flow);
+    append `{"step", figures...}` to `OUT/eval.jsonl` and print the summary figures.
+
+    `cfg` is the `eval` config section; `loaded` the LoadedModel whose `model` is training.
+    """
+    from ahnpl.evaluation.report import flatten as flatten_eval
+    from ahnpl.evaluation.run import evaluate
+
+    results = evaluate(loaded, cfg.benchmarks, data_root=cfg.data_root, images=cfg.images,
+                       device=device, batch_size=cfg.batch_size, workers=0)  # fmt: skip
+    flat = flatten_eval(results)
+    with (out / "eval.jsonl").open("a") as f:
+        f.write(json.dumps({"step": step, **flat}) + "\n")
+    summary = {k: v for k, v in flat.items() if k.count("/") == 1}
+    print(f"eval step {step} | " + " ".join(f"{k} {v:.4f}" for k, v in summary.items()), flush=True)
+    return flat

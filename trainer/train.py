@@ -22,7 +22,7 @@ from .config import TrainConfig, dump_config
 from .data import build_loader
 from .distributed import all_reduce_grads, cleanup, init_distributed, local_device
 from .losses import build_loss, clamp_logit_scale_
-from .metrics import MetricLogger, flatten
+from .metrics import MetricLogger, flatten, run_benchmarks
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -191,6 +191,8 @@ def train(cfg: TrainConfig) -> Path:
             t0, seen0 = time.perf_counter(), samples_seen
         if step % cfg.run.save_every == 0 or step == total:
             save()
+        if cfg.eval.every and world.is_main and (step % cfg.eval.every == 0 or step == total):
+            run_benchmarks(cfg.eval, loaded, device, step, out)
 
     logger.close()
     if world.is_main:
