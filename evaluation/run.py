@@ -66,9 +66,15 @@ def evaluate(
     for name in dict.fromkeys(benchmarks):
         bench = get_benchmark(name)
         items = bench.load(data_root)
+        n_images = 2 if bench.task == "winoground" else 1
         for it in items:
             if bench.task == "choice" and not it.negatives:
                 raise ValueError(f"{name}: item {it.key} ({it.split}) has no negative caption")
+            if len(it.images) != n_images:
+                raise ValueError(
+                    f"{name}: item {it.key} ({it.split}) has {len(it.images)} images; "
+                    f"task {bench.task!r} takes {n_images}"
+                )
         resolver = ImageResolver(_image_roots(roots, data_root, name))
         keys: list[list | None] = []
         missing[name] = []
@@ -112,6 +118,7 @@ def _score_benchmark(bench, items, keys, enc, missing_paths) -> dict[str, Any]:
         by_split[it.split].append(i)
     unreadable: list[str] = []
     splits: dict[str, dict] = {}
+    ok = enc.image_ok.tolist()
     for split, idx in by_split.items():
         n_missing = n_unreadable = 0
         ready, rows = [], []
@@ -120,15 +127,16 @@ def _score_benchmark(bench, items, keys, enc, missing_paths) -> dict[str, Any]:
                 n_missing += 1
                 continue
             r = [enc.image_index[k] for k in keys[i]]
-            bad = [k for k, row in zip(keys[i], r, strict=True) if not enc.image_ok[row]]
+            bad = [k for k, row in zip(keys[i], r, strict=True) if not ok[row]]
             if bad:
                 n_unreadable += 1
                 unreadable.extend(str(k[0]) for k in bad)
                 continue
             ready.append(items[i])
             rows.append(r)
-        width = len(items[idx[0]].images)
-        row_tensor = torch.tensor(rows, dtype=torch.long).reshape(len(rows), width)
+        row_tensor = torch.tensor(rows, dtype=torch.long).reshape(
+            len(rows), len(items[idx[0]].images)
+        )
         if bench.task != "winoground":
             row_tensor = row_tensor[:, 0]
         metrics = SCORERS[bench.task](ready, row_tensor, enc)

@@ -189,7 +189,7 @@ def encode_all(
         image_ok=img_ok,
         image_index={ref: i for i, ref in enumerate(unique_images)},
         text_emb=txt_emb,
-        text_row={t: int(inverse[i]) for i, t in enumerate(unique_texts)},
+        text_row=dict(zip(unique_texts, inverse.tolist(), strict=True)),
     )
 
 
