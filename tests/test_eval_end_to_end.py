@@ -211,3 +211,26 @@ def test_order_and_retrieval_on_karpathy_format_captions(tmp_path):
     assert retrieval["n_scored"] == 4 and retrieval["n_texts"] == n_captions
     assert retrieval["i2t_R@10"] == retrieval["t2i_R@10"] == 1.0  # 4 images: all within 10
     assert result["n_unique_images"] == 4  # shared by the two benchmarks, encoded once
+
+
+def test_winoground_through_evaluate(tmp_path):
+    folder = tmp_path / "winoground" / "images"
+    folder.mkdir(parents=True)
+    photos = sorted(IMAGES.iterdir())[:3]
+    for k, photo in enumerate(photos):
+        Image.open(photo).convert("RGB").resize((96, 64)).save(folder / f"img_{k}.png")
+    rows = [
+        {"id": 0, "image_0": "img_0", "image_1": "img_1", "caption_0": "a camera on a tripod",
+         "caption_1": "a cat in a toilet", "collapsed_tag": "Object"},
+        {"id": 1, "image_0": "img_1", "image_1": "img_2", "caption_0": "a cat in a toilet",
+         "caption_1": "a donut with coffee", "collapsed_tag": "Relation"},
+        {"id": 2, "image_0": "img_1", "image_1": "img_9", "caption_0": "x", "caption_1": "y"},
+    ]  # fmt: skip
+    (tmp_path / "winoground" / "examples.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    result = evaluate(_tiny(), ["winoground"], tmp_path, (), workers=0)
+    m = result["benchmarks"]["winoground"]["splits"]["all"]
+    assert m["n_items"] == 3 and m["n_scored"] == 2 and m["n_missing_images"] == 1
+    assert set(m["groups"]) == {"Object", "Relation"}
+    for score in ("text", "image", "group"):
+        assert m[score] in (0.0, 0.5, 1.0)
+    assert m["group"] <= min(m["text"], m["image"])
