@@ -129,8 +129,10 @@ class DiffusionEditor:
         config.setdefault("model", pipe.config.get("_name_or_path") or "<in-memory>")
         editor = cls.__new__(cls)
         editor._configure(kind, dict(config))
-        pipe.to(editor.device, _DTYPES[editor.config.dtype])
-        pipe.vae.to(dtype=_DTYPES[editor.config.vae_dtype])
+        dtype, vae_dtype = _DTYPES[editor.config.dtype], _DTYPES[editor.config.vae_dtype]
+        for name, module in pipe.components.items():
+            if isinstance(module, torch.nn.Module):  # the VAE never passes through `dtype`
+                module.to(editor.device, vae_dtype if name == "vae" else dtype)
         pipe.set_progress_bar_config(disable=True)
         editor._pipe = pipe
         return editor

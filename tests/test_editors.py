@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from editor_fixtures import build_pipeline, make_negative
+from editor_fixtures import build_pipeline, make_negative, make_pipeline
 from PIL import Image
 
 from ahnpl.pipeline.diffusion import working_size
@@ -223,6 +223,19 @@ def test_bf16_unet_runs_with_a_fp32_vae(tiny_models):
     assert editor.pipe.unet.dtype == torch.bfloat16
     assert editor.pipe.vae.dtype == torch.float32
     assert editor.info()["dtype"] == "bf16" and editor.info()["vae_dtype"] == "fp32"
+
+
+def test_from_pipeline_matches_the_saved_and_reloaded_pipeline(tiny_models):
+    from ahnpl.pipeline.diffusion import DiffusionEditor
+
+    loaded = _editor(tiny_models, "img2img")
+    in_memory = DiffusionEditor.from_pipeline(
+        "img2img", make_pipeline("img2img"), **{**loaded.config.model_dump(), "model": "mem"}
+    )
+    requests = [_request(4, slot=1)]
+    a, b = loaded.edit(requests)[0], in_memory.edit(requests)[0]
+    assert a.image.tobytes() == b.image.tobytes()
+    assert in_memory.info()["model"] == "mem"
 
 
 def test_img2img_runs_turbo_style_without_guidance(tiny_models):
