@@ -303,7 +303,7 @@ def _plural(p: Parse, s: int, last: int, default: bool) -> bool:
     before = p.lows[s - 1] if s > 0 else ""
     if before in ("a", "an", "one", "each", "every", "this", "that"):
         return False
-    if before in _COUNTS:
+    if before in _COUNTS or (before.isdigit() and int(before) >= 2):
         return True
     return default
 
@@ -515,7 +515,8 @@ def order_shuffle(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     edits = []
     classes: dict[str, list[int]] = {"NN": [], "NNS": [], "JJ": []}
     for i, t in enumerate(p.tags):
-        if not p.lows[i].isalpha() or t not in ("NN", "NNS", "JJ"):
+        # Quantity nouns ("a couple glasses", "a group of") are determiners, not objects.
+        if not p.lows[i].isalpha() or t not in ("NN", "NNS", "JJ") or p.lows[i] in lex.collectives:
             continue
         if t == "JJ":
             classes["JJ"].append(i)
