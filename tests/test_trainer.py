@@ -359,3 +359,12 @@ def test_periodic_benchmark_evaluation(tiny_dataset, tmp_path):
     splits = {k.split("/")[1] for k in lines[-1] if k.endswith("/accuracy")}
     assert splits == {"add_att", "add_obj", "replace_att", "replace_obj", "replace_rel",
                       "swap_att", "swap_obj"}  # fmt: skip
+
+
+def test_workers_never_outnumber_the_poorest_ranks_rows(tmp_path, tiny_model):
+    # Shards of 3, 3 and 1 rows over 2 ranks: a rank may hold only the 1-row shard.
+    ds = fx.write_dataset(tmp_path / "ds", fx.make_records(7, 32), 3)
+    cfg = DataConfig(path=str(ds), batch_size=2, workers=4, shuffle_buffer=20)
+    data = build_loader(cfg, tiny_model.preprocess_train, tiny_model.tokenizer, seed=0,
+                        rank=1, world_size=2)  # fmt: skip
+    assert data.loader.num_workers == 1

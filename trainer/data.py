@@ -324,8 +324,12 @@ def build_loader(
             "often share a batch and act as false negatives; raise it or use "
             "captions_per_image=one", cfg.shuffle_buffer, cfg.batch_size,
         )  # fmt: skip
-    # Fewer rows than ranks × workers would leave a worker empty: use fewer workers.
-    workers = min(cfg.workers, max(1, rows // world_size)) if cfg.workers else 0
+    # Every worker of every rank must receive rows, whatever the epoch's shard order: with
+    # whole shards per rank, the poorest rank may get the n // world smallest shards.
+    sizes = sorted(s.rows for s in manifest.shards)
+    n = len(sizes)
+    poorest = sum(sizes[: n // world_size]) if n >= world_size else rows // world_size
+    workers = min(cfg.workers, max(1, poorest)) if cfg.workers else 0
     stream = ShardStream(
         shard_urls(cfg.path, manifest), len(manifest.negative_types), transform, tokenizer,
         cfg, seed, rank, world_size, start_batch, pixel_negatives,

@@ -195,6 +195,8 @@ def train(cfg: TrainConfig) -> Path:
             run_benchmarks(cfg.eval, loaded, device, step, out)
 
     logger.close()
+    if step < total:  # the stream is endless: only a failing loader ends it early
+        raise RuntimeError(f"rank {world.rank}: data ran out at step {step} of {total}")
     if world.is_main:
         print(f"checkpoint: {ckpt_path} (step {step}, {samples_seen} samples, "
               f"{skipped} skipped steps); metrics: {out / 'metrics.csv'}")  # fmt: skip
