@@ -368,3 +368,16 @@ def test_workers_never_outnumber_the_poorest_ranks_rows(tmp_path, tiny_model):
     data = build_loader(cfg, tiny_model.preprocess_train, tiny_model.tokenizer, seed=0,
                         rank=1, world_size=2)  # fmt: skip
     assert data.loader.num_workers == 1
+
+
+def test_trainer_imports_neither_spacy_diffusers_nor_pipeline():
+    import subprocess
+    import sys
+
+    code = ("import sys, ahnpl.trainer.cli, ahnpl.trainer.train, ahnpl.trainer.data, "
+            "ahnpl.trainer.losses, ahnpl.trainer.metrics\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('spacy', 'diffusers') "
+            "or m.startswith('ahnpl.pipeline')]\n"
+            "assert not bad, bad")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
