@@ -370,6 +370,7 @@ def test_workers_never_outnumber_the_poorest_ranks_rows(tmp_path, tiny_model):
     assert data.loader.num_workers == 1
 
 
+@pytest.mark.slow
 def test_trainer_imports_neither_spacy_diffusers_nor_pipeline():
     import subprocess
     import sys
