@@ -56,10 +56,12 @@ def encode(model, batch: dict, device: torch.device, encode_invalid: bool):
     Returns v [B,D], t [B,D], tn [B,K,D] (zeros at invalid slots unless `encode_invalid`),
     mask [B,K], pixel [B,K,D], pixel_mask [B,K], ℓ.
     """
-    images, texts, mask = batch["images"], batch["texts"], batch["neg_mask"].to(device)
+    images, texts, mask = batch["images"], batch["texts"], batch["neg_mask"]
     b, k, n_tok = batch["neg_texts"].shape
     neg_tokens = batch["neg_texts"].reshape(b * k, n_tok)
-    picked = torch.arange(b * k) if encode_invalid else mask.cpu().reshape(-1).nonzero()[:, 0]
+    # Indexing on the CPU copy: no device round trip before the forward.
+    picked = torch.arange(b * k) if encode_invalid else mask.reshape(-1).nonzero()[:, 0]
+    mask = mask.to(device, non_blocking=True)
     all_images = torch.cat([images, batch["edit_images"]]).to(device, non_blocking=True)
     all_texts = torch.cat([texts, neg_tokens[picked]]).to(device, non_blocking=True)
     img_f, txt_f, scale = model(all_images, all_texts)
