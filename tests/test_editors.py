@@ -225,6 +225,7 @@ def test_bf16_unet_runs_with_a_fp32_vae(tiny_models):
     assert editor.info()["dtype"] == "bf16" and editor.info()["vae_dtype"] == "fp32"
 
 
+@pytest.mark.slow
 def test_from_pipeline_matches_the_saved_and_reloaded_pipeline(tiny_models):
     from ahnpl.pipeline.diffusion import DiffusionEditor
 
