@@ -152,10 +152,14 @@ class Killed(Exception):
 
 
 @pytest.mark.slow
-def test_twenty_steps_equal_ten_resume_ten(tiny_dataset, tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_twenty_steps_equal_ten_resume_ten(tiny_dataset, tmp_path, monkeypatch, workers):
     from ahnpl.trainer import checkpoint, train
 
-    straight = train.train(run_cfg(tiny_dataset, tmp_path / "a", 20))
+    def cfg(out, steps, **extra):
+        return run_cfg(tiny_dataset, out, steps, **{"data.workers": workers, **extra})
+
+    straight = train.train(cfg(tmp_path / "a", 20))
 
     real_save = checkpoint.save_atomic
 
@@ -166,11 +170,11 @@ def test_twenty_steps_equal_ten_resume_ten(tiny_dataset, tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoint, "save_atomic", save_then_die)
     with pytest.raises(Killed):
-        train.train(run_cfg(tiny_dataset, tmp_path / "b", 20))
+        train.train(cfg(tmp_path / "b", 20))
     monkeypatch.setattr(checkpoint, "save_atomic", real_save)
     half = weights(tmp_path / "b" / "checkpoints" / "latest.pt")
     assert half["step"] == 10
-    resumed = train.train(run_cfg(tiny_dataset, tmp_path / "b", 20, **{"run.resume": True}))
+    resumed = train.train(cfg(tmp_path / "b", 20, **{"run.resume": True}))
 
     a, b = weights(straight), weights(resumed)
     assert a["step"] == b["step"] == 20 and a["samples_seen"] == b["samples_seen"] == 80
