@@ -40,7 +40,7 @@ def main(
     list_benchmarks: bool = typer.Option(False, "--list", help="list benchmarks and exit"),
 ) -> None:
     """Evaluate MODEL on the chosen benchmarks; print a table and write OUT."""
-    from ahnpl.evaluation.benchmarks import available_benchmarks
+    from ahnpl.evaluation.benchmarks import available_benchmarks, get_benchmark
     from ahnpl.evaluation.report import model_info, to_markdown, write_json, write_text
     from ahnpl.evaluation.run import evaluate
     from ahnpl.models import create_model, load_checkpoint
@@ -59,13 +59,16 @@ def main(
 
     torch.manual_seed(seed)
     try:
+        for name in names:  # unknown names fail before the (slow) model load
+            get_benchmark(name)
         if checkpoint is not None:
             loaded = load_checkpoint(checkpoint, model, device=device, precision=precision)
         else:
             loaded = create_model(model or "ahnpl-tiny", pretrained, device, precision)
         results = evaluate(loaded, names, data_root, images, device, batch_size, workers)
     except (FileNotFoundError, ValueError, KeyError) as err:
-        typer.echo(f"error: {err}", err=True)
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        typer.echo(f"error: {message}", err=True)
         raise typer.Exit(2) from err
     results = {"model": model_info(loaded), **results}
     table = to_markdown(results)

@@ -234,3 +234,12 @@ def test_winoground_through_evaluate(tmp_path):
     for score in ("text", "image", "group"):
         assert m[score] in (0.0, 0.5, 1.0)
     assert m["group"] <= min(m["text"], m["image"])
+
+
+def test_cli_rejects_an_unknown_benchmark_with_the_known_ones(tmp_path):
+    result = CliRunner().invoke(
+        app, ["--benchmark", "sugarcrepe,nope", "--out", str(tmp_path / "r.json")]
+    )
+    assert result.exit_code == 2
+    assert "nope: unknown benchmark" in result.output and "sugarcrepe" in result.output
+    assert not (tmp_path / "r.json").exists()
