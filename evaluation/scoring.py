@@ -91,6 +91,11 @@ def _collate(batch):
     return index, (torch.stack(tensors) if tensors else None), ok
 
 
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    # The trainer may hand over its DDP wrapper; the encoders live on the wrapped module.
+    return getattr(model, "module", model)
+
+
 def _model_dtype(module: torch.nn.Module) -> torch.dtype:
     return next(module.parameters()).dtype
 
@@ -100,7 +105,7 @@ def encode_images(
     loaded, refs: list[tuple[Path, tuple[float, ...] | None]], device, batch_size: int, workers: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Embeddings [N, D] float32 (L2-normalised, on CPU) and ok [N] bool (False: unreadable)."""
-    model = loaded.model
+    model = _unwrap(loaded.model)
     dtype = _model_dtype(model.visual)
     out: torch.Tensor | None = None
     ok = torch.zeros(len(refs), dtype=torch.bool)
@@ -137,7 +142,7 @@ def encode_texts(
         return torch.zeros(0, 1), torch.zeros(0, dtype=torch.long)
     tokens = loaded.tokenizer(texts)
     unique, inverse = torch.unique(tokens, dim=0, return_inverse=True)
-    encode = loaded.model.encode_text
+    encode = _unwrap(loaded.model).encode_text
     chunks = [
         encode(unique[i : i + batch_size].to(device), normalize=True).float().cpu()
         for i in range(0, len(unique), batch_size)
