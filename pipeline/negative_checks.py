@@ -43,7 +43,7 @@ def _tables():
     for forms in lex.verbs:
         for verb, k in lex.verbs[forms]:
             # "is clean" is an adjective, not a bare verb.
-            if k == 0 and forms not in verb.forms[2:] and forms not in lex.attributes:
+            if k == 0 and forms not in verb.forms[2:] and forms not in lex.swappable:
                 bare.add(forms)
     bare -= singular | plural  # "a man is skateboard" is odd but no verb form error
     participles = {v.forms[k] for vs in lex.verbs.values() for v, _ in vs for k in (2, 3, 4)}

@@ -516,7 +516,10 @@ def order_shuffle(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     classes: dict[str, list[int]] = {"NN": [], "NNS": [], "JJ": []}
     for i, t in enumerate(p.tags):
         # Quantity nouns ("a couple glasses", "a group of") are determiners, not objects.
-        if not p.lows[i].isalpha() or t not in ("NN", "NNS", "JJ") or p.lows[i] in lex.collectives:
+        low = p.lows[i]
+        if not low.isalpha() or t not in ("NN", "NNS", "JJ") or low in lex.collectives:
+            continue
+        if low == "one" or low in lex.numbers:  # "a baby one": a pronoun, not a noun
             continue
         if t == "JJ":
             classes["JJ"].append(i)
