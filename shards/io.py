@@ -100,32 +100,37 @@ def get_writer(fmt: str) -> ShardWriter:
         raise ValueError(f"format {fmt!r}: choose one of {sorted(WRITERS)}") from None
 
 
-def read_shard(url: str) -> Iterator[Record]:
+def read_shard(url: str, with_edits: bool = True) -> Iterator[Record]:
     """Stream the records of one shard, Parquet (`.parquet`) or WebDataset (`.tar`).
 
     `url` is a local path or any fsspec URL. Parquet is read one row group at a time, so memory
-    stays bounded by `ROW_GROUP_BYTES`.
+    stays bounded by `ROW_GROUP_BYTES`. With `with_edits=False` records come without edits,
+    and Parquet does not even read the edited-image bytes.
 
     Raises:
         ShardFormatError: unknown suffix, wrong schema, or a tar member name that is not
             `<key>.<ext>` with a safe key (no path separators, no traversal).
     """
     if url.endswith(".parquet"):
-        yield from _read_parquet(url)
+        yield from _read_parquet(url, with_edits)
     elif url.endswith(".tar"):
-        yield from _read_tar(url)
+        for record in _read_tar(url):
+            if not with_edits:
+                record.edits = []
+            yield record
     else:
         raise ShardFormatError(f"{url}: unknown shard suffix (expected .parquet or .tar)")
 
 
-def _read_parquet(url: str) -> Iterator[Record]:
+def _read_parquet(url: str, with_edits: bool) -> Iterator[Record]:
+    columns = None if with_edits else [n for n in ARROW_SCHEMA.names if n != "edits"]
     with fsspec.open(url, "rb") as f:
         pf = pq.ParquetFile(f)
         if not pf.schema_arrow.equals(ARROW_SCHEMA):
             raise ShardFormatError(f"{url}: schema differs from ahnpl schema:\n{pf.schema_arrow}")
         for i in range(pf.num_row_groups):
-            for row in pf.read_row_group(i).to_pylist():
-                yield row_to_record(row)
+            for row in pf.read_row_group(i, columns=columns).to_pylist():
+                yield row_to_record(row if with_edits else {**row, "edits": None})
 
 
 def _read_tar(url: str) -> Iterator[Record]:

@@ -150,3 +150,15 @@ def test_manifest_from_elsewhere_is_validated(tmp_path):
         load_manifest(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no manifest"):
         load_manifest(str(tmp_path / "nothing"))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "webdataset"])
+def test_reading_without_edits_drops_only_the_edits(coco_mini, tmp_path, fmt):
+    records = _records(coco_mini)
+    writer = get_writer(fmt)
+    path = str(tmp_path / f"s{writer.suffix}")
+    writer.write(records, path)
+    back = list(read_shard(path, with_edits=False))
+    assert all(r.edits == [] for r in back)
+    assert [r.captions for r in back] == [r.captions for r in records]
+    assert back[0].image == records[0].image

@@ -69,26 +69,8 @@ def assign_shards(
 
 
 def records(url: str, with_edits: bool) -> Iterator:
-    """The records of one shard; without edits, Parquet reads skip the edited-image bytes.
-
-    Everything else goes through `ahnpl.shards.io.read_shard` (schema checks, tar safety).
-    """
-    if with_edits or not url.endswith(".parquet"):
-        yield from read_shard(url)
-        return
-    import fsspec
-    import pyarrow.parquet as pq
-
-    from ahnpl.shards.schema import ARROW_SCHEMA, row_to_record
-
-    columns = [name for name in ARROW_SCHEMA.names if name != "edits"]
-    with fsspec.open(url, "rb") as f:
-        pf = pq.ParquetFile(f)
-        if not pf.schema_arrow.equals(ARROW_SCHEMA):
-            raise ValueError(f"{url}: schema differs from the ahnpl shard schema")
-        for i in range(pf.num_row_groups):
-            for row in pf.read_row_group(i, columns=columns).to_pylist():
-                yield row_to_record({**row, "edits": None})
+    """The records of one shard; without edits, Parquet reads skip the edited-image bytes."""
+    return read_shard(url, with_edits=with_edits)
 
 
 def expand(record, epoch: int, captions_per_image: str, want_edits: bool) -> Iterator[RawSample]:
