@@ -162,7 +162,7 @@ class ShardBuilder:
         flat = [caption for _, captions, _ in kept for caption in captions]
         negatives_flat = list(self.negatives.generate(flat)) if flat else []
         records: list[Record] = []
-        edit_failures: Counter = Counter()
+        requests = []
         pos = 0
         for item, captions, image in kept:
             negatives = negatives_flat[pos : pos + len(captions)]
@@ -177,21 +177,20 @@ class ShardBuilder:
                 neg_texts=[[n.text if n else "" for n in row] for row in negatives],
                 neg_valid=[[n is not None for n in row] for row in negatives],
             )
-            if self.editor is not None:
-                record.edits = self.make_edits(
-                    record, image.pil, captions, negatives, edit_failures
-                )
             records.append(record)
+            if self.editor is not None:
+                requests += self.edit_requests(record.key, image.pil, captions, negatives)
+        edit_failures = self.attach_edits(records, requests)
         return records, rejects, edit_failures
 
-    def make_edits(self, record, pil, captions, negatives, failures: Counter) -> list[Edit]:
-        from .editors import EditRequest, item_seed, plan_edits
+    def edit_requests(self, key: str, pil, captions, negatives) -> list:
+        from .editors import EditRequest, plan_edits
 
         cfg = self.recipe.edit
         pairs = plan_edits(negatives, self.editor, cfg.edits_per_image, cfg.types)
-        requests = [
+        return [
             EditRequest(
-                key=record.key,
+                key=key,
                 caption_index=c,
                 slot=s,
                 image=pil,
@@ -201,25 +200,31 @@ class ShardBuilder:
             )
             for c, s in pairs
         ]
-        edits: list[Edit] = []
-        for start in range(0, len(requests), cfg.batch_size):
-            batch = requests[start : start + cfg.batch_size]
-            for req, result in zip(batch, self.editor.edit(batch)):
-                if result.image is None:
-                    failures[result.reason or "unknown"] += 1
-                    continue
-                edits.append(
-                    Edit(
-                        caption=req.caption_index,
-                        slot=req.slot,
-                        image=encode_jpeg(result.image, self.recipe.images.jpeg_quality),
-                        editor=self.editor.name,
-                        seed=item_seed(req.key, req.caption_index, req.slot, req.seed),
-                        score_dir=result.score_dir,
-                        score_img=result.score_img,
-                    )
+
+    def attach_edits(self, records: list[Record], requests: list) -> Counter:
+        """Edit the whole shard in one call, so the editor batches across images."""
+        from .editors import item_seed
+
+        failures: Counter = Counter()
+        if not requests:
+            return failures
+        by_key = {r.key: r for r in records}
+        for req, result in zip(requests, self.editor.edit(requests)):
+            if result.image is None:
+                failures[result.reason or "unknown"] += 1
+                continue
+            by_key[req.key].edits.append(
+                Edit(
+                    caption=req.caption_index,
+                    slot=req.slot,
+                    image=encode_jpeg(result.image, self.recipe.images.jpeg_quality),
+                    editor=self.editor.name,
+                    seed=item_seed(req.key, req.caption_index, req.slot, req.seed),
+                    score_dir=result.score_dir,
+                    score_img=result.score_img,
                 )
-        return edits
+            )
+        return failures
 
     def versions(self) -> dict:
         versions = {

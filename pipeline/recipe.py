@@ -57,12 +57,16 @@ class NegativesConfig(_Section):
 
 
 class EditConfig(_Section):
-    """Image hard negatives (DESIGN §5). `options` go to the editor as keyword arguments."""
+    """Image hard negatives (DESIGN §5).
+
+    `options` go to the editor as keyword arguments (model, steps, guidance, dtype, its
+    `batch_size`...); the build hands the editor a whole shard's edits at once so it can batch
+    across images.
+    """
 
     editor: str = "none"
     edits_per_image: int = Field(1, ge=0)
     types: list[str] | None = None
-    batch_size: int = Field(4, ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
