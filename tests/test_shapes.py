@@ -1,0 +1,217 @@
+"""The shapes world: scenes, captions, the render editor, the build source and the benchmark."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ahnpl.pipeline.editors import EditRequest
+from ahnpl.pipeline.shapes import (
+    COLOURS,
+    HELD_OUT,
+    LOCATE_SLACK,
+    RenderEditor,
+    Scene,
+    locate,
+    parse_caption,
+    read_shapes,
+    relation_holds,
+    render,
+    sample_scene,
+)
+
+
+def _neg(text: str, type_: str = "attribute"):
+    return SimpleNamespace(type=type_, text=text, original="", replacement="", start=0, end=0)
+
+
+def _objects_seen(split: str, n: int) -> set[tuple[str, str]]:
+    return {(o.colour, o.shape) for i in range(n) for o in sample_scene(0, split, i).objects}
+
+
+def test_scenes_are_true_of_their_caption_and_deterministic():
+    for i in range(40):
+        scene = sample_scene(3, "train", i)
+        assert scene == sample_scene(3, "train", i)
+        parsed = parse_caption(scene.caption())
+        assert parsed is not None and parsed.relation == scene.relation
+        assert [(o.shape, o.colour, o.size) for o in parsed.objects] == [
+            (o.shape, o.colour, o.size) for o in scene.objects
+        ]
+        a, b = scene.objects[:2]
+        assert relation_holds(a, b, scene.relation)
+        assert len({o.colour for o in scene.objects}) == len(scene.objects)
+    assert sample_scene(3, "train", 0) != sample_scene(4, "train", 0)
+
+
+def test_test_split_holds_only_unseen_combinations():
+    train, test = _objects_seen("train", 300), _objects_seen("test", 100)
+    assert not train & HELD_OUT
+    assert test & HELD_OUT == HELD_OUT  # every held-out combination is tested
+    for i in range(50):
+        a, b = sample_scene(0, "test", i).objects[:2]
+        assert (a.colour, a.shape) in HELD_OUT or (b.colour, b.shape) in HELD_OUT
+    # every colour and every shape still occurs in training
+    assert {c for c, _ in train} == {c for c, _ in HELD_OUT}
+    assert {s for _, s in train} == {s for _, s in HELD_OUT}
+
+
+def test_render_draws_each_object_where_the_scene_says():
+    scene = sample_scene(0, "train", 5)
+    image = render(scene)
+    assert image.size == (64, 64) and image.mode == "RGB"
+    found = locate(image, parse_caption(scene.caption()))
+    assert found is not None
+    for want, got in zip(scene.objects, found.objects, strict=True):
+        assert abs(want.x - got.x) <= 1.0 and abs(want.y - got.y) <= 1.0
+
+
+def test_parse_caption_accepts_lexicon_synonyms_and_rejects_other_text():
+    scene = parse_caption("an enormous grey circle underneath a tiny red diamond")
+    assert scene is not None
+    assert [(o.size, o.colour) for o in scene.objects] == [("big", "gray"), ("small", "red")]
+    assert scene.relation == "below"
+    assert parse_caption("a big red circle in front of a small blue square") is None
+    assert parse_caption("a dog on a sofa") is None
+
+
+@pytest.mark.parametrize(
+    "negative, type_",
+    [
+        ("a small red circle to the right of a big blue square", "relation"),
+        ("a small blue circle to the left of a big red square", "attribute_swap"),
+        ("a huge red circle to the left of a big blue square", "attribute"),
+        ("a small red triangle to the left of a big blue square", "object"),
+        ("a small red circle under a big blue square", "relation"),
+    ],
+)
+def test_render_editor_makes_the_negative_true_and_keeps_the_rest(negative, type_):
+    caption = "a small red circle to the left of a big blue square"
+    original = parse_caption(caption)
+    src = Scene(
+        tuple(
+            o.__class__(o.shape, o.colour, o.size, x, 32.0)
+            for o, x in zip(original.objects, (18.0, 44.0))
+        ),
+        "left",
+    )
+    image = render(src)
+    editor = RenderEditor()
+    neg = _neg(negative, type_)
+    assert editor.can_edit(neg)
+    [result] = editor.edit([EditRequest("000000001", 0, 0, image, caption, neg, seed=0)])
+    assert result.reason is None and result.image.size == image.size
+    want = parse_caption(negative)
+    got = locate(result.image, want)
+    assert got is not None, "an object of the negative is missing from the edited image"
+    assert relation_holds(got.objects[0], got.objects[1], want.relation, LOCATE_SLACK)
+    assert np.abs(np.asarray(result.image, float) - np.asarray(image, float)).mean() > 1.0
+
+
+def test_render_editor_refuses_what_it_cannot_draw():
+    editor = RenderEditor()
+    assert not editor.can_edit(_neg("a small black circle to the left of a big blue square"))
+    assert not editor.can_edit(_neg("a small red circle behind a big blue square", "relation"))
+    image = render(sample_scene(0, "train", 0))
+    req = EditRequest("k", 0, 0, image, "a cat on a mat", _neg("a dog on a mat"), seed=0)
+    assert editor.edit([req])[0].reason == "unsupported"
+
+
+def test_read_shapes_items_are_rendered_pngs():
+    cfg = SimpleNamespace(count=4, split="test")
+    inputs = read_shapes(cfg, seed=1)
+    assert [it.offset for it in inputs.items] == [0, 1, 2, 3]
+    assert all(it.image.startswith(b"\x89PNG") and len(it.captions) == 1 for it in inputs.items)
+    assert read_shapes(SimpleNamespace(count=2, split="test"), seed=1).items[1].captions == (
+        inputs.items[1].captions
+    )
+    assert read_shapes(cfg, seed=1).fingerprint != read_shapes(cfg, seed=2).fingerprint
+
+
+def test_benchmark_pairs_change_exactly_what_their_split_names(tmp_path):
+    from ahnpl.evaluation.benchmarks import get_benchmark
+    from ahnpl.evaluation.shapes import SPLITS, write_benchmark
+
+    write_benchmark(tmp_path, count=6, seed=0)
+    bench = get_benchmark("shapes")
+    items = bench.load(tmp_path)
+    assert bench.task == "choice" and len(items) == 6 * len(SPLITS)
+    for it in items:
+        pos, neg = parse_caption(it.positives[0]), parse_caption(it.negatives[0])
+        assert (tmp_path / "shapes" / "images" / it.images[0].path).is_file()
+        assert pos is not None and neg is not None and pos != neg
+        diff = {
+            field
+            for p, n in zip(pos.objects, neg.objects, strict=True)
+            for field in ("shape", "colour", "size")
+            if getattr(p, field) != getattr(n, field)
+        }
+        expected = {
+            "replace_att": {"colour"},
+            "swap_att": {"colour"},
+            "replace_obj": {"shape"},
+            "swap_rel": set(),
+        }[it.split]
+        assert diff == expected
+        assert (pos.relation != neg.relation) == (it.split == "swap_rel")
+    (tmp_path / "shapes" / "pairs.json").unlink()
+    with pytest.raises(FileNotFoundError, match="python -m ahnpl.evaluation.shapes"):
+        bench.load(tmp_path)
+
+
+@pytest.mark.slow
+def test_build_with_render_editor_then_evaluate(tmp_path, monkeypatch):
+    """`--source shapes` + `--editor render` build shards whose edits are exact negatives."""
+    from ahnpl.evaluation.run import evaluate
+    from ahnpl.evaluation.shapes import write_benchmark
+    from ahnpl.models import create_model
+    from ahnpl.pipeline import editors
+    from ahnpl.pipeline.build import build
+    from ahnpl.pipeline.recipe import Recipe
+    from ahnpl.shards.io import read_shard
+    from ahnpl.shards.manifest import load_manifest, shard_urls
+
+    monkeypatch.setitem(editors.EDITORS, "render", RenderEditor)
+    recipe = Recipe.model_validate(
+        {
+            "input": {"source": "shapes", "count": 6, "split": "train"},
+            "edit": {"editor": "render", "edits_per_image": 3},
+            "output": {"out": str(tmp_path / "ds")},
+        }
+    )
+    manifest = build(recipe, progress=False).manifest
+    assert manifest is not None and manifest.totals["edits"] > 0
+    types = manifest.negative_types
+    checked = 0
+    for url in shard_urls(str(tmp_path / "ds"), manifest):
+        for rec in read_shard(url):
+            assert parse_caption(rec.captions[0]) is not None
+            original = np.asarray(Image.open(BytesIO(rec.image)).convert("RGB"), float)
+            for edit in rec.edits:
+                neg = parse_caption(rec.neg_texts[edit.caption][edit.slot])
+                assert types[edit.slot] in ("relation", "attribute_swap", "attribute", "object")
+                edited = Image.open(BytesIO(edit.image)).convert("RGB")
+                assert np.abs(np.asarray(edited, float) - original).mean() > 1.0
+                checked += 1
+                # Colours outside the world's palette (gray, silver, brown...) look like the
+                # anti-aliased edges of palette colours, so `locate` measures palette scenes only.
+                if all(o.colour in COLOURS for o in neg.objects):
+                    got = locate(edited, neg)
+                    assert got is not None
+                    assert relation_holds(
+                        got.objects[0], got.objects[1], neg.relation, LOCATE_SLACK
+                    )
+    assert checked == manifest.totals["edits"]
+    assert load_manifest(str(tmp_path / "ds")).totals == manifest.totals
+
+    write_benchmark(tmp_path / "bench", count=3, seed=0)
+    model = create_model("ahnpl-tiny")
+    res = evaluate(model, ["shapes"], data_root=tmp_path / "bench", workers=0)
+    shapes = res["benchmarks"]["shapes"]
+    assert shapes["n_scored"] == shapes["n_items"] == 12
+    assert 0.0 <= shapes["summary"]["average"] <= 1.0
+    assert set(shapes["splits"]) == {"replace_att", "swap_att", "replace_obj", "swap_rel"}
