@@ -31,6 +31,9 @@ def build(
     split: str = typer.Option(None, help="train | test (--source shapes)"),
     editor: str = typer.Option(None, help="none | flip | instruct-pix2pix | img2img"),
     editor_model: str = typer.Option(None, help="hub id or local folder of the editing model"),
+    filter_model: str = typer.Option(
+        None, help="open_clip model that scores edits and drops poor ones (quality filter)"
+    ),
     edits_per_image: int = typer.Option(None, help="image edits per image"),
     types: str = typer.Option(None, help="comma-separated negative types"),
     workers: int = typer.Option(None, help="local worker processes"),
@@ -67,6 +70,8 @@ def build(
         overrides.append(f"negatives.types={json.dumps(types.split(','))}")
     if editor_model is not None:
         overrides.append(f"edit.options.model={json.dumps(editor_model)}")
+    if filter_model is not None:
+        overrides.append(f"edit.options.filter_model={json.dumps(filter_model)}")
     try:
         recipe = load_recipe(recipe_path, overrides + args)
     except (ValidationError, ValueError, FileNotFoundError) as e:
