@@ -137,44 +137,40 @@ def test_two_ranks_make_the_same_dataset_as_one(tmp_path, coco_mini):
     assert r1.manifest.totals == one.manifest.totals
 
 
+def _start_and_kill(cmd: list[str], out: Path, markers: int) -> None:
+    """Run `cmd`, SIGKILL it once `markers` shards of `out` are marked done."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        done = list((out / "_progress").glob("*.json")) if (out / "_progress").exists() else []
+        if len(done) >= markers:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.mark.slow
-def test_killed_build_resumes_to_identical_bytes(tmp_path, coco_mini):
+@pytest.mark.parametrize("world", [1, 2])
+def test_killed_build_resumes_to_identical_bytes(tmp_path, coco_mini, world):
     captions = make_coco_subset(coco_mini, tmp_path, 12)
     ref = tmp_path / "ref"
     build(_recipe(captions, tmp_path / "images", ref, "output.images_per_shard=1"), progress=False)
 
     out = tmp_path / "killed"
-    cmd = [
-        sys.executable,
-        "-m",
-        "ahnpl.pipeline.cli",
-        "build",
-        "--captions",
-        str(captions),
-        "--images",
-        str(tmp_path / "images"),
-        "--out",
-        str(out),
-        "--images-per-shard",
-        "1",
-        "--no-progress",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        done = list((out / "_progress").glob("*.json")) if (out / "_progress").exists() else []
-        if len(done) >= 3:
-            break
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    base = [sys.executable, "-m", "ahnpl.pipeline.cli", "build", "--captions", str(captions),
+            "--images", str(tmp_path / "images"), "--out", str(out), "--images-per-shard", "1",
+            "--no-progress", "--world-size", str(world)]  # fmt: skip
+    # Rank 0 is killed mid-build; with two ranks, rank 1 runs to the end meanwhile.
+    _start_and_kill(base + ["--rank", "0"], out, markers=3)
     assert not (out / "manifest.json").exists()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for rank in range(world):
+        subprocess.run(base + ["--rank", str(rank)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     assert _hashes(out) == _hashes(ref)
-    records = [
-        r.key for url in shard_urls(str(out), load_manifest(str(out))) for r in read_shard(url)
-    ]
-    assert len(records) == len(set(records)) == 12
+    keys = [r.key for url in shard_urls(str(out), load_manifest(str(out))) for r in read_shard(url)]
+    assert len(keys) == len(set(keys)) == 12
+    assert verify(str(out)) == []
 
 
 @pytest.mark.slow
