@@ -15,8 +15,10 @@ Every `torch.load` uses `weights_only=True`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,18 +205,39 @@ def create_model(
     local = _is_local(pretrained)
     if local and not Path(pretrained).is_file():
         raise FileNotFoundError(f"--pretrained {pretrained}: no such checkpoint file")
-    model_obj, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
-        name,
-        pretrained=(pretrained or None) if not local else None,
-        precision="fp32" if local else precision,
-        device="cpu" if local else device,
-    )
+    with _quiet_random_init_warning(enabled=local):
+        model_obj, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
+            name,
+            pretrained=(pretrained or None) if not local else None,
+            precision="fp32" if local else precision,
+            device="cpu" if local else device,
+        )
     if local:
         state = extract_state_dict(read_checkpoint(pretrained), source=pretrained)
         load_weights(model_obj, state, source=pretrained)
         model_obj = _to_precision(model_obj, precision).to(device)
     tokenizer = open_clip.get_tokenizer(name)
     return LoadedModel(model_obj, preprocess_train, preprocess_val, tokenizer, name, pretrained)
+
+
+@contextlib.contextmanager
+def _quiet_random_init_warning(enabled: bool):
+    """Hide open_clip's "initialized randomly" warning when we load the weights right after."""
+    if not enabled:
+        yield
+        return
+
+    class _Filter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "No pretrained weights loaded" not in record.getMessage()
+
+    root = logging.getLogger()
+    f = _Filter()
+    root.addFilter(f)
+    try:
+        yield
+    finally:
+        root.removeFilter(f)
 
 
 def _to_precision(model: torch.nn.Module, precision: str) -> torch.nn.Module:
@@ -258,7 +281,8 @@ def load_checkpoint(
             cfg_path.write_text(json.dumps(config))
             open_clip.add_model_config(cfg_path)
         model = name
-    loaded = create_model(model, "", device="cpu", precision="fp32")
+    with _quiet_random_init_warning(enabled=True):
+        loaded = create_model(model, "", device="cpu", precision="fp32")
     load_weights(loaded.model, extract_state_dict(obj, source=str(path)), source=str(path))
     loaded.model = _to_precision(loaded.model, precision).to(device)
     loaded.pretrained = str(path)

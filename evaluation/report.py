@@ -44,12 +44,9 @@ def to_markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for name, bench in results["benchmarks"].items():
-        scored = f"{bench['n_scored']} / {bench['n_items']}"
-        missing = bench["n_missing_images"]
+        # Summary figures are unweighted means of split metrics: item counts belong to splits.
         for figure, value in bench["summary"].items():
-            lines.append(
-                f"| {name} | **summary** | {figure} | {_pct(value)} | {scored} | {missing} | |"
-            )
+            lines.append(f"| {name} | **summary** | {figure} | {_pct(value)} | | | |")
         for split, m in bench["splits"].items():
             for metric in TABLE_METRICS[bench["task"]]:
                 lines.append(
@@ -57,6 +54,11 @@ def to_markdown(results: dict[str, Any]) -> str:
                     f"| {m['n_scored']} / {m['n_items']} | {m['n_missing_images']} "
                     f"| {m.get('n_identical_after_truncation', '')} |"
                 )
+    lines.append("")
+    lines.append(
+        "Summary rows average split (or group) figures as each benchmark's protocol "
+        "defines (docs/benchmarks.md); item counts are per split."
+    )
     model = results.get("model")
     if model:
         lines.append("")
@@ -75,6 +77,7 @@ def write_text(text: str, path: str | Path) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
