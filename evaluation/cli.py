@@ -40,6 +40,7 @@ def main(
     list_benchmarks: bool = typer.Option(False, "--list", help="list benchmarks and exit"),
 ) -> None:
     """Evaluate MODEL on the chosen benchmarks; print a table and write OUT."""
+    from ahnpl.cli_errors import check_device
     from ahnpl.evaluation.benchmarks import available_benchmarks, get_benchmark
     from ahnpl.evaluation.report import model_info, to_markdown, write_json, write_text
     from ahnpl.evaluation.run import evaluate
@@ -59,6 +60,10 @@ def main(
 
     torch.manual_seed(seed)
     try:
+        check_device(device)
+        for folder in images:
+            if not Path(folder).is_dir():
+                raise FileNotFoundError(f"--images {folder}: no such folder")
         for name in names:  # unknown names fail before the (slow) model load
             get_benchmark(name)
         if checkpoint is not None:

@@ -47,8 +47,10 @@ def build(
     """Input dataset → text negatives → image edits → shards + manifest. Resumable."""
     from pydantic import ValidationError
 
+    from ahnpl.cli_errors import describe_validation_error
+
     from .build import build as run_build
-    from .recipe import load_recipe
+    from .recipe import Recipe, load_recipe
 
     args = list(args or [])
     recipe_path = args.pop(0) if args and "=" not in args[0] else None
@@ -74,7 +76,9 @@ def build(
         overrides.append(f"edit.options.filter_model={json.dumps(filter_model)}")
     try:
         recipe = load_recipe(recipe_path, overrides + args)
-    except (ValidationError, ValueError, FileNotFoundError) as e:
+    except ValidationError as e:
+        _fail("the recipe is not valid:\n" + describe_validation_error(e, Recipe))
+    except (ValueError, FileNotFoundError) as e:
         _fail(str(e))
     started = time.perf_counter()
     try:

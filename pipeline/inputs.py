@@ -57,7 +57,12 @@ def read_input(cfg: InputConfig) -> InputSet:
         if not cfg.captions:
             raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON or CSV)")
         readers = {"coco": read_coco, "csv": read_csv}
-        result = readers[cfg.source](cfg)
+        try:
+            result = readers[cfg.source](cfg)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"input.captions {cfg.captions}: no such file (--captions)"
+            ) from None
     if cfg.limit is not None:
         result.items = result.items[: cfg.limit]
     return result

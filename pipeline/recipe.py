@@ -111,6 +111,8 @@ def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> Recipe:
     """
     data: dict = {}
     if path is not None:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"recipe {path}: no such file (see manifests/ for examples)")
         text = Path(path).read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}
         if not isinstance(data, dict):

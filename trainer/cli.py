@@ -13,6 +13,9 @@ from pathlib import Path
 
 import typer
 
+from ahnpl.cli_errors import check_device
+from ahnpl.shards.manifest import load_manifest
+
 from .config import load_config
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -77,6 +80,9 @@ def main(
         sets.append("run.steps=null")
     try:
         cfg = load_config(config, overrides, sets)
+        # Checked before the model is built, so a typo costs no minutes.
+        check_device(cfg.run.device)
+        load_manifest(cfg.data.path)
     except (ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

@@ -13,6 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ahnpl.cli_errors import describe_validation_error
+
 
 class _Section(BaseModel):
     # Unknown keys are typos, not extensions: fail loudly.
@@ -159,7 +161,8 @@ def load_config(
         return TrainConfig.model_validate(tree)
     except ValidationError as e:
         where = f" in {path}" if path else ""
-        raise ValueError(f"invalid training config{where}:\n{e}") from None
+        detail = describe_validation_error(e, TrainConfig)
+        raise ValueError(f"invalid training config{where}:\n{detail}") from None
 
 
 def dump_config(cfg: TrainConfig) -> str:
