@@ -29,7 +29,9 @@ def build(
     source: str = typer.Option(None, help="coco | csv | shapes"),
     count: int = typer.Option(None, help="images to render (--source shapes)"),
     split: str = typer.Option(None, help="train | test (--source shapes)"),
-    editor: str = typer.Option(None, help="none | flip | instruct-pix2pix | img2img"),
+    editor: str = typer.Option(
+        None, help="none | flip | instruct-pix2pix | img2img | render (shapes world)"
+    ),
     editor_model: str = typer.Option(None, help="hub id or local folder of the editing model"),
     filter_model: str = typer.Option(
         None, help="open_clip model that scores edits and drops poor ones (quality filter)"
@@ -59,6 +61,8 @@ def build(
         "input.images": images,
         "input.source": source,
         "input.limit": limit,
+        "input.count": count,
+        "input.split": split,
         "output.out": out,
         "output.format": format,
         "output.images_per_shard": images_per_shard,

@@ -252,3 +252,21 @@ def test_odd_captions_are_kept_or_rejected_with_a_reason(tmp_path, coco_mini):
     assert record.captions[1] == "一只狗坐在红色的沙发上。"
     for caption, texts in zip(record.captions, record.neg_texts):
         assert all(text != caption for text in texts)
+
+
+def test_shapes_source_and_render_editor_through_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from ahnpl.pipeline.cli import app
+
+    out = tmp_path / "shapes"
+    result = CliRunner().invoke(app, ["build", "--source", "shapes", "--count", "12",
+                                      "--split", "test", "--editor", "render",
+                                      "--edits-per-image", "2", "--out", str(out),
+                                      "--no-progress"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = load_manifest(str(out))
+    assert manifest.totals["images"] == 12
+    assert 0 < manifest.totals["edits"] <= 24
+    assert manifest.recipe["input"]["split"] == "test"
+    assert verify(str(out)) == []
