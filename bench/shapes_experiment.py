@@ -1,11 +1,12 @@
-"""Do the AHNPL losses teach composition? A small CLIP trained from scratch on the shapes world.
+"""Do the AHNPL losses teach composition? A small CLIP trained on the shapes world, on CPU.
 
-    .venv/bin/python bench/shapes_experiment.py [--count 3000] [--steps 300] [--seeds 0,1,2]
+    .venv/bin/python bench/shapes_experiment.py [--work DIR] [--pretrain-steps 300]
+        [--steps 150] [--seeds 0,1,2]
 
 Builds one training set with `ahnpl-gen build`'s driver (source "shapes", text negatives from
 the spaCy rules, image negatives from the "render" editor), renders the shapes benchmark on
 the test split (held-out colour-shape combinations), then trains `bench/shapes-clip.json`
-from random weights under four conditions with the same data, steps and seeds:
+under four conditions with the same data, steps and seeds:
 
 - `clip`: plain CLIP loss (`loss.mode=clip`);
 - `text`: text hard negatives in the contrastive loss only (`ahnpl`, all λ = 0, no image
@@ -13,8 +14,12 @@ from random weights under four conditions with the same data, steps and seeds:
 - `ahnpl-feature`: the AHNPL losses with feature perturbations (`image_negatives=feature`);
 - `ahnpl-pixel`: the AHNPL losses with the rendered pixel negatives (`image_negatives=pixel`).
 
-Prints a table of accuracy mean ± std over the seeds per benchmark split, and writes every
-run's figures to WORK/results.json. Figures are accuracies in %, chance is 50.
+By default each seed first trains plain CLIP from random init (`--pretrain-steps`), and
+every condition fine-tunes that checkpoint, as the paper fine-tunes a pretrained CLIP;
+`--pretrain-steps 0` compares the losses from random init (where the AHNPL terms collapse
+the encoders: docs/shapes.md). Prints accuracy mean ± std over the seeds per benchmark split
+(%, chance 50) and two collapse cosines, and writes every run's figures to
+WORK/results.json. Measured tables, commands and wall times: docs/shapes.md.
 """
 
 from __future__ import annotations

@@ -215,3 +215,13 @@ def test_build_with_render_editor_then_evaluate(tmp_path, monkeypatch):
     assert shapes["n_scored"] == shapes["n_items"] == 12
     assert 0.0 <= shapes["summary"]["average"] <= 1.0
     assert set(shapes["splits"]) == {"replace_att", "swap_att", "replace_obj", "swap_rel"}
+
+
+def test_shapes_recipe_validates():
+    from pathlib import Path
+
+    from ahnpl.pipeline.recipe import load_recipe
+
+    recipe = load_recipe(Path(__file__).parents[1] / "manifests" / "shapes-train.yaml")
+    assert recipe.input.source == "shapes" and recipe.edit.editor == "render"
+    assert RenderEditor().name == recipe.edit.editor
