@@ -275,7 +275,7 @@ def build(
     out = recipe.output.out.rstrip("/")
     fs, base = fsspec.core.url_to_fs(out)
     fs.makedirs(join(base, PROGRESS_DIR), exist_ok=True)
-    inputs = read_input(recipe.input)
+    inputs = read_input(recipe.input, recipe.seed)
     n = recipe.output.images_per_shard
     shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
     builder = ShardBuilder(recipe, out)

@@ -42,7 +42,7 @@ class InputSet:
     fingerprint: str = ""
 
 
-def read_input(cfg: InputConfig) -> InputSet:
+def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
     """Read the input named by `cfg`.
 
     Raises:
@@ -52,7 +52,7 @@ def read_input(cfg: InputConfig) -> InputSet:
     if cfg.source == "shapes":
         from .shapes import read_shapes  # the rendered world of `ahnpl.pipeline.shapes`
 
-        result = read_shapes(cfg)
+        result = read_shapes(cfg, seed)  # a rendered world is a function of the seed
     else:
         if not cfg.captions:
             raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON or CSV)")
