@@ -11,30 +11,19 @@ from __future__ import annotations
 import gzip
 import json
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-
-@dataclass
-class FakeNegative:
-    """Stands in for `ahnpl.pipeline.negatives.Negative` (same attributes)."""
-
-    type: str
-    text: str
-    original: str
-    replacement: str
-    start: int
-    end: int
+from ahnpl.pipeline.negatives import Negative
 
 
-def make_negative(caption: str, type: str, original: str, replacement: str) -> FakeNegative:
+def make_negative(caption: str, type: str, original: str, replacement: str) -> Negative:
     """Replace the first `original` in `caption` by `replacement`."""
     start = caption.index(original)
     end = start + len(original)
     text = caption[:start] + replacement + caption[end:]
-    return FakeNegative(type, text, original, replacement, start, end)
+    return Negative(type, text, original, replacement, start, end)
 
 
 def write_clip_tokenizer(folder: Path) -> Path:
