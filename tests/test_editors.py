@@ -318,6 +318,25 @@ def test_build_with_the_tiny_instruct_pix2pix_is_reproducible_and_verifies(
         with Image.open(io.BytesIO(edit.image)) as im:
             assert im.size == (record.width, record.height)
 
+    # The trainer trains on the result, the edits going through the vision tower as pixel
+    # negatives.
+    import csv
+
+    from typer.testing import CliRunner
+
+    from ahnpl.trainer.cli import app as train_app
+
+    run_dir = tmp_path / "train"
+    result = CliRunner().invoke(train_app, [
+        "--data", str(tmp_path / "a"), "--out", str(run_dir), "--model", "ahnpl-tiny",
+        "--steps", "2", "--batch-size", "6", "--image-negatives", "pixel", "--log-every", "1",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with open(run_dir / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    assert any(float(r["loss/mhn_image"]) > 0 for r in rows)
+
 
 # -- quality filter -------------------------------------------------------------------------
 
