@@ -16,6 +16,7 @@ from typing import Protocol
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 from .schema import ARROW_SCHEMA, Edit, Record, record_to_row, row_to_record
 
@@ -123,14 +124,24 @@ def read_shard(url: str, with_edits: bool = True) -> Iterator[Record]:
 
 
 def _read_parquet(url: str, with_edits: bool) -> Iterator[Record]:
+    fs, path = fsspec.core.url_to_fs(url)
+    if isinstance(fs, LocalFileSystem):
+        # Arrow opens local files itself: faster, and its IO threads never call back into a
+        # Python file object.
+        with pq.ParquetFile(path) as pf:
+            yield from _parquet_records(url, pf, with_edits)
+    else:
+        with fs.open(path, "rb") as f:
+            yield from _parquet_records(url, pq.ParquetFile(f), with_edits)
+
+
+def _parquet_records(url: str, pf: pq.ParquetFile, with_edits: bool) -> Iterator[Record]:
+    if not pf.schema_arrow.equals(ARROW_SCHEMA):
+        raise ShardFormatError(f"{url}: schema differs from ahnpl schema:\n{pf.schema_arrow}")
     columns = None if with_edits else [n for n in ARROW_SCHEMA.names if n != "edits"]
-    with fsspec.open(url, "rb") as f:
-        pf = pq.ParquetFile(f)
-        if not pf.schema_arrow.equals(ARROW_SCHEMA):
-            raise ShardFormatError(f"{url}: schema differs from ahnpl schema:\n{pf.schema_arrow}")
-        for i in range(pf.num_row_groups):
-            for row in pf.read_row_group(i, columns=columns).to_pylist():
-                yield row_to_record(row if with_edits else {**row, "edits": None})
+    for i in range(pf.num_row_groups):
+        for row in pf.read_row_group(i, columns=columns).to_pylist():
+            yield row_to_record(row if with_edits else {**row, "edits": None})
 
 
 def _read_tar(url: str) -> Iterator[Record]:
