@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 
 def flatten(
@@ -58,10 +59,9 @@ class MetricLogger:
         terms = " ".join(
             f"{k.split('/', 1)[1]} {v:.4f}" for k, v in row.items() if k.startswith("loss/")
         )
-        print(
+        tqdm.write(  # above the progress bar, not through it
             f"step {step} | {terms} | α {row.get('alpha', float('nan')):.3f} "
             f"ℓ {row['logit_scale']:.2f} lr {row['lr']:.2e} | {row['samples_per_s']:.1f} samples/s",
-            flush=True,
         )
 
     def close(self) -> None:

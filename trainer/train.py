@@ -13,6 +13,7 @@ from pathlib import Path
 import open_clip
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
 
 from ahnpl.models import create_model
 from ahnpl.shards.manifest import manifest_sha256
@@ -145,6 +146,8 @@ def train(cfg: TrainConfig) -> Path:
             }, ckpt_path)  # fmt: skip
 
     model.train()
+    # A terminal gets a progress bar; logs and pipes get only the per-log-step lines.
+    bar = tqdm(total=total, initial=step, unit="step", disable=None if world.is_main else True)
     for batch in data.loader:
         if step >= total:
             break
@@ -180,6 +183,7 @@ def train(cfg: TrainConfig) -> Path:
             loss_fn.pos.clamp_()
         step += 1
         samples_seen += global_batch
+        bar.update(1)
 
         if step % cfg.run.log_every == 0 or step == total:
             row = flatten({k: world.mean(x) for k, x in terms.items()}, loss_fn.margins(),
@@ -196,6 +200,7 @@ def train(cfg: TrainConfig) -> Path:
         if cfg.eval.every and world.is_main and (step % cfg.eval.every == 0 or step == total):
             run_benchmarks(cfg.eval, loaded, device, step, out)
 
+    bar.close()
     logger.close()
     if step < total:  # the stream is endless: only a failing loader ends it early
         raise RuntimeError(f"rank {world.rank}: data ran out at step {step} of {total}")
