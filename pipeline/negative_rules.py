@@ -45,8 +45,10 @@ def relation(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
             continue
         length, rel = m
         last = i + length - 1
-        # A lone preposition must be one ("up" as a particle, "by" as the passive agent are not).
+        # A lone preposition must be one ("up" as a particle, "by" as the passive agent are not);
+        # after a determiner the words are a noun phrase ("the inside of a toilet").
         ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
+        ok = ok and not (i > 0 and p.tags[i - 1] in ("DT", "PRP$"))
         obj = p.child(last, ("pobj",)) if ok else None
         if (
             obj is not None

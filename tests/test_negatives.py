@@ -176,6 +176,8 @@ def test_spatial_relations_use_antonyms(gen):
     assert by_type(gen, "A bike next to a bench")["relation"].text == "A bike far from a bench"
     # "left" as a verb is no relation.
     assert by_type(gen, "The umbrella is left open.")["relation"] is None
+    # After a determiner the words name a thing, not a relation.
+    assert by_type(gen, "A person sprays the inside of a toilet.")["relation"] is None
 
 
 def test_relation_keeps_sentence_initial_case(gen):
