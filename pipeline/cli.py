@@ -47,12 +47,8 @@ def build(
     progress: bool = typer.Option(True, help="progress bar"),
 ) -> None:
     """Input dataset → text negatives → image edits → shards + manifest. Resumable."""
-    from pydantic import ValidationError
-
-    from ahnpl.cli_errors import describe_validation_error
-
     from .build import build as run_build
-    from .recipe import Recipe, load_recipe
+    from .recipe import load_recipe
 
     args = list(args or [])
     recipe_path = args.pop(0) if args and "=" not in args[0] else None
@@ -68,21 +64,16 @@ def build(
         "output.images_per_shard": images_per_shard,
         "edit.editor": editor,
         "edit.edits_per_image": edits_per_image,
+        "edit.options.model": editor_model,
+        "edit.options.filter_model": filter_model,
+        "negatives.types": types.split(",") if types is not None else None,
         "workers": workers,
         "seed": seed,
     }
-    overrides = [f"{k}={json.dumps(v)}" for k, v in flags.items() if v is not None]
-    if types is not None:
-        overrides.append(f"negatives.types={json.dumps(types.split(','))}")
-    if editor_model is not None:
-        overrides.append(f"edit.options.model={json.dumps(editor_model)}")
-    if filter_model is not None:
-        overrides.append(f"edit.options.filter_model={json.dumps(filter_model)}")
     try:
-        recipe = load_recipe(recipe_path, overrides + args)
-    except ValidationError as e:
-        _fail("the recipe is not valid:\n" + describe_validation_error(e, Recipe))
-    except (ValueError, FileNotFoundError) as e:
+        overrides = {k: v for k, v in flags.items() if v is not None}
+        recipe = load_recipe(recipe_path, args, overrides)
+    except ValueError as e:
         _fail(str(e))
     started = time.perf_counter()
     try:

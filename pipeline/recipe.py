@@ -1,31 +1,31 @@
 """The build recipe: one validated YAML document with a section per stage (DESIGN §1).
 
 Each stage sees only its own section. Every field can be overridden from the command line as
-`section.field=value` (the value is parsed as YAML, so `negatives.types=[relation,object]`
-works); the resolved recipe is saved in the dataset's manifest.
+`section.field=value`; overrides, relative paths (`input.captions`, `input.images`,
+`output.out`: relative to the recipe file when written there) and error messages follow the
+rules of `ahnpl.config`, shared with training configs. The resolved recipe is saved in the
+dataset's manifest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from ahnpl.config import PathStr, load_config
+from ahnpl.config import Section as _Section
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class InputConfig(_Section):
     """Where the image-caption pairs come from (DESIGN §3)."""
 
     source: Literal["coco", "csv", "shapes"] = "coco"
-    captions: str | None = Field(None, description="COCO caption JSON, or CSV/TSV file")
-    images: str | None = Field(None, description="folder the image file names are relative to")
+    captions: PathStr | None = Field(None, description="COCO caption JSON, or CSV/TSV file")
+    images: PathStr | None = Field(None, description="folder the image file names are relative to")
     image_column: str = "filepath"
     caption_column: str = "title"
     limit: int | None = Field(None, ge=1, description="use only the first N input images")
@@ -71,7 +71,7 @@ class EditConfig(_Section):
 
 
 class OutputConfig(_Section):
-    out: str | None = None
+    out: PathStr | None = Field(None, description="dataset folder or fsspec URL")
     format: Literal["parquet", "webdataset"] = "parquet"
     images_per_shard: int = Field(1000, ge=1)
 
@@ -86,44 +86,19 @@ class Recipe(_Section):
     workers: int = Field(1, ge=1, description="local processes, one shard at a time each")
 
 
-def apply_override(data: dict, assignment: str) -> None:
-    """Set `a.b=value` in a nested dict; the value is parsed with `yaml.safe_load`.
-
-    Raises:
-        ValueError: the assignment has no `=`.
-    """
-    if "=" not in assignment:
-        raise ValueError(f"override {assignment!r}: expected section.field=value")
-    dotted, raw = assignment.split("=", 1)
-    *parents, leaf = dotted.strip().split(".")
-    node = data
-    for p in parents:
-        node = node.setdefault(p, {})
-    node[leaf] = yaml.safe_load(raw)
-
-
-def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> Recipe:
+def load_recipe(
+    path: str | Path | None,
+    args: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> Recipe:
     """Load a YAML recipe (or defaults when `path` is None) and apply overrides.
 
+    Args:
+        path: the recipe file, or None.
+        args: `section.field=value` strings (the command line's positional overrides).
+        overrides: dotted key -> value (the command line's flags), applied before `args`.
     Raises:
-        FileNotFoundError: the recipe file does not exist.
-        pydantic.ValidationError: a field is unknown or has a bad value (the message names it).
+        ahnpl.config.ConfigError: missing file, bad YAML, malformed override, or a field that
+            is unknown or has a bad value (one line per problem, naming the file and field).
     """
-    data: dict = {}
-    if path is not None:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"recipe {path}: no such file (see manifests/ for examples)")
-        text = Path(path).read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a recipe is a YAML mapping of sections")
-        # Relative input paths in a recipe are relative to the recipe file, not the cwd.
-        base = Path(path).resolve().parent
-        section = data.get("input") or {}
-        for key in ("captions", "images"):
-            value = section.get(key)
-            if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
-                section[key] = str((base / value).resolve())
-    for assignment in overrides:
-        apply_override(data, assignment)
-    return Recipe.model_validate(data)
+    return load_config(Recipe, path, overrides, args, kind="recipe")

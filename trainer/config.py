@@ -1,24 +1,23 @@
 """Training configuration: typed sections, YAML in, every field overridable (DESIGN §1, §8).
 
-A config is YAML (read with `yaml.safe_load`) holding the sections below; the CLI overlays its
-options and any number of `--set section.field=value` pairs, then validates once. The resolved
+A config is YAML holding the sections below; the CLI overlays its options and any number of
+`section.field=value` pairs, then validates once. Overrides, relative paths (`data.path`,
+`run.out`, `eval.data_root`, `eval.images`: relative to the config file when written there)
+and error messages follow the rules of `ahnpl.config`, shared with build recipes. The resolved
 config is saved next to the output (`OUT/config.yaml`) and inside every checkpoint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from ahnpl.cli_errors import describe_validation_error
-
-
-class _Section(BaseModel):
-    # Unknown keys are typos, not extensions: fail loudly.
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+from ahnpl import config as _config
+from ahnpl.config import PathStr, dump_config  # noqa: F401  (re-exported for the trainer)
+from ahnpl.config import Section as _Section
 
 
 class ModelConfig(_Section):
@@ -27,7 +26,7 @@ class ModelConfig(_Section):
 
 
 class DataConfig(_Section):
-    path: str = Field("", description="dataset directory or fsspec URL holding manifest.json")
+    path: PathStr = Field("", description="dataset directory or fsspec URL holding manifest.json")
     batch_size: int = Field(32, ge=1, description="samples (captions) per rank per step")
     workers: int = Field(2, ge=0, description="DataLoader worker processes per rank")
     shuffle_buffer: int = Field(2000, ge=1, description="samples held by the shuffle buffer")
@@ -70,7 +69,7 @@ class OptimConfig(_Section):
 
 
 class RunConfig(_Section):
-    out: str = Field("runs/ahnpl", description="output directory")
+    out: PathStr = Field("runs/ahnpl", description="output directory")
     steps: int | None = Field(None, ge=1, description="optimizer steps (or use epochs)")
     epochs: float | None = Field(None, gt=0, description="passes over the manifest's samples")
     seed: int = 0
@@ -85,8 +84,8 @@ class RunConfig(_Section):
 class EvalConfig(_Section):
     every: int = Field(0, ge=0, description="steps between benchmark runs; 0 = off")
     benchmarks: list[str] = Field(default_factory=lambda: ["sugarcrepe"])
-    data_root: str = "data/benchmarks"
-    images: list[str] = Field(default_factory=list, description="image folders to search")
+    data_root: PathStr = "data/benchmarks"
+    images: list[PathStr] = Field(default_factory=list, description="image folders to search")
     batch_size: int = Field(64, ge=1)
 
 
@@ -112,58 +111,18 @@ class TrainConfig(_Section):
         return self
 
 
-def set_dotted(tree: dict, dotted: str, value: Any) -> None:
-    """Set `tree[a][b] = value` for `dotted = "a.b"`, creating sections as needed."""
-    *parents, leaf = dotted.split(".")
-    node = tree
-    for p in parents:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ValueError(f"override {dotted}: {p} is not a section")
-    node[leaf] = value
-
-
-def parse_override(item: str) -> tuple[str, Any]:
-    """`"loss.margin=max"` → ("loss.margin", "max"); the value is parsed as YAML (safe)."""
-    if "=" not in item:
-        raise ValueError(f"--set {item!r}: expected SECTION.FIELD=VALUE, e.g. loss.margin=max")
-    key, raw = item.split("=", 1)
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
-
-
 def load_config(
-    path: str | Path | None, overrides: dict[str, Any] | None = None, sets: list[str] = ()
+    path: str | Path | None, overrides: dict[str, Any] | None = None, sets: Sequence[str] = ()
 ) -> TrainConfig:
     """Read a YAML config (or start from defaults), apply overrides, validate.
 
     Args:
         path: YAML file or None.
         overrides: dotted keys → values from explicit CLI options (None values are ignored).
-        sets: "section.field=value" strings from `--set`.
+        sets: "section.field=value" strings (positional overrides and `--set`).
     Raises:
-        FileNotFoundError: `path` does not exist.
-        ValueError: invalid YAML shape, or a field fails validation (the message names it).
+        ahnpl.config.ConfigError (a ValueError): missing file, bad YAML, malformed override, or
+            a field that fails validation (one line per problem, naming the file and field).
     """
-    tree: dict = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"config {path}: no such file")
-        tree = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(tree, dict):
-            raise ValueError(f"config {path}: top level must be a mapping of sections")
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            set_dotted(tree, key, value)
-    for item in sets:
-        set_dotted(tree, *parse_override(item))
-    try:
-        return TrainConfig.model_validate(tree)
-    except ValidationError as e:
-        where = f" in {path}" if path else ""
-        detail = describe_validation_error(e, TrainConfig)
-        raise ValueError(f"invalid training config{where}:\n{detail}") from None
-
-
-def dump_config(cfg: TrainConfig) -> str:
-    return yaml.safe_dump(cfg.model_dump(), sort_keys=False)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return _config.load_config(TrainConfig, path, given, sets, kind="training config")
