@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ahnpl.atomic import write_text_atomic
 from ahnpl.models import LoadedModel, fingerprint
 
 # Per-split figures shown in the table, by task; JSON keeps everything.
@@ -71,17 +70,7 @@ def to_markdown(results: dict[str, Any]) -> str:
 
 def write_text(text: str, path: str | Path) -> None:
     """Write `text` to `path` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(str(path), text)
 
 
 def write_json(results: dict[str, Any], path: str | Path) -> None:

@@ -22,6 +22,7 @@ import fsspec
 from tqdm import tqdm
 
 from ahnpl import __version__
+from ahnpl.atomic import atomic_target, write_bytes_atomic, write_json_atomic
 from ahnpl.shards.io import encode_table, get_writer
 from ahnpl.shards.manifest import (
     MANIFEST_NAME,
@@ -31,7 +32,6 @@ from ahnpl.shards.manifest import (
     count_records,
     join,
     sha256_of,
-    write_json_atomic,
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
@@ -109,9 +109,8 @@ class ShardBuilder:
         records, rejects, edit_failures = self.make_records(items)
         name = self.shard_name(shard_id)
         url = join(self.out, name)
-        fs, path = fsspec.core.url_to_fs(url)
-        self.writer.write(records, url + ".tmp")
-        fs.mv(path + ".tmp", path)
+        with atomic_target(url) as tmp:
+            self.writer.write(records, tmp)
         digest, size = sha256_of(url)
         entry = ShardEntry(
             name=name,
@@ -339,8 +338,7 @@ def finalize(
             markers.append(json.load(f))
     entries = [ShardEntry.model_validate(m["entry"]) for m in markers]
     rejects = list(inputs.rejects) + [r for m in markers for r in m["rejects"]]
-    with fsspec.open(join(out, REJECTS_NAME), "wb") as f:
-        f.write(encode_table(rejects, REJECT_SCHEMA))
+    write_bytes_atomic(join(out, REJECTS_NAME), encode_table(rejects, REJECT_SCHEMA))
 
     types = list(recipe.negatives.types)
     by_reason = Counter(r["reason"] for r in rejects)

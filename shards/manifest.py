@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
+from ahnpl.atomic import write_json_atomic  # noqa: F401  (re-exported for callers)
+
 from .io import ShardFormatError, read_shard
 from .schema import SCHEMA_VERSION
 
@@ -87,16 +89,6 @@ def load_manifest(root: str) -> Manifest:
             f"({SCHEMA_VERSION}); upgrade ahnpl"
         )
     return manifest
-
-
-def write_json_atomic(url: str, payload: dict) -> None:
-    """Write JSON under a temporary name, then rename, so a reader never sees half a file."""
-    fs, path = fsspec.core.url_to_fs(url)
-    tmp = path + ".tmp"
-    with fs.open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=1, ensure_ascii=False, sort_keys=False)
-        f.write("\n")
-    fs.mv(tmp, path)
 
 
 def shard_urls(root: str, manifest: Manifest) -> list[str]:

@@ -12,7 +12,6 @@ dicts only, so `torch.load(..., weights_only=True)` reads it and no pickle code 
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -21,15 +20,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from ahnpl.atomic import atomic_write
+
 
 def save_atomic(state: dict[str, Any], path: str | Path) -> Path:
     """torch.save to a temporary name in the same folder, then os.replace: a crash never
     leaves a truncated file under the final name."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(str(path)) as f:
+        torch.save(state, f)
     return path
 
 
