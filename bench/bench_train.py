@@ -60,7 +60,7 @@ def bench_losses(args, loaded, batch: dict, device: torch.device) -> tuple[float
         "ahnpl": AHNPLLoss(LossConfig(image_negatives="both")).to(device),
         "clip": AHNPLLoss(LossConfig(mode="clip")).to(device),
     }
-    opt = torch.optim.AdamW(list(model.parameters()) + [losses["ahnpl"].pos.alpha], lr=1e-6)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16")
     times: dict[str, list[float]] = {k: [] for k in losses}
 

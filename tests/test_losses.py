@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ahnpl.trainer.config import LossConfig
-from ahnpl.trainer.losses import AHNPLLoss, ReferenceLoss, feature_perturbation
+from ahnpl.trainer.losses import AHNPLLoss, ReferenceLoss, build_loss, feature_perturbation
 
 SCALE = 7.5
 
@@ -144,12 +144,101 @@ def test_margin_follows_batch_statistics():
 
 def test_positive_alignment_matches_hand():
     v, t, tn, m = make(5, 2, seed=6)
-    loss, out = run({"alpha_init": 0.25}, v, t, tn, m)
+    loss, out = run({"alpha": 0.25}, v, t, tn, m)
     want = sum(max(0.0, 0.25 - dot(v[i], t[i])) for i in range(5)) / 5
     assert out["pos"].item() == pytest.approx(want, rel=1e-9, abs=1e-12)
-    out["pos"].backward()
-    active = sum(1 for i in range(5) if dot(v[i], t[i]) < 0.25)
-    assert loss.pos.alpha.grad.item() == pytest.approx(active / 5)
+
+
+@pytest.mark.parametrize("alpha_from", ["fixed", "batch"])
+def test_alpha_is_not_learned(alpha_from):
+    """A learnable α only falls (∂L_pos/∂α ≥ 0 on every batch): α is a hyperparameter or the
+    batch's detached mean cosine, and the loss has nothing for an optimizer to train."""
+    v, t, tn, m = make(6, 2, seed=6)
+    leaves = [x.clone().requires_grad_(True) for x in (v, t)]
+    loss = AHNPLLoss(LossConfig(alpha=0.25, alpha_from=alpha_from))
+    out = loss(*leaves, tn, m, None, None, torch.tensor(SCALE, dtype=torch.float64))
+    assert [name for name, _ in loss.named_parameters()] == []
+    cos = (v * t).sum(-1)
+    alpha = 0.25 if alpha_from == "fixed" else float(cos.mean())
+    assert loss.pos.alpha.item() == pytest.approx(alpha, rel=1e-12)
+    want = sum(max(0.0, alpha - float(c)) for c in cos) / 6
+    assert out["pos"].item() == pytest.approx(want, rel=1e-9, abs=1e-12)
+    # Gradients equal those of the same hinge with α a constant.
+    got = torch.autograd.grad(out["pos"], leaves)
+    v2, t2 = (x.clone().requires_grad_(True) for x in (v, t))
+    hinge = F.relu(alpha - (v2 * t2).sum(-1)).mean()
+    for g, w in zip(got, torch.autograd.grad(hinge, [v2, t2])):
+        assert torch.allclose(g, w, atol=1e-12)
+
+
+def hand_mhn_self(anchors, negs, mask, s=SCALE):
+    """mean over rows with a valid slot of log(1 + Σ_j e^{s(a,n_j) − s(a,a)})."""
+    rows = []
+    for i in range(mask.shape[0]):
+        if mask[i].any():
+            own = s * dot(anchors[i], anchors[i])
+            rows.append(
+                math.log(
+                    1
+                    + sum(
+                        math.exp(s * dot(anchors[i], negs[i, j]) - own)
+                        for j in range(mask.shape[1])
+                        if mask[i, j]
+                    )
+                )
+            )
+    return sum(rows) / len(rows) if rows else 0.0
+
+
+@pytest.mark.parametrize("b,k,seed", CASES)
+def test_mhn_self_form_matches_hand(b, k, seed):
+    """DESIGN §8 `self` form: anchored on the embedding itself, on both sides."""
+    v, t, tn, m = make(b, k, seed=seed)
+    _, out = run({"image_negatives": "feature", "mhn_form": "self"}, v, t, tn, m)
+    assert out["mhn_text"].item() == pytest.approx(hand_mhn_self(t, tn, m), rel=1e-9, abs=1e-12)
+    u = v[:, None, :] + (tn - t[:, None, :])
+    assert out["mhn_image"].item() == pytest.approx(hand_mhn_self(v, u, m), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["ahnpl", "reference", "clip"])
+def test_logit_scale_has_a_gradient_at_100(mode):
+    """ℓ = exp(log 100) in fp32 is just above 100, where OpenAI checkpoints start: the loss must
+    not clamp it (the trainer clamps the parameter after the step), or ℓ gets no gradient."""
+    v, t, tn, m = (x.float() if x.is_floating_point() else x for x in make(6, 3, d=8, seed=40))
+    cfg = LossConfig(mode=mode, image_negatives="feature")
+    param = torch.tensor(math.log(100.0), requires_grad=True)
+    out = build_loss(cfg)(v, t, tn, m, None, None, param.exp())
+    (grad,) = torch.autograd.grad(out["total"], param)
+
+    def at(scale: float) -> float:  # float64 finite difference around ℓ = 100
+        x = [a.double() if a.is_floating_point() else a for a in (v, t, tn, m)]
+        return build_loss(cfg)(*x, None, None, torch.tensor(scale, dtype=torch.float64))[
+            "total"
+        ].item()
+
+    h = 1e-4
+    want = 100.0 * (at(100.0 + h) - at(100.0 - h)) / (2 * h)
+    assert abs(want) > 1e-3
+    assert grad.item() == pytest.approx(want, rel=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["ahnpl", "reference"])
+def test_loss_runs_in_fp32_under_autocast(mode):
+    """Called inside bf16 autocast, the loss gives its fp32 value (ℓ = 100, D = 512)."""
+    g = torch.Generator().manual_seed(41)
+    b, k, d = 16, 3, 512
+    v, t = (F.normalize(torch.randn(b, d, generator=g), dim=-1) for _ in range(2))
+    tn = F.normalize(torch.randn(b, k, d, generator=g), dim=-1)
+    m = torch.rand(b, k, generator=g) < 0.7
+    loss = build_loss(LossConfig(mode=mode, image_negatives="feature"))
+    scale = torch.tensor(100.0)
+    want = loss(v, t, tn, m, None, None, scale)
+    loss = build_loss(LossConfig(mode=mode, image_negatives="feature"))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = loss(v, t, tn, m, None, None, scale)
+    for key, value in want.items():
+        assert got[key].dtype == torch.float32, key
+        assert got[key].item() == pytest.approx(value.item(), rel=1e-5, abs=1e-6), key
 
 
 def test_all_invalid_rows_score_nothing():
@@ -235,8 +324,13 @@ def test_gradcheck_float64():
     m[0, 0] = True
     pix = unit(b, k, d, seed=16)
     n = torch.tensor([[True, False], [False, False], [False, True]])
-    cfg = LossConfig(image_negatives="pixel", margin="fixed", margin_fixed=3.0,
-                     itc_image_negatives=True, alpha_init=0.9)  # fmt: skip
+    cfg = LossConfig(
+        image_negatives="pixel",
+        margin="fixed",
+        margin_fixed=3.0,
+        itc_image_negatives=True,
+        alpha=0.9,
+    )
     loss = AHNPLLoss(cfg)
     scale = torch.tensor(SCALE, dtype=torch.float64)
     inputs = [x.clone().requires_grad_(True) for x in (v, t, tn, pix, scale)]

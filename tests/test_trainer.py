@@ -183,7 +183,6 @@ def test_twenty_steps_equal_ten_resume_ten(tiny_dataset, tmp_path, monkeypatch, 
     )
     for name, tensor in a["state_dict"].items():
         assert torch.equal(tensor, b["state_dict"][name]), name
-    assert torch.equal(a["loss"]["pos.alpha"], b["loss"]["pos.alpha"])
     assert torch.equal(a["loss"]["dm_text.tau"], b["loss"]["dm_text.tau"])
     # The checkpoint is what evaluation loads: open_clip and ahnpl.models both read it.
     assert b["model"] == "ahnpl-tiny" and b["model_config"]["embed_dim"] == 64

@@ -158,8 +158,6 @@ def ddp_step(model, loss_fn, rows: slice, world):
     """Forward + backward of one rank's rows; returns the global (logged) loss terms."""
     import torch
 
-    from ahnpl.trainer.distributed import all_reduce_grads
-
     x_img, x_txt, x_neg, x_pix, m, n = (x[rows] for x in ddp_inputs())
     b, k, din = x_neg.shape
     img_f, txt_f, scale = model(torch.cat([x_img, x_pix.reshape(-1, din)]),
@@ -168,7 +166,6 @@ def ddp_step(model, loss_fn, rows: slice, world):
     tn, pix = txt_f[b:].reshape(b, k, -1), img_f[b:].reshape(b, k, -1)
     terms = loss_fn(v, t, tn, m, pix, n, scale)
     terms["total"].backward()
-    all_reduce_grads([loss_fn.pos.alpha], world)
     return {key: world.mean(x) for key, x in terms.items()}
 
 
@@ -178,8 +175,17 @@ MARGINS = ("mean", "max")
 def ddp_loss_config(margin: str = "mean"):
     from ahnpl.trainer.config import LossConfig
 
-    return LossConfig(image_negatives="both", itc_image_negatives=True, margin=margin,
-                      alpha_init=0.9, lambda_mhn=0.5, lambda_dm=0.7, lambda_pos=0.3)  # fmt: skip
+    # α from the batch under `max`: its mean cosine is a global statistic too.
+    return LossConfig(
+        image_negatives="both",
+        itc_image_negatives=True,
+        margin=margin,
+        alpha=0.9,
+        alpha_from="batch" if margin == "max" else "fixed",
+        lambda_mhn=0.5,
+        lambda_dm=0.7,
+        lambda_pos=0.3,
+    )
 
 
 def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
@@ -201,8 +207,8 @@ def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None
             per = 6 // world_size
             terms = ddp_step(model, loss_fn, slice(rank * per, (rank + 1) * per), world)
             grads = {name: p.grad for name, p in model.module.named_parameters()}
-            grads["alpha"] = loss_fn.pos.alpha.grad
-            torch.save({"grads": grads, "terms": terms, "tau": loss_fn.margins()},
-                       f"{out_dir}/{margin}-rank{rank}.pt")  # fmt: skip
+            state = {"grads": grads, "terms": terms, "tau": loss_fn.margins()}
+            state["alpha"] = loss_fn.pos.alpha
+            torch.save(state, f"{out_dir}/{margin}-rank{rank}.pt")
     finally:
         dist.destroy_process_group()

@@ -46,8 +46,15 @@ class LossConfig(_Section):
     margin_fixed: float = Field(8.0, ge=0, description="τ for margin=fixed (logit units)")
     tau_max: float = Field(10.0, ge=0, description="upper clamp of τ (logit units)")
     margin_ema: float = Field(0.0, ge=0, lt=1, description="EMA factor for τ; 0 = batch only")
-    alpha_init: float = Field(0.3, description="initial α of the positive alignment (cosine)")
-    alpha_min: float = Field(0.2, le=1.0, description="lower clamp of α (cosine)")
+    mhn_form: Literal["positive", "self"] = Field(
+        "positive", description="anchor of the MHN terms: the cross-modal pair or itself"
+    )
+    alpha: float = Field(
+        0.3, ge=-1.0, le=1.0, description="α of the positive alignment (cosine), alpha_from=fixed"
+    )
+    alpha_from: Literal["fixed", "batch"] = Field(
+        "fixed", description="α: the fixed `alpha`, or the batch's mean cos(v,t) (detached)"
+    )
     image_negatives: Literal["pixel", "feature", "both", "none"] = "both"
     itc_image_negatives: bool = Field(
         False, description="add valid image negatives to the text→image contrastive candidates"
@@ -103,11 +110,6 @@ class TrainConfig(_Section):
             raise ValueError("data.path is empty: pass --data DIR_OR_URL (a dataset directory)")
         if (self.run.steps is None) == (self.run.epochs is None):
             raise ValueError("set exactly one of run.steps (--steps N) or run.epochs (--epochs E)")
-        if self.loss.alpha_init > 1 or self.loss.alpha_init < self.loss.alpha_min:
-            raise ValueError(
-                f"loss.alpha_init={self.loss.alpha_init} must lie in "
-                f"[loss.alpha_min={self.loss.alpha_min}, 1]"
-            )
         return self
 
 

@@ -4,13 +4,19 @@ Notation. B samples per rank, K negative slots (manifest slot order), D embeddin
 v_i = image embedding, t_i = caption embedding, t⁻_ij = text negative j of caption i, u⁻_ij =
 image negative; all L2-normalised (u⁻ from feature perturbation is v_i + stopgrad(t⁻_ij − t_i)
 and is not renormalised, as in the reference code). m_ij / n_ij = validity of t⁻_ij / u⁻_ij.
-ℓ = exp(logit_scale) ≤ 100 and s(a, b) = ℓ·a·b: every score and margin is in *logit units*
-except the positive alignment, which compares cosines.
+ℓ = exp(logit_scale) and s(a, b) = ℓ·a·b: every score and margin is in *logit units* except
+the positive alignment, which compares cosines. ℓ is used as given: the trainer clamps the
+parameter to ℓ ≤ 100 after each step, because a clamp here would give ℓ no gradient at 100
+(exp(log 100) in fp32 is just above 100), where OpenAI checkpoints start. Every loss runs in
+fp32 with autocast disabled, whatever the caller's autocast state.
 
 Each term is a module whose forward takes a `Features` and returns one scalar; `AHNPLLoss`
 weights and sums them and returns every term by name:
 
     L = L_itc + λ_mhn·(L_mhn^T + L_mhn^I) + λ_dm·(L_dm^T + L_dm^I) + λ_pos·L_pos
+
+`loss.mhn_form` picks the anchor of the multimodal hard-negative terms (DESIGN §8): `positive`
+(the cross-modal pair, s(v_i,t_i)) or `self` (the embedding itself, s(t_i,t_i)).
 
 Distributed: terms are *local* (this rank's rows against the gathered columns) and scaled by
 world_size / global_count, so that DDP's gradient average equals one process on the global
@@ -38,7 +44,7 @@ LOGIT_SCALE_MAX = 100.0
 
 
 def _f32(x: torch.Tensor | None) -> torch.Tensor | None:
-    # Losses run in fp32 under autocast; float64 (gradcheck) passes through unchanged.
+    # Losses run in fp32; float64 (gradcheck) passes through unchanged.
     if x is None or x.dtype == torch.float64:
         return x
     return x.float()
@@ -124,33 +130,46 @@ def _mhn(f: Features, pos: torch.Tensor, neg: torch.Tensor, mask: torch.Tensor) 
 
 
 class MultimodalHNText(nn.Module):
-    """L_mhn^T = mean_i −log(e^{s(v_i,t_i)} / (e^{s(v_i,t_i)} + Σ_j m_ij e^{s(t_i,t⁻_ij)})).
+    """L_mhn^T, intra-modal: the negatives t⁻_ij are scored against the caption t_i.
 
-    Intra-modal: the negatives are scored against the caption, the positive against the image.
+    `positive` form: mean_i −log(e^{s(v_i,t_i)} / (e^{s(v_i,t_i)} + Σ_j m_ij e^{s(t_i,t⁻_ij)}));
+    `self` form: mean_i log(1 + Σ_j m_ij e^{s(t_i,t⁻_ij) − s(t_i,t_i)}) (DESIGN §8).
     Mean over the samples (global batch) with at least one valid slot; 0 when there is none.
     """
 
     name = "mhn_text"
 
+    def __init__(self, form: str = "positive") -> None:
+        super().__init__()
+        self.form = form
+
     def forward(self, f: Features) -> torch.Tensor:
-        pos = f.scale * (f.v * f.t).sum(-1)
+        anchor = f.t if self.form == "self" else f.v
+        pos = f.scale * (anchor * f.t).sum(-1)
         neg = f.scale * torch.einsum("bd,bkd->bk", f.t, f.tn)
         return _mhn(f, pos, neg, f.m)
 
 
 class MultimodalHNImage(nn.Module):
-    """L_mhn^I = mean_i −log(e^{s(t_i,v_i)} / (e^{s(t_i,v_i)} + Σ_j n_ij e^{s(v_i,u⁻_ij)})).
+    """L_mhn^I, intra-modal: the image negatives u⁻_ij are scored against the image v_i.
 
+    `positive` form: mean_i −log(e^{s(t_i,v_i)} / (e^{s(t_i,v_i)} + Σ_j n_ij e^{s(v_i,u⁻_ij)}));
+    `self` form: mean_i log(1 + Σ_j n_ij e^{s(v_i,u⁻_ij) − s(v_i,v_i)}) (DESIGN §8).
     u⁻ are pixel negatives and/or feature perturbations (see `compose_image_negatives`).
     Mean over samples with at least one valid image negative; 0 when there are none.
     """
 
     name = "mhn_image"
 
+    def __init__(self, form: str = "positive") -> None:
+        super().__init__()
+        self.form = form
+
     def forward(self, f: Features) -> torch.Tensor:
         if f.u is None:
             return _zero(f)
-        pos = f.scale * (f.t * f.v).sum(-1)
+        anchor = f.v if self.form == "self" else f.t
+        pos = f.scale * (anchor * f.v).sum(-1)
         neg = f.scale * torch.einsum("bd,bkd->bk", f.v, f.u)
         return _mhn(f, pos, neg, f.n)
 
@@ -214,25 +233,25 @@ class DynamicMargin(nn.Module):
 
 
 class PositiveAlignment(nn.Module):
-    """L_pos = mean_i max(0, α − cos(v_i, t_i)); α learnable (cosine units).
+    """L_pos = mean_i max(0, α − cos(v_i, t_i)) (cosine units), α without gradient.
 
-    α is a parameter: the trainer puts it in the optimizer without weight decay and calls
-    `clamp_()` after each step to keep it in [α_min, 1].
+    A learnable α only falls (∂L_pos/∂α = mean 1[cos < α] ≥ 0 on every batch), so α is
+    `alpha_from: fixed` (the hyperparameter `loss.alpha`) or `batch` (the global batch's mean
+    cos(v_i, t_i), detached: the term lifts the pairs below the batch mean). `self.alpha` holds
+    the α of the last call, for logging.
     """
 
     name = "pos"
 
-    def __init__(self, alpha_init: float, alpha_min: float) -> None:
+    def __init__(self, alpha: float, alpha_from: str = "fixed") -> None:
         super().__init__()
-        self.alpha = nn.Parameter(torch.tensor(float(alpha_init)))
-        self.alpha_min = alpha_min
-
-    @torch.no_grad()
-    def clamp_(self) -> None:
-        self.alpha.clamp_(self.alpha_min, 1.0)
+        self.alpha_from = alpha_from
+        self.register_buffer("alpha", torch.tensor(float(alpha)), persistent=False)
 
     def forward(self, f: Features) -> torch.Tensor:
         cos = (f.v * f.t).sum(-1)
+        if self.alpha_from == "batch":
+            self.alpha = f.world.sum(cos.detach().sum()) / f.global_batch
         alpha = self.alpha.to(cos.dtype)
         return F.relu(alpha - cos).sum() * f.world.world_size / f.global_batch
 
@@ -283,7 +302,7 @@ class AHNPLLoss(nn.Module):
 
     `neg_image_emb` are *pixel* negatives (encoded edited images, with gradients); the feature
     perturbations are made here according to `cfg.image_negatives`. Embeddings must be
-    L2-normalised; `logit_scale` is ℓ = exp(param), already ≤ 100. Rows of invalid slots in
+    L2-normalised; `logit_scale` is ℓ = exp(param), used unclamped. Rows of invalid slots in
     `neg_text_emb` may hold anything finite (zeros); they are never scored.
 
     Raises:
@@ -296,17 +315,14 @@ class AHNPLLoss(nn.Module):
         self.world = world
         clip = cfg.mode == "clip"
         self.itc = ContrastiveHN(use_negatives=not clip, image_negatives=cfg.itc_image_negatives)
-        self.mhn_text = MultimodalHNText()
-        self.mhn_image = MultimodalHNImage()
+        self.mhn_text = MultimodalHNText(cfg.mhn_form)
+        self.mhn_image = MultimodalHNImage(cfg.mhn_form)
         self.dm_text = DynamicMargin(cfg, "text")
         self.dm_image = DynamicMargin(cfg, "image")
-        self.pos = PositiveAlignment(cfg.alpha_init, cfg.alpha_min)
+        self.pos = PositiveAlignment(cfg.alpha, cfg.alpha_from)
 
     def margins(self) -> dict[str, torch.Tensor]:
         return {"text": self.dm_text.tau, "image": self.dm_image.tau}
-
-    def on_epoch_start(self) -> None:
-        """Nothing to reset: margins come from the current batch (or the EMA)."""
 
     def forward(
         self,
@@ -321,24 +337,61 @@ class AHNPLLoss(nn.Module):
         check_shapes(
             image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask
         )
+        with torch.autocast(image_emb.device.type, enabled=False):
+            f = self.features(
+                image_emb,
+                text_emb,
+                neg_text_emb,
+                neg_text_mask,
+                neg_image_emb,
+                neg_image_mask,
+                logit_scale,
+            )
+            return self.terms(f)
+
+    def features(
+        self,
+        image_emb,
+        text_emb,
+        neg_text_emb,
+        neg_text_mask,
+        neg_image_emb,
+        neg_image_mask,
+        logit_scale,
+    ) -> Features:
+        """fp32 copies of the inputs, the composed image negatives and the gathered columns."""
         v, t, tn = _f32(image_emb), _f32(text_emb), _f32(neg_text_emb)
         m = neg_text_mask.bool()
-        scale = _f32(torch.as_tensor(logit_scale, device=v.device)).clamp(max=LOGIT_SCALE_MAX)
-        if self.cfg.mode == "clip":
-            u = n = pixel = None
-        else:
+        scale = _f32(torch.as_tensor(logit_scale, device=v.device))
+        u = n = pixel = None
+        if self.cfg.mode != "clip":
             pmask = None if neg_image_mask is None else neg_image_mask.bool()
             u, n, pixel = compose_image_negatives(
                 self.cfg.image_negatives, v, t, tn, m, _f32(neg_image_emb), pmask
             )
         w = self.world
-        f = Features(
-            v=v, t=t, tn=tn, m=m, u=u, n=n, pixel=pixel, scale=scale,
-            all_v=w.gather(v), all_t=w.gather(t), all_tn=w.gather(tn), all_m=w.gather(m),
-            all_u=w.gather(u) if u is not None and self.itc.image_negatives else None,
-            all_n=w.gather(n) if n is not None and self.itc.image_negatives else None,
-            offset=w.rank * v.shape[0], world=w,
-        )  # fmt: skip
+        gather_u = u is not None and self.itc.image_negatives
+        return Features(
+            v=v,
+            t=t,
+            tn=tn,
+            m=m,
+            u=u,
+            n=n,
+            pixel=pixel,
+            scale=scale,
+            all_v=w.gather(v),
+            all_t=w.gather(t),
+            all_tn=w.gather(tn),
+            all_m=w.gather(m),
+            all_u=w.gather(u) if gather_u else None,
+            all_n=w.gather(n) if gather_u else None,
+            offset=w.rank * v.shape[0],
+            world=w,
+        )
+
+    def terms(self, f: Features) -> dict[str, torch.Tensor]:
+        """Every term by name, and their weighted sum as `total`."""
         out = {"itc": self.itc(f)}
         if self.cfg.mode == "clip":
             out["total"] = out["itc"]
@@ -433,15 +486,27 @@ class ReferenceLoss(nn.Module):
             return torch.zeros(k, dtype=like.dtype, device=like.device)
         return self.tau.to(device=like.device, dtype=like.dtype)
 
-    def forward(self, image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb,
-                neg_image_mask, logit_scale) -> dict[str, torch.Tensor]:  # fmt: skip
+    def forward(
+        self,
+        image_emb,
+        text_emb,
+        neg_text_emb,
+        neg_text_mask,
+        neg_image_emb,
+        neg_image_mask,
+        logit_scale,
+    ) -> dict[str, torch.Tensor]:
         check_shapes(
             image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask
         )
+        with torch.autocast(image_emb.device.type, enabled=False):
+            return self._forward(image_emb, text_emb, neg_text_emb, neg_text_mask, logit_scale)
+
+    def _forward(self, image_emb, text_emb, neg_text_emb, neg_text_mask, logit_scale):
         v, t, tn = _f32(image_emb), _f32(text_emb), _f32(neg_text_emb)
         b, k, d = tn.shape
         mask = neg_text_mask.to(v.dtype)
-        scale = _f32(torch.as_tensor(logit_scale, device=v.device)).clamp(max=LOGIT_SCALE_MAX)
+        scale = _f32(torch.as_tensor(logit_scale, device=v.device))
         labels = torch.arange(b, device=v.device)
         tn_flat = tn.reshape(-1, d)
 

@@ -37,18 +37,17 @@ def lr_at(step: int, cfg: TrainConfig, total: int) -> float:
     return 0.5 * cfg.optim.lr * (1 + math.cos(math.pi * progress))
 
 
-def param_groups(model: torch.nn.Module, loss: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
     # No weight decay on gains, biases, the logit scale and α (open_clip's rule, DESIGN §8).
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
             flat = p.ndim < 2 or "bias" in name or "ln" in name or "logit_scale" in name
             (no_decay if flat else decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.optim.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]  # fmt: skip
-    if cfg.loss.mode == "ahnpl":  # the reference's α never reaches its optimizer
-        groups.append({"params": [loss.pos.alpha], "weight_decay": 0.0})
-    return groups
+    return [
+        {"params": decay, "weight_decay": cfg.optim.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
 
 
 def encode(model, batch: dict, device: torch.device, encode_invalid: bool):
@@ -93,7 +92,7 @@ def train(cfg: TrainConfig) -> Path:
     model = loaded.model
     loss_fn = build_loss(cfg.loss, world).to(device)
     optimizer = torch.optim.AdamW(
-        param_groups(model, loss_fn, cfg),
+        param_groups(model, cfg),
         lr=cfg.optim.lr,
         betas=(cfg.optim.beta1, cfg.optim.beta2),
         eps=cfg.optim.eps,
@@ -125,7 +124,7 @@ def train(cfg: TrainConfig) -> Path:
     amp = torch.autocast(device.type, dtype=AMP_DTYPES.get(cfg.run.precision, torch.float32),
                          enabled=cfg.run.precision != "fp32")  # fmt: skip
     logger = MetricLogger(out, world.is_main, cfg.run.tensorboard)
-    extra = [loss_fn.pos.alpha] if cfg.loss.mode == "ahnpl" else []
+    extra = [p for p in loss_fn.parameters() if p.requires_grad]
     t0, seen0 = time.perf_counter(), samples_seen
 
     def save() -> None:
@@ -151,7 +150,7 @@ def train(cfg: TrainConfig) -> Path:
     for batch in data.loader:
         if step >= total:
             break
-        if step % steps_per_epoch == 0:
+        if step % steps_per_epoch == 0 and cfg.loss.mode == "reference":
             loss_fn.on_epoch_start()  # the reference loss resets its margins each epoch
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, cfg, total)
@@ -160,9 +159,10 @@ def train(cfg: TrainConfig) -> Path:
             v, t, tn, mask, pix, pix_mask, scale = encode(
                 ddp, batch, device, encode_invalid=cfg.loss.mode == "reference"
             )
-            has_pixel = pixel and bool(pix_mask.any())
-            terms = loss_fn(v, t, tn, mask, pix if has_pixel else None,
-                            pix_mask if has_pixel else None, scale)  # fmt: skip
+        # The loss runs in fp32 outside autocast (its own forward also disables autocast).
+        has_pixel = pixel and bool(pix_mask.any())
+        terms = loss_fn(v, t, tn, mask, pix if has_pixel else None,
+                        pix_mask if has_pixel else None, scale)  # fmt: skip
         loss = terms["total"]
 
         # A non-finite loss on any rank skips the update everywhere (counted and logged).
@@ -179,8 +179,6 @@ def train(cfg: TrainConfig) -> Path:
             skipped += 1
         optimizer.zero_grad(set_to_none=True)
         clamp_logit_scale_(model)
-        if extra:
-            loss_fn.pos.clamp_()
         step += 1
         samples_seen += global_batch
         bar.update(1)
@@ -189,7 +187,8 @@ def train(cfg: TrainConfig) -> Path:
             row = flatten({k: world.mean(x) for k, x in terms.items()}, loss_fn.margins(),
                           data.negative_types)  # fmt: skip
             elapsed = time.perf_counter() - t0
-            row.update(alpha=float(loss_fn.pos.alpha.detach()) if extra else float("nan"),
+            alpha = loss_fn.pos.alpha if cfg.loss.mode == "ahnpl" else None
+            row.update(alpha=float(alpha) if alpha is not None else float("nan"),
                        logit_scale=float(scale.detach()), lr=optimizer.param_groups[0]["lr"],
                        samples_per_s=(samples_seen - seen0) / max(elapsed, 1e-9),
                        skipped_steps=skipped, samples_seen=samples_seen)  # fmt: skip
