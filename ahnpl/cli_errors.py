@@ -1,14 +1,30 @@
 """Error messages a user can act on, shared by the three command-line tools.
 
 pydantic's own messages name the location but not the fix; these list the valid fields of the
-section a typo was made in, and check devices before a model is built.
+section a typo was made in. Devices and pretrained tags are checked before a model is built,
+and `one_line_errors` turns what users cause (a file that is not there, a model that is not in
+the local cache while the hub is unreachable, a CUDA device on a machine without one, an
+unknown pretrained tag) into one `error:` line naming the fix, on every command. Anything
+else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+from collections.abc import Iterator
 from typing import Any
 
+import typer
 from pydantic import BaseModel, ValidationError
+
+# What the user can do instead, per command (`one_line_errors(fixes=...)`).
+OFFLINE_FIX_MODEL = "pass a local checkpoint file with --pretrained PATH (or '' for random init)"
+OFFLINE_FIX_EDITOR = (
+    "pass a local folder written by save_pretrained (--editor-model PATH), or use --editor flip"
+)
+CUDA_FIX = "use --device cpu"
 
 
 def describe_validation_error(err: ValidationError, model: type[BaseModel]) -> str:
@@ -42,10 +58,131 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_device(device: str) -> None:
-    """Raise ValueError with the fix when a CUDA device is asked for but none is visible."""
+def check_device(device: str | None, option: str = "--device", fix: str = CUDA_FIX) -> None:
+    """Raise ValueError with the fix when a CUDA device is asked for but none is visible.
+
+    `option` is how the user set it (`--device`, `edit.options.device`); "auto" and None pass.
+    """
     if str(device).startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
-            raise ValueError(f"--device {device}: no CUDA device is visible; use --device cpu")
+            raise ValueError(f"{option} {device}: no CUDA device is visible; {fix}")
+
+
+def check_pretrained(model: str, pretrained: str | None, option: str = "--pretrained") -> None:
+    """Raise ValueError when `pretrained` is neither a local file nor a tag open_clip knows for
+    `model` (checked before any download, so a typo costs no minutes).
+
+    Raises:
+        ValueError: lists the tags open_clip has for `model`.
+    """
+    if not pretrained or os.path.exists(pretrained) or "/" in pretrained or "." in pretrained:
+        return  # random init, or a path: models.create_model reports a missing file
+    import open_clip
+
+    from ahnpl.models import resolve_model_name
+
+    name = resolve_model_name(model)
+    tags = open_clip.list_pretrained_tags_by_model(name)
+    if pretrained not in tags:
+        known = ", ".join(tags) if tags else "none (a config of ours: only local files)"
+        raise ValueError(
+            f"{option} {pretrained}: not a pretrained tag of {name} (open_clip knows: {known}); "
+            f"or pass a local checkpoint file"
+        )
+
+
+@contextlib.contextmanager
+def one_line_errors(
+    offline_fix: str = OFFLINE_FIX_MODEL, cuda_fix: str = CUDA_FIX
+) -> Iterator[None]:
+    """Print `error: <message>` and exit with status 2 for errors the user can fix.
+
+    `offline_fix` and `cuda_fix` name the way out on this command (a local path; `--editor flip`;
+    `--device cpu`). Other exceptions propagate with their traceback.
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as err:
+        message = explain(err, offline_fix, cuda_fix)
+        if message is None:
+            raise
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def explain(
+    err: BaseException, offline_fix: str = OFFLINE_FIX_MODEL, cuda_fix: str = CUDA_FIX
+) -> str | None:
+    """The one-line message for an error the user caused, or None for anything else."""
+    chain = list(_chain(err))
+    text = " ".join(str(e) for e in chain)
+    if _is_hub_unreachable(chain, text):
+        what = _what_failed(text)
+        return f"{what}: not in the local cache and the hub cannot be reached; {offline_fix}"
+    if _is_cuda_missing(text):
+        return f"no CUDA device is visible ({_first_line(err)}); {cuda_fix}"
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, (FileNotFoundError, ValueError)):
+        return _first_line(err) if isinstance(err, ValidationError) else str(err)
+    return None
+
+
+def _chain(err: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__
+
+
+_HUB_PHRASES = (
+    "cannot find the requested files in the local cache",
+    "cannot find the requested files in the disk cache",
+    "outgoing traffic has been disabled",
+    "we couldn't connect to",
+    "failed to download weights for tag",
+    "offline mode is enabled",
+)
+
+
+def _is_hub_unreachable(chain: list[BaseException], text: str) -> bool:
+    names = {type(e).__name__ for e in chain}
+    if names & {"LocalEntryNotFoundError", "OfflineModeIsEnabled"}:
+        return True
+    lowered = text.lower()
+    return any(phrase in lowered for phrase in _HUB_PHRASES)
+
+
+def _what_failed(text: str) -> str:
+    tag = re.search(r"weights for tag '([^']+)'", text)
+    repo = re.search(r"for ([\w.-]+/[\w.-]+)\.", text) or re.search(
+        r"^([\w.-]+/[\w.-]+) does not appear", text
+    )
+    if tag:
+        return f"--pretrained {tag.group(1)}" + (f" ({repo.group(1)})" if repo else "")
+    if repo:
+        return f"model {repo.group(1)}"
+    return "a model"
+
+
+def _is_cuda_missing(text: str) -> bool:
+    lowered = text.lower()
+    return any(
+        phrase in lowered
+        for phrase in (
+            "torch not compiled with cuda enabled",
+            "found no nvidia driver",
+            "no cuda gpus are available",
+            "cuda driver initialization failed",
+        )
+    )
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -207,7 +207,13 @@ def order_items(pairs: list[tuple[str, list[str]]], split: str, seed: int = ORDE
     return items
 
 
-@register_benchmark("aro", task="choice", summarize=summarize)
+@register_benchmark(
+    "aro",
+    task="choice",
+    summarize=summarize,
+    description="ARO: VG-Relation, VG-Attribution (cropped), COCO/Flickr30k-Order",
+    files=("visual_genome_relation.json", "visual_genome_attribution.json"),
+)
 def load(data_root: Path) -> ItemList:
     """Items of the ARO splits whose files are under `data_root`.
 

@@ -23,8 +23,9 @@ Tasks (see `ahnpl.evaluation.scoring`):
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ BUILTIN_MODULES = {
     "vsr": "ahnpl.evaluation.vsr",
     "retrieval_coco": "ahnpl.evaluation.retrieval",
     "retrieval_flickr30k": "ahnpl.evaluation.retrieval",
+    "shapes": "ahnpl.evaluation.shapes",
 }
 
 
@@ -84,20 +86,32 @@ class Benchmark:
 
     `summarize(splits) -> dict[str, float]` receives {split: metrics dict as produced by
     `ahnpl.evaluation.scoring`} and returns the headline figures (averages, macro accuracies).
+    `description` is one line for `ahnpl-eval --list`; `files` the glob patterns it reads,
+    relative to `<data_root>/<folders[0]>`; `folders` the folder names it looks for under
+    `--data-root`; `figures` a label per summary figure, printed under the table.
     """
 
     name: str
     task: str
     load: Callable[[Path], list[Item]]
     summarize: Callable[[dict[str, dict[str, Any]]], dict[str, float]] | None = None
+    description: str = ""
+    files: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()
+    figures: dict[str, str] = field(default_factory=dict)
 
 
 class ItemList(list):
-    """A loader's items plus `notes`: counts it wants reported (filtered items, dropped foils)."""
+    """A loader's items plus `notes`: counts it wants reported (filtered items, dropped foils).
+
+    `empty_splits` maps a split whose file holds no entry to that file: the split is reported
+    with 0 items instead of vanishing from the results.
+    """
 
     def __init__(self, items=(), notes: dict[str, Any] | None = None):
         super().__init__(items)
         self.notes: dict[str, Any] = dict(notes or {})
+        self.empty_splits: dict[str, str] = {}
 
 
 _REGISTRY: dict[str, Benchmark] = {}
@@ -107,8 +121,15 @@ def register_benchmark(
     name: str,
     task: str = "choice",
     summarize: Callable[[dict[str, dict[str, Any]]], dict[str, float]] | None = None,
+    *,
+    description: str = "",
+    files: tuple[str, ...] = (),
+    folders: tuple[str, ...] = (),
+    figures: dict[str, str] | None = None,
 ) -> Callable[[Callable[[Path], list[Item]]], Callable[[Path], list[Item]]]:
     """Decorator registering `load(data_root) -> list[Item]` as benchmark `name`.
+
+    `description`, `files`, `folders` (default: `(name,)`) and `figures`: see `Benchmark`.
 
     Raises:
         ValueError: unknown task, or `name` already registered by a different function.
@@ -120,7 +141,16 @@ def register_benchmark(
         existing = _REGISTRY.get(name)
         if existing is not None and existing.load.__qualname__ != load.__qualname__:
             raise ValueError(f"benchmark {name!r} is already registered by {existing.load}")
-        _REGISTRY[name] = Benchmark(name=name, task=task, load=load, summarize=summarize)
+        _REGISTRY[name] = Benchmark(
+            name=name,
+            task=task,
+            load=load,
+            summarize=summarize,
+            description=description,
+            files=tuple(files),
+            folders=tuple(folders) or (name,),
+            figures=dict(figures or {}),
+        )
         return load
 
     return decorator
@@ -164,3 +194,49 @@ def require_file(path: Path, benchmark: str, source: str) -> Path:
             f"{benchmark}: missing {path}; get it from {source} (see docs/benchmarks.md)"
         )
     return path
+
+
+def resolve_data_root(data_root: str | Path, bench: Benchmark) -> Path:
+    """The folder to hand to `bench.load`: `data_root` itself when it holds one of the
+    benchmark's folders, or its parent when `data_root` is that folder (`.../sugarcrepe`).
+    """
+    root = Path(data_root)
+    if any((root / folder).is_dir() for folder in bench.folders):
+        return root
+    if root.name in bench.folders and root.is_dir():
+        return root.parent
+    return root
+
+
+def misplaced_root_hint(data_root: str | Path, bench: Benchmark) -> str | None:
+    """Why `bench`'s files were not found when `data_root` points at the wrong level: a folder
+    inside the benchmark's folder, or a folder holding its files under another name. None when
+    neither applies (the files are simply not there)."""
+    root = Path(data_root).resolve()
+    for parent in root.parents:
+        if parent.name in bench.folders:
+            return (
+                f"--data-root {data_root} is inside the {bench.name} folder {parent}; "
+                f"pass --data-root {parent.parent} (the folder that holds {parent.name}/)"
+            )
+    if root.is_dir() and any(any(root.glob(pattern)) for pattern in bench.files):
+        return (
+            f"--data-root {data_root} holds {bench.name}'s files directly; they belong in a "
+            f"folder named {bench.folders[0]}/ under --data-root"
+        )
+    return None
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in `path`, or None when the file is empty (0 bytes or only whitespace).
+
+    Raises:
+        ValueError: the file is not JSON (names the file, line and column).
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not JSON ({err})") from err

@@ -23,7 +23,13 @@ def summarize(splits: dict[str, dict]) -> dict[str, float]:
     return {"average": sum(acc) / len(acc)} if acc else {}
 
 
-@register_benchmark("crepe", task="choice", summarize=summarize)
+@register_benchmark(
+    "crepe",
+    task="choice",
+    summarize=summarize,
+    description="CREPE productivity: caption vs hard negatives on a cropped VG region (R@1)",
+    files=("*.csv",),
+)
 def load(data_root: Path) -> ItemList:
     """Items of every `*.csv` under `data_root/crepe`.
 
@@ -38,6 +44,7 @@ def load(data_root: Path) -> ItemList:
     items = ItemList()
     for path in files:
         split = path.stem.removeprefix("prod_vg_hard_negs_")
+        before = len(items)
         with path.open(newline="") as f:
             for row_no, row in enumerate(csv.DictReader(f), start=2):
                 try:
@@ -57,4 +64,6 @@ def load(data_root: Path) -> ItemList:
                     )
                 except (KeyError, ValueError, SyntaxError) as err:
                     raise ValueError(f"{path}: line {row_no}: {err}") from err
+        if len(items) == before:
+            items.empty_splits[split] = str(path)
     return items

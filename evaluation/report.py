@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ahnpl.atomic import write_text_atomic
+from ahnpl.atomic import atomic_write, write_text_atomic
 from ahnpl.models import LoadedModel, fingerprint
 
 # Per-split figures shown in the table, by task; JSON keeps everything.
@@ -36,16 +36,22 @@ def to_markdown(results: dict[str, Any]) -> str:
 
     Columns: benchmark, split, metric, value, scored/items, missing img (items whose image file
     was not found; the JSON also lists the files) and "same tokens": items whose caption and a
-    foil have identical token rows after truncation (they tie, so they count as wrong).
+    foil have identical token rows after truncation (they tie, so they count as wrong). Under
+    the table: what each summary figure is, empty files, skipped benchmarks, the model.
     """
+    from ahnpl.evaluation.benchmarks import get_benchmark
+
     lines = [
         "| benchmark | split | metric | % | scored / items | missing img | same tokens |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
+    legend: list[str] = []
     for name, bench in results["benchmarks"].items():
-        # Summary figures are unweighted means of split metrics: item counts belong to splits.
+        labels = _figure_labels(name, get_benchmark)
         for figure, value in bench["summary"].items():
             lines.append(f"| {name} | **summary** | {figure} | {_pct(value)} | | | |")
+            if figure in labels:
+                legend.append(f"- {name} `{figure}`: {labels[figure]}")
         for split, m in bench["splits"].items():
             for metric in TABLE_METRICS[bench["task"]]:
                 lines.append(
@@ -53,24 +59,107 @@ def to_markdown(results: dict[str, Any]) -> str:
                     f"| {m['n_scored']} / {m['n_items']} | {m['n_missing_images']} "
                     f"| {m.get('n_identical_after_truncation', '')} |"
                 )
+        for split, path in bench.get("empty_files", {}).items():
+            legend.append(f"- {name} `{split}`: its file is empty ({path}); 0 items scored")
     lines.append("")
     lines.append(
-        "Summary rows average split (or group) figures as each benchmark's protocol "
-        "defines (docs/benchmarks.md); item counts are per split."
+        "Summary rows combine split (or group) figures as each benchmark's protocol defines "
+        "(docs/benchmarks.md); item counts are per split."
     )
+    lines += legend
+    for name, reason in results.get("skipped", {}).items():
+        lines.append(f"- skipped {name}: {reason}")
     model = results.get("model")
     if model:
         lines.append("")
         lines.append(
-            f"model {model['name']} ({model['pretrained'] or 'random init'}), "
-            f"{model['parameters']:,} parameters, sha256 {model['fingerprint'][:16]}…"
+            f"model {_model_label(model)}, {model['parameters']:,} parameters, "
+            f"sha256 {model['fingerprint'][:16]}…"
         )
+    return "\n".join(lines)
+
+
+def _figure_labels(name: str, get_benchmark) -> dict[str, str]:
+    try:
+        return get_benchmark(name).figures
+    except KeyError:  # results of a benchmark this installation does not have
+        return {}
+
+
+def _model_label(model: dict[str, Any]) -> str:
+    return f"{model['name']} ({model['pretrained'] or 'random init'})"
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """A results file written by `ahnpl-eval` (`write_json`).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: not JSON, or not an ahnpl-eval results file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such results file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not JSON ({err})") from err
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), dict):
+        raise ValueError(f"{path}: not an ahnpl-eval results file (no 'benchmarks')")
+    return data
+
+
+def figures(
+    results: dict[str, Any], splits: bool = True
+) -> dict[tuple[str, str, str], float | None]:
+    """{(benchmark, split or "summary", figure): value} in table order (fractions)."""
+    out: dict[tuple[str, str, str], float | None] = {}
+    for name, bench in results["benchmarks"].items():
+        for figure, value in bench["summary"].items():
+            out[(name, "summary", figure)] = value
+        if splits:
+            for split, m in bench["splits"].items():
+                for metric in TABLE_METRICS[bench["task"]]:
+                    out[(name, split, metric)] = m.get(metric)
+    return out
+
+
+def compare_markdown(runs: list[tuple[str | Path, dict[str, Any]]], splits: bool = True) -> str:
+    """One Markdown table for several results files: a row per (benchmark, split, figure), a
+    column per run (percent; "—" where a run lacks the figure). The best value of each row is
+    in bold. Under it, each column's file, model and fingerprint.
+    """
+    per_run = [figures(results, splits) for _, results in runs]
+    rows = list(dict.fromkeys(key for run in per_run for key in run))
+    header = "| benchmark | split | metric | " + " | ".join(f"({i + 1})" for i in range(len(runs)))
+    lines = [header + " |", "|---|---|---|" + "---:|" * len(runs)]
+    for key in rows:
+        values = [run.get(key) for run in per_run]
+        best = max((v for v in values if v is not None), default=None)
+        cells = [
+            f"**{_pct(v)}**" if v is not None and v == best and len(runs) > 1 else _pct(v)
+            for v in values
+        ]
+        split = "**summary**" if key[1] == "summary" else key[1]
+        lines.append(f"| {key[0]} | {split} | {key[2]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for i, (path, results) in enumerate(runs):
+        model = results.get("model")
+        who = "model not recorded"
+        if model:
+            who = f"{_model_label(model)}, sha256 {model['fingerprint'][:16]}…"
+        lines.append(f"({i + 1}) {path}: {who}")
     return "\n".join(lines)
 
 
 def write_text(text: str, path: str | Path) -> None:
     """Write `text` to `path` atomically (temporary file in the same folder, then rename)."""
     write_text_atomic(str(path), text)
+
+
+def write_bytes(data: bytes, path: str | Path) -> None:
+    """Write `data` to `path` atomically (`ahnpl.atomic`)."""
+    with atomic_write(str(path), "wb") as f:
+        f.write(data)
 
 
 def write_json(results: dict[str, Any], path: str | Path) -> None:

@@ -82,13 +82,25 @@ def _items(data_root: Path, dataset: str) -> ItemList:
     )
 
 
-@register_benchmark("retrieval_coco", task="retrieval")
+@register_benchmark(
+    "retrieval_coco",
+    task="retrieval",
+    description="zero-shot retrieval, COCO Karpathy test 5k: R@1/5/10 both ways",
+    files=FILES["coco"],
+    folders=FOLDERS,
+)
 def load_coco(data_root: Path) -> ItemList:
     """COCO Karpathy test: one item per image with its (usually 5) captions."""
     return _items(data_root, "coco")
 
 
-@register_benchmark("retrieval_flickr30k", task="retrieval")
+@register_benchmark(
+    "retrieval_flickr30k",
+    task="retrieval",
+    description="zero-shot retrieval, Flickr30k test 1k: R@1/5/10 both ways",
+    files=FILES["flickr30k"],
+    folders=FOLDERS,
+)
 def load_flickr30k(data_root: Path) -> ItemList:
     """Flickr30k Karpathy test: one item per image with its 5 captions."""
     return _items(data_root, "flickr30k")

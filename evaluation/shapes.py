@@ -102,7 +102,13 @@ def summarize(splits: dict[str, dict]) -> dict[str, float]:
     return {"average": sum(acc) / len(acc)} if acc else {}
 
 
-@register_benchmark("shapes", task="choice", summarize=summarize)
+@register_benchmark(
+    "shapes",
+    task="choice",
+    summarize=summarize,
+    description="shapes world test split: held-out colour-shape pairs (docs/shapes.md)",
+    files=(PAIRS_FILE, "images/*.png"),
+)
 def load(data_root: Path) -> ItemList:
     """Items of `data_root/shapes/pairs.json`; images are `shapes/images/<name>`.
 

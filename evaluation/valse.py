@@ -9,10 +9,9 @@ pieces. The number of items filtered out is reported per piece.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
+from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, read_json, register_benchmark
 
 SOURCE = "https://github.com/Heidelberg-NLP/VALSE/tree/main/data (images: see its README)"
 MIN_CAPTION_VOTES = 2
@@ -23,7 +22,13 @@ def summarize(splits: dict[str, dict]) -> dict[str, float]:
     return {"average": sum(acc) / len(acc)} if acc else {}
 
 
-@register_benchmark("valse", task="choice", summarize=summarize)
+@register_benchmark(
+    "valse",
+    task="choice",
+    summarize=summarize,
+    description="VALSE: caption vs foil per linguistic piece, annotator-validated items",
+    files=("*.json",),
+)
 def load(data_root: Path) -> ItemList:
     """Validated items of every `*.json` piece under `data_root/valse`.
 
@@ -39,7 +44,11 @@ def load(data_root: Path) -> ItemList:
     for path in files:
         piece = path.stem
         filtered = 0
-        for key, entry in json.loads(path.read_text()).items():
+        entries = read_json(path)
+        if not entries:
+            items.empty_splits[piece] = str(path)
+            continue
+        for key, entry in entries.items():
             try:
                 if entry["mturk"]["caption"] < MIN_CAPTION_VOTES:
                     filtered += 1

@@ -12,10 +12,9 @@ missing are counted.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
+from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, read_json, register_benchmark
 
 CATEGORIES = ("object", "attribute", "relation")
 SOURCE = "https://github.com/om-ai-lab/VL-CheckList (data/ and its DATASETS.md)"
@@ -56,7 +55,13 @@ def summarize(splits: dict[str, dict]) -> dict[str, float]:
     return out
 
 
-@register_benchmark("vl_checklist", task="choice", summarize=summarize)
+@register_benchmark(
+    "vl_checklist",
+    task="choice",
+    summarize=summarize,
+    description="VL-CheckList: POS[0] vs NEG[0] per entry; object, attribute, relation (VG, SWiG…)",
+    files=("*/**/*.json", "*.json"),
+)
 def load(data_root: Path) -> ItemList:
     """One item per entry (POS[0] vs NEG[0]) of every file under `data_root/vl_checklist`.
 
@@ -72,7 +77,11 @@ def load(data_root: Path) -> ItemList:
     for path in files:
         category = _category(path, root)
         split = _split_name(path, root)
-        for row, entry in enumerate(json.loads(path.read_text())):
+        entries = read_json(path)
+        if not entries:
+            items.empty_splits[split] = str(path)
+            continue
+        for row, entry in enumerate(entries):
             try:
                 image, texts = entry
                 positives, foils = texts["POS"], texts["NEG"]

@@ -19,7 +19,12 @@ from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_bench
 SOURCE = "https://github.com/cambridgeltl/visual-spatial-reasoning/tree/master/data (COCO images)"
 
 
-@register_benchmark("vsr", task="choice")
+@register_benchmark(
+    "vsr",
+    task="choice",
+    description="Visual Spatial Reasoning: true vs false spatial caption of one image (COCO 2017)",
+    files=("*.jsonl",),
+)
 def load(data_root: Path) -> ItemList:
     """Pairs of true/false captions per image from every `*.jsonl` under `data_root/vsr`.
 
@@ -46,6 +51,8 @@ def load(data_root: Path) -> ItemList:
             except (KeyError, ValueError, TypeError) as err:
                 raise ValueError(f"{path}: line {line_no}: {err}") from err
             items.notes["captions"] += 1
+        if not by_image:
+            items.empty_splits[path.stem] = str(path)
         for image, captions in by_image.items():
             if not captions[0] or not captions[1]:
                 items.notes["images_without_pair"] += 1

@@ -18,7 +18,12 @@ from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_bench
 SOURCE = "https://huggingface.co/datasets/facebook/winoground (data/examples.jsonl, images.zip)"
 
 
-@register_benchmark("winoground", task="winoground")
+@register_benchmark(
+    "winoground",
+    task="winoground",
+    description="Winoground: two images, two captions; text, image and group scores",
+    files=("examples.jsonl", "images/*.png"),
+)
 def load(data_root: Path) -> ItemList:
     """One item per example: two images, two captions (caption k belongs to image k).
 
