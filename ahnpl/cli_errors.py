@@ -25,6 +25,9 @@ OFFLINE_FIX_EDITOR = (
     "pass a local folder written by save_pretrained (--editor-model PATH), or use --editor flip"
 )
 CUDA_FIX = "use --device cpu"
+OPEN_CLIP_SAFETENSORS, OPEN_CLIP_BIN = "open_clip_model.safetensors", "open_clip_pytorch_model.bin"
+# Raised by the checks and loaders with a message meant for the user.
+USER_ERRORS: tuple[type[BaseException], ...] = (FileNotFoundError, ValueError, ImportError)
 
 
 def describe_validation_error(err: ValidationError, model: type[BaseModel]) -> str:
@@ -86,28 +89,77 @@ def check_pretrained(model: str, pretrained: str | None, option: str = "--pretra
     name = resolve_model_name(model)
     tags = open_clip.list_pretrained_tags_by_model(name)
     if pretrained not in tags:
-        known = ", ".join(tags) if tags else "none (a config of ours: only local files)"
+        known = ", ".join(tags[:6]) + (f" and {len(tags) - 6} more" if len(tags) > 6 else "")
         raise ValueError(
-            f"{option} {pretrained}: not a pretrained tag of {name} (open_clip knows: {known}); "
-            f"or pass a local checkpoint file"
+            f"{option} {pretrained}: not a pretrained tag of {name} "
+            f"(open_clip has: {known or 'none'}); or pass a local checkpoint file"
+        )
+    hf_hub = open_clip.get_pretrained_cfg(name, pretrained).get("hf_hub", "")
+    if hub_offline() and hf_hub and not _open_clip_weights_cached(hf_hub):
+        raise ValueError(
+            f"{option} {pretrained} ({hf_hub.rstrip('/')}): not in the local cache and the hub "
+            f"cannot be reached (HF_HUB_OFFLINE is set); {OFFLINE_FIX_MODEL}"
+        )
+
+
+def _open_clip_weights_cached(hf_hub: str) -> bool:
+    # open_clip's own file names for hub weights (pretrained.download_pretrained_from_hf):
+    # "org/model/" means the default names, "org/model/file" that file.
+    from huggingface_hub import try_to_load_from_cache
+
+    parts = hf_hub.strip("/").split("/")
+    repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    names = [filename] if filename else [OPEN_CLIP_SAFETENSORS, OPEN_CLIP_BIN]
+    return any(isinstance(try_to_load_from_cache(repo, n), str) for n in names)
+
+
+def hub_offline() -> bool:
+    """True when the Hugging Face hub is switched off for this process (`HF_HUB_OFFLINE`)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_hub_model(model: str | None, option: str, fix: str = OFFLINE_FIX_EDITOR) -> None:
+    """With the hub offline, raise ValueError before any work when the diffusers pipeline
+    `model` (a hub id, not a local folder) is not in the local cache.
+
+    Online, nothing is checked here: the download may well succeed.
+    """
+    if not model or not hub_offline() or os.path.exists(os.path.expanduser(model)):
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(model, "model_index.json")
+    except ValueError:  # not a valid repo id: the loader names the problem
+        return
+    if not isinstance(cached, str):
+        raise ValueError(
+            f"{option} {model}: not in the local cache and the hub cannot be reached "
+            f"(HF_HUB_OFFLINE is set); {fix}"
         )
 
 
 @contextlib.contextmanager
 def one_line_errors(
-    offline_fix: str = OFFLINE_FIX_MODEL, cuda_fix: str = CUDA_FIX
+    offline_fix: str = OFFLINE_FIX_MODEL,
+    cuda_fix: str = CUDA_FIX,
+    user_errors: tuple[type[BaseException], ...] = USER_ERRORS,
+    offline_subject: str = "a model",
 ) -> Iterator[None]:
     """Print `error: <message>` and exit with status 2 for errors the user can fix.
 
     `offline_fix` and `cuda_fix` name the way out on this command (a local path; `--editor flip`;
-    `--device cpu`). Other exceptions propagate with their traceback.
+    `--device cpu`). `user_errors` are the exception types whose message is shown as it is
+    (what the checks and loaders raise); pass () around code where such an error is a bug.
+    `offline_subject` names the model when the hub's error does not (`--editor-model ID`).
+    Other exceptions propagate with their traceback.
     """
     try:
         yield
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as err:
-        message = explain(err, offline_fix, cuda_fix)
+        message = explain(err, offline_fix, cuda_fix, user_errors, offline_subject)
         if message is None:
             raise
         typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
@@ -115,21 +167,25 @@ def one_line_errors(
 
 
 def explain(
-    err: BaseException, offline_fix: str = OFFLINE_FIX_MODEL, cuda_fix: str = CUDA_FIX
+    err: BaseException,
+    offline_fix: str = OFFLINE_FIX_MODEL,
+    cuda_fix: str = CUDA_FIX,
+    user_errors: tuple[type[BaseException], ...] = USER_ERRORS,
+    offline_subject: str = "a model",
 ) -> str | None:
     """The one-line message for an error the user caused, or None for anything else."""
     chain = list(_chain(err))
     text = " ".join(str(e) for e in chain)
     if _is_hub_unreachable(chain, text):
-        what = _what_failed(text)
+        what = _what_failed(text, offline_subject)
         return f"{what}: not in the local cache and the hub cannot be reached; {offline_fix}"
     if _is_cuda_missing(text):
         return f"no CUDA device is visible ({_first_line(err)}); {cuda_fix}"
+    if not isinstance(err, user_errors):
+        return None
     if isinstance(err, KeyError) and err.args:
         return str(err.args[0])
-    if isinstance(err, (FileNotFoundError, ValueError)):
-        return _first_line(err) if isinstance(err, ValidationError) else str(err)
-    return None
+    return _first_line(err) if isinstance(err, ValidationError) else str(err)
 
 
 def _chain(err: BaseException | None) -> Iterator[BaseException]:
@@ -158,7 +214,7 @@ def _is_hub_unreachable(chain: list[BaseException], text: str) -> bool:
     return any(phrase in lowered for phrase in _HUB_PHRASES)
 
 
-def _what_failed(text: str) -> str:
+def _what_failed(text: str, default: str) -> str:
     tag = re.search(r"weights for tag '([^']+)'", text)
     repo = re.search(r"for ([\w.-]+/[\w.-]+)\.", text) or re.search(
         r"^([\w.-]+/[\w.-]+) does not appear", text
@@ -167,7 +223,7 @@ def _what_failed(text: str) -> str:
         return f"--pretrained {tag.group(1)}" + (f" ({repo.group(1)})" if repo else "")
     if repo:
         return f"model {repo.group(1)}"
-    return "a model"
+    return default
 
 
 def _is_cuda_missing(text: str) -> bool:

@@ -58,7 +58,7 @@ def main(
     """Evaluate MODEL on the chosen benchmarks; print a table and write OUT."""
     if ctx.invoked_subcommand is not None:
         return
-    from ahnpl.cli_errors import check_device, check_pretrained, one_line_errors
+    from ahnpl.cli_errors import USER_ERRORS, check_device, check_pretrained, one_line_errors
     from ahnpl.evaluation.benchmarks import get_benchmark
     from ahnpl.evaluation.report import model_info
     from ahnpl.evaluation.run import evaluate
@@ -73,7 +73,7 @@ def main(
         raise typer.BadParameter(
             "use --checkpoint or --pretrained, not both", param_hint="--checkpoint"
         )
-    with one_line_errors():
+    with one_line_errors(user_errors=(*USER_ERRORS, KeyError)):
         check_device(device)
         for folder in images:
             if not Path(folder).is_dir():

@@ -47,6 +47,8 @@ def build(
     progress: bool = typer.Option(True, help="progress bar"),
 ) -> None:
     """Input dataset → text negatives → image edits → shards + manifest. Resumable."""
+    from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
+
     from .build import build as run_build
     from .recipe import load_recipe
 
@@ -76,10 +78,11 @@ def build(
     except ValueError as e:
         _fail(str(e))
     started = time.perf_counter()
-    try:
+    model = _option(recipe.edit.options, "model")
+    subject = f"--editor-model {model}" if model else "a model"
+    with one_line_errors(OFFLINE_FIX_EDITOR, _CUDA_FIX, offline_subject=subject):
+        _check_models(recipe.edit.options)
         result = run_build(recipe, rank=rank, world=world_size, progress=progress)
-    except (ValueError, FileNotFoundError, ImportError) as e:
-        _fail(str(e))
     seconds = time.perf_counter() - started
     if result.manifest is None:
         typer.echo(
@@ -95,6 +98,30 @@ def build(
         f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
         f"in {seconds:.1f}s"
     )
+
+
+_CUDA_FIX = "set edit.options.device=cpu (or auto)"
+
+
+def _option(options, name: str):
+    return options.get(name) if isinstance(options, dict) else getattr(options, name, None)
+
+
+def _check_models(options) -> None:
+    """Devices, pretrained tags and (offline) cached hub models of the editor and its filter,
+    checked before any caption is parsed."""
+    from ahnpl.cli_errors import check_device, check_hub_model, check_pretrained
+
+    def get(name: str):
+        return _option(options, name)
+
+    for name in ("device", "filter_device"):
+        check_device(get(name), option=f"edit.options.{name}", fix=_CUDA_FIX)
+    check_hub_model(get("model"), option="--editor-model")
+    if get("filter_model"):
+        check_pretrained(
+            get("filter_model"), get("filter_pretrained"), option="edit.options.filter_pretrained"
+        )
 
 
 @app.command()

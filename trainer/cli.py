@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from ahnpl.cli_errors import check_device
+from ahnpl.cli_errors import check_device, check_pretrained, one_line_errors
 from ahnpl.shards.manifest import load_manifest
 
 from .config import load_config
@@ -83,10 +83,12 @@ def main(
         # Checked before the model is built, so a typo costs no minutes.
         check_device(cfg.run.device)
         load_manifest(cfg.data.path)
+        check_pretrained(cfg.model.name, cfg.model.pretrained)
     except (ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    train(cfg)
+    with one_line_errors(user_errors=()):  # an uncached --pretrained tag offline, no CUDA
+        train(cfg)
 
 
 def _split_args(args: list[str]) -> tuple[Path | None, list[str]]:
