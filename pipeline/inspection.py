@@ -1,7 +1,8 @@
 """`ahnpl-gen inspect`: what a dataset holds, as numbers and as a contact sheet a person can read.
 
 Statistics come from the manifest (coverage per negative type, rejects by reason, edits) and
-from the shards (edit scores). The HTML page shows, per image, the original, its captions with
+from the shards (edit scores). The HTML page shows the statistics as tables, the rejected inputs
+(from `rejects.parquet`: what, where and why), then, per image, the original, its captions with
 each negative by type, and each edited image beside the negative it depicts. Images are inlined
 as data URIs so the page is one file that opens anywhere.
 """
@@ -13,10 +14,17 @@ import html
 import io
 from collections import defaultdict
 
+import fsspec
 import numpy as np
+import pyarrow.parquet as pq
 from PIL import Image
 
 from ahnpl.shards import Manifest, Record, load_manifest, read_shard, shard_urls
+from ahnpl.shards.manifest import REJECTS_NAME, join
+
+# Rejected inputs listed on the contact sheet; the rest are counted, and all are in the file.
+MAX_LISTED_REJECTS = 200
+REJECT_COLUMNS = ("offset", "level", "source_id", "path", "reason", "detail")
 
 
 def dataset_stats(root: str) -> dict:
@@ -81,6 +89,19 @@ def format_stats(stats: dict) -> str:
     return "\n".join(lines)
 
 
+def read_rejects(root: str, limit: int = MAX_LISTED_REJECTS) -> tuple[list[dict], int]:
+    """The first `limit` rows of `rejects.parquet` (as dicts of `REJECT_COLUMNS`) and the
+    number of rows in all; ([], 0) when the dataset has no rejects file."""
+    url = join(root, REJECTS_NAME)
+    fs, path = fsspec.core.url_to_fs(url)
+    if not fs.exists(path):
+        return [], 0
+    with fs.open(path, "rb") as f:
+        table = pq.read_table(f)
+    columns = [c for c in REJECT_COLUMNS if c in table.column_names]
+    return table.select(columns).slice(0, limit).to_pylist(), table.num_rows
+
+
 def _records(root: str, manifest: Manifest):
     for url in shard_urls(root, manifest):
         yield from read_shard(url)
@@ -102,7 +123,67 @@ figure { margin: 0; } figcaption { font-size: .8em; max-width: 224px; }
 table { border-collapse: collapse; font-size: .9em; }
 td, th { padding: .15em .6em; text-align: left; vertical-align: top; }
 .invalid { color: #aaa; } .type { color: #666; white-space: nowrap; }
+.stats { display: flex; gap: 2em; flex-wrap: wrap; align-items: flex-start; }
+.stats table, table.rejects { border: 1px solid #ccc; margin-bottom: 1em; }
+.stats caption, table.rejects caption { font-weight: bold; text-align: left; padding: .3em 0; }
+.stats thead th, table.rejects thead th { border-bottom: 1px solid #ccc; background: #f4f4f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
+
+
+def _table(id_: str, caption: str, headers: list[str], rows: list[list]) -> str:
+    """An HTML table with `id_` as its id and class; numbers right-aligned, text escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = ["<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows]
+    if not rows:
+        body.append(f"<tr><td colspan='{len(headers)}' class='invalid'>none</td></tr>")
+    return (
+        f"<table class='{id_}' id='{id_}'><caption>{html.escape(caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _cell(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"<td class='num'>{value}</td>"
+    return f"<td>{html.escape('' if value is None else str(value))}</td>"
+
+
+def stats_html(stats: dict) -> str:
+    """The statistics of `dataset_stats` as HTML tables (one per kind of figure)."""
+    totals = [
+        ["images", stats["images"]],
+        ["images rejected", stats["images_rejected"]],
+        ["captions", stats["captions"]],
+        ["captions without a negative", stats["captions_without_negative"]],
+        ["edits", stats["edits"]],
+    ]
+    n = stats["captions"]
+    coverage = [[t, round(v * n), f"{v:.1%}"] for t, v in stats["coverage"].items()]
+    scores = [
+        [k, s["n"], f"{s['mean']:.3f}", f"{s['min']:.3f}", f"{s['max']:.3f}"]
+        for k, s in stats["edit_scores"].items()
+    ]
+    tables = [
+        ("stats-totals", "dataset", ["", "count"], totals),
+        ("stats-coverage", "coverage per negative type", ["type", "captions", "share"], coverage),
+        ("stats-rejects", "rejects by reason", ["reason", "inputs"], stats["rejects"].items()),
+        ("stats-edits", "edits per type", ["type", "edits"], stats["edits_per_type"].items()),
+        ("stats-failures", "edit failures", ["reason", "edits"], stats["edit_failures"].items()),
+        ("stats-scores", "edit scores (CLIP cosine)", ["score", "n", "mean", "min", "max"], scores),
+    ]
+    html_tables = [_table(i, c, h, [list(r) for r in rows]) for i, c, h, rows in tables]
+    return "<div class='stats' id='stats'>" + "".join(html_tables) + "</div>"
+
+
+def rejects_html(rows: list[dict], total: int) -> str:
+    """The rejected inputs as a table; a note when more are in `rejects.parquet`."""
+    headers = list(rows[0]) if rows else list(REJECT_COLUMNS)
+    table = _table(
+        "rejects", f"rejected inputs ({total})", headers, [list(r.values()) for r in rows]
+    )
+    more = total - len(rows)
+    return table + (f"<p>… and {more} more in {REJECTS_NAME}</p>" if more > 0 else "")
 
 
 def contact_sheet(root: str, limit: int = 50) -> str:
@@ -114,7 +195,9 @@ def contact_sheet(root: str, limit: int = 50) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>ahnpl dataset {html.escape(root)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>ahnpl dataset: {html.escape(root)}</h1>",
-        f"<pre id='stats'>{html.escape(format_stats(stats))}</pre>",
+        stats_html(stats),
+        rejects_html(*read_rejects(root)),
+        "<h2>images</h2>",
     ]
     for n, record in enumerate(_records(root, manifest)):
         if n >= limit:

@@ -20,6 +20,7 @@ from ahnpl.shards.manifest import manifest_sha256
 
 from . import checkpoint as ckpt
 from .config import TrainConfig, dump_config
+from .curves import write_curves
 from .data import build_loader
 from .distributed import all_reduce_grads, cleanup, init_distributed, local_device
 from .losses import build_loss, clamp_logit_scale_
@@ -143,6 +144,7 @@ def train(cfg: TrainConfig) -> Path:
                 "skipped": skipped, "rng": rngs, "config": cfg.model_dump(),
                 "manifest_sha256": manifest_hash,
             }, ckpt_path)  # fmt: skip
+            write_curves(out / "metrics.csv")  # curves.png, redrawn at each checkpoint
 
     model.train()
     # A terminal gets a progress bar; logs and pipes get only the per-log-step lines.
