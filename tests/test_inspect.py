@@ -5,13 +5,85 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 
 import pytest
+from conftest import COCO_MINI, make_coco_subset
 from typer.testing import CliRunner
 
 from ahnpl.pipeline.cli import app
 from ahnpl.pipeline.inspection import contact_sheet, dataset_stats
 from ahnpl.shards import load_manifest, read_shard, shard_urls
+
+
+@pytest.fixture(scope="module")
+def with_rejects(tmp_path_factory):
+    """Six bundled photos, one made unreadable and one deleted: a dataset with two rejects."""
+    from ahnpl.pipeline.build import build
+    from ahnpl.pipeline.recipe import load_recipe
+
+    root = tmp_path_factory.mktemp("rejects")
+    captions = make_coco_subset(COCO_MINI, root / "in", 6)
+    images = sorted((root / "in" / "images").iterdir())
+    images[0].write_bytes(b"not a jpeg")
+    images[1].unlink()
+    out = root / "dataset"
+    overrides = {
+        "input.captions": str(captions),
+        "input.images": str(root / "in" / "images"),
+        "output.out": str(out),
+        "edit.editor": "flip",
+    }
+    build(load_recipe(None, [], overrides), progress=False)
+    return out, {images[0].name: "unreadable_image", images[1].name: "missing_image"}
+
+
+class _Tables(HTMLParser):
+    """Text of every table cell, by table id, row by row; and whether a <pre> is present."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.current: str | None = None
+        self.has_pre = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "pre":
+            self.has_pre = True
+        if tag == "table":
+            self.current = dict(attrs).get("id")
+            self.tables[self.current] = []
+        elif tag == "tr" and self.current:
+            self.tables[self.current].append([])
+        elif tag in ("td", "th") and self.current:
+            self.tables[self.current][-1].append("")
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.current = None
+
+    def handle_data(self, data):
+        rows = self.tables.get(self.current) if self.current else None
+        if rows and rows[-1]:
+            rows[-1][-1] += data
+
+
+def test_contact_sheet_lists_rejects_and_shows_stats_as_tables(with_rejects):
+    root, rejected = with_rejects
+    parser = _Tables()
+    parser.feed(contact_sheet(str(root), limit=2))
+    tables = parser.tables
+    assert not parser.has_pre
+    stats = dataset_stats(str(root))
+    coverage = {row[0]: row[2] for row in tables["stats-coverage"][1:]}
+    assert coverage == {t: f"{v:.1%}" for t, v in stats["coverage"].items()}
+    assert {r[0]: int(r[1]) for r in tables["stats-rejects"][1:]} == stats["rejects"]
+    totals = {r[0]: int(r[1]) for r in tables["stats-totals"][1:]}
+    assert totals["images"] == 4 and totals["images rejected"] == 2
+    header, *rows = tables["rejects"]
+    assert header[:5] == ["offset", "level", "source_id", "path", "reason"]
+    listed = {row[3].rsplit("/", 1)[-1]: row[4] for row in rows}
+    assert listed == rejected
 
 
 def test_stats_follow_the_manifest(demo_dataset):

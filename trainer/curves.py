@@ -64,7 +64,7 @@ def write_curves(metrics_csv: str | Path, out: str | Path | None = None) -> Path
         columns = read_metrics(metrics_csv) if metrics_csv.is_file() else {}
         if not columns.get("step"):
             return None
-        fig = Figure(figsize=(11, 7.5), dpi=110)
+        fig = Figure(figsize=(13, 7.5), dpi=110)
         FigureCanvasAgg(fig)
         axes = fig.subplots(2, 2, sharex=True)
         _draw(axes, columns)
@@ -81,6 +81,8 @@ def write_curves(metrics_csv: str | Path, out: str | Path | None = None) -> Path
 
 
 def _draw(axes, columns: dict[str, list[float]]) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     step = columns["step"]
     losses, margins, scale = axes[0][0], axes[0][1], axes[1][0]
     for name, values in columns.items():
@@ -102,18 +104,26 @@ def _draw(axes, columns: dict[str, list[float]]) -> None:
         twin = scale.twinx()
         twin.plot(step, columns["logit_scale"], color="tab:purple", label="ℓ")
         twin.set_ylabel("ℓ", color="tab:purple")
+        twin.ticklabel_format(axis="y", useOffset=False, style="plain")
+    scale.ticklabel_format(axis="y", useOffset=False, style="plain")
     lr = axes[1][1]
     if _has_values(columns.get("lr", [])):
         lr.plot(step, columns["lr"], color="tab:orange")
     lr.set_title("learning rate")
     lr.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    positive = [
+        v for k, vs in columns.items() if k.startswith("loss/") for v in vs if not math.isnan(v)
+    ]
+    if positive and min(positive) > 0:  # terms differ by orders of magnitude
+        losses.set_yscale("log")
     for ax in (losses, margins):
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, ncol=2)
+        if ax.get_legend_handles_labels()[0]:  # beside the panel, never over the curves
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     for ax in axes[1]:
         ax.set_xlabel("step")
     for ax in (losses, margins, scale, lr):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def main(argv: list[str] | None = None) -> None:
