@@ -71,3 +71,15 @@ def test_tensorboard_events_hold_every_logged_scalar(trained):
     tags = set(acc.Tags()["scalars"])
     assert {"loss/total", "alpha", "logit_scale", "lr"} <= tags
     assert [e.step for e in acc.Scalars("loss/total")] == [1, 2, 3, 4]
+
+
+def test_extras_bring_matplotlib_and_tensorboard():
+    # `pip install ahnpl[train]` draws curves; `[tensorboard]` makes run.tensorboard=true work.
+    import tomllib
+
+    pyproject = tomllib.loads((fx.REPO / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    assert any(r.startswith("matplotlib") for r in extras["train"])
+    assert any(r.startswith("matplotlib") for r in extras["eval"])
+    assert any(r.startswith("tensorboard") for r in extras["tensorboard"])
+    assert "tensorboard" in extras["all"][0]
