@@ -5,8 +5,9 @@ Files: `<data_root>/sugarcrepe/{split}.json`, the published format
 the ids present. Protocol: image-to-text, the caption must score above its negative; accuracy
 per split. Summary: the mean of each category's splits (replace, swap, add), the unweighted
 mean of the splits (`split_mean`) and the item-weighted overall accuracy the authors report
-(`overall`: correct items over scored items, all splits together). On the published OpenAI
-ViT-B/32 figures the two differ by 3.5 points, since the splits range from 245 to 2,062 items.
+(`overall`: correct items over scored items, all splits together). The published splits hold
+245 (swap_obj) to 2,062 (add_obj) items, so the two differ whenever large and small splits score
+differently.
 """
 
 from __future__ import annotations
