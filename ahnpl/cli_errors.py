@@ -98,7 +98,8 @@ def check_pretrained(model: str, pretrained: str | None, option: str = "--pretra
     if hub_offline() and hf_hub and not _open_clip_weights_cached(hf_hub):
         raise ValueError(
             f"{option} {pretrained} ({hf_hub.rstrip('/')}): not in the local cache and the hub "
-            f"cannot be reached (HF_HUB_OFFLINE is set); {OFFLINE_FIX_MODEL}"
+            f"cannot be reached (HF_HUB_OFFLINE is set); pass a local checkpoint file with "
+            f"{option}{'=' if option.startswith('edit.') else ' '}PATH (or '' for random init)"
         )
 
 

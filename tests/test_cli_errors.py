@@ -92,6 +92,11 @@ def test_offline_hub_models_are_one_line_on_every_command(tmp_path, demo_dataset
     line = _one_error_line(out)
     assert code == 2 and "--editor-model timbrooks/instruct-pix2pix" in line
     assert "local folder" in line and "--editor flip" in line
+    quality_filter = "--editor flip --filter-model ViT-B-32 edit.options.filter_pretrained=openai"
+    code, out = _offline("ahnpl-gen", _build_args(tmp_path, quality_filter), tmp_path)
+    line = _one_error_line(out)
+    assert code == 2 and "edit.options.filter_pretrained openai" in line
+    assert "edit.options.filter_pretrained=PATH" in line
     openai = "--model ViT-B-32 --pretrained openai".split()
     train = ["--data", str(demo_dataset), "--out", str(tmp_path / "run"), "--steps", "1"]
     code, out = _offline("ahnpl-train", [*train, *openai], tmp_path)

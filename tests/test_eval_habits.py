@@ -85,6 +85,8 @@ def test_skip_missing_warns_and_goes_on(one_split, tmp_path):
     results = json.loads(out.read_text())
     assert list(results["benchmarks"]) == ["sugarcrepe"] and "valse" in results["skipped"]
     assert "skipped valse" in out.with_suffix(".md").read_text()
+    with Image.open(out.with_suffix(".png")) as chart:  # the bar chart next to the JSON
+        assert chart.format == "PNG"
 
 
 def test_list_describes_each_benchmark_and_its_files():
