@@ -64,12 +64,9 @@ def _direct_sugarcrepe_accuracy(seed: int) -> dict[str, float]:
 @pytest.mark.slow
 def test_cli_matches_a_direct_open_clip_computation(tmp_path):
     out = tmp_path / "results.json"
-    result = CliRunner().invoke(
-        app,
-        ["--model", "ahnpl-tiny", "--benchmark", "sugarcrepe", "--data-root", str(BENCH),
-         "--images", str(IMAGES), "--out", str(out), "--seed", "7", "--workers", "0",
-         "--batch-size", "16"],
-    )  # fmt: skip
+    flags = "--model ahnpl-tiny --benchmark sugarcrepe --seed 7 --workers 0 --batch-size 16"
+    paths = ["--data-root", str(BENCH), "--images", str(IMAGES), "--out", str(out)]
+    result = CliRunner().invoke(app, [*flags.split(), *paths])
     assert result.exit_code == 0, result.output
     assert "| sugarcrepe | swap_obj | accuracy |" in result.output
     assert "| sugarcrepe | swap_obj | accuracy |" in out.with_suffix(".md").read_text()
