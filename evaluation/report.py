@@ -130,7 +130,8 @@ def compare_markdown(runs: list[tuple[str | Path, dict[str, Any]]], splits: bool
     """
     per_run = [figures(results, splits) for _, results in runs]
     rows = list(dict.fromkeys(key for run in per_run for key in run))
-    header = "| benchmark | split | metric | " + " | ".join(f"({i + 1})" for i in range(len(runs)))
+    names = [f"({i + 1}) {Path(path).stem}" for i, (path, _) in enumerate(runs)]
+    header = "| benchmark | split | metric | " + " | ".join(names)
     lines = [header + " |", "|---|---|---|" + "---:|" * len(runs)]
     for key in rows:
         values = [run.get(key) for run in per_run]

@@ -125,6 +125,7 @@ def test_compare_puts_runs_side_by_side(tmp_path):
     }
     assert rows["accuracy/swap_obj"].endswith("| 50.0 | **70.0** |")
     assert rows["accuracy/add_att"].endswith("| **60.0** | — |")  # tuned lacks this split
+    assert "| metric | (1) base | (2) tuned |" in output
     assert f"(1) {a}: base" in output and f"(2) {b}: tuned" in output
     assert (tmp_path / "cmp.md").read_text().strip() == output.split("\ntable:")[0].strip()
     code, output = _run(["compare", str(tmp_path / "nope.json")])

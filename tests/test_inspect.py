@@ -149,6 +149,7 @@ def test_contact_sheet_renders_in_headless_chromium(demo_dataset, tmp_path):
     decoded = re.search(r'data-decoded="(\d+)"', dom)
     assert decoded, "the page did not finish loading"
     assert int(decoded.group(1)) == len(records) + sum(len(r.edits) for r in records)
+    assert 'id="stats-coverage"' in dom and 'id="rejects"' in dom and "<pre" not in dom
     for record in records:
         assert f'id="item-{record.key}"' in dom
         for caption in record.captions:
