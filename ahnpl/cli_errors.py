@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,8 +38,12 @@ def describe_validation_error(err: ValidationError, model: type[BaseModel]) -> s
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         if e["type"] == "extra_forbidden":
             parent = _section(model, e["loc"][:-1])
-            valid = ", ".join(parent.model_fields) if parent else "?"
+            # An excluded field is filled in by the program (a union's tag), not by the user.
+            fields = parent.model_fields if parent else {}
+            valid = ", ".join(n for n, f in fields.items() if not f.exclude) or "?"
             lines.append(f"{loc}: unknown field; valid fields here: {valid}")
+        elif e["type"] == "value_error":  # our own validators: the message says it all
+            lines.append(f"{loc}: {e['msg'].removeprefix('Value error, ')}")
         elif e["loc"]:
             lines.append(f"{loc}: {e['msg']} (got {_short(e.get('input'))})")
         else:  # a check across fields: the whole input is no help
@@ -49,11 +54,27 @@ def describe_validation_error(err: ValidationError, model: type[BaseModel]) -> s
 def _section(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     current: Any = model
     for part in loc:
-        field = getattr(current, "model_fields", {}).get(part)
+        if not _is_model(current):  # a union keyed by a tag: pydantic puts the tag in `loc`
+            current = next((m for m in _members(current) if _tagged(m, part)), None)
+            continue
+        field = current.model_fields.get(part)
         if field is None:
             return None
         current = field.annotation
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return current if _is_model(current) else None
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
+
+
+def _members(t: Any) -> list[type[BaseModel]]:
+    return [m for a in typing.get_args(t) for m in ([a] if _is_model(a) else _members(a))]
+
+
+def _tagged(model: type[BaseModel], tag: Any) -> bool:
+    """Whether a Literal field of `model` allows `tag` (the discriminator of its union)."""
+    return any(tag in typing.get_args(f.annotation) for f in model.model_fields.values())
 
 
 def _short(value: Any) -> str:

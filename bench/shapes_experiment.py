@@ -58,13 +58,9 @@ CONDITIONS: dict[str, dict] = {
 
 def build_train_set(out: Path, count: int, world_seed: int) -> dict:
     """The training shards: `count` train scenes, text negatives, rendered image negatives."""
-    from ahnpl.pipeline import editors
     from ahnpl.pipeline.build import build
     from ahnpl.pipeline.recipe import Recipe
-    from ahnpl.pipeline.shapes import RenderEditor
 
-    # Until `render` is in the registry of `ahnpl.pipeline.editors`.
-    editors.EDITORS.setdefault("render", RenderEditor)
     recipe = Recipe.model_validate(
         {
             "input": {"source": "shapes", "count": count, "split": "train"},

@@ -11,7 +11,6 @@ written once every shard is done, by whichever rank finishes last (or `--finaliz
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,6 +22,7 @@ from tqdm import tqdm
 
 from ahnpl import __version__
 from ahnpl.atomic import atomic_target, write_bytes_atomic, write_json_atomic
+from ahnpl.devices import rank_and_world
 from ahnpl.shards.io import encode_table, get_writer
 from ahnpl.shards.manifest import (
     MANIFEST_NAME,
@@ -48,18 +48,6 @@ class BuildResult:
     manifest: Manifest | None  # None when other ranks still have shards to build
     built: int  # shards built by this call
     skipped: int  # shards found done and kept
-
-
-def rank_and_world(rank: int | None = None, world: int | None = None) -> tuple[int, int]:
-    """This process's share of the shards: explicit values, else torchrun, else SLURM."""
-    env = os.environ
-    if rank is None:
-        rank = int(env.get("RANK", env.get("SLURM_PROCID", 0)))
-    if world is None:
-        world = int(env.get("WORLD_SIZE", env.get("SLURM_NTASKS", 1)))
-    if not 0 <= rank < world:
-        raise ValueError(f"rank {rank} is not in [0, world size {world})")
-    return rank, world
 
 
 class ShardBuilder:
@@ -97,9 +85,9 @@ class ShardBuilder:
     @property
     def editor(self):
         if self._editor is None and self.recipe.edit.editor != "none":
-            from .editors import get_editor
+            from .editors import editor_from_config
 
-            self._editor = get_editor(self.recipe.edit.editor, **self.recipe.edit.options)
+            self._editor = editor_from_config(self.recipe.edit)
         return self._editor
 
     def shard_name(self, shard_id: int) -> str:
@@ -183,7 +171,7 @@ class ShardBuilder:
         return records, rejects, edit_failures
 
     def edit_requests(self, key: str, pil, captions, negatives) -> list:
-        from .editors import EditRequest, plan_edits
+        from .editors import EditRequest, item_seed, plan_edits
 
         cfg = self.recipe.edit
         pairs = plan_edits(negatives, self.editor, cfg.edits_per_image, cfg.types)
@@ -195,15 +183,13 @@ class ShardBuilder:
                 image=pil,
                 caption=captions[c],
                 negative=negatives[c][s],
-                seed=self.recipe.seed,
+                seed=item_seed(key, c, s, self.recipe.seed),
             )
             for c, s in pairs
         ]
 
     def attach_edits(self, records: list[Record], requests: list) -> Counter:
         """Edit the whole shard in one call, so the editor batches across images."""
-        from .editors import item_seed
-
         failures: Counter = Counter()
         if not requests:
             return failures
@@ -218,7 +204,7 @@ class ShardBuilder:
                     slot=req.slot,
                     image=encode_jpeg(result.image, self.recipe.images.jpeg_quality),
                     editor=self.editor.name,
-                    seed=item_seed(req.key, req.caption_index, req.slot, req.seed),
+                    seed=req.seed,
                     score_dir=result.score_dir,
                     score_img=result.score_img,
                 )

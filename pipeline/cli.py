@@ -67,7 +67,7 @@ def build(
         "edit.editor": editor,
         "edit.edits_per_image": edits_per_image,
         "edit.options.model": editor_model,
-        "edit.options.filter_model": filter_model,
+        "edit.filter.model": filter_model,
         "negatives.types": types.split(",") if types is not None else None,
         "workers": workers,
         "seed": seed,

@@ -6,8 +6,9 @@ DESIGN §5. Both load any diffusers checkpoint by hub id or local directory
 1. each image is resized so its longer side is `resolution`, both sides rounded to a multiple
    of the VAE's scale factor (8 for SD), keeping the aspect;
 2. requests with the same working size are batched; every item gets its own
-   `torch.Generator` seeded by `item_seed(key, caption, slot, seed)`, so an item's result does
-   not depend on the batch it lands in;
+   `torch.Generator` seeded with the request's own seed (`EditRequest.seed`, derived by the
+   build from key, caption, slot and recipe seed), so an item's result does not depend on the
+   batch it lands in;
 3. the VAE (fp32 or bf16, never fp16, which overflows to NaN) encodes the images itself and the
    pipeline runs the UNet (and text encoder) in `dtype`, returning latents;
 4. the VAE decodes; a non-finite, blank (near-constant) or safety-flagged image becomes a
@@ -16,44 +17,24 @@ DESIGN §5. Both load any diffusers checkpoint by hub id or local directory
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from ahnpl.pipeline.editors import EditRequest, EditResult, item_seed
-from ahnpl.pipeline.instructions import instruction
+from ahnpl.devices import resolve_device
+
+from .edit_config import DiffusionOptions
+from .editing import EditRequest, EditResult
+from .editors import EDITORS
+from .instructions import instruction
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 KINDS = ("instruct-pix2pix", "img2img")
-
-
-class DiffusionConfig(BaseModel):
-    """Recipe fields of a diffusion editor (`edit.options` in the recipe)."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-
-    model: str = Field(..., description="diffusers hub id or local pipeline directory")
-    revision: str | None = Field(None, description="hub revision (branch, tag or commit)")
-    variant: str | None = Field(None, description='weight file variant, e.g. "fp16"')
-    local_files_only: bool = False
-    device: str = Field("auto", description='"auto" (cuda:$LOCAL_RANK when available), "cpu"...')
-    dtype: Literal["fp32", "bf16", "fp16"] = "bf16"
-    vae_dtype: Literal["fp32", "bf16"] = "fp32"
-    steps: int = Field(20, ge=1)
-    guidance_scale: float = Field(7.5, ge=0.0, description="text guidance")
-    image_guidance_scale: float = Field(1.5, ge=0.0, description="instruct-pix2pix only")
-    strength: float = Field(0.6, gt=0.0, le=1.0, description="img2img only: noise level")
-    resolution: int = Field(512, ge=8, description="working size of the longer side, pixels")
-    size_multiple: int | None = Field(None, ge=1, description="default: the VAE scale factor")
-    batch_size: int = Field(8, ge=1)
-    blank_std: float = Field(0.02, ge=0.0, description="std (0..1 scale) under which = blank")
-    types: tuple[str, ...] = ("attribute", "object", "verb")
 
 
 def _check_model(model: str) -> None:
@@ -64,16 +45,6 @@ def _check_model(model: str) -> None:
             f"--editor-model {model}: not a diffusers pipeline directory (no model_index.json); "
             "pass a hub id or a folder written by save_pretrained"
         )
-
-
-def resolve_device(device: str) -> torch.device:
-    """`"auto"`: this process's GPU (`cuda:$LOCAL_RANK` under torchrun), else the CPU."""
-    if device != "auto":
-        return torch.device(device)
-    if not torch.cuda.is_available():
-        return torch.device("cpu")
-    # One process per GPU (DESIGN §7): each rank edits on its own device.
-    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
 
 
 def working_size(width: int, height: int, resolution: int, multiple: int) -> tuple[int, int]:
@@ -106,16 +77,9 @@ class DiffusionEditor:
         if kind not in KINDS:
             raise ValueError(f"diffusion editor kind {kind!r}: choose from {list(KINDS)}")
         try:
-            self.config = DiffusionConfig(**config)
+            self.config = DiffusionOptions(editor=kind, **config)
         except ValidationError as e:
             raise ValueError(f"editor {kind!r} options: {e}") from e
-        c = self.config
-        if kind == "img2img" and int(c.steps * c.strength) < 1:
-            # SDEdit runs the last steps*strength of the schedule; zero steps is no edit.
-            raise ValueError(
-                f"editor img2img: steps={c.steps} x strength={c.strength} < 1 denoising step; "
-                "raise steps or strength (SD-Turbo: steps=2, strength=0.5, guidance_scale=0)"
-            )
         self.name = kind
         self._pipe = None
 
@@ -140,7 +104,7 @@ class DiffusionEditor:
     # -- public interface -------------------------------------------------------------------
 
     def can_edit(self, negative: Any) -> bool:
-        return getattr(negative, "type", None) in self.config.types
+        return getattr(negative, "type", None) in DiffusionOptions.editable_types
 
     def info(self) -> dict:
         """Model and sampling settings for the manifest (the same whether or not it loaded)."""
@@ -249,12 +213,7 @@ class DiffusionEditor:
         ).to(device=device, dtype=vae.dtype)
         # The mode, not a sample: deterministic and independent of the batch's generators.
         latents = vae.encode(pixels).latent_dist.mode()
-        generators = [
-            torch.Generator(device=device).manual_seed(
-                item_seed(r.key, r.caption_index, r.slot, r.seed)
-            )
-            for r in batch
-        ]
+        generators = [torch.Generator(device=device).manual_seed(r.seed) for r in batch]
         prompts = [self.prompt(r.negative) for r in batch]
         common = dict(
             prompt=prompts,
@@ -296,3 +255,15 @@ def _to_tensor(image: Image.Image) -> torch.Tensor:
     """PIL RGB -> float32 (3, H, W) in [-1, 1], the SD VAE's input range."""
     array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
     return torch.from_numpy(array).permute(2, 0, 1)
+
+
+@EDITORS.register("instruct-pix2pix")
+def instruct_pix2pix(**options: Any) -> DiffusionEditor:
+    """Editor "instruct-pix2pix": `DiffusionOptions` fields in, a `DiffusionEditor` out."""
+    return DiffusionEditor("instruct-pix2pix", **options)
+
+
+@EDITORS.register("img2img")
+def img2img(**options: Any) -> DiffusionEditor:
+    """Editor "img2img" (SDEdit): `DiffusionOptions` fields in, a `DiffusionEditor` out."""
+    return DiffusionEditor("img2img", **options)

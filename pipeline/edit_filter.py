@@ -19,13 +19,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ahnpl.pipeline.editors import Editor, EditRequest, EditResult
+from ahnpl.devices import resolve_device
+
+from .edit_config import FilterConfig
+from .editing import Editor, EditRequest, EditResult
 
 
 class EditFilter:
     """Scores edits with a CLIP model and applies the thresholds.
 
-    Args:
+    Args (the fields of `FilterConfig`, the recipe's `edit.filter`, which holds the defaults):
         model: open_clip model name, config JSON or bundled config (`create_model`).
         pretrained: weights for it ("" = random, an open_clip tag, or a local checkpoint).
         min_dir, min_img, max_img: thresholds on the cosines (see the module docstring); the
@@ -33,28 +36,16 @@ class EditFilter:
             directional >= 0.2, image-image >= 0.75); -1 / 1 switch a bound off.
         device: torch device, or "auto" (the GPU of this rank when there is one);
         batch_size: images per forward pass.
+    Raises:
+        ValueError (pydantic.ValidationError): an unknown option, a threshold outside
+            [-1, 1], or min_img > max_img.
     """
 
-    def __init__(
-        self,
-        model: str,
-        pretrained: str = "",
-        min_dir: float = 0.2,
-        min_img: float = 0.75,
-        max_img: float = 1.0,
-        device: str = "auto",
-        batch_size: int = 32,
-    ) -> None:
-        if not -1.0 <= min_img <= max_img <= 1.0 or not -1.0 <= min_dir <= 1.0:
-            raise ValueError(
-                f"filter thresholds min_dir={min_dir}, min_img={min_img}, max_img={max_img}: "
-                "need cosines in [-1, 1] with min_img <= max_img"
-            )
-        self.model_name, self.pretrained = model, pretrained
-        self.min_dir, self.min_img, self.max_img = min_dir, min_img, max_img
-        from ahnpl.pipeline.diffusion import resolve_device
-
-        self.device, self.batch_size = resolve_device(device), batch_size
+    def __init__(self, model: str, **options: Any) -> None:
+        c = FilterConfig(model=model, **options)
+        self.model_name, self.pretrained = c.model, c.pretrained
+        self.min_dir, self.min_img, self.max_img = c.min_dir, c.min_img, c.max_img
+        self.device, self.batch_size = resolve_device(c.device), c.batch_size
         self._loaded = None
 
     def info(self) -> dict:

@@ -1,9 +1,10 @@
-"""Image hard negatives by editing: the editor interface, a registry, and the model-free editors.
+"""Image hard negatives by editing: the registry, edit planning, and the model-free editors.
 
-An `Editor` turns (image, caption, negative caption, seed) into an edited image or a reason why
-not (DESIGN §5). Editors are picked by name from a registry (`get_editor`); the diffusion
-editors live in `ahnpl.pipeline.diffusion` and are imported only when asked for, so the
-model-free ones need neither torch nor diffusers.
+An `Editor` (the interface is in `ahnpl.pipeline.editing`) turns (image, caption, negative
+caption, seed) into an edited image or a reason why not (DESIGN §5). Editors are picked by name
+from `EDITORS`; the diffusion editors register themselves in `ahnpl.pipeline.diffusion`, which
+is imported only when one of them is asked for, so the model-free ones need neither torch nor
+diffusers. Each editor's recipe options are typed in `ahnpl.pipeline.edit_config`.
 
 Which negatives get an image is decided by `plan_edits`: a per-image budget that prefers the
 types a pixel edit can express (attribute, object); relations only through `flip`.
@@ -11,13 +12,32 @@ types a pixel edit can express (attribute, object); relations only through `flip
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import ImageOps
+
+from ahnpl.registry import Registry
+from ahnpl.seeding import derive_seed
+
+from .edit_config import EditConfig, FilterConfig
+from .editing import FAILURE_REASONS, Editor, EditRequest, EditResult
+
+__all__ = [
+    "EDITORS",
+    "FAILURE_REASONS",
+    "TYPE_PREFERENCE",
+    "EditRequest",
+    "EditResult",
+    "Editor",
+    "FlipEditor",
+    "NoneEditor",
+    "editor_from_config",
+    "get_editor",
+    "item_seed",
+    "plan_edits",
+]
 
 # Types a pixel edit expresses best come first (DESIGN §5); the rest follow in slot order.
 TYPE_PREFERENCE: tuple[str, ...] = (
@@ -30,74 +50,25 @@ TYPE_PREFERENCE: tuple[str, ...] = (
     "order_shuffle",
 )
 
-# Failure reasons an editor may return; the build counts failed edits by these.
-FAILURE_REASONS: tuple[str, ...] = (
-    "unsupported",  # the editor cannot express this negative
-    "nsfw",  # the model's safety checker flagged the result
-    "non_finite",  # NaN/inf in the decoded image
-    "blank",  # near-constant image (e.g. a black safety-checker output)
-    "filter_dir",  # CLIP directional similarity under the threshold
-    "filter_img",  # CLIP image similarity outside the thresholds
+EDITORS: Registry[Callable[..., Editor]] = Registry(
+    "editor",
+    lazy={
+        "instruct-pix2pix": "ahnpl.pipeline.diffusion",
+        "img2img": "ahnpl.pipeline.diffusion",
+        "render": "ahnpl.pipeline.shapes",
+    },
 )
-
-
-@dataclass
-class EditRequest:
-    """One edit to make: negative `slot` of caption `caption_index` of image `key`.
-
-    `negative` is an `ahnpl.pipeline.negatives.Negative` (duck-typed here: `.type`, `.text`,
-    `.original`, `.replacement`, `.start`, `.end`); `seed` is the recipe seed.
-    """
-
-    key: str
-    caption_index: int
-    slot: int
-    image: Image.Image
-    caption: str
-    negative: Any
-    seed: int
-
-
-@dataclass
-class EditResult:
-    """The edited image (RGB, same size as the request's image) or why there is none.
-
-    `reason` is one of `FAILURE_REASONS` when `image` is None, else None. `score_dir` and
-    `score_img` are the quality filter's cosines (None when no filter ran).
-    """
-
-    image: Image.Image | None
-    reason: str | None
-    score_dir: float | None = None
-    score_img: float | None = None
-
-    def __post_init__(self) -> None:
-        if (self.image is None) == (self.reason is None):
-            raise ValueError("EditResult needs exactly one of image and reason")
-
-
-@runtime_checkable
-class Editor(Protocol):
-    """What the build driver calls. `edit` returns one result per request, in order."""
-
-    name: str
-
-    def can_edit(self, negative: Any) -> bool: ...
-
-    def edit(self, requests: list[EditRequest]) -> list[EditResult]: ...
-
-    def info(self) -> dict: ...
+"""Editor name -> factory taking that editor's options (its `edit_config` model's fields)."""
 
 
 def item_seed(key: str, caption_index: int, slot: int, seed: int) -> int:
-    """A stable 63-bit seed for one edit, from blake2b (never Python's salted `hash()`).
+    """The seed of one edit: `derive_seed(key, caption_index, slot, seed)`, in [0, 2**63).
 
-    The same (key, caption, slot, recipe seed) gives the same seed in every process and run,
-    whatever batch the item lands in.
+    The build puts it in `EditRequest.seed` and in the shard's `edits.seed`; editors use it as
+    given. The same (key, caption, slot, recipe seed) gives the same seed in every process and
+    run, whatever batch the item lands in.
     """
-    payload = f"{key}\x1f{int(caption_index)}\x1f{int(slot)}\x1f{int(seed)}".encode()
-    digest = hashlib.blake2b(payload, digest_size=8).digest()
-    return int.from_bytes(digest, "big") & ((1 << 63) - 1)
+    return derive_seed(key, int(caption_index), int(slot), int(seed))
 
 
 def plan_edits(
@@ -112,7 +83,8 @@ def plan_edits(
         negatives: `negatives[caption][slot]`, None where the slot is invalid.
         editor: only negatives it `can_edit` are chosen.
         edits_per_image: the budget (0 means none).
-        types: negative type names allowed; None allows every type the editor accepts.
+        types: negative type names allowed (the recipe's `edit.types`, resolved to the
+            editor's default when left out); None allows every type the editor can edit.
 
     Returns:
         Up to `edits_per_image` (caption_index, slot) pairs, deterministic: ordered by type
@@ -151,6 +123,7 @@ def plan_edits(
     return chosen
 
 
+@EDITORS.register("none")
 class NoneEditor:
     """Makes no image negatives (`edit: {editor: none}`)."""
 
@@ -178,6 +151,7 @@ def _swap_left_right(text: str) -> str:
     )
 
 
+@EDITORS.register("flip")
 class FlipEditor:
     """Mirrors the image for left/right relation negatives (no model).
 
@@ -213,51 +187,26 @@ class FlipEditor:
         return {"editor": self.name}
 
 
-def _diffusion(kind: str) -> Callable[..., Editor]:
-    def build(**config: Any) -> Editor:
-        from ahnpl.pipeline.diffusion import DiffusionEditor
+def get_editor(name: str, *, filter: FilterConfig | dict | None = None, **options: Any) -> Editor:
+    """Build the editor registered as `name` from its options, optionally behind the filter.
 
-        return DiffusionEditor(kind, **config)
-
-    return build
-
-
-def _render(**config: Any) -> Editor:
-    from ahnpl.pipeline.shapes import RenderEditor  # the shapes world's exact renderer
-
-    return RenderEditor(**config)
-
-
-EDITORS: dict[str, Callable[..., Editor]] = {
-    "none": NoneEditor,
-    "flip": FlipEditor,
-    "instruct-pix2pix": _diffusion("instruct-pix2pix"),
-    "img2img": _diffusion("img2img"),
-    "render": _render,
-}
-
-
-def get_editor(name: str, **config: Any) -> Editor:
-    """Build the editor registered as `name` with its configuration.
-
-    Options named `filter_*` (`filter_model`, `filter_pretrained`, `filter_min_dir`,
-    `filter_min_img`, `filter_max_img`, `filter_device`, `filter_batch_size`) wrap the editor in
-    the CLIP quality filter (`ahnpl.pipeline.edit_filter`); the rest go to the editor.
-
+    Args:
+        name: a registered editor (`EDITORS.names()`).
+        filter: `FilterConfig` fields; wraps the editor in the CLIP quality filter.
+        options: the editor's own options (`ahnpl.pipeline.edit_config`).
     Raises:
-        ValueError: unknown editor name (the message lists the registered ones), or an option
-            the editor does not take (the message lists the ones it does).
+        ValueError: unknown editor (the message lists the registered ones), or an option the
+            editor does not take or a bad value (the message names it and the valid ones).
     """
-    if name not in EDITORS:
-        raise ValueError(f"--editor {name!r}: unknown editor; choose from {sorted(EDITORS)}")
-    filter_options = {k[len("filter_") :]: v for k, v in config.items() if k.startswith("filter_")}
-    editor_options = {k: v for k, v in config.items() if not k.startswith("filter_")}
-    try:
-        editor = EDITORS[name](**editor_options)
-    except TypeError as e:
-        raise ValueError(f"editor {name!r}: bad option ({e})") from e
-    if filter_options.get("model"):
-        from ahnpl.pipeline.edit_filter import EditFilter, FilteredEditor
+    EDITORS.get(name)  # an unknown name: the registry's message, listing the valid ones
+    return editor_from_config(EditConfig(editor=name, options=options, filter=filter))
 
-        editor = FilteredEditor(editor, EditFilter(**filter_options))
+
+def editor_from_config(cfg: EditConfig) -> Editor:
+    """The editor of a validated `edit:` section, wrapped in its filter when one is set."""
+    editor = EDITORS.get(cfg.editor)(**cfg.options.model_dump())
+    if cfg.filter is not None:
+        from .edit_filter import EditFilter, FilteredEditor
+
+        editor = FilteredEditor(editor, EditFilter(**cfg.filter.model_dump()))
     return editor

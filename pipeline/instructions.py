@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .surface import article_for
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 _NUMBERS = {
@@ -43,9 +45,8 @@ _ARTICLE = re.compile(r"^(a|an|the)\s+", re.IGNORECASE)
 
 
 def _article(noun: str) -> str:
-    if _is_plural(noun):
-        return ""
-    return "an " if noun[:1].lower() in "aeiou" else "a "
+    """"a "/"an " by sound (`surface.article_for`: "a unicorn", "an hour"); "" for plurals."""
+    return "" if _is_plural(noun) else article_for(noun) + " "
 
 
 def _is_plural(noun: str) -> bool:

@@ -19,6 +19,8 @@ from ahnpl.config import PathStr, load_config
 from ahnpl.config import Section as _Section
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
+from .edit_config import EditConfig
+
 
 class InputConfig(_Section):
     """Where the image-caption pairs come from (DESIGN §3)."""
@@ -54,20 +56,6 @@ class NegativesConfig(_Section):
     @classmethod
     def _known_types(cls, v: list[str]) -> list[str]:
         return list(slot_order(v))
-
-
-class EditConfig(_Section):
-    """Image hard negatives (DESIGN §5).
-
-    `options` go to the editor as keyword arguments (model, steps, guidance, dtype, its
-    `batch_size`...); the build hands the editor a whole shard's edits at once so it can batch
-    across images.
-    """
-
-    editor: str = "none"
-    edits_per_image: int = Field(1, ge=0)
-    types: list[str] | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class OutputConfig(_Section):

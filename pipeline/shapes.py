@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .editors import EditRequest, EditResult, item_seed
+from .editors import EDITORS, EditRequest, EditResult
 
 CANVAS = 64  # pixels; the size `ahnpl-tiny` and the bundled shapes config train at
 SUPERSAMPLE = 4  # drawn at 4× and downsampled, for anti-aliased edges
@@ -424,6 +424,7 @@ def _clamp(obj: Obj, x: float, y: float) -> Obj:
     return replace(obj, x=min(max(x, lo), hi), y=min(max(y, lo), hi))
 
 
+@EDITORS.register("render")
 class RenderEditor:
     """Editor "render": the exact image of a negative caption of the shapes world (no model).
 
@@ -453,8 +454,7 @@ class RenderEditor:
         located = locate(req.image, original)
         if located is None:
             return EditResult(None, "unsupported")
-        seed = item_seed(req.key, req.caption_index, req.slot, req.seed)
-        scene = apply_negative(located, negative, seed)
+        scene = apply_negative(located, negative, req.seed)
         if scene is None:
             return EditResult(None, "unsupported")
         return EditResult(render(scene, req.image.size), None)

@@ -38,7 +38,9 @@ def _photo(i: int) -> Image.Image:
 
 
 def _request(i: int, slot: int = 0, seed: int = 0, neg=None) -> EditRequest:
+    """The request the build makes for image i, slot `slot`, recipe seed `seed`."""
     neg = neg or make_negative(CAPTION, "attribute", "red", "blue")
+    seed = item_seed(f"img{i}", 0, slot, seed)
     return EditRequest(f"img{i}", 0, slot, _photo(i), CAPTION, neg, seed)
 
 
@@ -76,6 +78,52 @@ def test_get_editor_names_the_choices_and_bad_options():
         get_editor("instruct-pix2pix", model=str(ROOT / "data"))
     for name in ("none", "flip"):
         assert isinstance(get_editor(name, batch_size=4), Editor)
+
+
+def test_every_editor_name_has_typed_options_and_a_registered_editor():
+    from ahnpl.pipeline.edit_config import EDITOR_NAMES
+    from ahnpl.pipeline.editors import EDITORS
+
+    assert sorted(EDITOR_NAMES) == EDITORS.names()
+    for name in EDITOR_NAMES:
+        assert callable(EDITORS.get(name))
+
+
+def test_edit_section_is_typed_per_editor_with_one_types_list(tmp_path):
+    from ahnpl.config import ConfigError
+    from ahnpl.pipeline.edit_config import DiffusionOptions, FlipOptions
+    from ahnpl.pipeline.recipe import load_recipe
+
+    pix2pix = ["edit.editor=instruct-pix2pix", "edit.options.model=org/model"]
+    recipe = load_recipe(None, pix2pix)
+    assert isinstance(recipe.edit.options, DiffusionOptions) and recipe.edit.options.steps == 20
+    assert recipe.edit.types == ["attribute", "object", "verb"]  # the editor's default
+    assert load_recipe(None, ["edit.editor=flip"]).edit.types == ["relation"]
+    assert isinstance(load_recipe(None, ["edit.editor=flip"]).edit.options, FlipOptions)
+    # Asking an editor for types it cannot edit is an error, not a build with zero edits.
+    with pytest.raises(ConfigError, match="relation, which editor instruct-pix2pix cannot edit"):
+        load_recipe(None, [*pix2pix, "edit.types=[relation]"])
+    with pytest.raises(ConfigError, match="attribute, which editor flip cannot edit"):
+        load_recipe(None, ["edit.editor=flip", "edit.types=[relation, attribute]"])
+    # Another editor's option, or the old filter_ prefix, names the valid fields.
+    valid = r"edit\.options\.flip\.steps: unknown field; valid fields here: batch_size, device$"
+    with pytest.raises(ConfigError, match=valid):
+        load_recipe(None, ["edit.editor=flip", "edit.options.steps=3"])
+    with pytest.raises(ConfigError, match=r"options\.instruct-pix2pix\.filter_model: unknown"):
+        load_recipe(None, [*pix2pix, "edit.options.filter_model=ViT-B-32"])
+    # The filter is a section of its own.
+    recipe = load_recipe(None, ["edit.editor=flip", "edit.filter.model=ahnpl-tiny"])
+    assert recipe.edit.filter.model == "ahnpl-tiny" and recipe.edit.filter.min_img == 0.75
+    with pytest.raises(ConfigError, match=r"edit\.filter: .*min_img=0\.9 > max_img=0\.5"):
+        load_recipe(None, ["edit.filter={model: m, min_img: 0.9, max_img: 0.5}"])
+    # The resolved section reloads to itself (what the manifest keeps).
+    import yaml
+
+    from ahnpl.config import dump_config
+
+    (tmp_path / "r.yaml").write_text(dump_config(load_recipe(None, pix2pix)))
+    assert load_recipe(tmp_path / "r.yaml") == load_recipe(None, pix2pix)
+    assert "editor" not in yaml.safe_load(dump_config(recipe))["edit"]["options"]
 
 
 def test_flip_mirrors_only_left_right_relation_negatives():
@@ -128,6 +176,11 @@ def test_instructions_name_the_exact_change():
         ("two dogs on a bed", "attribute", "two", "three"): "make it three dogs",
         ("a dog on a sofa", "object", "dog", "cat"): "replace the dog with a cat",
         ("a dog near an apple", "object", "apple", "orange"): "replace the apple with an orange",
+        # The article goes by sound, not by letter.
+        ("a horse in a field", "object", "horse", "unicorn"): "replace the horse with a unicorn",
+        ("a clock on a desk", "object", "clock", "hour glass"): (
+            "replace the clock with an hour glass"
+        ),
         ("a man holding a kite", "object", "man", "woman"): "turn the man into a woman",
         # The span carries its article when the article changes.
         (
@@ -359,7 +412,7 @@ def test_filter_scores_edits_and_applies_thresholds():
     assert [r.reason for r in strict] == ["filter_dir"] * 2
     assert [r.score_dir for r in strict] == pytest.approx([r.score_dir for r in scored])
 
-    wrapped = get_editor("flip", filter_model="ahnpl-tiny", filter_min_dir=0.1)
+    wrapped = get_editor("flip", filter={"model": "ahnpl-tiny", "min_dir": 0.1})
     assert wrapped.name == "flip" and wrapped.info()["filter"]["min_dir"] == 0.1
 
     # An "edit" that changed nothing has image similarity 1 and fails an upper bound.

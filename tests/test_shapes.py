@@ -169,13 +169,11 @@ def test_build_with_render_editor_then_evaluate(tmp_path, monkeypatch):
     from ahnpl.evaluation.run import evaluate
     from ahnpl.evaluation.shapes import write_benchmark
     from ahnpl.models import create_model
-    from ahnpl.pipeline import editors
     from ahnpl.pipeline.build import build
     from ahnpl.pipeline.recipe import Recipe
     from ahnpl.shards.io import read_shard
     from ahnpl.shards.manifest import load_manifest, shard_urls
 
-    monkeypatch.setitem(editors.EDITORS, "render", RenderEditor)
     recipe = Recipe.model_validate(
         {
             "input": {"source": "shapes", "count": 6, "split": "train"},
