@@ -45,7 +45,7 @@ _ARTICLE = re.compile(r"^(a|an|the)\s+", re.IGNORECASE)
 
 
 def _article(noun: str) -> str:
-    """"a "/"an " by sound (`surface.article_for`: "a unicorn", "an hour"); "" for plurals."""
+    """The indefinite article and a space, by sound (`surface.article_for`); "" for plurals."""
     return "" if _is_plural(noun) else article_for(noun) + " "
 
 
