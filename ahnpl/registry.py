@@ -38,13 +38,22 @@ class Registry(Generic[T]):
         kind: what an entry is, for messages ("editor", "benchmark", "format", "source").
         lazy: name -> module that registers that name when imported (heavy entries).
         hint: appended to the unknown-name message (e.g. how to add an entry).
+        identity: what makes two entries the same one (default: the qualified name), so a
+            module imported twice may register again while a clash of names is an error.
     """
 
-    def __init__(self, kind: str, lazy: Mapping[str, str] | None = None, hint: str = "") -> None:
+    def __init__(
+        self,
+        kind: str,
+        lazy: Mapping[str, str] | None = None,
+        hint: str = "",
+        identity: Callable[[T], str] | None = None,
+    ) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
         self._lazy: dict[str, str] = dict(lazy or {})
         self._hint = hint
+        self._identity = identity or qualified_name
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: register the decorated class or function as `name`; returns it unchanged.
@@ -63,8 +72,10 @@ class Registry(Generic[T]):
     def add(self, name: str, obj: T) -> None:
         """Register `obj` as `name` (the non-decorator form of `register`)."""
         existing = self._entries.get(name)
-        if existing is not None and _qualname(existing) != _qualname(obj):
-            raise ValueError(f"{self.kind} {name!r} is already registered by {_qualname(existing)}")
+        if existing is not None and self._identity(existing) != self._identity(obj):
+            raise ValueError(
+                f"{self.kind} {name!r} is already registered by {self._identity(existing)}"
+            )
         self._entries[name] = obj
 
     def get(self, name: str) -> T:
@@ -98,6 +109,7 @@ class Registry(Generic[T]):
         return f"Registry({self.kind!r}, names={self.names()})"
 
 
-def _qualname(obj: object) -> str:
+def qualified_name(obj: object) -> str:
+    """`module.QualName` of a class or function (how a registry tells entries apart)."""
     module = getattr(obj, "__module__", "?")
     return f"{module}.{getattr(obj, '__qualname__', repr(obj))}"

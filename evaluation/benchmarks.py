@@ -9,9 +9,9 @@ with the task that scores it:
     def load(data_root):
         ...
 
-Put that in `evaluation/<name>.py` and `ahnpl-eval --benchmark <name>` finds it: names not yet
-registered are looked up by importing `ahnpl.evaluation.<name>` (or the module named in
-`BUILTIN_MODULES`), so registering a benchmark is that one decorator line.
+Put that in `evaluation/<name>.py` and name the module in `BUILTIN_MODULES`; `ahnpl-eval
+--benchmark <name>` then imports it on first use. Code outside the package registers a
+benchmark by importing its module before calling `evaluate`.
 
 Tasks (see `ahnpl.evaluation.scoring`):
 - "choice": one image, `positives[0]` must score strictly above every text in `negatives`
@@ -22,12 +22,13 @@ Tasks (see `ahnpl.evaluation.scoring`):
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ahnpl.registry import Registry, qualified_name
 
 TASKS = ("choice", "winoground", "retrieval")
 
@@ -114,7 +115,13 @@ class ItemList(list):
         self.empty_splits: dict[str, str] = {}
 
 
-_REGISTRY: dict[str, Benchmark] = {}
+BENCHMARKS: Registry[Benchmark] = Registry(
+    "benchmark",
+    lazy=BUILTIN_MODULES,
+    hint="A new one registers itself with @register_benchmark(NAME) in evaluation/NAME.py, "
+    "listed in BUILTIN_MODULES",
+    identity=lambda bench: qualified_name(bench.load),
+)
 
 
 def register_benchmark(
@@ -138,10 +145,7 @@ def register_benchmark(
         raise ValueError(f"benchmark {name!r}: task {task!r} is not one of {TASKS}")
 
     def decorator(load: Callable[[Path], list[Item]]) -> Callable[[Path], list[Item]]:
-        existing = _REGISTRY.get(name)
-        if existing is not None and existing.load.__qualname__ != load.__qualname__:
-            raise ValueError(f"benchmark {name!r} is already registered by {existing.load}")
-        _REGISTRY[name] = Benchmark(
+        bench = Benchmark(
             name=name,
             task=task,
             load=load,
@@ -151,36 +155,32 @@ def register_benchmark(
             folders=tuple(folders) or (name,),
             figures=dict(figures or {}),
         )
+        BENCHMARKS.add(name, bench)
         return load
 
     return decorator
 
 
 def get_benchmark(name: str) -> Benchmark:
-    """Return the registered benchmark `name`, importing its module on first use.
+    """Return the registered benchmark `name`, importing its built-in module on first use.
 
     Raises:
-        KeyError: no built-in benchmark and no module `ahnpl.evaluation.<name>` registers it.
+        ahnpl.registry.UnknownName (a KeyError and ValueError): no such benchmark; the
+            message lists the known ones.
     """
-    if name not in _REGISTRY:
-        module = BUILTIN_MODULES.get(name, f"ahnpl.evaluation.{name}")
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
-    if name not in _REGISTRY:
-        raise KeyError(
-            f"--benchmark {name}: unknown benchmark; known: {', '.join(available_benchmarks())}. "
-            f"A new one registers itself with @register_benchmark({name!r}) in "
-            f"evaluation/{name}.py"
-        )
-    return _REGISTRY[name]
+    return BENCHMARKS.get(name)
 
 
 def available_benchmarks() -> list[str]:
     """Names of the built-in benchmarks and of any registered so far."""
-    return sorted(set(BUILTIN_MODULES) | set(_REGISTRY))
+    return BENCHMARKS.names()
+
+
+def average_accuracy(splits: dict[str, dict]) -> dict[str, float]:
+    """`{"average": mean accuracy over the splits that have one}` (a benchmark's headline when
+    it reports no finer summary); {} when none has."""
+    acc = [m["accuracy"] for m in splits.values() if m.get("accuracy") is not None]
+    return {"average": sum(acc) / len(acc)} if acc else {}
 
 
 def require_file(path: Path, benchmark: str, source: str) -> Path:

@@ -13,20 +13,21 @@ import ast
 import csv
 from pathlib import Path
 
-from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
+from ahnpl.evaluation.benchmarks import (
+    ImageRef,
+    Item,
+    ItemList,
+    average_accuracy,
+    register_benchmark,
+)
 
 SOURCE = "https://github.com/RAIVNLab/CREPE/tree/master/data (images: Visual Genome)"
-
-
-def summarize(splits: dict[str, dict]) -> dict[str, float]:
-    acc = [m["accuracy"] for m in splits.values() if m.get("accuracy") is not None]
-    return {"average": sum(acc) / len(acc)} if acc else {}
 
 
 @register_benchmark(
     "crepe",
     task="choice",
-    summarize=summarize,
+    summarize=average_accuracy,
     description="CREPE productivity: caption vs hard negatives on a cropped VG region (R@1)",
     files=("*.csv",),
 )

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, read_json, register_benchmark
+from ahnpl.evaluation.benchmarks import (
+    ImageRef,
+    Item,
+    ItemList,
+    average_accuracy,
+    read_json,
+    register_benchmark,
+)
 
 SOURCE = "https://github.com/Heidelberg-NLP/VALSE/tree/main/data (images: see its README)"
 MIN_CAPTION_VOTES = 2
 
 
-def summarize(splits: dict[str, dict]) -> dict[str, float]:
-    acc = [m["accuracy"] for m in splits.values() if m.get("accuracy") is not None]
-    return {"average": sum(acc) / len(acc)} if acc else {}
-
-
 @register_benchmark(
     "valse",
     task="choice",
-    summarize=summarize,
+    summarize=average_accuracy,
     description="VALSE: caption vs foil per linguistic piece, annotator-validated items",
     files=("*.json",),
 )

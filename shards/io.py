@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
+from ahnpl.registry import Registry
+
 from .schema import ARROW_SCHEMA, Edit, Record, record_to_row, row_to_record
 
 # Parquet row groups are cut by bytes, not rows: image rows vary 10x in size and a reader holds
@@ -38,6 +40,11 @@ class ShardWriter(Protocol):
     def write(self, records: list[Record], url: str) -> None: ...
 
 
+WRITERS: Registry[type[ShardWriter]] = Registry("format")
+"""Shard format name -> writer class (`output.format` in a recipe)."""
+
+
+@WRITERS.register("parquet")
 class ParquetWriter:
     """One Parquet file per shard, `ARROW_SCHEMA`, zstd, row groups bounded by bytes."""
 
@@ -60,6 +67,7 @@ class ParquetWriter:
                     writer.write_table(pa.Table.from_pylist(batch, schema=ARROW_SCHEMA))
 
 
+@WRITERS.register("webdataset")
 class WebDatasetWriter:
     """One tar per shard: `key.jpg`, `key.json` (all but bytes), `key.edit<N>.jpg`.
 
@@ -86,19 +94,13 @@ class WebDatasetWriter:
             writer.close()
 
 
-WRITERS: dict[str, type] = {w.name: w for w in (ParquetWriter, WebDatasetWriter)}
-
-
 def get_writer(fmt: str) -> ShardWriter:
     """Return the writer for `fmt` ("parquet" or "webdataset").
 
     Raises:
-        ValueError: unknown format.
+        ahnpl.registry.UnknownName (a ValueError): unknown format; the message lists them.
     """
-    try:
-        return WRITERS[fmt]()
-    except KeyError:
-        raise ValueError(f"format {fmt!r}: choose one of {sorted(WRITERS)}") from None
+    return WRITERS.get(fmt)()
 
 
 def read_shard(url: str, with_edits: bool = True) -> Iterator[Record]:

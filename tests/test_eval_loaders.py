@@ -183,21 +183,28 @@ def test_malformed_entry_names_file_and_item(tmp_path):
 
 
 def test_a_new_benchmark_registers_with_one_decorator(tmp_path, monkeypatch):
-    # A module ahnpl.evaluation.<name> is found by name: no edit of the registry needed.
-    import ahnpl.evaluation
+    import importlib
 
-    module = tmp_path / "toy_bench_for_test.py"
-    module.write_text(
+    from ahnpl.evaluation.benchmarks import BENCHMARKS
+
+    (tmp_path / "toy_bench_for_test.py").write_text(
         "from ahnpl.evaluation.benchmarks import ImageRef, Item, register_benchmark\n"
         "@register_benchmark('toy_bench_for_test', task='choice')\n"
         "def load(data_root):\n"
         "    return [Item('0', 'all', (ImageRef('a.jpg'),), ('a cat',), ('a dog',))]\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(ahnpl.evaluation, "__path__", [*ahnpl.evaluation.__path__, str(tmp_path)])
+    # Listed as lazy, the module is imported on first use, not before.
+    monkeypatch.setitem(BENCHMARKS._lazy, "toy_bench_for_test", "toy_bench_for_test")
+    monkeypatch.delitem(sys.modules, "toy_bench_for_test", raising=False)
+    assert "toy_bench_for_test" in available_benchmarks()
+    assert "toy_bench_for_test" not in sys.modules
     bench = get_benchmark("toy_bench_for_test")
     assert bench.task == "choice" and bench.load(tmp_path)[0].negatives == ("a dog",)
-    assert "toy_bench_for_test" in available_benchmarks()
-    sys.modules.pop("ahnpl.evaluation.toy_bench_for_test", None)
-    with pytest.raises(KeyError, match="register_benchmark"):
+    importlib.reload(sys.modules["toy_bench_for_test"])  # registering again is no clash
+    monkeypatch.delitem(BENCHMARKS._entries, "toy_bench_for_test")
+    # No module is guessed from a name: an unknown one lists the known ones and the fix.
+    with pytest.raises(KeyError, match=r"unknown benchmark 'no_such_benchmark'; valid: aro, "):
+        get_benchmark("no_such_benchmark")
+    with pytest.raises(ValueError, match="register_benchmark"):
         get_benchmark("no_such_benchmark")
