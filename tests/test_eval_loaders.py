@@ -153,6 +153,10 @@ def test_aro_order_perturbations_are_seeded_and_differ_from_the_caption(tmp_path
     assert [it.key for it in a] == ["a.jpg#0", "a.jpg#2"]
     assert a.notes["perturbations_dropped"] >= 4
     assert len(a[0].negatives) == 4
+    # A caption's perturbations depend on its own key, not on the captions loaded before it.
+    (alone,) = order_items([("a.jpg", ["", "", "two dogs run"])], "coco_order", seed=3)
+    assert alone == a[1]
+    assert order_items(pairs, "coco_order", seed=4)[0].negatives != a[0].negatives
 
 
 def test_winoground_examples(tmp_path):
