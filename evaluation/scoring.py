@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ahnpl.evaluation.benchmarks import ImageRef, Item
+from ahnpl.evaluation.benchmarks import Item
 
 MIN_IMAGES_FOR_WORKERS = 256
 _COCO2014 = re.compile(r"COCO_(?:train|val|test)2014_(\d{12})\.jpg$")
@@ -318,9 +318,3 @@ def score_retrieval(
 
 
 SCORERS = {"choice": score_choice, "winoground": score_winoground, "retrieval": score_retrieval}
-
-
-def image_key(ref: ImageRef, resolver: ImageResolver):
-    """(resolved path, box) of `ref`, or None when the file is missing."""
-    path = resolver.resolve(ref.path)
-    return None if path is None else (path, ref.box)

@@ -14,7 +14,6 @@ from importlib import resources
 
 from ahnpl.pipeline.surface import pluralize
 
-VERB_FORMS = ("base", "3sg", "ing", "past", "pp")
 # Penn tag → index into a verb's forms.
 TAG_TO_FORM = {"VB": 0, "VBP": 0, "VBZ": 1, "VBG": 2, "VBD": 3, "VBN": 4}
 
@@ -42,7 +41,6 @@ class Noun:
     group: int
     plural: bool
     mass: bool
-    length: int  # tokens in the phrase ("hot dog" → 2)
 
 
 @dataclass(frozen=True)
@@ -126,7 +124,7 @@ def _nouns(data: dict):
                     key = tuple(form.split())
                     forms.add(form)
                     # The singular reading wins for invariant nouns ("sheep"); the tag decides.
-                    nouns.setdefault(key, Noun(supercat, gid, is_plural, mass, len(key)))
+                    nouns.setdefault(key, Noun(supercat, gid, is_plural, mass))
             head = group[0]
             if head not in plural_only:
                 pl = head if mass else pluralize(head, irregular)
