@@ -168,7 +168,7 @@ def write_json(results: dict[str, Any], path: str | Path) -> None:
     write_text(json.dumps(results, indent=2) + "\n", path)
 
 
-def flatten(results: dict[str, Any]) -> dict[str, float]:
+def scalar_figures(results: dict[str, Any]) -> dict[str, float]:
     """Scalar figures as {"benchmark/split/metric": value} and {"benchmark/summary": value},
     for training logs (the trainer logs these every N steps)."""
     flat: dict[str, float] = {}

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ahnpl.evaluation.benchmarks import get_benchmark
 from ahnpl.evaluation.cli import app
-from ahnpl.evaluation.report import flatten
+from ahnpl.evaluation.report import scalar_figures
 from ahnpl.evaluation.run import evaluate
 from ahnpl.models import create_model, fingerprint, load_checkpoint
 
@@ -162,7 +162,7 @@ def test_missing_and_unreadable_images_are_counted_not_skipped(tmp_path, small_b
     assert bench["n_items"] == len(items)
     assert bench["missing_images"]["count"] == len({it.images[0].path for it in items} - names)
     assert bench["unreadable_images"]["count"] == 1
-    flat = flatten(result)  # what the trainer logs
+    flat = scalar_figures(result)  # what the trainer logs
     assert flat["sugarcrepe/add_att/accuracy"] == bench["splits"]["add_att"]["accuracy"]
     assert flat["sugarcrepe/overall"] == bench["summary"]["overall"]
 

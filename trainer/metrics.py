@@ -75,12 +75,12 @@ def run_benchmarks(cfg, loaded, device, step: int, out: Path) -> dict[str, float
 
     `cfg` is the `eval` config section; `loaded` the LoadedModel whose `model` is training.
     """
-    from ahnpl.evaluation.report import flatten as flatten_eval
+    from ahnpl.evaluation.report import scalar_figures
     from ahnpl.evaluation.run import evaluate
 
     results = evaluate(loaded, cfg.benchmarks, data_root=cfg.data_root, images=cfg.images,
                        device=device, batch_size=cfg.batch_size, workers=0)  # fmt: skip
-    flat = flatten_eval(results)
+    flat = scalar_figures(results)
     with (out / "eval.jsonl").open("a") as f:
         f.write(json.dumps({"step": step, **flat}) + "\n")
     summary = {k: v for k, v in flat.items() if k.count("/") == 1}
