@@ -13,20 +13,17 @@ architecture is the same); photos are the bundled data/coco-mini ones.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from ahnpl.pipeline.diffusion import DiffusionEditor, working_size
+from ahnpl.pipeline.editors import EditRequest
+from ahnpl.testing.diffusion import make_negative, make_pipeline
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from editor_fixtures import make_negative, make_pipeline  # noqa: E402
-
-from ahnpl.pipeline.diffusion import DiffusionEditor, working_size  # noqa: E402
-from ahnpl.pipeline.editors import EditRequest  # noqa: E402
 
 # Dense (no sparsity) bf16 tensor-core peaks in TFLOP/s, from the vendors' data sheets.
 BF16_PEAK_TFLOPS = {

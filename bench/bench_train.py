@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,11 +40,10 @@ REPO = Path(__file__).resolve().parent.parent
 def dataset(path: str | None) -> str:
     if path and (Path(path) / "manifest.json").is_file():
         return path
-    sys.path.insert(0, str(REPO / "tests"))
-    import trainer_fixtures as fx
+    from ahnpl.testing.datasets import make_records, write_dataset
 
     out = Path(tempfile.mkdtemp()) / "ds"
-    fx.write_dataset(out, fx.make_records(30, 256), 10)
+    write_dataset(out, make_records(30, 256), 10)
     return str(out)
 
 

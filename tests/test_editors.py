@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from editor_fixtures import build_pipeline, make_negative, make_pipeline
 from PIL import Image
 
 from ahnpl.pipeline.diffusion import working_size
@@ -26,6 +25,7 @@ from ahnpl.pipeline.editors import (
     plan_edits,
 )
 from ahnpl.pipeline.instructions import instruction
+from ahnpl.testing.diffusion import build_pipeline, make_negative, make_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = sorted((ROOT / "data" / "coco-mini" / "images").glob("*.jpg"))
