@@ -15,32 +15,36 @@ from .surface import article_for
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
-_NUMBERS = {
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "a", "an", "single", "several", "many", "few", "multiple", "couple", "pair",
-    "dozen", "lone", "both", "some",
-}  # fmt: skip
-_PEOPLE = {
-    "man", "woman", "boy", "girl", "person", "child", "kid", "lady", "guy", "baby", "men",
-    "women", "boys", "girls", "people", "children", "kids", "ladies", "guys", "player",
-    "players", "skier", "surfer", "skateboarder", "gentleman", "toddler", "adult", "adults",
-    "teenager", "father", "mother", "chef", "officer", "policeman", "soldier", "worker",
-}  # fmt: skip
+_NUMBERS = frozenset(
+    """
+    one two three four five six seven eight nine ten eleven twelve a an single several many few
+    multiple couple pair dozen lone both some
+""".split()
+)
+_PEOPLE = frozenset(
+    """
+    man woman boy girl person child kid lady guy baby men women boys girls people children kids
+    ladies guys player players skier surfer skateboarder gentleman toddler adult adults teenager
+    father mother chef officer policeman soldier worker
+""".split()
+)
 # Words that end an attribute's noun phrase without being its noun ("a red and white bus").
 _LINKERS = {"and", "or", "&", "but"}
 # Words that cannot be the noun an attribute modifies ("a harbor full of ships").
-_STOP = {
-    "of", "in", "on", "at", "with", "near", "next", "by", "under", "above", "behind", "beside",
-    "from", "to", "for", "that", "which", "who", "is", "are", "was", "were", "has", "have",
-    "the", "a", "an", "while", "during", "into", "onto", "over", "up", "down", "there", "as",
-    "colored", "coloured", "one", "ones",
-}  # fmt: skip
+_STOP = frozenset(
+    """
+    of in on at with near next by under above behind beside from to for that which who is are
+    was were has have the a an while during into onto over up down there as colored coloured one
+    ones
+""".split()
+)
 # Second words of common caption compounds ("soccer field", "coffee table", "teddy bear").
-_COMPOUND_HEADS = {
-    "field", "table", "ball", "court", "board", "bag", "cake", "shirt", "room", "light",
-    "hydrant", "sign", "bear", "glass", "cup", "player", "station", "track", "area", "pole",
-    "plate", "house", "box", "bottle", "phone", "jacket", "hat", "umbrella", "truck", "bus",
-}  # fmt: skip
+_COMPOUND_HEADS = frozenset(
+    """
+    field table ball court board bag cake shirt room light hydrant sign bear glass cup player
+    station track area pole plate house box bottle phone jacket hat umbrella truck bus
+""".split()
+)
 _ARTICLE = re.compile(r"^(a|an|the)\s+", re.IGNORECASE)
 
 

@@ -345,16 +345,22 @@ def test_build_with_the_tiny_instruct_pix2pix_is_reproducible_and_verifies(
 
     captions = make_coco_subset(coco_mini, tmp_path, 3)
     options = dict(
-        model=str(tiny_models["instruct-pix2pix"]), dtype="fp32", device="cpu", steps=2,
+        model=str(tiny_models["instruct-pix2pix"]),
+        dtype="fp32",
+        device="cpu",
+        steps=2,
         resolution=64,
-    )  # fmt: skip
+    )
 
     def run(out: Path):
         overrides = [
-            f"input.captions={captions}", f"input.images={tmp_path / 'images'}",
-            f"output.out={out}", "edit.editor=instruct-pix2pix", "edit.edits_per_image=2",
+            f"input.captions={captions}",
+            f"input.images={tmp_path / 'images'}",
+            f"output.out={out}",
+            "edit.editor=instruct-pix2pix",
+            "edit.edits_per_image=2",
             f"edit.options={options}",
-        ]  # fmt: skip
+        ]
         build(load_recipe(None, overrides), progress=False)
         return load_manifest(str(out))
 
@@ -380,10 +386,25 @@ def test_build_with_the_tiny_instruct_pix2pix_is_reproducible_and_verifies(
     from ahnpl.trainer.cli import app as train_app
 
     run_dir = tmp_path / "train"
-    result = CliRunner().invoke(train_app, [
-        "--data", str(tmp_path / "a"), "--out", str(run_dir), "--model", "ahnpl-tiny",
-        "--steps", "2", "--batch-size", "6", "--image-negatives", "pixel", "--log-every", "1",
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        train_app,
+        [
+            "--data",
+            str(tmp_path / "a"),
+            "--out",
+            str(run_dir),
+            "--model",
+            "ahnpl-tiny",
+            "--steps",
+            "2",
+            "--batch-size",
+            "6",
+            "--image-negatives",
+            "pixel",
+            "--log-every",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with open(run_dir / "metrics.csv") as f:
         rows = list(csv.DictReader(f))

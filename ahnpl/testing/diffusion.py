@@ -65,6 +65,72 @@ def build_pipeline(kind: str, out: Path, sd15: bool = False, seed: int = 0) -> P
     return out
 
 
+# Component configs: (UNet, VAE, CLIP text encoder) keyword arguments; the UNet's
+# `in_channels` is set per kind (8 for instruct-pix2pix: noise + image latents).
+_TEXT_IDS = dict(
+    vocab_size=49408,
+    max_position_embeddings=77,
+    bos_token_id=49406,
+    eos_token_id=49407,
+    pad_token_id=49407,
+)
+_TINY = (
+    dict(
+        sample_size=8,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=8,
+    ),
+    dict(
+        block_out_channels=(8, 8, 16, 16),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=4,
+        sample_size=64,
+    ),
+    dict(
+        hidden_size=32,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        **_TEXT_IDS,
+    ),
+)
+_SD15 = (
+    dict(
+        sample_size=64,
+        out_channels=4,
+        block_out_channels=(320, 640, 1280, 1280),
+        layers_per_block=2,
+        cross_attention_dim=768,
+        attention_head_dim=8,
+    ),
+    dict(
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=2,
+        sample_size=512,
+    ),
+    dict(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_attention_heads=12,
+        num_hidden_layers=12,
+        hidden_act="quick_gelu",
+        **_TEXT_IDS,
+    ),
+)
+
+
 def make_pipeline(kind: str, sd15: bool = False, seed: int = 0):
     """A random-weight `kind` ("instruct-pix2pix" or "img2img") diffusers pipeline in memory.
 
@@ -80,72 +146,12 @@ def make_pipeline(kind: str, sd15: bool = False, seed: int = 0):
     )
     from transformers import CLIPTextConfig, CLIPTextModel
 
+    unet_config, vae_config, text_config = _SD15 if sd15 else _TINY
     torch.manual_seed(seed)
     in_channels = 8 if kind == "instruct-pix2pix" else 4
-    if sd15:
-        unet = UNet2DConditionModel(
-            sample_size=64,
-            in_channels=in_channels,
-            out_channels=4,
-            block_out_channels=(320, 640, 1280, 1280),
-            layers_per_block=2,
-            cross_attention_dim=768,
-            attention_head_dim=8,
-        )
-        vae = AutoencoderKL(
-            block_out_channels=(128, 256, 512, 512),
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            latent_channels=4,
-            layers_per_block=2,
-            sample_size=512,
-        )
-        text_config = CLIPTextConfig(
-            vocab_size=49408,
-            hidden_size=768,
-            intermediate_size=3072,
-            num_attention_heads=12,
-            num_hidden_layers=12,
-            max_position_embeddings=77,
-            hidden_act="quick_gelu",
-            bos_token_id=49406,
-            eos_token_id=49407,
-            pad_token_id=49407,
-        )
-    else:
-        unet = UNet2DConditionModel(
-            sample_size=8,
-            in_channels=in_channels,
-            out_channels=4,
-            block_out_channels=(32, 64),
-            layers_per_block=1,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            cross_attention_dim=32,
-            attention_head_dim=8,
-            norm_num_groups=8,
-        )
-        vae = AutoencoderKL(
-            block_out_channels=(8, 8, 16, 16),
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            latent_channels=4,
-            layers_per_block=1,
-            norm_num_groups=4,
-            sample_size=64,
-        )
-        text_config = CLIPTextConfig(
-            vocab_size=49408,
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            max_position_embeddings=77,
-            bos_token_id=49406,
-            eos_token_id=49407,
-            pad_token_id=49407,
-        )
-    text_encoder = CLIPTextModel(text_config)
+    unet = UNet2DConditionModel(in_channels=in_channels, **unet_config)
+    vae = AutoencoderKL(**vae_config)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**text_config))
     scheduler = EulerAncestralDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
     )
