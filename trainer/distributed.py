@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ahnpl.devices import local_rank
+
 
 @dataclass(frozen=True)
 class World:
@@ -82,7 +84,7 @@ def init_distributed(device: str) -> World:
     if not dist.is_initialized():
         backend = "nccl" if device.startswith("cuda") else "gloo"
         if device.startswith("cuda"):
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(local_rank())
         dist.init_process_group(backend=backend)
     return World(rank=dist.get_rank(), world_size=dist.get_world_size())
 
@@ -90,7 +92,7 @@ def init_distributed(device: str) -> World:
 def local_device(device: str, world: World) -> torch.device:
     """`cuda` becomes `cuda:LOCAL_RANK` under torchrun; anything else is returned as is."""
     if device == "cuda" and world.world_size > 1:
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cuda", local_rank())
     return torch.device(device)
 
 
