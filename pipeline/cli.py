@@ -78,21 +78,24 @@ def build(
     except ValueError as e:
         _fail(str(e))
     started = time.perf_counter()
-    model = _option(recipe.edit.options, "model")
+    model = getattr(recipe.edit.options, "model", None)
     subject = f"--editor-model {model}" if model else "a model"
     with one_line_errors(OFFLINE_FIX_EDITOR, _CUDA_FIX, offline_subject=subject):
-        _check_models(recipe.edit.options)
+        _check_models(recipe.edit)
         result = run_build(recipe, rank=rank, world=world_size, progress=progress)
-    seconds = time.perf_counter() - started
+    typer.echo(_build_summary(result, time.perf_counter() - started))
+
+
+def _build_summary(result, seconds: float) -> str:
+    """The one line `build` prints: what the dataset holds, or what this rank did."""
     if result.manifest is None:
-        typer.echo(
+        return (
             f"rank done: built {result.built} shard(s), kept {result.skipped}; "
             f"the manifest is written when the last rank finishes ({seconds:.1f}s)"
         )
-        return
     t = result.manifest.totals
     valid = ", ".join(f"{k} {v}" for k, v in t["valid_negatives"].items())
-    typer.echo(
+    return (
         f"{result.out}: {t['images']} images in {t['shards']} shard(s), "
         f"{t['images_rejected']} rejected, {t['captions']} captions, negatives: {valid}, "
         f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
@@ -103,25 +106,16 @@ def build(
 _CUDA_FIX = "set edit.options.device=cpu (or auto)"
 
 
-def _option(options, name: str):
-    return options.get(name) if isinstance(options, dict) else getattr(options, name, None)
-
-
-def _check_models(options) -> None:
+def _check_models(edit) -> None:
     """Devices, pretrained tags and (offline) cached hub models of the editor and its filter,
     checked before any caption is parsed."""
     from ahnpl.cli_errors import check_device, check_hub_model, check_pretrained
 
-    def get(name: str):
-        return _option(options, name)
-
-    for name in ("device", "filter_device"):
-        check_device(get(name), option=f"edit.options.{name}", fix=_CUDA_FIX)
-    check_hub_model(get("model"), option="--editor-model")
-    if get("filter_model"):
-        check_pretrained(
-            get("filter_model"), get("filter_pretrained"), option="edit.options.filter_pretrained"
-        )
+    check_device(edit.options.device, option="edit.options.device", fix=_CUDA_FIX)
+    check_hub_model(getattr(edit.options, "model", None), option="--editor-model")
+    if edit.filter is not None:
+        check_device(edit.filter.device, option="edit.filter.device", fix=_CUDA_FIX)
+        check_pretrained(edit.filter.model, edit.filter.pretrained, option="edit.filter.pretrained")
 
 
 @app.command()

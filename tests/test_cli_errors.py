@@ -92,11 +92,11 @@ def test_offline_hub_models_are_one_line_on_every_command(tmp_path, demo_dataset
     line = _one_error_line(out)
     assert code == 2 and "--editor-model timbrooks/instruct-pix2pix" in line
     assert "local folder" in line and "--editor flip" in line
-    quality_filter = "--editor flip --filter-model ViT-B-32 edit.options.filter_pretrained=openai"
+    quality_filter = "--editor flip --filter-model ViT-B-32 edit.filter.pretrained=openai"
     code, out = _offline("ahnpl-gen", _build_args(tmp_path, quality_filter), tmp_path)
     line = _one_error_line(out)
-    assert code == 2 and "edit.options.filter_pretrained openai" in line
-    assert "edit.options.filter_pretrained=PATH" in line
+    assert code == 2 and "edit.filter.pretrained openai" in line
+    assert "edit.filter.pretrained=PATH" in line
     openai = "--model ViT-B-32 --pretrained openai".split()
     train = ["--data", str(demo_dataset), "--out", str(tmp_path / "run"), "--steps", "1"]
     code, out = _offline("ahnpl-train", [*train, *openai], tmp_path)
@@ -139,10 +139,10 @@ def test_cuda_without_a_gpu_is_one_line_on_every_command(tmp_path, demo_dataset,
 
 
 def test_an_unknown_pretrained_tag_is_one_line_on_every_command(tmp_path, demo_dataset):
-    flags = "--editor flip --filter-model ViT-B-32 edit.options.filter_pretrained=openaii"
+    flags = "--editor flip --filter-model ViT-B-32 edit.filter.pretrained=openaii"
     code, out = _run(gen_app, _build_args(tmp_path, flags))
     line = _one_error_line(out)
-    assert code == 2 and "edit.options.filter_pretrained openaii: not a pretrained tag" in line
+    assert code == 2 and "edit.filter.pretrained openaii: not a pretrained tag" in line
     train = ["--data", str(demo_dataset), "--out", str(tmp_path / "run"), "--steps", "1"]
     code, out = _run(train_app, [*train, *"--model ViT-B-32 --pretrained openaii".split()])
     line = _one_error_line(out)
