@@ -7,7 +7,7 @@ benchmarks (STYLE 5: a registry, not an if/elif chain).
     class ParquetWriter: ...
 
     WRITERS.get("parquet")   # -> ParquetWriter
-    WRITERS.get("csv")       # UnknownName: unknown format 'csv'; valid: parquet, webdataset
+    WRITERS.get("csv")       # UnknownName: 'csv': unknown format; valid: parquet, webdataset
 
 An entry whose code is heavy (diffusers, a benchmark loader) can live in its own module and
 register itself there; the registry names that module in `lazy` and imports it on the first
@@ -40,6 +40,8 @@ class Registry(Generic[T]):
         hint: appended to the unknown-name message (e.g. how to add an entry).
         identity: what makes two entries the same one (default: the qualified name), so a
             module imported twice may register again while a clash of names is an error.
+        option: the command-line option or field the name comes from ("--benchmark"), named
+            in the unknown-name message.
     """
 
     def __init__(
@@ -48,12 +50,14 @@ class Registry(Generic[T]):
         lazy: Mapping[str, str] | None = None,
         hint: str = "",
         identity: Callable[[T], str] | None = None,
+        option: str = "",
     ) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
         self._lazy: dict[str, str] = dict(lazy or {})
         self._hint = hint
         self._identity = identity or qualified_name
+        self._option = option
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator: register the decorated class or function as `name`; returns it unchanged.
@@ -89,7 +93,8 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            message = f"unknown {self.kind} {name!r}; valid: {', '.join(self.names())}"
+            where = f"{self._option} {name}" if self._option else repr(name)
+            message = f"{where}: unknown {self.kind}; valid: {', '.join(self.names())}"
             raise UnknownName(f"{message}. {self._hint}" if self._hint else message) from None
 
     def names(self) -> list[str]:

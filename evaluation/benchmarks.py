@@ -121,6 +121,7 @@ BENCHMARKS: Registry[Benchmark] = Registry(
     hint="A new one registers itself with @register_benchmark(NAME) in evaluation/NAME.py, "
     "listed in BUILTIN_MODULES",
     identity=lambda bench: qualified_name(bench.load),
+    option="--benchmark",
 )
 
 

@@ -52,6 +52,7 @@ TYPE_PREFERENCE: tuple[str, ...] = (
 
 EDITORS: Registry[Callable[..., Editor]] = Registry(
     "editor",
+    option="--editor",
     lazy={
         "instruct-pix2pix": "ahnpl.pipeline.diffusion",
         "img2img": "ahnpl.pipeline.diffusion",

@@ -40,7 +40,7 @@ class ShardWriter(Protocol):
     def write(self, records: list[Record], url: str) -> None: ...
 
 
-WRITERS: Registry[type[ShardWriter]] = Registry("format")
+WRITERS: Registry[type[ShardWriter]] = Registry("shard format", option="output.format")
 """Shard format name -> writer class (`output.format` in a recipe)."""
 
 

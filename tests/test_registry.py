@@ -27,9 +27,12 @@ def test_unknown_name_is_one_line_listing_the_valid_names():
     with pytest.raises(UnknownName) as e:
         things.get("csv")
     assert str(e.value) == (
-        "unknown format 'csv'; valid: parquet, webdataset. Register one with @WRITERS.register."
+        "'csv': unknown format; valid: parquet, webdataset. Register one with @WRITERS.register."
     )
     assert isinstance(e.value, KeyError) and isinstance(e.value, ValueError)
+    named = Registry("format", option="output.format")
+    with pytest.raises(UnknownName, match=r"^output\.format csv: unknown format; valid: $"):
+        named.get("csv")
 
 
 def test_a_name_cannot_be_taken_twice():
