@@ -176,6 +176,37 @@ def preview(
 
 
 @app.command()
+def stats(
+    captions: list[Path] = typer.Argument(..., help="COCO caption JSON or text files"),
+    out: Path = typer.Option(..., "--out", help="statistics file to write (.json or .json.gz)"),
+    spacy_model: str = typer.Option(None, help="spaCy pipeline name"),
+    lexicon: list[Path] = typer.Option(None, "--lexicon", help="user lexicon file (repeatable)"),
+    note: str = typer.Option("", help="where the captions come from and their licence"),
+    batch_size: int = typer.Option(256),
+) -> None:
+    """Corpus statistics (the plausibility model of the negative rules) from your captions."""
+    from .corpus_stats import compute_stats, read_caption_files, write_stats
+
+    started = time.perf_counter()
+    try:
+        captions_iter = read_caption_files(captions)
+        result, data = compute_stats(
+            captions_iter,
+            spacy_model=spacy_model,
+            batch_size=batch_size,
+            lexicon_paths=tuple(map(str, lexicon or ())),
+            meta={"source": [p.name for p in captions], "note": note},
+        )
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        _fail(str(e))
+    write_stats(out, data)
+    typer.echo(
+        f"{out}: statistics of {result.meta['captions']} captions, sha256 {result.sha256} "
+        f"({time.perf_counter() - started:.1f}s)"
+    )
+
+
+@app.command()
 def verify(dataset: str = typer.Argument(..., help="dataset folder or fsspec URL")) -> None:
     """Check every shard against the manifest (sha256, size, schema, row counts)."""
     from ahnpl.shards.manifest import load_manifest
