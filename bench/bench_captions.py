@@ -172,7 +172,8 @@ def main() -> None:
         f"{child_kb / 1024:.0f} MiB (largest worker)"
     )
 
-    print(f"statistics: {gen.stats.info()['sha256'][:16]}… ({gen.stats.meta.get('captions')} captions)")
+    info = gen.stats.info()
+    print(f"statistics: sha256 {info['sha256'][:16]}…, {info.get('captions')} captions")
     print(f"\n{'type':15s} {'valid':>8s} {'broken':>8s}  broken by reason")
     examples = []
     for k, type_ in enumerate(gen.types):

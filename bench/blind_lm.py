@@ -153,7 +153,7 @@ def main() -> None:
     anchor = sugarcrepe(args.sugarcrepe, lm) if args.sugarcrepe else {}
     print(f"LM: {args.train} ({len(lm.tri)} trigrams); scored: {n} captions of {args.score}")
     print(f"negatives in {seconds:.1f}s; statistics {gen.stats.sha256[:16]}…")
-    print(f"\n| type | coverage | LM prefers true (ahnpl) | SugarCrepe split, same LM |")
+    print("\n| type | coverage | LM prefers true (ahnpl) | SugarCrepe split, same LM |")
     print("|---|---|---|---|")
     for t in gen.types:
         p = prefs[t]

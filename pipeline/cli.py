@@ -96,7 +96,7 @@ def build(
         f"{result.out}: {t['images']} images in {t['shards']} shard(s), "
         f"{t['images_rejected']} rejected, {t['captions']} captions, negatives: {valid}, "
         f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
-        f"in {seconds:.1f}s"
+        f"in {seconds:.1f}s (statistics pass {result.stats_seconds:.1f}s)"
     )
 
 

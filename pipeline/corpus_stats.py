@@ -209,6 +209,12 @@ class CorpusStats:
             log_sum += math.log((c + SMOOTHING * share) / (tot + SMOOTHING))
         return log_sum / len(features)
 
+    def prior(self, view: str, candidate: str) -> float:
+        """log share of `candidate` among a view's candidates: the score where no context
+        applies ("a dog" alone), so frequent, ordinary words are preferred."""
+        marg, n = self.marginals[view]
+        return math.log((marg.get(candidate, 0) + 0.5) / n)
+
     def info(self) -> dict:
         """What the manifest records: sha256, captions counted, where they came from."""
         return {"sha256": self.sha256, **{k: self.meta[k] for k in sorted(self.meta)}}
@@ -359,3 +365,59 @@ def write_stats(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+STATS_NAME = "corpus_stats.json.gz"
+STATS_MODES = ("input", "input+bundled", "bundled")
+
+
+def stats_for_build(
+    mode: str, captions: Iterable[str], out: str, spacy_model=None, lexicons=()
+) -> tuple[str | None, float]:
+    """The build's statistics step (DESIGN §4), run once before any shard.
+
+    `mode` is "input" (count the build's own captions), "input+bundled" (those plus the bundled
+    COCO counts), "bundled", or the path of a statistics file. Counted statistics are written
+    to `out/corpus_stats.json.gz` (kept when already there: a resumed build, or another rank,
+    made the same bytes from the same input). Returns (path of the statistics the shards use,
+    None for the bundled ones; seconds spent counting).
+    """
+    import time
+
+    import fsspec
+
+    if mode == "bundled":
+        return None, 0.0
+    if mode not in STATS_MODES:
+        load_stats(mode)  # fails early with the file's name
+        return mode, 0.0
+    url = f"{out.rstrip('/')}/{STATS_NAME}"
+    fs, path = fsspec.core.url_to_fs(url)
+    if fs.exists(path):
+        return url, 0.0
+    started = time.perf_counter()
+    own, data = compute_stats(
+        captions,
+        spacy_model=spacy_model,
+        lexicon_paths=tuple(lexicons),
+        meta={"source": "build input", "mode": mode},
+    )
+    if mode == "input+bundled":
+        meta = {**own.meta, "bundled_sha256": bundled_stats().sha256}
+        own, data = from_counts(merge(own.counts, bundled_stats().counts), meta)
+    with fs.open(path + ".tmp", "wb") as f:
+        f.write(gzip.compress(data, compresslevel=9, mtime=0))
+    fs.mv(path + ".tmp", path)
+    return url, time.perf_counter() - started
+
+
+def open_stats(source: str | None) -> CorpusStats:
+    """Statistics from a local path or fsspec URL; None = the bundled default."""
+    if source is None:
+        return bundled_stats()
+    if "://" not in source:
+        return load_stats(source)
+    import fsspec
+
+    with fsspec.open(source, "rb") as f:
+        return decode(f.read(), source)

@@ -36,6 +36,8 @@ _COUNTS = frozenset(
     "two three four five six seven eight nine ten eleven twelve several many these those".split()
 )
 ANTONYM_WEIGHT = 3.0  # a spatial antonym is preferred over another plausible relation
+MARGIN = 2.0  # candidates this far (log units) below the most plausible one are not drawn
+SHARPNESS = 2.0
 Result = tuple[list[Edit], float]
 
 
@@ -58,11 +60,17 @@ class RuleContext:
 
 
 def _pick(rng: Choices, slots: list, antonyms: bool = False):
-    """Draw a slot uniformly, then a candidate weighted by exp(score) (× ANTONYM_WEIGHT for
-    antonyms). `slots`: (slot, [(candidate, score, is_antonym)]) with non-empty lists."""
-    slot, cands = rng.choice(slots)
-    weights = [math.exp(sc) * (ANTONYM_WEIGHT if ant and antonyms else 1.0) for _, sc, ant in cands]
-    cand, score, _ = rng.weighted(cands, weights)
+    """Draw one (slot, candidate) over all slots of the caption: only candidates within
+    `MARGIN` of the most plausible one, weighted by exp(SHARPNESS·score) (× ANTONYM_WEIGHT
+    for antonyms). `slots`: (slot, [(candidate, score, is_antonym)]) with non-empty lists."""
+    pairs = [(slot, c) for slot, cands in slots for c in cands]
+    best = max(c[1] for _, c in pairs)
+    pairs = [(slot, c) for slot, c in pairs if c[1] >= best - MARGIN]
+    weights = [
+        math.exp(SHARPNESS * (c[1] - best)) * (ANTONYM_WEIGHT if c[2] and antonyms else 1.0)
+        for _, c in pairs
+    ]
+    slot, (cand, score, _) = rng.weighted(pairs, weights)
     return slot, cand, score
 
 
@@ -93,13 +101,13 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         # A lone preposition must be one ("up" as a particle, "by" as the passive agent are not);
         # after a determiner the words are a noun phrase ("the inside of a toilet").
         ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
-        ok = ok and not (i > 0 and p.tags[i - 1] in ("DT", "PRP$")) and not _is_particle(p, i, ctx)
+        det = i > 0 and p.deps[i - 1] in ("det", "poss") and i <= p.heads[i - 1] <= last
+        ok = ok and not det and not _is_particle(p, i, ctx)
         obj = p.child(last, ("pobj",)) if ok else None
         if (
             obj is not None
             and p.tags[obj] in _OBJECT_TAGS
             and p.lows[obj] not in lex.relation_object_stoplist
-            and not frozen[obj]
         ):
             yield i, i + length, rel, obj
         i += length
@@ -264,7 +272,10 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         for r in attr.replacements:
             if p.has(r) or (n is not None and (r, n) in ctx.siblings.amod):
                 continue
-            score = stats.score([("amod|n", (n,))], r) if n is not None else None
+            if n is not None:
+                score = stats.score([("amod|n", (n,))], r)
+            else:
+                score = stats.prior("amod|n", r)
             if score is not None:
                 cands.append((match_case(p.words[i], r), score, False))
         if cands:
@@ -386,7 +397,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
                 continue
-            score = stats.score(feats, sg) if feats else None
+            score = stats.score(feats, sg) if feats else stats.prior("gov|g", sg)
             if score is not None:
                 cands.append((match_case(p.words[s], pl if plural else sg), score, False))
         if cands:

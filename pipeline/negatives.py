@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ahnpl.pipeline.caption_parse import Choices, Parse, apply_edits
-from ahnpl.pipeline.corpus_stats import CorpusStats, bundled_stats, load_stats, noun_key, observe
+from ahnpl.pipeline.corpus_stats import CorpusStats, noun_key, observe, open_stats
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
 from ahnpl.pipeline.negative_rules import RULES, Roles, RuleContext
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
@@ -135,10 +135,8 @@ def _siblings(roles: list[Roles], c: int) -> Roles:
 
 
 def resolve_stats(stats: CorpusStats | str | None) -> CorpusStats:
-    """A CorpusStats, a statistics file path, or None (the bundled COCO default)."""
-    if stats is None:
-        return bundled_stats()
-    return stats if isinstance(stats, CorpusStats) else load_stats(stats)
+    """A CorpusStats, a statistics file path or URL, or None (the bundled COCO default)."""
+    return stats if isinstance(stats, CorpusStats) else open_stats(stats)
 
 
 class NegativeGenerator:
