@@ -188,7 +188,9 @@ class CorpusStats:
     def total(self, view: str, context: tuple) -> int:
         return self.totals[view].get(context, 0)
 
-    def score(self, features: list[tuple[str, tuple]], candidate: str) -> float | None:
+    def score(
+        self, features: list[tuple[str, tuple]], candidate: str, observed: bool = False
+    ) -> float | None:
         """Plausibility of `candidate` in a context: the mean over `features` (view, context)
         of log P(candidate | context), smoothed towards the candidate's overall share
         (natural log, ≤ 0).
@@ -197,6 +199,8 @@ class CorpusStats:
         although its overall frequency predicts at least `VETO_EXPECTED` sightings there
         ("green" with "woman", "under" with "beach"). A candidate no context saw but none
         rules out keeps a low score (its share alone), so observed ones win when they exist.
+        With `observed`, every context must have seen the candidate (object_swap: the corpus
+        must show each noun in the other's role).
         """
         log_sum = 0.0
         for view, context in features:
@@ -204,7 +208,7 @@ class CorpusStats:
             c = self.index[view][context].get(candidate, 0) if tot else 0
             marg, n = self.marginals[view]
             share = (marg.get(candidate, 0) + 0.5) / n
-            if c == 0 and tot * share >= VETO_EXPECTED:
+            if c == 0 and (observed or tot * share >= VETO_EXPECTED):
                 return None
             log_sum += math.log((c + SMOOTHING * share) / (tot + SMOOTHING))
         return log_sum / len(features)

@@ -364,6 +364,9 @@ def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]
     for j in p.children(h):
         if p.deps[j] == "amod" and p.lows[j] in lex.swappable:
             feats.append(("amod|a", (p.lows[j],)))
+        elif p.deps[j] == "prep" and (pobj := p.child(j, ("pobj",))) is not None:
+            r = relation_key((p.lows[j],), lex)
+            feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
     return feats
 
 
@@ -533,15 +536,33 @@ def _noun_span(p: Parse, h: int, lex: Lexicon) -> tuple[int, int]:
     return s, h + 1
 
 
+_RELATIVE = frozenset({"that", "who", "which", "whom"})
+
+
 def _subject_of(p: Parse, v: int) -> int | None:
+    """The noun doing what verb v says: its subject, the noun a participle or relative clause
+    describes ("a man in a suit standing" → man, "girls that are standing" → girls)."""
     if p.tags[v] in NOUN_TAGS:
         return v
-    if p.tags[v].startswith("VB"):
-        subj = p.child(v, ("nsubj", "nsubjpass"))
-        if subj is not None:
-            return subj
-        if p.deps[v] in ("acl", "relcl") and p.tags[p.heads[v]] in NOUN_TAGS:
-            return p.heads[v]
+    if not p.tags[v].startswith("VB"):
+        return None
+    subj = p.child(v, ("nsubj", "nsubjpass"))
+    if subj is not None and not (p.lows[subj] in _RELATIVE and p.deps[v] == "relcl"):
+        return subj
+    if p.deps[v] in ("acl", "relcl") and p.tags[p.heads[v]] in NOUN_TAGS:
+        h = p.heads[v]
+        # Climb out of a prepositional phrase: "a man in a suit" does the standing.
+        # Not out of "of": in "a portrait of a giraffe eating" the giraffe eats.
+        while (
+            p.deps[h] == "pobj"
+            and p.lows[p.heads[h]] != "of"
+            and p.tags[p.heads[p.heads[h]]] in NOUN_TAGS
+        ):
+            up = p.heads[p.heads[h]]
+            if up == h:
+                break
+            h = up
+        return h
     return None
 
 
@@ -587,17 +608,20 @@ def _swap_pairs(p: Parse, lex: Lexicon):
             v = verb_key(p, anchor, lex)
             # The object must be seen acting as the verb's subject, and the subject as its
             # object: "the leash is wearing a dog" fails the first.
-            feats = ((o_key, [("gov|g", ("s:" + v,))]), (s_key, [("gov|g", ("v:" + v,))]))
+            feats = ([("gov|g", ("s:" + v,))], [("gov|g", ("v:" + v,))])
         else:
             r = relation_key(tuple(p.lows[i : i + m[0]]), lex)
-            feats = ((o_key, [("rel|ro", (r, s_key))]), (s_key, [("rel|hr", (o_key, r))]))
-        yield a, b, feats
+            feats = ([("rel|ro", (r, s_key))], [("rel|hr", (o_key, r))])
+        # Adjectives stay in place: each noun must also go with the other's ("a sliding dog").
+        feats[0].extend(("amod|a", (p.lows[j],)) for j in p.children(subj) if p.deps[j] == "amod")
+        feats[1].extend(("amod|a", (p.lows[j],)) for j in p.children(obj) if p.deps[j] == "amod")
+        yield a, b, ((o_key, feats[0]), (s_key, feats[1]))
 
 
 def object_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     pairs = []
     for a, b, feats in _swap_pairs(p, ctx.lex):
-        scores = [ctx.stats.score(f, cand) for cand, f in feats]
+        scores = [ctx.stats.score(f, cand, observed=True) for cand, f in feats]
         if None not in scores:
             pairs.append(((a, b), sum(scores) / 2, False))
     if not pairs:
