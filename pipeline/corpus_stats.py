@@ -44,6 +44,7 @@ VERSION = 1
 TABLES = ("rel", "svo", "amod", "gov", "prt", "mod")
 COMPOUND_MIN = 3
 VETO_EXPECTED = 1.0
+VETO_RATIO = 0.1
 SMOOTHING = 2.0
 COMPOUND_SHARE = 0.5
 BUNDLED = "coco_stats.json.gz"
@@ -189,14 +190,18 @@ class CorpusStats:
         return self.totals[view].get(context, 0)
 
     def score(
-        self, features: list[tuple[str, tuple]], candidate: str, observed: bool = False
+        self,
+        features: list[tuple[str, tuple]],
+        candidate: str,
+        observed: bool = False,
+        veto: float = VETO_EXPECTED,
     ) -> float | None:
         """Plausibility of `candidate` in a context: the mean over `features` (view, context)
         of log P(candidate | context), smoothed towards the candidate's overall share
         (natural log, ≤ 0).
 
-        None when the corpus speaks against it: in some context the candidate was never seen
-        although its overall frequency predicts at least `VETO_EXPECTED` sightings there
+        None when the corpus speaks against it: in some context its overall frequency
+        predicts at least `veto` sightings, and it was seen less than `VETO_RATIO` times that
         ("green" with "woman", "under" with "beach"). A candidate no context saw but none
         rules out keeps a low score (its share alone), so observed ones win when they exist.
         With `observed`, every context must have seen the candidate (object_swap: the corpus
@@ -208,7 +213,9 @@ class CorpusStats:
             c = self.index[view][context].get(candidate, 0) if tot else 0
             marg, n = self.marginals[view]
             share = (marg.get(candidate, 0) + 0.5) / n
-            if c == 0 and (observed or tot * share >= VETO_EXPECTED):
+            expected = tot * share
+            # Unseen, or seen far less often than its frequency predicts there.
+            if (c == 0 and observed) or (expected >= veto and c < VETO_RATIO * expected):
                 return None
             log_sum += math.log((c + SMOOTHING * share) / (tot + SMOOTHING))
         return log_sum / len(features)

@@ -11,7 +11,7 @@ a replacement):
 
     objects:   {SUPERCATEGORY: [[cube, block], [sphere, ball]]}   # new or existing supercategory
     colours:   [[teal], [maroon]]         materials: [[bamboo]]     shapes: [[hexagonal]]
-    relations: {GROUP: {phrases: [inside of], say: inside, opposite: [OTHER_GROUP]}}
+    relations: {GROUP: {phrases: [inside of], say: inside, contrast: [GROUPS], opposite: [GROUPS]}}
     compounds: [fire pit]                 idioms: [on the go]
 
 A bad entry raises `LexiconError` naming the file and the entry.
@@ -67,8 +67,9 @@ class Noun:
 @dataclass(frozen=True)
 class Relation:
     group: str
-    weak: bool  # "with", "in", "by": used only when no stronger relation is present
-    replacements: tuple[str, ...]
+    weak: bool  # "in", "by": used only when no stronger relation is present
+    replacements: tuple[str, ...]  # the opposites' phrases (spatial antonyms)
+    contrast: tuple[str, ...] = ()  # groups a replacement may come from (a real change)
 
 
 @dataclass(frozen=True)
@@ -182,9 +183,13 @@ def _relations(data: dict) -> tuple[dict[tuple[str, ...], Relation], int]:
         unknown = [o for o in g["opposite"] if o not in groups]
         if unknown:
             raise RuntimeError(f"lexicon relations.json: group {name!r} names unknown {unknown}")
+        unknown = [o for o in g.get("contrast", ()) if o not in groups]
+        if unknown:
+            raise RuntimeError(f"lexicon relations.json: group {name!r} names unknown {unknown}")
         repl = tuple(groups[o]["say"] for o in g["opposite"])
+        contrast = tuple(g.get("contrast", g["opposite"]))
         for phrase in g["phrases"]:
-            table[tuple(phrase.split())] = Relation(name, name in weak, repl)
+            table[tuple(phrase.split())] = Relation(name, name in weak, repl, contrast)
     return table, max(len(k) for k in table)
 
 
@@ -293,11 +298,17 @@ def _merge_user(path: str, data: dict, tables: dict) -> None:
                 if not isinstance(g, dict) or not {"phrases", "say"} <= set(g):
                     raise LexiconError(f"lexicon {path}: entry {where} needs phrases and say")
                 phrases = _words(path, f"{where}.phrases", g["phrases"])
-                opposite = g.get("opposite", [])
-                bad = [o for o in opposite if o not in groups and o not in value]
+                opposite = list(g.get("opposite", []))
+                contrast = list(g.get("contrast", opposite))
+                bad = [o for o in opposite + contrast if o not in groups and o not in value]
                 if bad:
                     raise LexiconError(f"lexicon {path}: entry {where} names unknown {bad}")
-                groups[name] = {"phrases": phrases, "say": g["say"], "opposite": opposite}
+                groups[name] = {
+                    "phrases": phrases,
+                    "say": g["say"],
+                    "opposite": opposite,
+                    "contrast": contrast,
+                }
 
 
 def _phrases(data: dict):

@@ -38,6 +38,10 @@ _COUNTS = frozenset(
 ANTONYM_WEIGHT = 3.0  # a spatial antonym is preferred over another plausible relation
 MARGIN = 2.0  # candidates this far (log units) below the most plausible one are not drawn
 SHARPNESS = 2.0
+# Relations are few and frequent, so their statistics can speak earlier: a relation half as
+# often expected as once in a context, and unseen there, is not plausible in it.
+RELATION_VETO = 1.0
+RELATION_FLOOR = -6.0
 Result = tuple[list[Edit], float]
 
 
@@ -130,11 +134,12 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         cands = []
-        for group, say in lex.relation_say.items():
-            if group == rel.group or p.has(say) or (group, o) in ctx.siblings.rel:
+        for group in rel.contrast:
+            say = lex.relation_say[group]
+            if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
-            score = stats.score(feats, group)
-            if score is not None:
+            score = stats.score(feats, group, veto=RELATION_VETO)
+            if score is not None and score >= RELATION_FLOOR:
                 cands.append((say, score, say in rel.replacements))
         if cands:
             slots.append(((s, e), cands))
