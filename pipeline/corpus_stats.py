@@ -10,6 +10,7 @@ Counts, over parsed captions, which words go together in each role a rule edits:
 | `gov`  | noun, governor: `v:`/`s:` verb of its object/subject, `p:` relation | horse · v:ride |
 | `prt`  | verb, particle of a phrasal verb      | pick · up                    |
 | `mod`  | modifier, noun, adjacent ("compound" candidates) | polar · bear      |
+| `crel` | class of the thing located, relation, object | food · on · plate    |
 
 Nouns are keyed by their lexicon group's head word ("guy" counts as "man", "dogs" as "dog"),
 verbs by their base form, relations by their lexicon group ("next to" counts as "near"), so
@@ -41,7 +42,7 @@ from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
 
 FORMAT = "ahnpl-corpus-stats"
 VERSION = 1
-TABLES = ("rel", "svo", "amod", "gov", "prt", "mod")
+TABLES = ("rel", "svo", "amod", "gov", "prt", "mod", "crel")
 COMPOUND_MIN = 3
 VETO_EXPECTED = 1.0
 VETO_RATIO = 0.1
@@ -78,6 +79,25 @@ def head_key(p: Parse, i: int, lex: Lexicon) -> str:
     return verb_key(p, i, lex) if p.tags[i].startswith("VB") else noun_key(p, i, lex)
 
 
+def entity_class(p: Parse, i: int, lex: Lexicon) -> str | None:
+    """The coarse class (lexicon supercategory; "person" for people words) of what token i
+    names, or for a verb, of its subject: the thing a relation headed by i locates. Class
+    counts generalise over nouns too rare for their own ("bread on a couch" is unseen, food
+    on a couch is rare)."""
+    if p.tags[i].startswith("VB"):
+        subj = p.child(i, ("nsubj", "nsubjpass"))
+        if subj is None and p.deps[i] in ("acl", "relcl"):
+            subj = p.heads[i]
+        if subj is None or subj == i:
+            return None
+        i = subj
+    for n in range(min(lex.max_noun_len, i + 1), 0, -1):
+        noun = lex.nouns.get(tuple(p.lows[i - n + 1 : i + 1]))
+        if noun is not None:
+            return noun.supercategory
+    return "person" if p.lows[i] in lex.animate_extra else None
+
+
 def relations_in(p: Parse, lex: Lexicon) -> Iterator[tuple[int, int, int]]:
     """(first, end, object) token spans of prepositional relations: a lexicon phrase ("in front
     of") or a lone preposition ("of"), with the noun it governs."""
@@ -101,6 +121,9 @@ def observe(p: Parse, lex: Lexicon) -> Iterator[tuple[str, tuple[str, ...]]]:
         r = relation_key(tuple(p.lows[s:e]), lex)
         yield "rel", (head_key(p, p.heads[s], lex), r, o)
         yield "gov", (o, "p:" + r)
+        cls = entity_class(p, p.heads[s], lex)
+        if cls is not None:
+            yield "crel", (cls, r, o)
     for i, (tag, dep) in enumerate(zip(p.tags, p.deps)):
         if tag.startswith("VB") and dep not in ("aux", "auxpass", "amod"):
             v = verb_key(p, i, lex)
@@ -142,6 +165,7 @@ class CorpusStats:
     totals: dict[str, dict[tuple, int]] = field(default_factory=dict)
     marginals: dict[str, tuple[dict[str, int], int]] = field(default_factory=dict)
     compounds: frozenset[tuple[str, str]] = frozenset()
+    _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # context table name → (key positions that form the context, position of the candidate)
@@ -161,6 +185,8 @@ class CorpusStats:
             "amod|a": ("amod", (0,), 1),
             "gov|g": ("gov", (1,), 0),
             "prt|v": ("prt", (0,), 1),
+            "crel|cr": ("crel", (0, 1), 2),
+            "crel|co": ("crel", (0, 2), 1),
         }
         for name, (table, ctx, cand) in views.items():
             idx: dict[tuple, dict[str, int]] = {}
@@ -195,23 +221,31 @@ class CorpusStats:
         candidate: str,
         observed: bool = False,
         veto: float = VETO_EXPECTED,
+        among: tuple[str, ...] | None = None,
     ) -> float | None:
         """Plausibility of `candidate` in a context: the mean over `features` (view, context)
         of log P(candidate | context), smoothed towards the candidate's overall share
-        (natural log, ≤ 0).
+        (natural log, ≤ 0). With `among` (the words of its kind: the nouns of a supercategory,
+        the colours) counts and shares are taken among those words only, so a context that
+        mostly takes other kinds of words ("flying" takes birds and kites) still tells which
+        vehicle flies.
 
         None when the corpus speaks against it: in some context its overall frequency
         predicts at least `veto` sightings, and it was seen less than `VETO_RATIO` times that
-        ("green" with "woman", "under" with "beach"). A candidate no context saw but none
-        rules out keeps a low score (its share alone), so observed ones win when they exist.
+        ("green" with "woman", a bicycle flying). A candidate no context saw but none rules
+        out keeps a low score (its share alone), so observed ones win when they exist.
         With `observed`, every context must have seen the candidate (object_swap: the corpus
         must show each noun in the other's role).
         """
         log_sum = 0.0
         for view, context in features:
-            tot = self.totals[view].get(context, 0)
-            c = self.index[view][context].get(candidate, 0) if tot else 0
+            slot = self.index[view].get(context)
+            c = slot.get(candidate, 0) if slot else 0
             marg, n = self.marginals[view]
+            if among is None:
+                tot = self.totals[view].get(context, 0)
+            else:
+                tot, n = self._restricted(view, context, among)
             share = (marg.get(candidate, 0) + 0.5) / n
             expected = tot * share
             # Unseen, or seen far less often than its frequency predicts there.
@@ -219,6 +253,22 @@ class CorpusStats:
                 return None
             log_sum += math.log((c + SMOOTHING * share) / (tot + SMOOTHING))
         return log_sum / len(features)
+
+    def _restricted(self, view: str, context: tuple, among: tuple[str, ...]) -> tuple[int, float]:
+        """(count of the context among `among`, their smoothed marginal total), cached."""
+        key = (view, context, among)
+        hit = self._cache.get(key)
+        if hit is None:
+            if len(self._cache) > 200_000:  # bounded: contexts are unbounded over a corpus
+                self._cache.clear()
+            slot = self.index[view].get(context) or {}
+            marg = self.marginals[view][0]
+            hit = (
+                sum(slot.get(w, 0) for w in among),
+                sum(marg.get(w, 0) + 0.5 for w in among),
+            )
+            self._cache[key] = hit
+        return hit
 
     def prior(self, view: str, candidate: str) -> float:
         """log share of `candidate` among a view's candidates: the score where no context

@@ -108,6 +108,7 @@ class Lexicon:
     collectives: frozenset[str]  # "group" in "a group of people"
     verb_membership: dict[str, tuple[str, ...]]  # base → group names
     group_heads: dict[int, str]  # noun group id → its first (replacement) word
+    kind_words: dict[str, tuple[str, ...]]  # supercategory → its groups' heads (statistics keys)
     compounds: frozenset[tuple[str, ...]]  # word sequences kept whole ("polar bear")
     idioms: frozenset[tuple[str, ...]]  # fixed phrases no rule edits inside
     max_phrase_len: int
@@ -380,6 +381,7 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         animate_extra=frozenset(objects["animate_extra"]),
         collectives=frozenset(objects["collectives"]),
         group_heads=heads,
+        kind_words={k: tuple(sg for _, sg, _, _ in v) for k, v in noun_choices.items()},
         compounds=compounds,
         idioms=idioms,
         max_phrase_len=max_phrase,

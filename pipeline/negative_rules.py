@@ -23,7 +23,14 @@ from ahnpl.pipeline.caption_parse import (
     match_phrase,
     moved_word,
 )
-from ahnpl.pipeline.corpus_stats import CorpusStats, head_key, noun_key, relation_key, verb_key
+from ahnpl.pipeline.corpus_stats import (
+    CorpusStats,
+    entity_class,
+    head_key,
+    noun_key,
+    relation_key,
+    verb_key,
+)
 from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
 from ahnpl.pipeline.surface import match_case
 
@@ -366,6 +373,9 @@ def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]
                 first, r = st, m[1].group
                 break
         feats.append(("rel|hr", (head_key(p, p.heads[first], lex), r)))
+        cls = entity_class(p, p.heads[first], lex)
+        if cls is not None:
+            feats.append(("crel|cr", (cls, r)))
     for j in p.children(h):
         if p.deps[j] == "amod" and p.lows[j] in lex.swappable:
             feats.append(("amod|a", (p.lows[j],)))
@@ -398,6 +408,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     slots = []
     for s, e, noun, plural in found:
         feats = _noun_features(p, e - 1, ctx)
+        kind = lex.kind_words[noun.supercategory]
         cands = []
         for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
             if gid in present or sg in ctx.siblings.nouns:
@@ -405,7 +416,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
                 continue
-            score = stats.score(feats, sg) if feats else stats.prior("gov|g", sg)
+            score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
             if score is not None:
                 cands.append((match_case(p.words[s], pl if plural else sg), score, False))
         if cands:
