@@ -46,6 +46,7 @@ TABLES = ("rel", "svo", "amod", "gov", "prt", "mod", "crel")
 COMPOUND_MIN = 3
 VETO_EXPECTED = 1.0
 VETO_RATIO = 0.1
+OBSERVED_MIN = 2  # "observed" means seen twice: once may be a parse error
 SMOOTHING = 2.0
 COMPOUND_SHARE = 0.5
 BUNDLED = "coco_stats.json.gz"
@@ -234,8 +235,8 @@ class CorpusStats:
         predicts at least `veto` sightings, and it was seen less than `VETO_RATIO` times that
         ("green" with "woman", a bicycle flying). A candidate no context saw but none rules
         out keeps a low score (its share alone), so observed ones win when they exist.
-        With `observed`, every context must have seen the candidate (object_swap: the corpus
-        must show each noun in the other's role).
+        With `observed`, every context must have seen the candidate `OBSERVED_MIN` times
+        (object_swap: the corpus must show each noun in the other's role).
         """
         log_sum = 0.0
         for view, context in features:
@@ -249,7 +250,7 @@ class CorpusStats:
             share = (marg.get(candidate, 0) + 0.5) / n
             expected = tot * share
             # Unseen, or seen far less often than its frequency predicts there.
-            if (c == 0 and observed) or (expected >= veto and c < VETO_RATIO * expected):
+            if (observed and c < OBSERVED_MIN) or (expected >= veto and c < VETO_RATIO * expected):
                 return None
             log_sum += math.log((c + SMOOTHING * share) / (tot + SMOOTHING))
         return log_sum / len(features)
