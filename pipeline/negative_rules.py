@@ -51,6 +51,7 @@ RELATION_VETO = 1.0
 RELATION_FLOOR = -6.0
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
+_ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
 
 
 @dataclass
@@ -668,14 +669,12 @@ def existence(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     for i, low in enumerate(p.lows):
         # Only "with" that gives a thing a part or a companion ("a bed with pillows"); with a
         # verb it names an instrument or a manner ("filled with", "playing with").
-        if low != "with" or p.deps[i] != "prep" or frozen[i] or p.tags[p.heads[i]] not in NOUN_TAGS:
+        if low != "with" or p.deps[i] != "prep" or frozen[i]:
             continue
         obj = p.child(i, ("pobj",))
-        if (
-            obj is None
-            or p.tags[obj] not in NOUN_TAGS
-            or p.lows[obj] in lex.relation_object_stoplist
-        ):
+        if obj is None or p.tags[obj] not in NOUN_TAGS or p.tags[p.heads[i]] not in NOUN_TAGS:
+            continue
+        if p.lows[obj] in _UNLOCATED or p.lows[obj] in _ABSTRACT:
             continue
         det = p.child(obj, ("det", "nummod", "quantmod"))
         if p.child(obj, ("nummod",)) is not None or (det is not None and det != i + 1):
