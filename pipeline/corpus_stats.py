@@ -144,11 +144,18 @@ def observe(p: Parse, lex: Lexicon) -> Iterator[tuple[str, tuple[str, ...]]]:
                 yield "prt", (v, p.lows[prt])
         elif tag in _NOUN_TAGS or tag in ("JJ", "VBN"):
             h = p.heads[i]
-            if h != i and p.tags[h] in _NOUN_TAGS and dep in ("amod", "compound", "nmod"):
-                if dep == "amod" or p.lows[i] in lex.attributes:
-                    yield "amod", (p.lows[i], noun_key(p, h, lex))
-                if h == i + 1:
-                    yield "mod", (p.lows[i], p.lows[h])
+            if dep not in ("amod", "compound", "nmod"):
+                continue
+            if (
+                h != i
+                and p.tags[h] in _NOUN_TAGS
+                and (dep == "amod" or p.lows[i] in lex.attributes)
+            ):
+                yield "amod", (p.lows[i], noun_key(p, h, lex))
+            # Adjacent, whatever the parser attached it to ("a polar bear swimming" is often
+            # parsed with "swimming" as the noun).
+            if i + 1 < len(p) and p.tags[i + 1] in _NOUN_TAGS:
+                yield "mod", (p.lows[i], p.lows[i + 1])
 
 
 @dataclass
