@@ -154,6 +154,7 @@ def preview(
         return {
             "caption": text,
             "negatives": {t: (n.text if n else None) for t, n in zip(generator.types, negatives)},
+            "scores": {t: (n.score if n else None) for t, n in zip(generator.types, negatives)},
         }
 
     if file is not None:
@@ -172,7 +173,7 @@ def preview(
         if n is None:
             typer.echo(f"  {t:<15} -")
         else:
-            typer.echo(f"  {t:<15} {n.text}    [{n.original} → {n.replacement}]")
+            typer.echo(f"  {t:<15} {n.text}    [{n.original} → {n.replacement}, {n.score:.2f}]")
 
 
 @app.command()
