@@ -148,8 +148,8 @@ def main() -> None:
             if neg is not None:
                 pref = lm.prefers_true(caption, neg.text)
                 prefs[t].append(pref)
-                dump.append({"type": t, "caption": caption, "negative": neg.text,
-                             "score": neg.score, "lm_prefers_true": pref})  # fmt: skip
+                row = {"type": t, "caption": caption, "negative": neg.text}
+                dump.append({**row, "score": neg.score, "lm_prefers_true": pref})
     anchor = sugarcrepe(args.sugarcrepe, lm) if args.sugarcrepe else {}
     print(f"LM: {args.train} ({len(lm.tri)} trigrams); scored: {n} captions of {args.score}")
     print(f"negatives in {seconds:.1f}s; statistics {gen.stats.sha256[:16]}…")

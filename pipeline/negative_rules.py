@@ -386,10 +386,18 @@ def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]
     for j in p.children(h):
         if p.deps[j] == "amod" and p.lows[j] in lex.swappable:
             feats.append(("amod|a", (p.lows[j],)))
+        elif p.deps[j] in ("acl", "relcl") and p.tags[j].startswith("VB"):
+            # "a bird flying", "an airplane that is flying": the noun does what the verb says.
+            if p.child(j, ("nsubj", "nsubjpass")) in (None, *_relative_kids(p, j)):
+                feats.append(("gov|g", ("s:" + verb_key(p, j, lex),)))
         elif p.deps[j] == "prep" and (pobj := p.child(j, ("pobj",))) is not None:
             r = relation_key((p.lows[j],), lex)
             feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
     return feats
+
+
+def _relative_kids(p: Parse, v: int) -> list[int]:
+    return [j for j in p.children(v) if p.lows[j] in _RELATIVE]
 
 
 def _gender(p: Parse, lex: Lexicon) -> frozenset[str]:
@@ -440,7 +448,13 @@ def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]
     subj, obj = _subject_of(p, i), p.child(i, ("dobj",))
     s = noun_key(p, subj, lex) if subj is not None else "-"
     o = noun_key(p, obj, lex) if obj is not None else "-"
-    feats = [("svo|so", (s, o))] if s != "-" else [("svo|o", (o,))]
+    # The pair is most telling but sparse; the subject alone and the object alone are dense
+    # ("a man riding a bat": no verb of a bat is "ride").
+    feats = [("svo|so", (s, o))] if s != "-" else []
+    if s != "-":
+        feats.append(("svo|s", (s,)))
+    if o != "-" or s == "-":
+        feats.append(("svo|o", (o,)))
     for j in p.children(i):
         if p.deps[j] == "prep":
             pobj = p.child(j, ("pobj",))
@@ -487,13 +501,22 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
     lifeless = not _animate(p, _subject_of(p, i), lex)
     feats = _verb_features(p, i, ctx)
+    groups = [
+        (g, members)
+        for g in lex.verb_membership[v.forms[0]]
+        for g_transitive, objects, members in (lex.verb_groups[g],)
+        if g_transitive == transitive
+        and not (objects and obj_kind not in objects)
+        and not (lifeless and g == "posture")
+    ]
+    # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
+    among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
+    # "A bus parked in front of …" → "A bus driving in front of …": an intransitive verb has no
+    # passive participle to put there.
+    if k == 4 and p.deps[i] == "acl" and not transitive:
+        k = 2
     out: dict[str, tuple] = {}
-    for g in lex.verb_membership[v.forms[0]]:
-        g_transitive, objects, members = lex.verb_groups[g]
-        if g_transitive != transitive or (objects and obj_kind not in objects):
-            continue
-        if lifeless and g == "posture":
-            continue
+    for _, members in groups:
         for other in members:
             base = other.forms[0]
             if (
@@ -504,7 +527,7 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 or other.forms[k] in out
             ):
                 continue
-            score = ctx.stats.score(feats, base)
+            score = ctx.stats.score(feats, base, among=among)
             if score is not None:
                 out[other.forms[k]] = (other.forms[k], score, False)
     return list(out.values())

@@ -408,6 +408,8 @@ def test_pluralize_and_match_case():
         ("cherry", "cherries"),
         ("toy", "toys"),
         ("hot dog", "hot dogs"),
+        ("giraffe", "giraffes"),
+        ("knife", "knives"),
         ("bench", "benches"),
     ]:
         assert pluralize(sg, {}) == pl
