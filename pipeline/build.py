@@ -337,7 +337,9 @@ def _statistics_step(recipe: Recipe, inputs: InputSet, out: str) -> tuple[str | 
 
     cfg = recipe.negatives
     captions = (c for item in inputs.items for c in item.captions)
-    return stats_for_build(cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons)
+    return stats_for_build(
+        cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons
+    )
 
 
 def _is_done(fs, base: str, builder: ShardBuilder, shard_id: int) -> bool:

@@ -446,10 +446,10 @@ def stats_for_build(
     """The build's statistics step (DESIGN §4), run once before any shard.
 
     `mode` is "input" (count the build's own captions), "input+bundled" (those plus the bundled
-    COCO counts), "bundled", or the path of a statistics file. Counted statistics are written
-    to `out/corpus_stats.json.gz` (kept when already there: a resumed build, or another rank,
-    made the same bytes from the same input). Returns (path of the statistics the shards use,
-    None for the bundled ones; seconds spent counting).
+    COCO counts), "bundled", or the path of a statistics file (`negatives.stats_file`).
+    Counted statistics are written to `out/corpus_stats.json.gz` (kept when already there: a
+    resumed build, or another rank, made the same bytes from the same input). Returns (path of
+    the statistics the shards use, None for the bundled ones; seconds spent counting).
     """
     import time
 

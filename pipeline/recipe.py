@@ -50,7 +50,8 @@ class NegativesConfig(_Section):
     n_process: int = Field(1, ge=1)
     batch_size: int = Field(256, ge=1)
     stats: Literal["input", "input+bundled", "bundled"] = Field(
-        "input", description="plausibility statistics: the input's own, plus the bundled, or bundled"
+        "input",
+        description="plausibility statistics: the input's own, plus the bundled, or bundled",
     )
     stats_file: PathStr | None = Field(
         None, description="statistics made by `ahnpl-gen stats` (used instead of `stats`)"

@@ -131,7 +131,7 @@ def test_recipe_can_name_bundled_or_a_file(tmp_path, coco_mini):
     assert info["sha256"] == bundled_stats().sha256
     assert not (tmp_path / "a" / STATS_NAME).exists()
     missing = load_recipe(
-        None, [*base, f"output.out={tmp_path / 'b'}", f"negatives.stats={tmp_path / 'x.json'}"]
+        None, [*base, f"output.out={tmp_path / 'b'}", f"negatives.stats_file={tmp_path / 'x.json'}"]
     )
     with pytest.raises(FileNotFoundError, match="x.json"):
         build(missing, progress=False)
