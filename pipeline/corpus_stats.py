@@ -230,6 +230,7 @@ class CorpusStats:
         observed: bool = False,
         veto: float = VETO_EXPECTED,
         among: tuple[str, ...] | None = None,
+        ratio: float = VETO_RATIO,
     ) -> float | None:
         """Plausibility of `candidate` in a context: the mean over `features` (view, context)
         of log P(candidate | context), smoothed towards the candidate's overall share
@@ -239,7 +240,7 @@ class CorpusStats:
         vehicle flies.
 
         None when the corpus speaks against it: in some context its overall frequency
-        predicts at least `veto` sightings, and it was seen less than `VETO_RATIO` times that
+        predicts at least `veto` sightings, and it was seen less than `ratio` times that
         ("green" with "woman", a bicycle flying). A candidate no context saw but none rules
         out keeps a low score (its share alone), so observed ones win when they exist.
         With `observed`, every context must have seen the candidate `OBSERVED_MIN` times
@@ -257,7 +258,7 @@ class CorpusStats:
             share = (marg.get(candidate, 0) + 0.5) / n
             expected = tot * share
             # Unseen, or seen far less often than its frequency predicts there.
-            if (observed and c < OBSERVED_MIN) or (expected >= veto and c < VETO_RATIO * expected):
+            if (observed and c < OBSERVED_MIN) or (expected >= veto and c < ratio * expected):
                 return None
             log_sum += math.log((c + SMOOTHING * share) / (tot + SMOOTHING))
         return log_sum / len(features)

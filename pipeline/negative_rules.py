@@ -49,6 +49,10 @@ SHARPNESS = 2.0
 # often expected as once in a context, and unseen there, is not plausible in it.
 RELATION_VETO = 1.0
 RELATION_FLOOR = -6.0
+# A verb must fit its subject and object: a verb seen under a quarter as often as expected
+# there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
+VERB_RATIO = 0.25
+VERB_FLOOR = -7.0
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
 _ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
@@ -527,8 +531,8 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 or other.forms[k] in out
             ):
                 continue
-            score = ctx.stats.score(feats, base, among=among)
-            if score is not None:
+            score = ctx.stats.score(feats, base, among=among, ratio=VERB_RATIO)
+            if score is not None and score >= VERB_FLOOR:
                 out[other.forms[k]] = (other.forms[k], score, False)
     return list(out.values())
 
