@@ -193,6 +193,11 @@ def _modifiers(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
     return out
 
 
+def _near(p: Parse, i: int, word: str, skip: int) -> bool:
+    """Whether `word` is already within three tokens of token i (token `skip` aside)."""
+    return any(p.lows[j] == word for j in range(max(0, i - 3), min(len(p), i + 4)) if j != skip)
+
+
 def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     mods = _modifiers(p, ctx)
@@ -208,6 +213,8 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue  # synonyms: swapping "big" and "large" changes nothing
             if {(lb, p.lows[ha]), (la, p.lows[hb])} <= present:
                 continue
+            if _near(p, a, lb, b) or _near(p, b, la, a):
+                continue  # "white and grey cat" ↛ "white and white cat"
             na, nb = noun_key(p, ha, lex), noun_key(p, hb, lex)
             if (lb, na) in ctx.siblings.amod or (la, nb) in ctx.siblings.amod:
                 continue  # another caption of the image says so: not false
