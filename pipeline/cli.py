@@ -99,7 +99,7 @@ def _build_summary(result, seconds: float) -> str:
         f"{result.out}: {t['images']} images in {t['shards']} shard(s), "
         f"{t['images_rejected']} rejected, {t['captions']} captions, negatives: {valid}, "
         f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
-        f"in {seconds:.1f}s"
+        f"in {seconds:.1f}s (statistics pass {result.stats_seconds:.1f}s)"
     )
 
 
@@ -148,6 +148,7 @@ def preview(
         return {
             "caption": text,
             "negatives": {t: (n.text if n else None) for t, n in zip(generator.types, negatives)},
+            "scores": {t: (n.score if n else None) for t, n in zip(generator.types, negatives)},
         }
 
     if file is not None:
@@ -166,7 +167,38 @@ def preview(
         if n is None:
             typer.echo(f"  {t:<15} -")
         else:
-            typer.echo(f"  {t:<15} {n.text}    [{n.original} → {n.replacement}]")
+            typer.echo(f"  {t:<15} {n.text}    [{n.original} → {n.replacement}, {n.score:.2f}]")
+
+
+@app.command()
+def stats(
+    captions: list[Path] = typer.Argument(..., help="COCO caption JSON or text files"),
+    out: Path = typer.Option(..., "--out", help="statistics file to write (.json or .json.gz)"),
+    spacy_model: str = typer.Option(None, help="spaCy pipeline name"),
+    lexicon: list[Path] = typer.Option(None, "--lexicon", help="user lexicon file (repeatable)"),
+    note: str = typer.Option("", help="where the captions come from and their licence"),
+    batch_size: int = typer.Option(256),
+) -> None:
+    """Corpus statistics (the plausibility model of the negative rules) from your captions."""
+    from .corpus_stats import compute_stats, read_caption_files, write_stats
+
+    started = time.perf_counter()
+    try:
+        captions_iter = read_caption_files(captions)
+        result, data = compute_stats(
+            captions_iter,
+            spacy_model=spacy_model,
+            batch_size=batch_size,
+            lexicon_paths=tuple(map(str, lexicon or ())),
+            meta={"source": [p.name for p in captions], "note": note},
+        )
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        _fail(str(e))
+    write_stats(out, data)
+    typer.echo(
+        f"{out}: statistics of {result.meta['captions']} captions, sha256 {result.sha256} "
+        f"({time.perf_counter() - started:.1f}s)"
+    )
 
 
 @app.command()

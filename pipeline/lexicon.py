@@ -1,8 +1,20 @@
-"""Packaged replacement vocabularies for text hard negatives (DESIGN §4).
+"""Replacement vocabularies for text hard negatives (DESIGN §4): packaged, plus user files.
 
 The data lives in `ahnpl/pipeline/lexicons/*.json`; this module turns it into lookup tables
 keyed by lowercase surface forms. Every table keeps the synonym structure: a word is never
 offered as a replacement of a word of its own group ("man" is never replaced by "guy").
+
+User lexicons (`negatives.lexicons` in a recipe, or `load_lexicon(paths)`) extend the packaged
+ones for other domains. A user lexicon is a JSON or YAML mapping with any of these keys; each
+list entry is a synonym group (a list of lowercase words or phrases, the first the one used as
+a replacement):
+
+    objects:   {SUPERCATEGORY: [[cube, block], [sphere, ball]]}   # new or existing supercategory
+    colours:   [[teal], [maroon]]         materials: [[bamboo]]     shapes: [[hexagonal]]
+    relations: {GROUP: {phrases: [inside of], say: inside, contrast: [GROUPS], opposite: [GROUPS]}}
+    compounds: [fire pit]                 idioms: [on the go]
+
+A bad entry raises `LexiconError` naming the file and the entry.
 """
 
 from __future__ import annotations
@@ -11,6 +23,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
+
+import yaml
 
 from ahnpl.pipeline.surface import pluralize
 
@@ -26,6 +41,10 @@ def _load(name: str) -> dict:
         raise RuntimeError(
             f"lexicon {path}: cannot be read ({e}); reinstall ahnpl (`pip install -e .`)"
         ) from e
+
+
+class LexiconError(ValueError):
+    """A user lexicon file or entry is malformed; the message names the file and the entry."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +65,9 @@ class Noun:
 @dataclass(frozen=True)
 class Relation:
     group: str
-    weak: bool  # "with", "in", "by": used only when no stronger relation is present
-    replacements: tuple[str, ...]
+    weak: bool  # "in", "by": used only when no stronger relation is present
+    replacements: tuple[str, ...]  # the opposites' phrases (spatial antonyms)
+    contrast: tuple[str, ...] = ()  # groups a replacement may come from (a real change)
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,7 @@ class Lexicon:
     noun_starts: frozenset[str]  # first words of the noun phrases, for a fast pre-check
     invariant_nouns: frozenset[str]  # same form in singular and plural ("sheep")
     relations: dict[tuple[str, ...], Relation]
+    relation_say: dict[str, str]  # relation group → the phrase used as its replacement
     max_relation_len: int
     relation_starts: frozenset[str]
     sides: frozenset[str]
@@ -84,6 +105,16 @@ class Lexicon:
     animate_extra: frozenset[str]  # subject nouns outside the groups that are living
     collectives: frozenset[str]  # "group" in "a group of people"
     verb_membership: dict[str, tuple[str, ...]]  # base → group names
+    group_heads: dict[int, str]  # noun group id → its first (replacement) word
+    kind_words: dict[str, tuple[str, ...]]  # supercategory → its groups' heads (statistics keys)
+    compounds: frozenset[tuple[str, ...]]  # word sequences kept whole ("polar bear")
+    idioms: frozenset[tuple[str, ...]]  # fixed phrases no rule edits inside
+    max_phrase_len: int
+    phrase_starts: frozenset[str]
+    male: frozenset[str]  # person nouns and pronouns by grammatical gender
+    female: frozenset[str]
+    existence_drop: frozenset[str]  # determiners dropped after "without"
+    sources: tuple[str, ...] = ()  # user lexicon files merged in
 
 
 def _attributes(data: dict) -> tuple[dict[str, Attribute], frozenset[str]]:
@@ -112,6 +143,7 @@ def _nouns(data: dict):
     nouns: dict[tuple[str, ...], Noun] = {}
     choices: dict[str, list] = {}
     group_words: dict[int, frozenset[str]] = {}
+    heads: dict[int, str] = {}
     invariant = {w for w, pl in irregular.items() if w == pl}
     gid = 0
     for supercat, groups in data["groups"].items():
@@ -130,6 +162,7 @@ def _nouns(data: dict):
                 pl = head if mass else pluralize(head, irregular)
                 choices.setdefault(supercat, []).append((gid, head, pl, mass))
             group_words[gid] = frozenset(forms)
+            heads[gid] = head
             gid += 1
     return (
         nouns,
@@ -137,6 +170,7 @@ def _nouns(data: dict):
         group_words,
         max(len(k) for k in nouns),
         frozenset(invariant),
+        heads,
     )
 
 
@@ -148,9 +182,13 @@ def _relations(data: dict) -> tuple[dict[tuple[str, ...], Relation], int]:
         unknown = [o for o in g["opposite"] if o not in groups]
         if unknown:
             raise RuntimeError(f"lexicon relations.json: group {name!r} names unknown {unknown}")
+        unknown = [o for o in g.get("contrast", ()) if o not in groups]
+        if unknown:
+            raise RuntimeError(f"lexicon relations.json: group {name!r} names unknown {unknown}")
         repl = tuple(groups[o]["say"] for o in g["opposite"])
+        contrast = tuple(g.get("contrast", g["opposite"]))
         for phrase in g["phrases"]:
-            table[tuple(phrase.split())] = Relation(name, name in weak, repl)
+            table[tuple(phrase.split())] = Relation(name, name in weak, repl, contrast)
     return table, max(len(k) for k in table)
 
 
@@ -187,21 +225,134 @@ def _verbs(data: dict):
     )
 
 
-@lru_cache(maxsize=1)
-def load_lexicon() -> Lexicon:
-    """Load and index the packaged lexicons (cached; immutable).
+_USER_KEYS = {
+    "objects": "objects",
+    "colours": "colour",
+    "colors": "colour",
+    "materials": "material",
+    "shapes": "shape",
+    "relations": "relations",
+    "compounds": "compounds",
+    "idioms": "idioms",
+}
+
+
+def _words(path: str, where: str, value) -> list[str]:
+    """A synonym group: a non-empty list of non-empty lowercase strings."""
+    if isinstance(value, str) or not isinstance(value, list) or not value:
+        raise LexiconError(
+            f"lexicon {path}: entry {where} = {value!r}: expected a non-empty list of words"
+        )
+    for w in value:
+        if not isinstance(w, str) or not w.strip() or w != w.strip().lower() or "  " in w:
+            raise LexiconError(
+                f"lexicon {path}: entry {where} has {w!r}: words are non-empty lowercase "
+                "strings with single spaces"
+            )
+    return list(value)
+
+
+def _read_user(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise LexiconError(f"lexicon {path}: no such file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise LexiconError(f"lexicon {path}: cannot be read ({e})") from e
+    if not isinstance(data, dict):
+        raise LexiconError(f"lexicon {path}: expected a mapping with keys {sorted(_USER_KEYS)}")
+    unknown = sorted(set(data) - set(_USER_KEYS))
+    if unknown:
+        raise LexiconError(f"lexicon {path}: unknown key(s) {unknown}; use {sorted(_USER_KEYS)}")
+    return data
+
+
+def _merge_user(path: str, data: dict, tables: dict) -> None:
+    """Add one user lexicon's entries to the packaged JSON tables (in place), validated."""
+    for key, value in data.items():
+        target = _USER_KEYS[key]
+        if target in ("colour", "material", "shape", "compounds", "idioms"):
+            if not isinstance(value, list):
+                raise LexiconError(f"lexicon {path}: entry {key} must be a list")
+            for k, group in enumerate(value):
+                if target in ("compounds", "idioms"):
+                    tables["phrases"][target] += _words(path, f"{key}[{k}]", [group])
+                else:
+                    tables["attributes"][target].append(_words(path, f"{key}[{k}]", group))
+        elif target == "objects":
+            if not isinstance(value, dict):
+                raise LexiconError(f"lexicon {path}: entry objects must map supercategories")
+            for cat, groups in value.items():
+                if not isinstance(groups, list):
+                    raise LexiconError(f"lexicon {path}: entry objects.{cat} must be a list")
+                dest = tables["objects"]["groups"].setdefault(str(cat), [])
+                dest += [_words(path, f"objects.{cat}[{k}]", g) for k, g in enumerate(groups)]
+        else:
+            if not isinstance(value, dict):
+                raise LexiconError(f"lexicon {path}: entry relations must map group names")
+            groups = tables["relations"]["groups"]
+            for name, g in value.items():
+                where = f"relations.{name}"
+                if not isinstance(g, dict) or not {"phrases", "say"} <= set(g):
+                    raise LexiconError(f"lexicon {path}: entry {where} needs phrases and say")
+                phrases = _words(path, f"{where}.phrases", g["phrases"])
+                opposite = list(g.get("opposite", []))
+                contrast = list(g.get("contrast", opposite))
+                bad = [o for o in opposite + contrast if o not in groups and o not in value]
+                if bad:
+                    raise LexiconError(f"lexicon {path}: entry {where} names unknown {bad}")
+                groups[name] = {
+                    "phrases": phrases,
+                    "say": g["say"],
+                    "opposite": opposite,
+                    "contrast": contrast,
+                }
+
+
+def _phrases(data: dict):
+    def seqs(key):
+        return frozenset(tuple(p.split()) for p in data[key])
+
+    compounds, idioms = seqs("compounds"), seqs("idioms")
+    every = compounds | idioms
+    return compounds, idioms, max(len(k) for k in every), frozenset(k[0] for k in every)
+
+
+def load_lexicon(paths: tuple[str, ...] | list[str] = ()) -> Lexicon:
+    """Load and index the packaged lexicons, extended by user lexicon files (cached).
 
     Raises:
-        RuntimeError: a lexicon file is missing or malformed (names the file).
+        LexiconError: a user file is missing, unreadable or has a bad entry (names both).
+        RuntimeError: a packaged lexicon file is missing or malformed (names the file).
     """
-    attrs, stop = _attributes(_load("attributes.json"))
-    nums = _load("numbers.json")
+    return _load_lexicon(tuple(str(p) for p in paths))
+
+
+@lru_cache(maxsize=8)
+def _load_lexicon(paths: tuple[str, ...]) -> Lexicon:
+    names = ("attributes", "numbers", "objects", "relations", "verbs", "phrases")
+    tables = {n: _load(f"{n}.json") for n in names}
+    for path in paths:
+        _merge_user(path, _read_user(path), tables)
+    try:
+        return _index(tables, paths)
+    except (KeyError, TypeError, ValueError) as e:
+        where = f"lexicons {list(paths)}" if paths else "packaged lexicons"
+        raise LexiconError(f"{where}: {e!r}") from e
+
+
+def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
+    attrs, stop = _attributes(tables["attributes"])
+    nums = tables["numbers"]
     lo, hi = nums["replacement_range"]
-    objects = _load("objects.json")
-    nouns, noun_choices, group_words, max_noun, invariant = _nouns(objects)
-    rel = _load("relations.json")
+    objects = tables["objects"]
+    nouns, noun_choices, group_words, max_noun, invariant, heads = _nouns(objects)
+    rel = tables["relations"]
     relations, max_rel = _relations(rel)
-    verbs, verb_groups, membership, animate_only = _verbs(_load("verbs.json"))
+    verbs, verb_groups, membership, animate_only = _verbs(tables["verbs"])
+    phrases = tables["phrases"]
+    compounds, idioms, max_phrase, phrase_starts = _phrases(phrases)
     return Lexicon(
         attributes=attrs,
         swappable=stop,
@@ -214,6 +365,7 @@ def load_lexicon() -> Lexicon:
         noun_starts=frozenset(k[0] for k in nouns),
         invariant_nouns=invariant,
         relations=relations,
+        relation_say={name: g["say"] for name, g in sorted(rel["groups"].items())},
         max_relation_len=max_rel,
         relation_starts=frozenset(k[0] for k in relations),
         sides=frozenset(rel["sides"]),
@@ -226,4 +378,14 @@ def load_lexicon() -> Lexicon:
         animate_only=animate_only,
         animate_extra=frozenset(objects["animate_extra"]),
         collectives=frozenset(objects["collectives"]),
+        group_heads=heads,
+        kind_words={k: tuple(sg for _, sg, _, _ in v) for k, v in noun_choices.items()},
+        compounds=compounds,
+        idioms=idioms,
+        max_phrase_len=max_phrase,
+        phrase_starts=phrase_starts,
+        male=frozenset(phrases["male"]),
+        female=frozenset(phrases["female"]),
+        existence_drop=frozenset(phrases["existence"]["drop_determiners"]),
+        sources=paths,
     )

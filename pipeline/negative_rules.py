@@ -1,14 +1,36 @@
 """Rules that turn one parsed caption into one hard negative per type (DESIGN §4).
 
-Each rule reads a `Parse` (see `ahnpl.pipeline.caption_parse`) and returns a list of token
-edits `(first_token, end_token, new_text)`, or None when the caption lacks what the type
-needs. Replacements are drawn with the caller's `Choices` (a RNG seeded per caption, type and
-seed), so the output depends on those three only.
+Each rule reads a `Parse` (see `ahnpl.pipeline.caption_parse`) and a `RuleContext` (the
+lexicon, the corpus statistics, what the image's other captions say) and returns
+`(edits, score)`: token edits `(first_token, end_token, new_text)` and the plausibility of the
+replacement (`CorpusStats.score`, mean log-probability in its context), or None when the
+caption lacks what the type needs. Among its candidates a rule keeps those the statistics find
+plausible in context and that are false for the image (absent from the same role in every
+sibling caption), and draws one with the caller's `Choices` (a RNG seeded per caption, type and
+seed), weighted by plausibility, so the output depends on (caption, siblings, seed, statistics).
 """
 
 from __future__ import annotations
 
-from ahnpl.pipeline.caption_parse import Choices, Edit, Parse, match_phrase, moved_word
+import math
+from dataclasses import dataclass, field
+
+from ahnpl.pipeline.caption_parse import (
+    Choices,
+    Edit,
+    Parse,
+    frozen_tokens,
+    match_phrase,
+    moved_word,
+)
+from ahnpl.pipeline.corpus_stats import (
+    CorpusStats,
+    entity_class,
+    head_key,
+    noun_key,
+    relation_key,
+    verb_key,
+)
 from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
 from ahnpl.pipeline.surface import match_case
 
@@ -20,27 +42,75 @@ _NUMBER_WORDS_BY_VALUE: dict[int, str] = {}
 _COUNTS = frozenset(
     "two three four five six seven eight nine ten eleven twelve several many these those".split()
 )
+ANTONYM_WEIGHT = 3.0  # a spatial antonym is preferred over another plausible relation
+MARGIN = 2.0  # candidates this far (log units) below the most plausible one are not drawn
+SHARPNESS = 2.0
+# Relations are few and frequent, so their statistics can speak earlier: a relation half as
+# often expected as once in a context, and unseen there, is not plausible in it.
+RELATION_VETO = 1.0
+RELATION_FLOOR = -6.0
+# A verb must fit its subject and object: a verb seen under a quarter as often as expected
+# there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
+VERB_RATIO = 0.25
+VERB_FLOOR = -7.0
+Result = tuple[list[Edit], float]
+_UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
+_ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
 
 
-def relation(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
-    strong: list[tuple[int, int, list[str]]] = []
-    weak: list[tuple[int, int, list[str]]] = []
+@dataclass
+class Roles:
+    """What a set of captions says, by role: nouns, (adjective, noun), verbs, (relation,
+    object). A replacement in one of these roles is not false for the image."""
+
+    nouns: set[str] = field(default_factory=set)
+    amod: set[tuple[str, str]] = field(default_factory=set)
+    verbs: set[str] = field(default_factory=set)
+    rel: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass
+class RuleContext:
+    lex: Lexicon
+    stats: CorpusStats
+    siblings: Roles = field(default_factory=Roles)
+
+
+def _pick(rng: Choices, slots: list, antonyms: bool = False):
+    """Draw one (slot, candidate) over all slots of the caption: only candidates within
+    `MARGIN` of the most plausible one, weighted by exp(SHARPNESS·score) (× ANTONYM_WEIGHT
+    for antonyms). `slots`: (slot, [(candidate, score, is_antonym)]) with non-empty lists."""
+    pairs = [(slot, c) for slot, cands in slots for c in cands]
+    best = max(c[1] for _, c in pairs)
+    pairs = [(slot, c) for slot, c in pairs if c[1] >= best - MARGIN]
+    weights = [
+        math.exp(SHARPNESS * (c[1] - best)) * (ANTONYM_WEIGHT if c[2] and antonyms else 1.0)
+        for _, c in pairs
+    ]
+    slot, (cand, score, _) = rng.weighted(pairs, weights)
+    return slot, cand, score
+
+
+def _is_particle(p: Parse, i: int, ctx: RuleContext) -> bool:
+    """A preposition the corpus reads as a verb's particle more often than as a relation
+    ("pick up", "look out"), or one the parser attaches as a particle."""
+    if p.deps[i] == "prt":
+        return True
+    h = p.heads[i]
+    if not p.tags[h].startswith("VB"):
+        return False
+    v, st = verb_key(p, h, ctx.lex), ctx.stats
+    as_rel = st.count("rel|h", (v,), relation_key((p.lows[i],), ctx.lex))
+    return st.count("prt|v", (v,), p.lows[i]) > as_rel
+
+
+def _relation_slots(p: Parse, ctx: RuleContext):
+    lex = ctx.lex
+    frozen = frozen_tokens(p, lex)
     n, i = len(p), 0
     while i < n:
-        low = p.lows[i]
-        if (
-            low in lex.sides
-            and not p.tags[i].startswith("VB")
-            and (
-                (i > 0 and p.lows[i - 1] in lex.side_before)
-                or (i + 1 < n and p.lows[i + 1] in lex.side_after)
-            )
-        ):
-            strong.append((i, i + 1, ["right" if low == "left" else "left"]))
-            i += 1
-            continue
         m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
-        if m is None:
+        if m is None or frozen[i]:
             i += 1
             continue
         length, rel = m
@@ -48,26 +118,66 @@ def relation(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
         # A lone preposition must be one ("up" as a particle, "by" as the passive agent are not);
         # after a determiner the words are a noun phrase ("the inside of a toilet").
         ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
-        ok = ok and not (i > 0 and p.tags[i - 1] in ("DT", "PRP$"))
+        det = i > 0 and p.deps[i - 1] in ("det", "poss") and i <= p.heads[i - 1] <= last
+        ok = ok and not det and not _is_particle(p, i, ctx)
         obj = p.child(last, ("pobj",)) if ok else None
+        # Nothing is located by "a day at the beach" or "a view of": time and view heads.
+        head = p.lows[p.heads[i]]
         if (
             obj is not None
             and p.tags[obj] in _OBJECT_TAGS
             and p.lows[obj] not in lex.relation_object_stoplist
+            and head not in _UNLOCATED
         ):
-            repl = [r for r in rel.replacements if not p.has(r)]
-            if repl:
-                (weak if rel.weak else strong).append((i, i + length, repl))
+            yield i, i + length, rel, obj
         i += length
-    pool = strong or weak
-    if not pool:
+
+
+def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    slots = []
+    for i, low in enumerate(p.lows):
+        if (
+            low in lex.sides
+            and not p.tags[i].startswith("VB")
+            and (
+                (i > 0 and p.lows[i - 1] in lex.side_before)
+                or (i + 1 < len(p) and p.lows[i + 1] in lex.side_after)
+            )
+        ):
+            slots.append(((i, i + 1), [("right" if low == "left" else "left", 0.0, True)]))
+    for s, e, rel, obj in _relation_slots(p, ctx):
+        h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
+        feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
+        cands = []
+        for group in rel.contrast:
+            say = lex.relation_say[group]
+            if p.has(say) or (group, o) in ctx.siblings.rel:
+                continue
+            score = stats.score(feats, group, veto=RELATION_VETO)
+            if score is not None and score >= RELATION_FLOOR:
+                cands.append((say, score, say in rel.replacements))
+        if cands:
+            slots.append(((s, e), cands))
+    if not slots:
         return None
-    s, e, repl = rng.choice(pool)
-    return [(s, e, match_case(p.words[s], rng.choice(repl)))]
+    (s, e), repl, score = _pick(rng, slots, antonyms=True)
+    return [(s, e, match_case(p.words[s], repl))], score
 
 
-def _modifiers(p: Parse, lex: Lexicon) -> list[tuple[int, int]]:
-    """(adjective, noun) pairs: an attributive adjective before the noun it modifies."""
+def _is_compound(p: Parse, m: int, h: int, ctx: RuleContext) -> bool:
+    """Whether modifier token m and noun h form a compound that must stay whole: a packaged
+    one, or one the corpus shows (a descriptive adjective of the lexicon never counts)."""
+    pair = (p.lows[m], p.lows[h])
+    if pair in ctx.lex.compounds or frozen_tokens(p, ctx.lex)[m]:
+        return True
+    return pair in ctx.stats.compounds and p.lows[m] not in ctx.lex.swappable
+
+
+def _modifiers(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
+    """(adjective, noun) pairs: an attributive adjective before the noun it modifies, outside
+    compounds and idioms."""
+    lex = ctx.lex
     out = []
     for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
         h = p.heads[i]
@@ -75,17 +185,24 @@ def _modifiers(p: Parse, lex: Lexicon) -> list[tuple[int, int]]:
         if h <= i or p.tags[h] not in NOUN_TAGS or low not in lex.swappable:
             continue
         attr = lex.attributes.get(low)
-        if (dep == "amod" and tag in ("JJ", "VBN")) or (
-            attr is not None and attr.kind == "colour" and dep in ("amod", "compound")
-        ):
+        if (
+            (dep == "amod" and tag in ("JJ", "VBN"))
+            or (attr is not None and attr.kind == "colour" and dep in ("amod", "compound"))
+        ) and not _is_compound(p, i, i + 1 if i + 1 < len(p) else h, ctx):
             out.append((i, h))
     return out
 
 
-def attribute_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
-    mods = _modifiers(p, lex)
+def _near(p: Parse, i: int, word: str, skip: int) -> bool:
+    """Whether `word` is already within three tokens of token i (token `skip` aside)."""
+    return any(p.lows[j] == word for j in range(max(0, i - 3), min(len(p), i + 4)) if j != skip)
+
+
+def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    mods = _modifiers(p, ctx)
     present = {(p.lows[a], p.lows[h]) for a, h in mods}
-    same_kind, other = [], []
+    same_kind = []
     for x, (a, ha) in enumerate(mods):
         for b, hb in mods[x + 1 :]:
             la, lb = p.lows[a], p.lows[b]
@@ -96,13 +213,24 @@ def attribute_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
                 continue  # synonyms: swapping "big" and "large" changes nothing
             if {(lb, p.lows[ha]), (la, p.lows[hb])} <= present:
                 continue
-            kind = at is not None and bt is not None and at.kind == bt.kind
-            (same_kind if kind else other).append((a, b))
-    pool = same_kind or other
+            if _near(p, a, lb, b) or _near(p, b, la, a):
+                continue  # "white and grey cat" ↛ "white and white cat"
+            na, nb = noun_key(p, ha, lex), noun_key(p, hb, lex)
+            if (lb, na) in ctx.siblings.amod or (la, nb) in ctx.siblings.amod:
+                continue  # another caption of the image says so: not false
+            s1 = stats.score([("amod|n", (na,))], lb)
+            s2 = stats.score([("amod|n", (nb,))], la)
+            if s1 is None or s2 is None:
+                continue
+            # Only two words of one kind trade places (colours, sizes, materials): across kinds
+            # the result reads oddly ("an empty bus on a yellow road").
+            if at is not None and bt is not None and at.kind == bt.kind:
+                same_kind.append(((a, b), (s1 + s2) / 2, False))
+    pool = same_kind
     if not pool:
         return None
-    a, b = rng.choice(pool)
-    return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))]
+    (a, b), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
+    return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))], score
 
 
 def _number_word(value: int, template: str, lex: Lexicon) -> str:
@@ -113,40 +241,79 @@ def _number_word(value: int, template: str, lex: Lexicon) -> str:
     return match_case(template, _NUMBER_WORDS_BY_VALUE[value])
 
 
-def attribute(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
-    cands: list[tuple[int, list[str]]] = []
-    for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
-        attr = lex.attributes.get(low)
-        if attr is not None:
-            if attr.kind == "colour":
-                # "orange" is also a fruit: as a noun it is an object, not a colour.
-                ok = tag == "JJ" or (
-                    dep in _COLOUR_DEPS and ((low,) not in lex.nouns or dep in ("amod", "compound"))
-                )
-            elif attr.kind in ("material", "shape"):
-                ok = (tag == "JJ" and dep in _PREDICATE_DEPS) or dep in ("amod", "compound")
-            else:
-                ok = (tag == "JJ" or (attr.kind == "state" and tag == "VBN")) and (
-                    dep in _PREDICATE_DEPS
-                )
-            repl = [r for r in attr.replacements if not p.has(r)] if ok else []
-            if repl:
-                cands.append((i, [match_case(p.words[i], r) for r in repl]))
-            continue
-        value = lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
-        h = p.heads[i]
-        if value >= 2 and dep == "nummod" and p.tags[h] == "NNS":
-            repl = [
-                _number_word(v, p.words[i], lex)
-                for v in lex.number_choices
-                if v != value and not p.has(_number_word(v, "x", lex))
-            ]
-            if repl:
-                cands.append((i, repl))
-    if not cands:
+def _attribute_noun(p: Parse, i: int) -> int | None:
+    """The noun an adjective describes: its head ("a red car"), or the subject of the copula
+    it completes ("the car is red")."""
+    h = p.heads[i]
+    if p.tags[h] in NOUN_TAGS:
+        return h
+    if p.deps[i] in ("acomp", "attr", "oprd"):
+        subj = p.child(h, ("nsubj",))
+        if subj is not None and p.tags[subj] in NOUN_TAGS:
+            return subj
+    return None
+
+
+def _attribute_ok(p: Parse, i: int, kind: str, lex: Lexicon) -> bool:
+    low, tag, dep = p.lows[i], p.tags[i], p.deps[i]
+    if kind == "colour":
+        # "orange" is also a fruit: as a noun it is an object, not a colour.
+        return tag == "JJ" or (
+            dep in _COLOUR_DEPS and ((low,) not in lex.nouns or dep in ("amod", "compound"))
+        )
+    if kind in ("material", "shape"):
+        return (tag == "JJ" and dep in _PREDICATE_DEPS) or dep in ("amod", "compound")
+    return (tag == "JJ" or (kind == "state" and tag == "VBN")) and dep in _PREDICATE_DEPS
+
+
+def _number_slot(p: Parse, i: int, ctx: RuleContext):
+    """Candidates for a count ("two dogs" → "three dogs"): nearby values first, as a count
+    a caption would plausibly give; no corpus feature applies (score 0)."""
+    lex, low = ctx.lex, p.lows[i]
+    value = lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
+    if value < 2 or p.deps[i] != "nummod" or p.tags[p.heads[i]] != "NNS":
         return None
-    i, repl = rng.choice(cands)
-    return [(i, i + 1, rng.choice(repl))]
+    cands = [
+        (_number_word(v, p.words[i], lex), -abs(v - value) / 2.0, False)
+        for v in lex.number_choices
+        if v != value and not p.has(_number_word(v, "x", lex))
+    ]
+    return cands or None
+
+
+def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    frozen = frozen_tokens(p, lex)
+    slots = []
+    for i, low in enumerate(p.lows):
+        if frozen[i] or (i + 1 < len(p) and _is_compound(p, i, i + 1, ctx)):
+            continue  # "hot dog", "black and white photo", "polar bear"
+        attr = lex.attributes.get(low)
+        if attr is None:
+            cands = _number_slot(p, i, ctx)
+            if cands:
+                slots.append((i, cands))
+            continue
+        if not _attribute_ok(p, i, attr.kind, lex):
+            continue
+        noun = _attribute_noun(p, i)
+        n = noun_key(p, noun, lex) if noun is not None else None
+        cands = []
+        for r in attr.replacements:
+            if p.has(r) or (n is not None and (r, n) in ctx.siblings.amod):
+                continue
+            if n is not None:
+                score = stats.score([("amod|n", (n,))], r)
+            else:
+                score = stats.prior("amod|n", r)
+            if score is not None:
+                cands.append((match_case(p.words[i], r), score, False))
+        if cands:
+            slots.append((i, cands))
+    if not slots:
+        return None
+    i, repl, score = _pick(rng, slots)
+    return [(i, i + 1, repl)], score
 
 
 def _is_plural(p: Parse, i: int, lex: Lexicon) -> bool:
@@ -175,8 +342,11 @@ def _plural(p: Parse, s: int, last: int, default: bool) -> bool:
     return default
 
 
-def _nouns_in(p: Parse, lex: Lexicon):
-    """(start, end, Noun, plural) for each lexicon noun that heads its phrase."""
+def _nouns_in(p: Parse, ctx: RuleContext):
+    """(start, end, Noun, plural) for each lexicon noun that heads its phrase and is no part
+    of a compound it does not span whole ("bear" in "polar bear" is not replaced)."""
+    lex = ctx.lex
+    frozen = frozen_tokens(p, lex)
     i, n = 0, len(p)
     while i < n:
         m = match_phrase(p.lows, i, lex.nouns, lex.max_noun_len, lex.noun_starts)
@@ -197,40 +367,126 @@ def _nouns_in(p: Parse, lex: Lexicon):
                 and p.lows[s - 1] not in lex.attributes
             ):
                 s -= 1
-            default = form if form is not None else p.tags[last] == "NNS"
-            yield s, last + 1, noun, _plural(p, s, last, default)
+            inside = any(frozen[s : last + 1]) and tuple(p.lows[i : last + 1]) not in lex.compounds
+            before = s > 0 and _is_compound(p, s - 1, s, ctx)
+            if not inside and not before:
+                default = form if form is not None else p.tags[last] == "NNS"
+                yield s, last + 1, noun, _plural(p, s, last, default)
         i += length
 
 
-def object_(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
-    cands = []
-    found = list(_nouns_in(p, lex))
+def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
+    """The contexts a noun at token h stands in: its governor (verb or relation), what it
+    governs by a relation, its adjectives."""
+    lex, feats = ctx.lex, []
+    g, dep = p.heads[h], p.deps[h]
+    if dep in ("dobj", "nsubj", "nsubjpass") and p.tags[g].startswith("VB"):
+        v = verb_key(p, g, lex)
+        feats.append(("gov|g", (("v:" if dep == "dobj" else "s:") + v,)))
+    elif dep == "pobj" and g != h:
+        first, r = g, relation_key((p.lows[g],), lex)
+        for st in range(max(0, g - lex.max_relation_len + 1), g + 1):
+            m = match_phrase(p.lows, st, lex.relations, lex.max_relation_len, lex.relation_starts)
+            if m is not None and st + m[0] - 1 == g:  # "in front of": the relation starts at "in"
+                first, r = st, m[1].group
+                break
+        feats.append(("rel|hr", (head_key(p, p.heads[first], lex), r)))
+        cls = entity_class(p, p.heads[first], lex)
+        if cls is not None:
+            feats.append(("crel|cr", (cls, r)))
+    for j in p.children(h):
+        if p.deps[j] == "amod" and p.lows[j] in lex.swappable:
+            feats.append(("amod|a", (p.lows[j],)))
+        elif p.deps[j] in ("acl", "relcl") and p.tags[j].startswith("VB"):
+            # "a bird flying", "an airplane that is flying": the noun does what the verb says.
+            if p.child(j, ("nsubj", "nsubjpass")) in (None, *_relative_kids(p, j)):
+                feats.append(("gov|g", ("s:" + verb_key(p, j, lex),)))
+        elif p.deps[j] == "prep" and (pobj := p.child(j, ("pobj",))) is not None:
+            r = relation_key((p.lows[j],), lex)
+            feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
+    return feats
+
+
+def _relative_kids(p: Parse, v: int) -> list[int]:
+    return [j for j in p.children(v) if p.lows[j] in _RELATIVE]
+
+
+def _gender(p: Parse, lex: Lexicon) -> frozenset[str]:
+    """The genders the caption's pronouns refer to ("his" → male)."""
+    out = set()
+    for low, tag in zip(p.lows, p.tags):
+        if tag in ("PRP", "PRP$"):
+            if low in lex.male:
+                out.add("male")
+            elif low in lex.female:
+                out.add("female")
+    return frozenset(out)
+
+
+def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    found = list(_nouns_in(p, ctx))
     # Groups already in the caption are no replacement: "a dog and a cat" ↛ "a cat and a cat".
     present = {noun.group for _, _, noun, _ in found} | {
         lex.nouns[(w,)].group for w in p.lows if (w,) in lex.nouns
     }
+    genders = _gender(p, lex)
+    slots = []
     for s, e, noun, plural in found:
-        choices = [
-            (pl if plural else sg)
-            for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]
-            if gid not in present
-        ]
-        if choices:
-            cands.append((s, e, choices))
-    if not cands:
+        feats = _noun_features(p, e - 1, ctx)
+        kind = lex.kind_words[noun.supercategory]
+        cands = []
+        for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
+            if gid in present or sg in ctx.siblings.nouns:
+                continue
+            # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
+            if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
+                continue
+            score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
+            if score is not None:
+                cands.append((match_case(p.words[s], pl if plural else sg), score, False))
+        if cands:
+            slots.append(((s, e), cands))
+    if not slots:
         return None
-    s, e, choices = rng.choice(cands)
-    return [(s, e, match_case(p.words[s], rng.choice(choices)))]
+    (s, e), repl, score = _pick(rng, slots)
+    return [(s, e, repl)], score
 
 
-def verb(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
-    cands = []
+def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
+    """The contexts of the verb at token i: its subject and object, its relations."""
+    lex = ctx.lex
+    subj, obj = _subject_of(p, i), p.child(i, ("dobj",))
+    s = noun_key(p, subj, lex) if subj is not None else "-"
+    o = noun_key(p, obj, lex) if obj is not None else "-"
+    # The pair is most telling but sparse; the subject alone and the object alone are dense
+    # ("a man riding a bat": no verb of a bat is "ride").
+    feats = [("svo|so", (s, o))] if s != "-" else []
+    if s != "-":
+        feats.append(("svo|s", (s,)))
+    if o != "-" or s == "-":
+        feats.append(("svo|o", (o,)))
+    for j in p.children(i):
+        if p.deps[j] == "prep":
+            pobj = p.child(j, ("pobj",))
+            r = relation_key((p.lows[j],), lex)
+            if pobj is not None:
+                feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
+            else:
+                feats.append(("rel|r", (r,)))
+    return feats
+
+
+def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex = ctx.lex
+    frozen = frozen_tokens(p, lex)
+    slots = []
     present = set(p.lows)
     for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
         entries = lex.verbs.get(low)
         if not entries or tag not in TAG_TO_FORM or dep in ("amod", "aux", "auxpass", "compound"):
             continue
-        if _after_be(p, i) and TAG_TO_FORM[tag] == 0:
+        if frozen[i] or (_after_be(p, i) and TAG_TO_FORM[tag] == 0):
             continue  # "is hold": the caption's own error; a replacement would keep it
         if p.child(i, ("prt",)) is not None:
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
@@ -238,31 +494,54 @@ def verb(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
         match = [v for v, form in entries if form == k]
         if len(match) != 1:
             continue
-        v = match[0]
-        obj = p.child(i, ("dobj",))
-        transitive = obj is not None or p.child(i, ("auxpass", "nsubjpass")) is not None
-        obj_kind = _supercategory(p, obj, lex)
-        # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers".
-        lifeless = not _animate(p, _subject_of(p, i), lex)
-        repl: dict[str, None] = {}
-        for g in lex.verb_membership[v.forms[0]]:
-            g_transitive, objects, members = lex.verb_groups[g]
-            if g_transitive != transitive or (objects and obj_kind not in objects):
-                continue
-            for other in members:
-                base = other.forms[0]
-                if (
-                    base not in v.synonyms
-                    and not present & set(other.forms)
-                    and not (lifeless and base in lex.animate_only)
-                ):
-                    repl[other.forms[k]] = None
-        if repl:
-            cands.append((i, list(repl)))
-    if not cands:
+        cands = _verb_candidates(p, i, match[0], k, present, ctx)
+        if cands:
+            slots.append((i, cands))
+    if not slots:
         return None
-    i, repl = rng.choice(cands)
-    return [(i, i + 1, match_case(p.words[i], rng.choice(repl)))]
+    i, repl, score = _pick(rng, slots)
+    return [(i, i + 1, match_case(p.words[i], repl))], score
+
+
+def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext) -> list:
+    lex = ctx.lex
+    obj = p.child(i, ("dobj",))
+    transitive = obj is not None or p.child(i, ("auxpass", "nsubjpass")) is not None
+    obj_kind = _supercategory(p, obj, lex)
+    # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers"; and a
+    # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
+    lifeless = not _animate(p, _subject_of(p, i), lex)
+    feats = _verb_features(p, i, ctx)
+    groups = [
+        (g, members)
+        for g in lex.verb_membership[v.forms[0]]
+        for g_transitive, objects, members in (lex.verb_groups[g],)
+        if g_transitive == transitive
+        and not (objects and obj_kind not in objects)
+        and not (lifeless and g == "posture")
+    ]
+    # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
+    among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
+    # "A bus parked in front of …" → "A bus driving in front of …": an intransitive verb has no
+    # passive participle to put there.
+    if k == 4 and p.deps[i] == "acl" and not transitive:
+        k = 2
+    out: dict[str, tuple] = {}
+    for _, members in groups:
+        for other in members:
+            base = other.forms[0]
+            if (
+                base in v.synonyms
+                or present & set(other.forms)
+                or (lifeless and base in lex.animate_only)
+                or base in ctx.siblings.verbs
+                or other.forms[k] in out
+            ):
+                continue
+            score = ctx.stats.score(feats, base, among=among, ratio=VERB_RATIO)
+            if score is not None and score >= VERB_FLOOR:
+                out[other.forms[k]] = (other.forms[k], score, False)
+    return list(out.values())
 
 
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
@@ -314,24 +593,41 @@ def _noun_span(p: Parse, h: int, lex: Lexicon) -> tuple[int, int]:
     return s, h + 1
 
 
+_RELATIVE = frozenset({"that", "who", "which", "whom"})
+
+
 def _subject_of(p: Parse, v: int) -> int | None:
+    """The noun doing what verb v says: its subject, the noun a participle or relative clause
+    describes ("a man in a suit standing" → man, "girls that are standing" → girls)."""
     if p.tags[v] in NOUN_TAGS:
         return v
-    if p.tags[v].startswith("VB"):
-        subj = p.child(v, ("nsubj", "nsubjpass"))
-        if subj is not None:
-            return subj
-        if p.deps[v] in ("acl", "relcl") and p.tags[p.heads[v]] in NOUN_TAGS:
-            return p.heads[v]
+    if not p.tags[v].startswith("VB"):
+        return None
+    subj = p.child(v, ("nsubj", "nsubjpass"))
+    if subj is not None and not (p.lows[subj] in _RELATIVE and p.deps[v] == "relcl"):
+        return subj
+    if p.deps[v] in ("acl", "relcl") and p.tags[p.heads[v]] in NOUN_TAGS:
+        h = p.heads[v]
+        # Climb out of a prepositional phrase: "a man in a suit" does the standing.
+        # Not out of "of": in "a portrait of a giraffe eating" the giraffe eats.
+        while (
+            p.deps[h] == "pobj"
+            and p.lows[p.heads[h]] != "of"
+            and p.tags[p.heads[p.heads[h]]] in NOUN_TAGS
+        ):
+            up = p.heads[p.heads[h]]
+            if up == h:
+                break
+            h = up
+        return h
     return None
 
 
-def object_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
-    pairs = []
-    n = len(p)
-    for i in range(n):
-        anchor, obj = None, None
-        if p.tags[i].startswith("VB"):
+def _swap_pairs(p: Parse, lex: Lexicon):
+    """(subject span, object span, role features) of the nouns a verb or relation links."""
+    for i in range(len(p)):
+        anchor, obj, verb_anchor = None, None, p.tags[i].startswith("VB")
+        if verb_anchor:
             obj, anchor = p.child(i, ("dobj",)), i
         else:
             m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
@@ -364,21 +660,79 @@ def object_swap(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
             or _is_mass(p, b, lex)
         ):
             continue
-        pairs.append((a, b))
+        s_key, o_key = noun_key(p, subj, lex), noun_key(p, obj, lex)
+        # The swapped statement itself must be in the corpus ("a cat chasing a dog" for "a dog
+        # chasing a cat"): only then can the nouns take each other's role ("the leash is
+        # wearing a dog", "a desk on a computer" are never said).
+        if verb_anchor:
+            v = verb_key(p, anchor, lex)
+            feats = ([("svo|vo", (v, s_key))], [("svo|sv", (o_key, v))])
+        else:
+            r = relation_key(tuple(p.lows[i : i + m[0]]), lex)
+            feats = ([("rel|ro", (r, s_key))], [("rel|hr", (o_key, r))])
+        # Adjectives stay in place: each noun must also go with the other's ("a sliding dog").
+        feats[0].extend(("amod|a", (p.lows[j],)) for j in p.children(subj) if p.deps[j] == "amod")
+        feats[1].extend(("amod|a", (p.lows[j],)) for j in p.children(obj) if p.deps[j] == "amod")
+        yield a, b, ((o_key, feats[0]), (s_key, feats[1]))
+
+
+def object_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    pairs = []
+    for a, b, feats in _swap_pairs(p, ctx.lex):
+        scores = [ctx.stats.score(f, cand, observed=True) for cand, f in feats]
+        if None not in scores:
+            pairs.append(((a, b), sum(scores) / 2, False))
     if not pairs:
         return None
-    a, b = rng.choice(pairs)
+    (a, b), score, _ = rng.weighted(pairs, [math.exp(sc) for _, sc, _ in pairs])
 
     def text(src: tuple[int, int], dst: tuple[int, int]) -> str:
         head = moved_word(p, src[0], dst[0])
         return head + p.text[p.ends[src[0]] : p.ends[src[1] - 1]]
 
-    return [(a[0], a[1], text(b, a)), (b[0], b[1], text(a, b))]
+    return [(a[0], a[1], text(b, a)), (b[0], b[1], text(a, b))], score
 
 
-def order_shuffle(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
+def existence(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    """VALSE-style existence negative: "a man with a hat" → "a man without a hat"; a vague
+    determiner goes ("with some graffiti" → "without graffiti"), a counted object is left
+    alone ("with two dogs"). Score: plausibility of the object after "without"."""
+    lex = ctx.lex
+    frozen = frozen_tokens(p, lex)
+    slots = []
+    for i, low in enumerate(p.lows):
+        # Only "with" that gives a thing a part or a companion ("a bed with pillows"); with a
+        # verb it names an instrument or a manner ("filled with", "playing with").
+        if low != "with" or p.deps[i] != "prep" or frozen[i]:
+            continue
+        obj = p.child(i, ("pobj",))
+        if obj is None or p.tags[obj] not in NOUN_TAGS or p.tags[p.heads[i]] not in NOUN_TAGS:
+            continue
+        if p.lows[obj] in _UNLOCATED or p.lows[obj] in _ABSTRACT:
+            continue
+        det = p.child(obj, ("det", "nummod", "quantmod"))
+        if p.child(obj, ("nummod",)) is not None or (det is not None and det != i + 1):
+            continue
+        if det is not None and p.lows[det] in ("no", "without"):
+            continue
+        end = i + 1
+        if det == i + 1 and p.lows[det] in lex.existence_drop:
+            end = i + 2
+            if end < len(p) and p.lows[end] == "of":  # "with lots of people"
+                end += 1
+        score = ctx.stats.score([("rel|r", ("without",))], head_key(p, p.heads[i], lex))
+        slots.append(((i, end), [("without", score if score is not None else 0.0, False)]))
+    if not slots:
+        return None
+    (s, e), repl, score = _pick(rng, slots)
+    return [(s, e, match_case(p.words[s], repl))], score
+
+
+def order_shuffle(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     """ARO-style word-order negative: nouns and adjectives trade places within their class
-    (singular nouns, plural nouns, adjectives), so number agreement still holds."""
+    (singular nouns, plural nouns, adjectives), so number agreement still holds. No
+    plausibility applies (score 0): such negatives are meant to be ungrammatical-ish."""
+    lex = ctx.lex
     edits = []
     classes: dict[str, list[int]] = {"NN": [], "NNS": [], "JJ": []}
     for i, t in enumerate(p.tags):
@@ -404,7 +758,7 @@ def order_shuffle(p: Parse, lex: Lexicon, rng: Choices) -> list[Edit] | None:
         for dst, src in zip(pos, pos[k:] + pos[:k]):
             if p.lows[dst] != p.lows[src]:
                 edits.append((dst, dst + 1, moved_word(p, src, dst)))
-    return edits or None
+    return (edits, 0.0) if edits else None
 
 
 RULES = {
@@ -414,5 +768,6 @@ RULES = {
     "object": object_,
     "verb": verb,
     "object_swap": object_swap,
+    "existence": existence,
     "order_shuffle": order_shuffle,
 }

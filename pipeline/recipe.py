@@ -51,6 +51,14 @@ class NegativesConfig(_Section):
     spacy_model: str | None = None
     n_process: int = Field(1, ge=1)
     batch_size: int = Field(256, ge=1)
+    stats: Literal["input", "input+bundled", "bundled"] = Field(
+        "input",
+        description="plausibility statistics: the input's own, plus the bundled, or bundled",
+    )
+    stats_file: PathStr | None = Field(
+        None, description="statistics made by `ahnpl-gen stats` (used instead of `stats`)"
+    )
+    lexicons: list[PathStr] = Field(default_factory=list, description="user lexicon files")
 
     @field_validator("types")
     @classmethod

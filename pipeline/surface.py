@@ -99,7 +99,7 @@ def pluralize(noun: str, irregular: dict[str, str]) -> str:
         plural = last + "es"
     elif last.endswith("y") and len(last) > 1 and last[-2] not in "aeiou":
         plural = last[:-1] + "ies"
-    elif last.endswith("fe"):
+    elif last.endswith("fe") and not last.endswith("ffe"):  # knife → knives, giraffe → giraffes
         plural = last[:-2] + "ves"
     else:
         plural = last + "s"

@@ -179,6 +179,7 @@ def _sample_to_record(url: str, sample: dict) -> Record:
         captions=meta["captions"],
         neg_texts=meta["neg_texts"],
         neg_valid=meta["neg_valid"],
+        neg_scores=meta.get("neg_scores"),
         edits=edits,
     )
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: neg_scores column
 
 # The five core negative types in their fixed slot order (DESIGN §4), then the optional ones.
 CORE_NEGATIVE_TYPES: tuple[str, ...] = ("relation", "attribute_swap", "attribute", "object", "verb")
-OPTIONAL_NEGATIVE_TYPES: tuple[str, ...] = ("object_swap", "order_shuffle")
+OPTIONAL_NEGATIVE_TYPES: tuple[str, ...] = ("object_swap", "existence", "order_shuffle")
 ALL_NEGATIVE_TYPES: tuple[str, ...] = CORE_NEGATIVE_TYPES + OPTIONAL_NEGATIVE_TYPES
 
 
@@ -58,6 +58,9 @@ class Record:
 
     `neg_texts[c][s]` is the negative of caption c for slot s ("" when the slot is invalid);
     `neg_valid[c][s]` says whether it exists. Slots follow the manifest's `negative_types`.
+    `neg_scores[c][s]` is the negative's plausibility under the corpus statistics the manifest
+    names (mean log-probability of the replacement in its context, natural log, ≤ 0; 0.0 where
+    no statistic applies) as float32, None when the slot is invalid. Users filter on it.
     """
 
     key: str
@@ -69,6 +72,12 @@ class Record:
     neg_texts: list[list[str]]
     neg_valid: list[list[bool]]
     edits: list[Edit] = field(default_factory=list)
+    neg_scores: list[list[float | None]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.neg_scores is None:  # records written before scores existed
+            self.neg_scores = [[None] * len(v) for v in self.neg_valid]
+        self.neg_scores = [[_f32(x) for x in row] for row in self.neg_scores]
 
     def validate(self, num_slots: int) -> None:
         """Raise ValueError naming the field when the record breaks the schema."""
@@ -86,6 +95,10 @@ class Record:
                     raise ValueError(
                         f"record {self.key}: caption {c} slot {s}: valid={ok} but text={text!r}"
                     )
+        if len(self.neg_scores) != len(self.captions) or any(
+            len(row) != num_slots for row in self.neg_scores
+        ):
+            raise ValueError(f"record {self.key}: neg_scores needs {num_slots} slots per caption")
         for e in self.edits:
             if not (0 <= e.caption < len(self.captions) and 0 <= e.slot < num_slots):
                 raise ValueError(f"record {self.key}: edit points at ({e.caption}, {e.slot})")
@@ -100,6 +113,7 @@ class Record:
             "captions": self.captions,
             "neg_texts": self.neg_texts,
             "neg_valid": self.neg_valid,
+            "neg_scores": self.neg_scores,
             "edits": [
                 {
                     "caption": e.caption,
@@ -143,6 +157,7 @@ ARROW_SCHEMA = pa.schema(
         ("neg_texts", pa.list_(pa.list_(pa.string()))),
         ("neg_valid", pa.list_(pa.list_(pa.bool_()))),
         ("edits", pa.list_(EDIT_TYPE)),
+        ("neg_scores", pa.list_(pa.list_(pa.float32()))),
     ]
 )
 
@@ -177,6 +192,7 @@ def row_to_record(row: dict) -> Record:
         captions=list(row["captions"]),
         neg_texts=[list(t) for t in row["neg_texts"]],
         neg_valid=[list(v) for v in row["neg_valid"]],
+        neg_scores=[list(v) for v in row["neg_scores"]] if row.get("neg_scores") else None,
         edits=[
             Edit(
                 caption=int(e["caption"]),
