@@ -13,16 +13,13 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 
 import fsspec
 from tqdm import tqdm
 
 from ahnpl import __version__
 from ahnpl.atomic import atomic_target, write_bytes_atomic, write_json_atomic
-from ahnpl.devices import rank_and_world
 from ahnpl.shards.io import encode_table, get_writer
 from ahnpl.shards.manifest import (
     MANIFEST_NAME,
@@ -35,11 +32,15 @@ from ahnpl.shards.manifest import (
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
+from .distributors import ShardTask, ShardWork, make_distributor, shard_tasks
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputSet, read_input
 from .recipe import Recipe
 
 PROGRESS_DIR = "_progress"
+# Images per step of a shard: decoded, edited and reported to the progress bar together, so a
+# worker holds this many decoded images, not a whole shard's.
+CHUNK_IMAGES = 32
 
 
 @dataclass
@@ -97,8 +98,9 @@ class ShardBuilder:
     def shard_name(self, shard_id: int) -> str:
         return f"shard-{shard_id:05d}{self.writer.suffix}"
 
-    def __call__(self, shard_id: int, items: list[InputItem]) -> dict:
-        records, rejects, edit_failures = self.make_records(items)
+    def __call__(self, shard_id: int, items: list[InputItem], progress=None) -> dict:
+        """Write shard `shard_id` of `items` and its done marker; `progress(n)` after n images."""
+        records, rejects, edit_failures = self.make_records(items, progress)
         name = self.shard_name(shard_id)
         url = join(self.out, name)
         with atomic_target(url) as tmp:
@@ -120,61 +122,76 @@ class ShardBuilder:
         write_json_atomic(join(self.out, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json"), marker)
         return marker
 
-    def make_records(self, items: list[InputItem]) -> tuple[list[Record], list[dict], Counter]:
-        rejects: list[dict] = []
-        kept: list[tuple[InputItem, list[str], object]] = []
-        for item in items:
-            captions = []
-            for c, caption in enumerate(item.captions):
-                if caption.strip():
-                    captions.append(caption.strip())
-                else:
-                    rejects.append(
-                        _reject(item, "caption", "empty_caption", f"caption {c} is empty")
-                    )
-            if not captions:
-                rejects.append(
-                    _reject(
-                        item,
-                        "image",
-                        "no_usable_caption",
-                        f"{len(item.captions)} caption(s), none with text",
-                    )
-                )
-                continue
-            try:
-                data = item.image if item.image is not None else read_bytes(item.path)
-                image = load_image(data, self.recipe.images)
-            except ImageReject as e:
-                rejects.append(_reject(item, "image", e.reason, e.detail))
-                continue
-            kept.append((item, captions, image))
+    def make_records(
+        self, items: list[InputItem], progress=None
+    ) -> tuple[list[Record], list[dict], Counter]:
+        """Items → records, rejects and edit failures; `progress(n)` after each chunk of images.
 
+        Captions of every item are parsed in one lazy stream (spaCy batches across images);
+        images are decoded and edited a chunk at a time.
+        """
+        rejects: list[dict] = []
+        usable = [(item, self.usable_captions(item, rejects)) for item in items]
         # The captions of one image are each other's siblings (false-for-the-image check).
-        groups = [captions for _, captions, _ in kept]
-        negatives_flat = [row for rows in self.negatives.generate_groups(groups) for row in rows]
+        stream = self.negatives.generate_groups(captions for _, captions in usable if captions)
         records: list[Record] = []
-        requests = []
-        pos = 0
-        for item, captions, image in kept:
-            negatives = negatives_flat[pos : pos + len(captions)]
-            pos += len(captions)
-            record = Record(
-                key=f"{item.offset:09d}",
-                image=image.jpeg,
-                width=image.width,
-                height=image.height,
-                source_id=item.source_id,
-                captions=captions,
-                neg_texts=[[n.text if n else "" for n in row] for row in negatives],
-                neg_valid=[[n is not None for n in row] for row in negatives],
-                neg_scores=[[n.score if n else None for n in row] for row in negatives],
-            )
-            records.append(record)
-            if self.editor is not None:
-                requests += self.edit_requests(record.key, image.pil, captions, negatives)
-        edit_failures = self.attach_edits(records, requests)
+        edit_failures: Counter = Counter()
+        try:
+            for start in range(0, len(usable), CHUNK_IMAGES):
+                chunk = usable[start : start + CHUNK_IMAGES]
+                part, requests = [], []
+                for item, captions in chunk:
+                    negatives = next(stream) if captions else []
+                    record, image = self.make_record(item, captions, negatives, rejects)
+                    if record is None:
+                        continue
+                    part.append(record)
+                    if self.editor is not None:
+                        requests += self.edit_requests(record.key, image.pil, captions, negatives)
+                edit_failures.update(self.attach_edits(part, requests))
+                records += part
+                if progress is not None:
+                    progress(len(chunk))
+        finally:
+            stream.close()  # a parse pool (n_process > 1) shuts down
         return records, rejects, edit_failures
+
+    def usable_captions(self, item: InputItem, rejects: list[dict]) -> list[str]:
+        """The item's non-blank captions; a reject for each blank one (and for the image if
+        none is left)."""
+        captions = []
+        for c, caption in enumerate(item.captions):
+            if caption.strip():
+                captions.append(caption.strip())
+            else:
+                rejects.append(_reject(item, "caption", "empty_caption", f"caption {c} is empty"))
+        if not captions:
+            detail = f"{len(item.captions)} caption(s), none with text"
+            rejects.append(_reject(item, "image", "no_usable_caption", detail))
+        return captions
+
+    def make_record(self, item: InputItem, captions, negatives, rejects: list[dict]):
+        """(record, decoded image), or (None, None) with a reject when the image is unusable."""
+        if not captions:
+            return None, None
+        try:
+            data = item.image if item.image is not None else read_bytes(item.path)
+            image = load_image(data, self.recipe.images)
+        except ImageReject as e:
+            rejects.append(_reject(item, "image", e.reason, e.detail))
+            return None, None
+        record = Record(
+            key=f"{item.offset:09d}",
+            image=image.jpeg,
+            width=image.width,
+            height=image.height,
+            source_id=item.source_id,
+            captions=captions,
+            neg_texts=[[n.text if n else "" for n in row] for row in negatives],
+            neg_valid=[[n is not None for n in row] for row in negatives],
+            neg_scores=[[n.score if n else None for n in row] for row in negatives],
+        )
+        return record, image
 
     def edit_requests(self, key: str, pil, captions, negatives) -> list:
         from .editors import EditRequest, item_seed, plan_edits
@@ -240,19 +257,6 @@ def _reject(item: InputItem, level: str, reason: str, detail: str) -> dict:
     }
 
 
-# Worker processes hold one ShardBuilder each (spaCy and any editor model load once).
-_WORKER: ShardBuilder | None = None
-
-
-def _init_worker(recipe_json: str, out: str, stats: str | None) -> None:
-    global _WORKER
-    _WORKER = ShardBuilder(Recipe.model_validate_json(recipe_json), out, stats)
-
-
-def _run_in_worker(shard_id: int, items: list[InputItem]) -> dict:
-    return _WORKER(shard_id, items)
-
-
 def build(
     recipe: Recipe, rank: int | None = None, world: int | None = None, progress: bool = True
 ) -> BuildResult:
@@ -263,20 +267,20 @@ def build(
     """
     if not recipe.output.out:
         raise ValueError("output.out is not set: pass --out DIR")
-    rank, world = rank_and_world(rank, world)
+    distributor = make_distributor(recipe, rank, world)
     out = recipe.output.out.rstrip("/")
     fs, base = fsspec.core.url_to_fs(out)
     fs.makedirs(join(base, PROGRESS_DIR), exist_ok=True)
     inputs = read_input(recipe.input, recipe.seed)
-    n = recipe.output.images_per_shard
-    shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
     stats, stats_seconds = _statistics_step(recipe, inputs, out)
-    builder = ShardBuilder(recipe, out, stats)
+    shards = {t.shard_id: t for t in shard_tasks(inputs.items, recipe.output.images_per_shard)}
+    work = ShardWork(recipe.model_dump_json(), out, stats)
+    builder = work.builder()
 
-    todo = []
+    todo: list[ShardTask] = []
     skipped = 0
     for shard_id in sorted(shards):
-        if shard_id % world != rank:
+        if not distributor.owns(shard_id):
             continue
         if _is_done(fs, base, builder, shard_id):
             skipped += 1
@@ -285,29 +289,15 @@ def build(
         for leftover in (builder.shard_name(shard_id), builder.shard_name(shard_id) + ".tmp"):
             if fs.exists(join(base, leftover)):
                 fs.rm(join(base, leftover))
-        todo.append(shard_id)
+        todo.append(shards[shard_id])
 
     bar = tqdm(
-        total=sum(len(shards[i]) for i in todo),
+        total=sum(len(t.items) for t in todo),
         unit="img",
         disable=None if progress else True,
-        desc=f"build rank {rank}/{world}",
+        desc=f"build ({distributor.name})",
     )
-    if recipe.workers == 1 or len(todo) <= 1:
-        for shard_id in todo:
-            builder(shard_id, shards[shard_id])
-            bar.update(len(shards[shard_id]))
-    else:
-        with ProcessPoolExecutor(
-            max_workers=min(recipe.workers, len(todo)),
-            mp_context=get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(recipe.model_dump_json(), out, stats),
-        ) as pool:
-            futures = {pool.submit(_run_in_worker, i, shards[i]): i for i in todo}
-            for future in as_completed(futures):
-                future.result()  # a failed shard raises here; finished shards stay done
-                bar.update(len(shards[futures[future]]))
+    distributor.run(todo, work, bar.update)
     bar.close()
 
     manifest = None

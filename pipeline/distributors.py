@@ -1,0 +1,338 @@
+"""Distributors: which shards this process builds, and where each one runs (DESIGN §7).
+
+- `local`: every shard, on `workers` processes of this machine (1 = in this process);
+- `ranks`: shard i when i mod world size == rank (torchrun / SLURM environment), on the rank's
+  local processes;
+- `ray`: every shard, each one a Ray task (CPUs for the caption stage, `num_gpus` when the
+  editor is a model), a failed task retried.
+
+The unit of work is a `ShardTask` (a shard id and its input items). `ShardWork` builds one
+shard in whatever process runs it: it holds only the recipe (as JSON) and the output URL, and
+keeps one `ShardBuilder` per process, so spaCy and any editor model load once per worker, not
+once per shard. Every distributor returns the same shard bytes, because a shard's content is a
+function of the recipe and its items only (tested: local, two ranks, two workers, Ray).
+
+Progress is counted in images: workers report each finished chunk of images through a queue,
+and the caller's bar advances as they arrive (Ray reports at the end of each shard).
+
+Thread caps: N worker processes on C cores each get C // N torch / OpenMP / MKL threads
+(at least 1); without the cap every worker starts C threads and they fight for the cores.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from itertools import islice
+from multiprocessing import get_context
+from typing import Any, Protocol
+
+Progress = Callable[[int], None]
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# Editors whose Ray tasks ask for a GPU (the others are pixel operations or none).
+GPU_EDITORS = ("instruct-pix2pix", "img2img")
+
+
+def rank_and_world(rank: int | None = None, world: int | None = None) -> tuple[int, int]:
+    """This process's rank and the world size: explicit values, else torchrun, else SLURM.
+
+    torchrun sets `RANK` / `WORLD_SIZE`; SLURM's srun sets `SLURM_PROCID` / `SLURM_NTASKS`.
+
+    Raises:
+        ValueError: rank outside [0, world).
+    """
+    env = os.environ
+    if rank is None:
+        rank = int(env.get("RANK", env.get("SLURM_PROCID", 0)))
+    if world is None:
+        world = int(env.get("WORLD_SIZE", env.get("SLURM_NTASKS", 1)))
+    if not 0 <= rank < world:
+        raise ValueError(f"rank {rank} is not in [0, world size {world})")
+    return rank, world
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cap_threads(threads: int) -> None:
+    """Limit torch, OpenMP, MKL and OpenBLAS to `threads` threads in this process.
+
+    The environment variables act on libraries imported later (torch reads OMP_NUM_THREADS
+    when it loads); `torch.set_num_threads` acts on a torch already loaded.
+    """
+    for name in THREAD_ENV:
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    shard_id: int
+    items: list  # list[ahnpl.pipeline.inputs.InputItem], the shard's input in offset order
+
+
+_BUILDERS: dict[tuple[str, str, str | None], Any] = {}
+
+
+class ShardWork:
+    """Build one shard; picklable (the recipe travels as JSON), one builder per process.
+
+    `work(task, progress)` writes the shard and its done marker and returns the marker dict
+    (see `ahnpl.pipeline.build.ShardBuilder`).
+    """
+
+    def __init__(self, recipe_json: str, out: str, stats: str | None = None):
+        self.recipe_json = recipe_json
+        self.out = out
+        self.stats = stats  # the corpus statistics file fixed for the build (None: bundled)
+
+    def builder(self):
+        key = (self.recipe_json, self.out, self.stats)
+        if key not in _BUILDERS:
+            from .build import ShardBuilder
+            from .recipe import Recipe
+
+            recipe = Recipe.model_validate_json(self.recipe_json)
+            _BUILDERS[key] = ShardBuilder(recipe, self.out, self.stats)
+        return _BUILDERS[key]
+
+    def __call__(self, task: ShardTask, progress: Progress | None = None) -> dict:
+        return self.builder()(task.shard_id, task.items, progress=progress)
+
+
+class Distributor(Protocol):
+    """Runs shard tasks; the build asks it which shards are this process's to build."""
+
+    name: str
+
+    def owns(self, shard_id: int) -> bool: ...
+
+    def run(self, tasks: Iterable[ShardTask], work: ShardWork, progress: Progress) -> None:
+        """Build every task (in any order); raise the first failure once nothing else runs."""
+        ...
+
+
+class LocalDistributor:
+    """Shards on `workers` local processes (spawned), or in this process when `workers == 1`."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1, threads: int | None = None):
+        if workers < 1:
+            raise ValueError(f"workers={workers}: must be >= 1")
+        self.workers = workers
+        self.threads = threads or max(1, available_cores() // workers)
+
+    def owns(self, shard_id: int) -> bool:
+        return True
+
+    def run(self, tasks: Iterable[ShardTask], work: ShardWork, progress: Progress) -> None:
+        tasks = iter(tasks)
+        first = list(islice(tasks, self.workers))
+        if self.workers == 1 or len(first) <= 1:
+            for task in [*first, *tasks]:
+                work(task, progress)
+            return
+        ctx = get_context("spawn")
+        messages = ctx.Queue()
+        with ProcessPoolExecutor(
+            max_workers=len(first),  # no idle process for a build of fewer shards
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(work, self.threads, messages),
+        ) as pool:
+            try:
+                _run_bounded(pool, [*first, *tasks], self.workers, messages, progress)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+
+def _run_bounded(pool, tasks: Iterable[ShardTask], workers: int, messages, progress) -> None:
+    """Keep 2 tasks per worker in flight (inputs stream), feed `progress` from the queue."""
+    tasks = iter(tasks)
+    pending: set[Future] = set()
+    for task in islice(tasks, 2 * workers):
+        pending.add(pool.submit(_run_in_worker, task))
+    while pending:
+        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        _drain(messages, progress)
+        for future in done:
+            future.result()  # a failed shard raises here; finished shards stay done
+            for task in islice(tasks, 1):
+                pending.add(pool.submit(_run_in_worker, task))
+    _drain(messages, progress)
+
+
+def _drain(messages, progress: Progress) -> None:
+    while True:
+        try:
+            progress(messages.get_nowait())
+        except queue.Empty:
+            return
+
+
+_WORK: ShardWork | None = None
+_MESSAGES = None
+
+
+def _init_worker(work: ShardWork, threads: int, messages) -> None:
+    global _WORK, _MESSAGES
+    cap_threads(threads)
+    _WORK, _MESSAGES = work, messages
+    _ = work.builder().negatives  # load spaCy now, in parallel with the other workers
+
+
+def _run_in_worker(task: ShardTask) -> dict:
+    return _WORK(task, _MESSAGES.put)
+
+
+class RanksDistributor(LocalDistributor):
+    """Shard i belongs to rank i mod world size (torchrun / SLURM); each rank has local workers.
+
+    Ranks share nothing but the output folder: whichever rank finds every shard done writes the
+    manifest.
+    """
+
+    name = "ranks"
+
+    def __init__(self, rank: int | None = None, world: int | None = None, workers: int = 1):
+        super().__init__(workers)
+        self.rank, self.world = rank_and_world(rank, world)
+
+    def owns(self, shard_id: int) -> bool:
+        return shard_id % self.world == self.rank
+
+
+class RayDistributor:
+    """Each shard a Ray task on a Ray cluster (`ray.init(address)`; a local one if none).
+
+    Tasks ask for `num_cpus` CPUs, plus `num_gpus` GPUs when the editor is a model; a task
+    that fails (an exception, or its worker process dying) is retried up to `max_retries`
+    times and rebuilds its shard from nothing, so the result is the same manifest. The output
+    folder must be one every node can write (a shared file system or an fsspec URL).
+
+    Raises:
+        RuntimeError: Ray is not installed (`pip install 'ahnpl[ray]'`).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: float = 1,
+        num_gpus: float = 0,
+        max_retries: int = 3,
+        max_in_flight: int | None = None,
+    ):
+        try:
+            import ray  # noqa: F401
+        except ImportError as e:
+            raise RuntimeError("distributor 'ray' needs Ray: `pip install 'ahnpl[ray]'`") from e
+        self.address = address
+        self.options = {
+            "num_cpus": num_cpus,
+            "num_gpus": num_gpus,
+            "max_retries": max_retries,
+            "retry_exceptions": True,
+        }
+        self.max_in_flight = max_in_flight
+
+    def owns(self, shard_id: int) -> bool:
+        return True
+
+    def run(self, tasks: Iterable[ShardTask], work: ShardWork, progress: Progress) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+        remote = ray.remote(_ray_task).options(**self.options)
+        limit = self.max_in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        threads = max(1, int(self.options["num_cpus"]))
+        tasks = iter(tasks)
+        pending = {remote.remote(work, t, threads): len(t.items) for t in islice(tasks, limit)}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                ray.get(ref)  # raises once the task's retries are spent
+                progress(pending.pop(ref))
+                for task in islice(tasks, 1):
+                    pending[remote.remote(work, task, threads)] = len(task.items)
+
+
+def _ray_task(work: ShardWork, task: ShardTask, threads: int) -> dict:
+    cap_threads(threads)
+    return work(task)
+
+
+def _local(recipe, rank: int | None, world: int | None) -> Distributor:
+    return LocalDistributor(recipe.workers)
+
+
+def _ranks(recipe, rank: int | None, world: int | None) -> Distributor:
+    return RanksDistributor(rank, world, recipe.workers)
+
+
+def _ray(recipe, rank: int | None, world: int | None) -> Distributor:
+    cfg = recipe.ray
+    gpus = cfg.num_gpus
+    if gpus is None:
+        gpus = 1 if recipe.edit.editor in GPU_EDITORS else 0
+    return RayDistributor(cfg.address, cfg.num_cpus, gpus, cfg.max_retries)
+
+
+DISTRIBUTORS: dict[str, Callable[..., Distributor]] = {
+    "local": _local,
+    "ranks": _ranks,
+    "ray": _ray,
+}
+
+
+def make_distributor(recipe, rank: int | None = None, world: int | None = None) -> Distributor:
+    """The distributor the recipe names (`distributor`, `workers`, `ray` section).
+
+    "auto" = `ranks` when a rank or world size is given, or set by torchrun / SLURM, else
+    `local`.
+
+    Raises:
+        ValueError: unknown name (the message lists the registered ones), or a rank outside
+            the world.
+        RuntimeError: `ray` without Ray installed.
+    """
+    name = recipe.distributor
+    if name == "auto":
+        _, world_size = rank_and_world(rank, world)
+        name = "ranks" if rank is not None or world_size > 1 else "local"
+    if name not in DISTRIBUTORS:
+        raise ValueError(f"distributor {name!r}: unknown; choose from {sorted(DISTRIBUTORS)}")
+    return DISTRIBUTORS[name](recipe, rank, world)
+
+
+def shard_tasks(items: Iterable, images_per_shard: int) -> Iterator[ShardTask]:
+    """Group input items (in offset order) into shards of `images_per_shard` global offsets.
+
+    Shard i holds the items with offsets in [i·N, (i+1)·N), so a shard never depends on what
+    was rejected before it; works on a list or a stream.
+    """
+    current: list = []
+    shard_id = None
+    for item in items:
+        sid = item.offset // images_per_shard
+        if current and sid != shard_id:
+            yield ShardTask(shard_id, current)
+            current = []
+        shard_id = sid
+        current.append(item)
+    if current:
+        yield ShardTask(shard_id, current)
