@@ -118,6 +118,8 @@ class ShardBuilder:
             "entry": entry.model_dump(),
             "rejects": rejects,
             "images_in": len(items),
+            # The models' versions as loaded by the worker, so finalizing loads no model.
+            "versions": self.versions(),
         }
         write_json_atomic(join(self.out, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json"), marker)
         return marker
@@ -361,7 +363,8 @@ def finalize(
         negative_types=types,
         recipe=recipe.model_dump(mode="json"),
         input_fingerprint=inputs.fingerprint,
-        versions=builder.versions(),
+        versions=next((m["versions"] for m in markers if m.get("versions")), None)
+        or builder.versions(),
         shards=entries,
         totals=totals,
         rejects=dict(sorted(by_reason.items())),

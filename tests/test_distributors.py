@@ -78,6 +78,18 @@ def test_progress_counts_images_from_every_worker(tmp_path, coco_mini, monkeypat
     assert calls == [3, 3, 2]
 
 
+@pytest.mark.slow
+def test_with_worker_processes_the_main_process_loads_no_model(tmp_path, coco_mini):
+    from ahnpl.pipeline import negatives
+
+    captions = make_coco_subset(coco_mini, tmp_path, 4)
+    extra = ["output.images_per_shard=2", "negatives.types=[object]", "workers=2"]
+    negatives._shared_spacy.cache_clear()
+    result = build(_recipe(captions, tmp_path / "images", tmp_path / "out", *extra), progress=False)
+    assert negatives._shared_spacy.cache_info().currsize == 0  # spaCy loaded in workers only
+    assert result.manifest.versions["spacy_model"]["name"].startswith("en_core_web_sm")
+
+
 class _NoModels(ShardWork):
     """A ShardWork whose builder loads nothing (the initializer warms the builder up)."""
 
