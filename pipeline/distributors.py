@@ -31,6 +31,8 @@ from itertools import islice
 from multiprocessing import get_context
 from typing import Any, Protocol
 
+from ahnpl.registry import Registry
+
 Progress = Callable[[int], None]
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # Editors whose Ray tasks ask for a GPU (the others are pixel operations or none).
@@ -276,27 +278,26 @@ def _ray_task(work: ShardWork, task: ShardTask, threads: int) -> dict:
     return work(task)
 
 
+DISTRIBUTORS: Registry[Callable[..., Distributor]] = Registry("distributor")
+
+
+@DISTRIBUTORS.register("local")
 def _local(recipe, rank: int | None, world: int | None) -> Distributor:
     return LocalDistributor(recipe.workers)
 
 
+@DISTRIBUTORS.register("ranks")
 def _ranks(recipe, rank: int | None, world: int | None) -> Distributor:
     return RanksDistributor(rank, world, recipe.workers)
 
 
+@DISTRIBUTORS.register("ray")
 def _ray(recipe, rank: int | None, world: int | None) -> Distributor:
     cfg = recipe.ray
     gpus = cfg.num_gpus
     if gpus is None:
         gpus = 1 if recipe.edit.editor in GPU_EDITORS else 0
     return RayDistributor(cfg.address, cfg.num_cpus, gpus, cfg.max_retries)
-
-
-DISTRIBUTORS: dict[str, Callable[..., Distributor]] = {
-    "local": _local,
-    "ranks": _ranks,
-    "ray": _ray,
-}
 
 
 def make_distributor(recipe, rank: int | None = None, world: int | None = None) -> Distributor:
@@ -306,17 +307,15 @@ def make_distributor(recipe, rank: int | None = None, world: int | None = None) 
     `local`.
 
     Raises:
-        ValueError: unknown name (the message lists the registered ones), or a rank outside
-            the world.
+        ahnpl.registry.UnknownName: unknown name (a ValueError; the message lists the names).
+        ValueError: a rank outside the world.
         RuntimeError: `ray` without Ray installed.
     """
     name = recipe.distributor
     if name == "auto":
         _, world_size = rank_and_world(rank, world)
         name = "ranks" if rank is not None or world_size > 1 else "local"
-    if name not in DISTRIBUTORS:
-        raise ValueError(f"distributor {name!r}: unknown; choose from {sorted(DISTRIBUTORS)}")
-    return DISTRIBUTORS[name](recipe, rank, world)
+    return DISTRIBUTORS.get(name)(recipe, rank, world)
 
 
 def shard_tasks(items: Iterable, images_per_shard: int) -> Iterator[ShardTask]:

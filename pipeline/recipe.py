@@ -91,10 +91,19 @@ class Recipe(_Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     seed: int = 0
     workers: int = Field(1, ge=1, description="local processes, one shard at a time each")
-    distributor: Literal["auto", "local", "ranks", "ray"] = Field(
-        "auto", description="auto = ranks under torchrun / SLURM, else local"
+    distributor: str = Field(
+        "auto", description="auto | local | ranks | ray (auto: ranks under torchrun / SLURM)"
     )
     ray: RayConfig = Field(default_factory=RayConfig)
+
+    @field_validator("distributor")
+    @classmethod
+    def _known_distributor(cls, v: str) -> str:
+        from .distributors import DISTRIBUTORS
+
+        if v != "auto":
+            DISTRIBUTORS.get(v)  # UnknownName (a ValueError) lists the registered names
+        return v
 
 
 def load_recipe(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import make_coco_subset
 
+from ahnpl.config import ConfigError
 from ahnpl.pipeline import build as build_module
 from ahnpl.pipeline.build import build
 from ahnpl.pipeline.distributors import (
@@ -56,6 +57,8 @@ def test_auto_distributor_is_ranks_under_torchrun_else_local(monkeypatch, tmp_pa
     assert ranks.name == "ranks" and [i for i in range(7) if ranks.owns(i)] == [1, 4]
     with pytest.raises(ValueError, match="rank 3 is not in"):
         make_distributor(recipe, rank=3, world=3)
+    with pytest.raises(ConfigError, match="unknown distributor 'slurm'; valid: local, ranks, ray"):
+        load_recipe(None, ["distributor=slurm"])
 
 
 @pytest.mark.slow
