@@ -31,30 +31,13 @@ from itertools import islice
 from multiprocessing import get_context
 from typing import Any, Protocol
 
+from ahnpl.devices import rank_and_world
 from ahnpl.registry import Registry
 
 Progress = Callable[[int], None]
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # Editors whose Ray tasks ask for a GPU (the others are pixel operations or none).
 GPU_EDITORS = ("instruct-pix2pix", "img2img")
-
-
-def rank_and_world(rank: int | None = None, world: int | None = None) -> tuple[int, int]:
-    """This process's rank and the world size: explicit values, else torchrun, else SLURM.
-
-    torchrun sets `RANK` / `WORLD_SIZE`; SLURM's srun sets `SLURM_PROCID` / `SLURM_NTASKS`.
-
-    Raises:
-        ValueError: rank outside [0, world).
-    """
-    env = os.environ
-    if rank is None:
-        rank = int(env.get("RANK", env.get("SLURM_PROCID", 0)))
-    if world is None:
-        world = int(env.get("WORLD_SIZE", env.get("SLURM_NTASKS", 1)))
-    if not 0 <= rank < world:
-        raise ValueError(f"rank {rank} is not in [0, world size {world})")
-    return rank, world
 
 
 def available_cores() -> int:

@@ -48,7 +48,14 @@ def test_shards_follow_global_offsets_in_a_stream():
 
 def test_auto_distributor_is_ranks_under_torchrun_else_local(monkeypatch, tmp_path):
     recipe = load_recipe(None, [f"output.out={tmp_path}"])
-    for name in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"):
+    for name in (
+        "RANK",
+        "WORLD_SIZE",
+        "LOCAL_RANK",
+        "SLURM_PROCID",
+        "SLURM_NTASKS",
+        "SLURM_LOCALID",
+    ):
         monkeypatch.delenv(name, raising=False)
     assert make_distributor(recipe).name == "local"
     monkeypatch.setenv("SLURM_PROCID", "1")
