@@ -294,7 +294,7 @@ def build(
         todo.append(shards[shard_id])
 
     bar = tqdm(
-        total=sum(len(t.items) for t in todo),
+        total=sum(len(t) for t in todo),
         unit="img",
         disable=None if progress else True,
         desc=f"build ({distributor.name})",

@@ -65,6 +65,10 @@ class ShardTask:
     shard_id: int
     items: list  # list[ahnpl.pipeline.inputs.InputItem], the shard's input in offset order
 
+    def __len__(self) -> int:
+        """Input images of the shard (the progress bar's unit)."""
+        return len(self.items)
+
 
 _BUILDERS: dict[tuple[str, str, str | None], Any] = {}
 
@@ -246,14 +250,14 @@ class RayDistributor:
         limit = self.max_in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
         threads = max(1, int(self.options["num_cpus"]))
         tasks = iter(tasks)
-        pending = {remote.remote(work, t, threads): len(t.items) for t in islice(tasks, limit)}
+        pending = {remote.remote(work, t, threads): len(t) for t in islice(tasks, limit)}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 ray.get(ref)  # raises once the task's retries are spent
                 progress(pending.pop(ref))
                 for task in islice(tasks, 1):
-                    pending[remote.remote(work, task, threads)] = len(task.items)
+                    pending[remote.remote(work, task, threads)] = len(task)
 
 
 def _ray_task(work: ShardWork, task: ShardTask, threads: int) -> dict:
