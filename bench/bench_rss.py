@@ -11,6 +11,8 @@ then runs `ahnpl-gen build --source parquet --input DIR --limit N` on each and p
 resident memory of the build process (its workers included) and the seconds taken. The input
 folders are deleted afterwards.
 
+`--input-kind coco` writes a COCO caption JSON instead (the reader that holds its whole file).
+
 `train`: writes datasets of each `--images` size (the bundled photos reused under new keys,
 the test fixtures' negatives and edits), runs `ahnpl-train manifests/train-demo.yaml` for the
 same `--steps` on each, and prints the trainer's peak resident memory (loader workers
@@ -105,16 +107,36 @@ def write_parquet_input(folder: Path, rows: int, thumbs) -> int:
     return sum(f.stat().st_size for f in folder.iterdir())
 
 
+def write_coco_input(folder: Path, rows: int, thumbs) -> int:
+    """A COCO caption JSON of `rows` images (one caption each) naming the reused thumbnails."""
+    folder.mkdir(parents=True)
+    (folder / "images").mkdir()
+    for i, (jpeg, *_) in enumerate(thumbs):
+        (folder / "images" / f"{i}.jpg").write_bytes(jpeg)
+    n = len(thumbs)
+    images = [{"id": i, "file_name": f"{i % n}.jpg"} for i in range(rows)]
+    annotations = [{"id": i, "image_id": i, "caption": thumbs[i % n][3]} for i in range(rows)]
+    path = folder / "captions.json"
+    path.write_text(json.dumps({"images": images, "annotations": annotations}))
+    return path.stat().st_size
+
+
 def bench_build(args, tmp: Path) -> None:
     thumbs = thumbnails(args.thumb)
-    print(f"## build --limit {args.limit}: img2dataset-style Parquet inputs, {args.thumb} px JPEGs")
+    kind = "img2dataset-style Parquet" if args.input_kind == "parquet" else "COCO caption JSON"
+    print(f"## build --limit {args.limit}: {kind} inputs, {args.thumb} px JPEGs")
     print("| input rows | input size | peak RSS | seconds |")
     print("|---:|---:|---:|---:|")
     for rows in args.rows:
         folder = tmp / f"input-{rows}"
-        size = write_parquet_input(folder, rows, thumbs)
         out = tmp / f"out-{rows}"
-        cmd = [str(BIN / "ahnpl-gen"), "build", "--source", "parquet", "--input", str(folder)]
+        cmd = [str(BIN / "ahnpl-gen"), "build"]
+        if args.input_kind == "parquet":
+            size = write_parquet_input(folder, rows, thumbs)
+            cmd += ["--source", "parquet", "--input", str(folder)]
+        else:
+            size = write_coco_input(folder, rows, thumbs)
+            cmd += ["--captions", str(folder / "captions.json"), "--images", str(folder / "images")]
         cmd += ["--out", str(out), "--limit", str(args.limit), "--no-progress", *args.extra]
         rss, seconds = peak_rss_mib(cmd, tmp / f"build-{rows}.log")
         print(
@@ -157,6 +179,7 @@ def main() -> None:
     p.add_argument("part", choices=["build", "train", "both"])
     p.add_argument("--rows", default="10000,1000000", help="input sizes of the build part")
     p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--input-kind", default="parquet", choices=["parquet", "coco"])
     p.add_argument("--thumb", type=int, default=64, help="longer side of the reused photos")
     p.add_argument("--images", default="300,3000", help="dataset sizes of the train part")
     p.add_argument("--steps", type=int, default=30)
