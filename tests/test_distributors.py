@@ -104,13 +104,22 @@ class _NoModels(ShardWork):
     """A ShardWork whose builder loads nothing (the initializer warms the builder up)."""
 
     def builder(self):
-        return type("Builder", (), {"negatives": None})()
+        recipe = load_recipe(None, [f"edit.editor={self.recipe_json}"])
+        return type("Builder", (), {"negatives": None, "recipe": recipe})()
 
 
 def _thread_settings() -> dict:
     import torch
 
     return {"omp": os.environ.get("OMP_NUM_THREADS"), "torch": torch.get_num_threads()}
+
+
+def _torch_importable() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def test_a_worker_caps_its_threads_before_torch_loads():
@@ -120,8 +129,21 @@ def test_a_worker_caps_its_threads_before_torch_loads():
 
     assert LocalDistributor(workers=2).threads == max(1, d.available_cores() // 2)
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1, initializer=d._init_worker, initargs=(_NoModels("{}", ""), 1, None)) as pool:
+    work = _NoModels("instruct-pix2pix", "")
+    with ctx.Pool(1, initializer=d._init_worker, initargs=(work, 1, None)) as pool:
         assert pool.apply(_thread_settings) == {"omp": "1", "torch": 1}
+
+
+def test_a_caption_only_worker_keeps_torch_out():
+    import multiprocessing
+
+    import ahnpl.pipeline.distributors as d
+
+    ctx = multiprocessing.get_context("spawn")
+    for editor, importable in [("flip", False), ("instruct-pix2pix", True)]:
+        work = _NoModels(editor, "")
+        with ctx.Pool(1, initializer=d._init_worker, initargs=(work, 1, None)) as pool:
+            assert pool.apply(_torch_importable) is importable, editor
 
 
 @pytest.fixture(scope="module")
