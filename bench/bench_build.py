@@ -13,8 +13,9 @@ coco-mini). For each editor one table: seconds and images/s of each stage run al
 images (read the caption file and the image bytes; load spaCy and the editor; decode and
 check; parse and negatives; edit; JPEG-encode the edits; write the shards), the rate those
 stages allow back to back (images / sum of seconds), the end-to-end `build` rate in one
-process, and their ratio (target ≥ 0.8). Both sides load spaCy and the editor from scratch. The worker
-table runs `ahnpl-gen build --workers N` in a fresh process per run, N taking turns.
+process, and their ratio (target ≥ 0.8). Both sides load spaCy and the editor from scratch.
+The worker table runs `ahnpl-gen build --workers N` in a fresh process per run, N taking
+turns.
 `instruct-pix2pix` is the tiny random-weight pipeline of tests/editor_fixtures.py.
 """
 
