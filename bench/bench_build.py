@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -170,16 +171,21 @@ def stage_table(args, captions: Path, tmp: Path, editor: str) -> None:
     print(f"\nend-to-end / stages-allow: {total / e2e:.2f} (target >= 0.8)", flush=True)
 
 
-def cli_build(args, captions: Path, out: Path, editor: str, workers: int) -> float:
-    """Seconds of one `ahnpl-gen build` in a fresh process (what a user waits for, process
-    start, imports and model loads included)."""
+def cli_build(args, captions: Path, out: Path, editor: str, workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one `ahnpl-gen build` in a fresh process: what a user
+    waits for (process start, imports and model loads included), and the CPU time it and its
+    workers used (user + system), which a loaded machine does not inflate."""
     cmd = [str(Path(sys.executable).parent / "ahnpl-gen"), "build", "--captions", str(captions)]
     cmd += ["--images", str(args.photos), "--out", str(out), "--editor", editor]
     cmd += ["--workers", str(workers), "--images-per-shard", str(args.images_per_shard)]
     cmd += ["--limit", str(args.images), "--no-progress"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
 
 
 def worker_table(args, captions: Path, tmp: Path, editor: str) -> None:
@@ -187,17 +193,17 @@ def worker_table(args, captions: Path, tmp: Path, editor: str) -> None:
     n = args.images
     print(f"\n## workers: {n} images, editor {editor}, {args.images_per_shard} images a shard")
     print(f"cores {len(os.sched_getaffinity(0))}, load before: {os.getloadavg()[0]:.2f}")
-    best = dict.fromkeys(args.workers, float("inf"))
+    best = dict.fromkeys(args.workers, (float("inf"), 0.0))
     for r in range(args.repeats):
         for w in args.workers:
             out = tmp / f"workers-{w}-{r}"
             best[w] = min(best[w], cli_build(args, captions, out, editor, w))
             shutil.rmtree(out)
-    print(f"| workers | seconds (best of {args.repeats}) | images/s | speed-up |")
-    print("|---:|---:|---:|---:|")
-    base = best[args.workers[0]]
-    for w, seconds in best.items():
-        print(f"| {w} | {seconds:.2f} | {n / seconds:,.1f} | {base / seconds:.2f}x |")
+    print(f"| workers | wall s (best of {args.repeats}) | images/s | speed-up | CPU s |")
+    print("|---:|---:|---:|---:|---:|")
+    base = best[args.workers[0]][0]
+    for w, (wall, cpu) in best.items():
+        print(f"| {w} | {wall:.2f} | {n / wall:,.1f} | {base / wall:.2f}x | {cpu:.1f} |")
     print(f"load after: {os.getloadavg()[0]:.2f}", flush=True)
 
 
