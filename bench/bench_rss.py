@@ -103,7 +103,11 @@ def write_parquet_input(folder: Path, rows: int, thumbs) -> int:
                 "jpg": pa.array([thumbs[p][0] for p in pick], pa.binary()),
             }
         )
-        pq.write_table(table, folder / f"{start // ROWS_PER_FILE:05d}.parquet", row_group_size=1000)
+        # No dictionary for the bytes: repeated photos would otherwise shrink to one copy a file,
+        # and the input would be far smaller than a real one of the same row count.
+        path = folder / f"{start // ROWS_PER_FILE:05d}.parquet"
+        dictionary = [c for c in table.column_names if c != "jpg"]
+        pq.write_table(table, path, row_group_size=1000, use_dictionary=dictionary)
     return sum(f.stat().st_size for f in folder.iterdir())
 
 
