@@ -32,7 +32,7 @@ from ahnpl.shards.manifest import (
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
-from .distributors import ShardTask, ShardWork, make_distributor, shard_tasks
+from .distributors import Progress, ShardTask, ShardWork, make_distributor, shard_tasks
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputSet, read_input
 from .recipe import Recipe
@@ -98,7 +98,9 @@ class ShardBuilder:
     def shard_name(self, shard_id: int) -> str:
         return f"shard-{shard_id:05d}{self.writer.suffix}"
 
-    def __call__(self, shard_id: int, items: list[InputItem], progress=None) -> dict:
+    def __call__(
+        self, shard_id: int, items: list[InputItem], progress: Progress | None = None
+    ) -> dict:
         """Write shard `shard_id` of `items` and its done marker; `progress(n)` after n images."""
         records, rejects, edit_failures = self.make_records(items, progress)
         name = self.shard_name(shard_id)
@@ -125,7 +127,7 @@ class ShardBuilder:
         return marker
 
     def make_records(
-        self, items: list[InputItem], progress=None
+        self, items: list[InputItem], progress: Progress | None = None
     ) -> tuple[list[Record], list[dict], Counter]:
         """Items → records, rejects and edit failures; `progress(n)` after each chunk of images.
 
