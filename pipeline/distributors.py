@@ -65,7 +65,7 @@ def cap_threads(threads: int) -> None:
 def needs_torch(recipe) -> bool:
     """Whether building a shard of `recipe` imports torch: a model editor or the CLIP filter."""
     editor = recipe.edit.editor
-    return editor not in TORCH_FREE_EDITORS or bool(recipe.edit.options.get("filter_model"))
+    return editor not in TORCH_FREE_EDITORS or recipe.edit.filter is not None
 
 
 def keep_torch_out() -> None:
