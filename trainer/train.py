@@ -10,7 +10,6 @@ import math
 import time
 from pathlib import Path
 
-import open_clip
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
@@ -138,7 +137,7 @@ def train(cfg: TrainConfig) -> Path:
             ckpt.save_atomic({
                 "state_dict": ckpt.strip_module(model.state_dict()),
                 "model": cfg.model.name,
-                "model_config": open_clip.get_model_config(loaded.name),
+                "model_config": loaded.model_config,
                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
                 "loss": loss_fn.state_dict(), "step": step, "samples_seen": samples_seen,
                 "skipped": skipped, "rng": rngs, "config": cfg.model_dump(),
