@@ -54,23 +54,43 @@ def main(
     captions_per_image: str | None = typer.Option(None, "--captions-per-image", help="all|one"),
     log_every: int | None = typer.Option(None, "--log-every"),
     save_every: int | None = typer.Option(None, "--save-every"),
+    verify_data: bool = typer.Option(
+        False, "--verify-data", help="compare every shard's sha256 with the manifest first"
+    ),
     set_: list[str] = typer.Option([], "--set", help="SECTION.FIELD=VALUE (repeatable)"),
 ) -> None:
     """Train; prints where the checkpoint and metrics are."""
+    from .checkpoint import RunFolderError
+    from .data import ShardMismatch
     from .train import train
 
     overrides = {
-        "data.path": data, "run.out": out, "model.name": model, "model.pretrained": pretrained,
-        "data.batch_size": batch_size, "run.steps": steps, "run.epochs": epochs,
-        "optim.lr": lr, "run.device": device, "run.seed": seed, "run.resume": resume or None,
-        "data.workers": workers, "run.precision": precision, "loss.mode": loss,
-        "loss.margin": margin, "loss.tau_max": tau_max, "loss.lambda_mhn": lambda_mhn,
-        "loss.lambda_dm": lambda_dm, "loss.lambda_pos": lambda_pos,
+        "data.path": data,
+        "run.out": out,
+        "model.name": model,
+        "model.pretrained": pretrained,
+        "data.batch_size": batch_size,
+        "run.steps": steps,
+        "run.epochs": epochs,
+        "optim.lr": lr,
+        "run.device": device,
+        "run.seed": seed,
+        "run.resume": resume or None,
+        "data.workers": workers,
+        "run.precision": precision,
+        "loss.mode": loss,
+        "loss.margin": margin,
+        "loss.tau_max": tau_max,
+        "loss.lambda_mhn": lambda_mhn,
+        "loss.lambda_dm": lambda_dm,
+        "loss.lambda_pos": lambda_pos,
         "loss.image_negatives": image_negatives,
         "data.image_negatives_per_sample": image_negatives_per_sample,
-        "data.captions_per_image": captions_per_image, "run.log_every": log_every,
+        "data.captions_per_image": captions_per_image,
+        "run.log_every": log_every,
         "run.save_every": save_every,
-    }  # fmt: skip
+        "data.verify": verify_data or None,
+    }
     # --steps and --epochs on the command line replace the other one set in the YAML.
     config, positional = _split_args(args or [])
     sets = positional + list(set_)
@@ -87,7 +107,8 @@ def main(
     except (ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    with one_line_errors(user_errors=()):  # an uncached --pretrained tag offline, no CUDA
+    # Run-folder and shard errors are the user's to fix; anything else keeps its traceback.
+    with one_line_errors(user_errors=(RunFolderError, ShardMismatch)):
         train(cfg)
 
 

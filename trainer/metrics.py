@@ -78,8 +78,15 @@ def run_benchmarks(cfg, loaded, device, step: int, out: Path) -> dict[str, float
     from ahnpl.evaluation.report import scalar_figures
     from ahnpl.evaluation.run import evaluate
 
-    results = evaluate(loaded, cfg.benchmarks, data_root=cfg.data_root, images=cfg.images,
-                       device=device, batch_size=cfg.batch_size, workers=0)  # fmt: skip
+    results = evaluate(
+        loaded,
+        cfg.benchmarks,
+        data_root=cfg.data_root,
+        images=cfg.images,
+        device=device,
+        batch_size=cfg.batch_size,
+        workers=0,
+    )
     flat = scalar_figures(results)
     with (out / "eval.jsonl").open("a") as f:
         f.write(json.dumps({"step": step, **flat}) + "\n")
