@@ -467,3 +467,122 @@ def test_trainer_imports_neither_spacy_diffusers_nor_pipeline():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def optimizer_steps(state: dict) -> int:
+    """Updates AdamW made, from its own per-parameter step counters (0 if it never stepped)."""
+    counters = {int(s["step"]) for s in state["optimizer"]["state"].values()}
+    assert len(counters) <= 1
+    return counters.pop() if counters else 0
+
+
+def test_fp16_steps_the_scaler_skips_are_counted(tiny_dataset, tmp_path):
+    from ahnpl.trainer.train import train
+
+    state = weights(train(run_cfg(tiny_dataset, tmp_path, 2, **{"run.precision": "fp16"})))
+    assert state["step"] == 2
+    assert state["skipped"] >= 1  # the first scale (65536) overflows fp16 on this model
+    assert optimizer_steps(state) + state["skipped"] == 2
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    col = rows[0].split(",").index("skipped_steps")
+    assert int(rows[-1].split(",")[col]) == state["skipped"]
+
+
+def test_negative_identical_to_its_caption_after_truncation_is_invalid(tiny_dataset, tiny_model):
+    from ahnpl.trainer.data import RawSample
+
+    words = " ".join(f"word{i}" for i in range(80))  # 80 words: far past 77 tokens
+    caption = f"a dog on {words} near a red car"
+    kept = caption.replace("a dog on", "a cat on")  # differs inside the context
+    lost = caption.replace("red car", "blue car")  # differs only after the cut
+    manifest = load_manifest(str(tiny_dataset))
+    cfg = DataConfig(path=str(tiny_dataset), batch_size=1, workers=0)
+    k = len(manifest.negative_types)
+    urls = shard_urls(str(tiny_dataset), manifest)
+    s = ShardStream(urls, k, tiny_model.preprocess_train, tiny_model.tokenizer, cfg, 0)
+    negatives = [kept, lost] + [""] * (k - 2)
+    valid = [True, True] + [False] * (k - 2)
+    sample = RawSample("key", b"", caption, negatives, valid)
+    batch = s.collate([(sample, torch.zeros(3, 64, 64), [])])
+    assert batch["neg_mask"][0].tolist() == [True] + [False] * (k - 1)
+    assert batch["same_tokens"] == 1
+
+
+def test_invalid_slots_hold_the_requested_text(tiny_dataset, tiny_model):
+    """The reference objective's loader puts '###' in invalid slots, as its data does."""
+    cfg = DataConfig(path=str(tiny_dataset), batch_size=6, workers=0)
+    options = StreamOptions(invalid_slot_text="###")
+    data = build_loader(cfg, tiny_model.preprocess_train, tiny_model.tokenizer, 0, options=options)
+    batch = next(iter(data.loader))
+    hashes = tiny_model.tokenizer(["###"])[0]
+    invalid = ~batch["neg_mask"]
+    assert invalid.any() and batch["neg_mask"].any()
+    assert all(torch.equal(row, hashes) for row in batch["neg_texts"][invalid])
+    assert not any(torch.equal(row, hashes) for row in batch["neg_texts"][~invalid])
+
+
+def copy_dataset(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def cli(*args: str):
+    from typer.testing import CliRunner
+
+    from ahnpl.trainer.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_a_shard_from_another_dataset_is_refused(tiny_dataset, tmp_path):
+    """A shard copied in from another dataset is caught when it is opened (size, rows), and a
+    same-size change by `--verify-data` (sha256); both as one-line errors."""
+    ds = copy_dataset(tiny_dataset, tmp_path / "ds")
+    other = fx.write_dataset(tmp_path / "other", fx.make_records(12, 48)[4:8], 4)
+    manifest = load_manifest(str(ds))
+    names = [s.name for s in manifest.shards]
+    (ds / names[0]).write_bytes((other / names[0]).read_bytes())
+    common = ["--data", str(ds), "--steps", "8", "--batch-size", "4", "--workers", "0"]
+    result = cli(*common, "--out", str(tmp_path / "r1"), "optim.warmup_steps=0")
+    assert result.exit_code == 2, result.output
+    assert "the manifest lists" in result.output and names[0] in result.output
+
+    ds2 = copy_dataset(tiny_dataset, tmp_path / "ds2")
+    raw = bytearray((ds2 / names[1]).read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # same size, other bytes
+    (ds2 / names[1]).write_bytes(bytes(raw))
+    common[1] = str(ds2)
+    result = cli(*common, "--out", str(tmp_path / "r2"), "--verify-data")
+    assert result.exit_code == 2 and "sha256" in result.output and names[1] in result.output
+    assert not (tmp_path / "r2" / "checkpoints").exists()
+
+
+def test_run_folders_are_never_mixed(tiny_dataset, tmp_path):
+    out = tmp_path / "run"
+    common = ["--data", str(tiny_dataset), "--out", str(out), "--batch-size", "4"]
+    common += ["--workers", "0", "--log-every", "1", "optim.warmup_steps=0"]
+    first = cli(*common, "--steps", "2")
+    assert first.exit_code == 0, first.output
+    config = (out / "config.yaml").read_text()
+    metrics = (out / "metrics.csv").read_text()
+
+    again = cli(*common, "--steps", "2")
+    assert (
+        again.exit_code == 2
+        and "already holds a run" in again.output
+        and "--resume" in again.output
+    )
+    changed = cli(*common, "--steps", "2", "--resume", "--margin", "max", "--lr", "0.5")
+    assert changed.exit_code == 2 and "Traceback" not in changed.output
+    line = [x for x in changed.output.splitlines() if x.startswith("error:")]
+    assert len(line) == 1 and "loss.margin ('mean' → 'max')" in line[0] and "optim.lr" in line[0]
+    assert (out / "config.yaml").read_text() == config
+    assert (out / "metrics.csv").read_text() == metrics
+
+    longer = cli(*common, "--steps", "3", "--resume")
+    assert longer.exit_code == 0, longer.output
+    assert "resumed from step 2" in longer.output
+    assert "run.steps was 2, now 3" in longer.output
+    assert weights(out / "checkpoints" / "latest.pt")["step"] == 3
