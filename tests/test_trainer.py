@@ -581,8 +581,12 @@ def test_run_folders_are_never_mixed(tiny_dataset, tmp_path):
     assert (out / "config.yaml").read_text() == config
     assert (out / "metrics.csv").read_text() == metrics
 
+    # A killed run may have logged steps after its last checkpoint: they are redone, once.
+    (out / "metrics.csv").write_text(metrics + metrics.splitlines()[-1].replace("2,", "7,", 1))
     longer = cli(*common, "--steps", "3", "--resume")
     assert longer.exit_code == 0, longer.output
     assert "resumed from step 2" in longer.output
     assert "run.steps was 2, now 3" in longer.output
     assert weights(out / "checkpoints" / "latest.pt")["step"] == 3
+    steps = [x.split(",")[0] for x in (out / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == ["1", "2", "3"]

@@ -1,8 +1,9 @@
 """The loss side of training: one Objective per `loss.mode` (open_clip's task pattern, DESIGN §8).
 
 An objective owns everything the training loop would otherwise branch on:
-- which inputs it wants: `wants_pixel_negatives` (the loader decodes edits and `encode` runs
-  them through the vision tower), `encode_invalid_slots` (invalid slots are encoded too) and
+- which inputs it wants: `wants_text_negatives` (`encode` runs the valid text negatives
+  through the text tower), `wants_pixel_negatives` (the loader decodes edits and `encode`
+  runs them through the vision tower), `encode_invalid_slots` (invalid slots too) and
   `invalid_slot_text` (the text the loader puts in invalid slots; None keeps the stored one);
 - its extra parameter groups (`param_groups()`; none today, since α is not learned);
 - what happens after each optimizer step (`after_step`: ℓ clamped on the parameter) and at
@@ -62,8 +63,12 @@ def encode(model: nn.Module, batch: dict, device: torch.device, objective: Objec
     b, k, n_tok = batch["neg_texts"].shape
     neg_tokens = batch["neg_texts"].reshape(b * k, n_tok)
     # Indexing on the CPU copy: no device round trip before the forward.
-    every = objective.encode_invalid_slots
-    picked = torch.arange(b * k) if every else mask.reshape(-1).nonzero()[:, 0]
+    if not objective.wants_text_negatives:
+        picked = torch.zeros(0, dtype=torch.long)
+    elif objective.encode_invalid_slots:
+        picked = torch.arange(b * k)
+    else:
+        picked = mask.reshape(-1).nonzero()[:, 0]
     mask = mask.to(device, non_blocking=True)
     edits = batch["edit_images"] if objective.wants_pixel_negatives else batch["images"][:0]
     all_images = torch.cat([images, edits]).to(device, non_blocking=True)
@@ -88,6 +93,7 @@ class Objective(nn.Module):
     batch_size B (per rank), world.
     """
 
+    wants_text_negatives: bool = True
     wants_pixel_negatives: bool = False
     encode_invalid_slots: bool = False
     invalid_slot_text: str | None = None
@@ -167,6 +173,8 @@ class ReferenceObjective(Objective):
 @OBJECTIVES.register("clip")
 class ClipObjective(Objective):
     """Plain CLIP (`ClipLoss`): captions only, for baselines and the speed comparison."""
+
+    wants_text_negatives = False
 
     def __init__(self, cfg: LossConfig, num_slots: int, batch_size: int, world: World) -> None:
         super().__init__(cfg, num_slots, batch_size, world)

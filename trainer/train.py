@@ -238,7 +238,8 @@ def _train(cfg: TrainConfig, world: World) -> Path:
     if state is not None and state["manifest_sha256"] != manifest_hash:
         print(f"warning: {cfg.data.path} changed since the checkpoint (manifest sha256)")
 
-    logger = MetricLogger(out, world.is_main, cfg.run.tensorboard)
+    resumed_at = None if state is None else state["step"]
+    logger = MetricLogger(out, world.is_main, cfg.run.tensorboard, resumed_at)
     p = run.progress
     t0, seen0 = time.perf_counter(), p.samples_seen
     run.model.train()
