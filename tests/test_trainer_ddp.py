@@ -48,6 +48,7 @@ def test_pixel_negatives_on_only_one_rank_neither_hang_nor_abort(tmp_path):
     shard 0 has edits, and each rank reads whole shards): both ranks run the same collectives,
     train to the end and leave the process group cleanly."""
     import os
+    import signal
     import subprocess
     import sys
     from pathlib import Path
@@ -84,7 +85,22 @@ def test_pixel_negatives_on_only_one_rank_neither_hang_nor_abort(tmp_path):
         "optim.warmup_steps=0",
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    # Its own session: a hang is killed with every rank, not left running after the test.
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the two ranks hung (killed after 240 s)")
+    result = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     for bad in ("Traceback", "collective", "abort", "Connection closed"):
         assert bad not in result.stderr, result.stderr[-3000:]
