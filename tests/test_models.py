@@ -94,9 +94,28 @@ def test_openai_tag_trains_quickgelu_towers_from_an_offline_hub_cache(tmp_path):
     env = dict(os.environ, HF_HOME=str(home), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     env.pop("HF_HUB_CACHE", None)
     env.pop("HUGGINGFACE_HUB_CACHE", None)
-    cmd = [sys.executable, "-m", "ahnpl.trainer.cli", "--data", str(data), "--out", str(out),
-           "--model", "ViT-B-32", "--pretrained", "openai", "--batch-size", "2", "--steps", "1",
-           "--workers", "0", "--log-every", "1", "optim.warmup_steps=0"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "ahnpl.trainer.cli",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--model",
+        "ViT-B-32",
+        "--pretrained",
+        "openai",
+        "--batch-size",
+        "2",
+        "--steps",
+        "1",
+        "--workers",
+        "0",
+        "--log-every",
+        "1",
+        "optim.warmup_steps=0",
+    ]
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
