@@ -287,44 +287,18 @@ def test_other_loss_modes_train(tiny_dataset, tmp_path, mode):
 
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(tiny_dataset, tmp_path):
-    import os
     import socket
-    import subprocess
     import sys
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     torchrun = Path(sys.executable).parent / "torchrun"
-    cmd = [
-        str(torchrun),
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(port),
-        "-m",
-        "ahnpl.trainer.cli",
-        "--data",
-        str(tiny_dataset),
-        "--out",
-        str(tmp_path),
-        "--model",
-        "ahnpl-tiny",
-        "--pretrained",
-        "",
-        "--batch-size",
-        "4",
-        "--steps",
-        "2",
-        "--device",
-        "cpu",
-        "--workers",
-        "1",
-        "--log-every",
-        "1",
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    args = f"--nproc_per_node 2 --master_port {port} -m ahnpl.trainer.cli --data {tiny_dataset}"
+    args += f" --out {tmp_path} --model ahnpl-tiny --batch-size 4 --steps 2 --device cpu"
+    args += " --workers 1 --log-every 1"
+    cmd = [str(torchrun), *args.split(), "--pretrained", ""]
+    result = fx.run_ranks(cmd, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "checkpoint:" in result.stdout
     state = weights(tmp_path / "checkpoints" / "latest.pt")

@@ -47,9 +47,6 @@ def test_pixel_negatives_on_only_one_rank_neither_hang_nor_abort(tmp_path):
     """`image_negatives=pixel` where one rank's batches never hold an edited image (only
     shard 0 has edits, and each rank reads whole shards): both ranks run the same collectives,
     train to the end and leave the process group cleanly."""
-    import os
-    import signal
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -58,49 +55,11 @@ def test_pixel_negatives_on_only_one_rank_neither_hang_nor_abort(tmp_path):
         r.edits = []
     data = fx.write_dataset(tmp_path / "ds", records, 2)
     torchrun = Path(sys.executable).parent / "torchrun"
-    cmd = [
-        str(torchrun),
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(free_port()),
-        "-m",
-        "ahnpl.trainer.cli",
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "run"),
-        "--model",
-        "ahnpl-tiny",
-        "--batch-size",
-        "4",
-        "--steps",
-        "3",
-        "--workers",
-        "0",
-        "--log-every",
-        "1",
-        "--image-negatives",
-        "pixel",
-        "optim.warmup_steps=0",
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    # Its own session: a hang is killed with every rank, not left running after the test.
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=240)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        pytest.fail("the two ranks hung (killed after 240 s)")
-    result = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+    args = f"--nproc_per_node 2 --master_port {free_port()} -m ahnpl.trainer.cli --data {data}"
+    args += f" --out {tmp_path / 'run'} --model ahnpl-tiny --batch-size 4 --steps 3"
+    args += " --workers 0 --log-every 1 --image-negatives pixel optim.warmup_steps=0"
+    cmd = [str(torchrun), *args.split()]
+    result = fx.run_ranks(cmd)
     assert result.returncode == 0, result.stderr[-3000:]
     for bad in ("Traceback", "collective", "abort", "Connection closed"):
         assert bad not in result.stderr, result.stderr[-3000:]

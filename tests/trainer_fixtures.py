@@ -117,3 +117,29 @@ def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None
             torch.save(state, f"{out_dir}/{margin}-rank{rank}.pt")
     finally:
         dist.destroy_process_group()
+
+
+def run_ranks(cmd: list[str], timeout: float = 240):
+    """Run a torchrun command in its own session; on a hang, kill every rank and fail."""
+    import os
+    import signal
+    import subprocess
+
+    import pytest
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"the ranks hung (killed after {timeout:.0f} s)")
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
