@@ -94,7 +94,10 @@ def bench_reading(args, loaded, data: str) -> tuple[float, float]:
         captions_per_image="one",
     )
     k = len(manifest.negative_types)
-    stream = ShardStream(urls, k, loaded.preprocess_train, loaded.tokenizer, cfg, seed=0)
+    checked = StreamOptions(entries=list(manifest.shards))  # as the trainer reads them
+    stream = ShardStream(
+        urls, k, loaded.preprocess_train, loaded.tokenizer, cfg, seed=0, options=checked
+    )
 
     # The folder: the very same JPEG bytes, one file per image, with the caption and negatives
     # the stream would pick, so both sides decode, transform and tokenise the same things.
