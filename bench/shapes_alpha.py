@@ -76,6 +76,7 @@ def main() -> None:
         for i, (name, extra) in enumerate(CHOICES.items()):
             out = args.work / "alpha" / f"choice{i}-{seed}"
             extra = {**CONDITIONS["ahnpl-feature"], **extra, "model.pretrained": str(pre)}
+            extra["run.resume"] = out.exists()  # a run cut short continues
             ckpt = out / "checkpoints" / "latest.pt"
             if not ckpt.is_file():
                 ckpt = train_run(data, out, seed, args, args.steps, args.lr, extra)
