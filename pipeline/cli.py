@@ -93,6 +93,11 @@ def build(
     for note in result.notes:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     typer.echo(_build_summary(result, time.perf_counter() - started))
+    _fail_if_empty(result)
+
+
+def _fail_if_empty(result) -> None:
+    """Exit 1 when the finished dataset stores no image (all rejected, wrong --images)."""
     if result.manifest is not None and result.manifest.totals.images == 0:
         reasons = ", ".join(f"{k} {v}" for k, v in result.manifest.rejects.items()) or "no input"
         _fail(
