@@ -3,43 +3,60 @@
 The shard is the unit of work, retry and resume. Shard i holds the input items with global
 offsets [i·N, (i+1)·N), whatever was rejected, and belongs to rank i mod world size. A shard is
 written under a temporary name, renamed, then marked done (`_progress/shard-i.json`, which
-also carries its counts and rejects); a restarted build skips done shards and rebuilds the
-rest from scratch, so it ends with the same bytes as an uninterrupted build. The manifest is
-written once every shard is done, by whichever rank finishes last (or `--finalize`).
+proves what the shard is and carries its counts and rejects: `resume.py`); a restarted build
+keeps the shards whose marker and file match this build and rebuilds the rest from scratch,
+so it ends with the same bytes as an uninterrupted build. A lock (`lock.py`) keeps other
+builds out of the folder. The manifest is written once every shard is done, by whichever rank
+finishes last.
 """
 
 from __future__ import annotations
 
-import json
+import signal
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 
-import fsspec
 from tqdm import tqdm
 
 from ahnpl import __version__
 from ahnpl.atomic import atomic_target, write_bytes_atomic, write_json_atomic
 from ahnpl.devices import rank_and_world
 from ahnpl.shards.io import encode_table, get_writer
+from ahnpl.shards.layout import shard_name
 from ahnpl.shards.manifest import (
     MANIFEST_NAME,
     REJECTS_NAME,
     Manifest,
     ShardEntry,
+    Totals,
     count_records,
     join,
     sha256_of,
 )
-from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
+from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record, Reject, normalize_text
 
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputSet, read_input
+from .lock import BuildLock
 from .recipe import Recipe
+from .resume import (
+    BuildConflict,
+    BuildFolder,
+    BuildState,
+    ShardMarker,
+    check_versions,
+    recipe_hash,
+    recipe_identity,
+)
 
-PROGRESS_DIR = "_progress"
+# Reasons that may not hold on a second try (the file appears, the network comes back):
+# `--retry-rejects` rebuilds the shards that hold one.
+RETRYABLE_REASONS = frozenset({"missing_image", "read_error"})
+# spaCy refuses longer texts (its `nlp.max_length`); used when the parser does not say.
+DEFAULT_MAX_CAPTION_CHARS = 1_000_000
 
 
 @dataclass
@@ -48,6 +65,7 @@ class BuildResult:
     manifest: Manifest | None  # None when other ranks still have shards to build
     built: int  # shards built by this call
     skipped: int  # shards found done and kept
+    notes: list[str] = field(default_factory=list)  # stale locks, shards rebuilt, and why
     stats_seconds: float = 0.0  # the statistics pass (0 when reused or not counted)
 
 
@@ -58,10 +76,14 @@ class ShardBuilder:
     make every shard fail (a bug, a missing model) propagates.
     """
 
-    def __init__(self, recipe: Recipe, out: str, stats: str | None = None):
+    def __init__(
+        self, recipe: Recipe, out: str, identity: dict | None = None, stats: str | None = None
+    ):
         self.recipe = recipe
         self.out = out
         self.stats = stats  # statistics file the negatives use (None: bundled); see build()
+        # recipe_hash and input_fingerprint, copied into every marker this builder writes.
+        self.identity = identity or {"recipe_hash": recipe_hash(recipe), "input_fingerprint": ""}
         self.types = list(recipe.negatives.types)
         self.writer = get_writer(recipe.output.format)
         self._negatives = None
@@ -95,52 +117,67 @@ class ShardBuilder:
         return self._editor
 
     def shard_name(self, shard_id: int) -> str:
-        return f"shard-{shard_id:05d}{self.writer.suffix}"
+        return shard_name(shard_id, self.recipe.output.format)
 
-    def __call__(self, shard_id: int, items: list[InputItem]) -> dict:
+    def __call__(self, shard_id: int, items: list[InputItem]) -> ShardMarker:
+        """Build one shard: write its file (none when every item was rejected), then its
+        marker. Returns the marker."""
         records, rejects, edit_failures = self.make_records(items)
-        name = self.shard_name(shard_id)
-        url = join(self.out, name)
-        with atomic_target(url) as tmp:
-            self.writer.write(records, tmp)
-        digest, size = sha256_of(url)
-        entry = ShardEntry(
-            name=name,
-            sha256=digest,
-            bytes=size,
-            edit_failures=dict(edit_failures),
-            **count_records(records, self.types),
+        entry = None
+        if records:
+            name = self.shard_name(shard_id)
+            url = join(self.out, name)
+            with atomic_target(url) as tmp:
+                self.writer.write(records, tmp)
+            digest, size = sha256_of(url)
+            entry = ShardEntry(
+                name=name,
+                sha256=digest,
+                bytes=size,
+                edit_failures=dict(edit_failures),
+                **count_records(records, self.types),
+            )
+        marker = ShardMarker(
+            shard=shard_id,
+            offsets=(items[0].offset, items[-1].offset + 1),
+            images_in=len(items),
+            captions_in=sum(len(i.captions) for i in items),
+            entry=entry,
+            rejects=rejects,
+            versions=self.versions(),
+            **self.identity,
         )
-        marker = {
-            "shard": shard_id,
-            "entry": entry.model_dump(),
-            "rejects": rejects,
-            "images_in": len(items),
-        }
-        write_json_atomic(join(self.out, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json"), marker)
+        BuildFolder(self.out).write_marker(marker)
         return marker
 
-    def make_records(self, items: list[InputItem]) -> tuple[list[Record], list[dict], Counter]:
-        rejects: list[dict] = []
+    def usable_captions(self, item: InputItem, rejects: list[Reject]) -> list[str]:
+        """The item's captions, NFC-normalised and stripped; empty or over-long ones are
+        recorded as caption rejects (a caption past the parser's limit would stop the build)."""
+        limit = getattr(getattr(self.negatives, "nlp", None), "max_length", None)
+        limit = limit or DEFAULT_MAX_CAPTION_CHARS
+        captions = []
+        for c, caption in enumerate(item.captions):
+            text = normalize_text(caption).strip()
+            if not text:
+                rejects.append(_reject(item, "caption", "empty_caption", f"caption {c} is empty"))
+            elif len(text) >= limit:
+                detail = (
+                    f"row {item.offset}, caption {c}: {len(text):,} characters, over the "
+                    f"parser's limit of {limit:,}"
+                )
+                rejects.append(_reject(item, "caption", "caption_too_long", detail))
+            else:
+                captions.append(text)
+        return captions
+
+    def make_records(self, items: list[InputItem]) -> tuple[list[Record], list[Reject], Counter]:
+        rejects: list[Reject] = []
         kept: list[tuple[InputItem, list[str], object]] = []
         for item in items:
-            captions = []
-            for c, caption in enumerate(item.captions):
-                if caption.strip():
-                    captions.append(caption.strip())
-                else:
-                    rejects.append(
-                        _reject(item, "caption", "empty_caption", f"caption {c} is empty")
-                    )
+            captions = self.usable_captions(item, rejects)
             if not captions:
-                rejects.append(
-                    _reject(
-                        item,
-                        "image",
-                        "no_usable_caption",
-                        f"{len(item.captions)} caption(s), none with text",
-                    )
-                )
+                detail = f"{len(item.captions)} caption(s), none usable"
+                rejects.append(_reject(item, "image", "no_usable_caption", detail))
                 continue
             try:
                 data = item.image if item.image is not None else read_bytes(item.path)
@@ -229,91 +266,109 @@ class ShardBuilder:
         return versions
 
 
-def _reject(item: InputItem, level: str, reason: str, detail: str) -> dict:
-    return {
-        "offset": item.offset,
-        "level": level,
-        "source_id": item.source_id,
-        "path": item.path,
-        "reason": reason,
-        "detail": detail,
-    }
+def _reject(item: InputItem, level: str, reason: str, detail: str) -> Reject:
+    return Reject(
+        offset=item.offset,
+        level=level,
+        source_id=item.source_id,
+        path=item.path,
+        reason=reason,
+        detail=detail,
+    )
 
 
 # Worker processes hold one ShardBuilder each (spaCy and any editor model load once).
 _WORKER: ShardBuilder | None = None
 
 
-def _init_worker(recipe_json: str, out: str, stats: str | None) -> None:
+def _init_worker(recipe_json: str, out: str, identity: dict, stats: str | None) -> None:
     global _WORKER
-    _WORKER = ShardBuilder(Recipe.model_validate_json(recipe_json), out, stats)
+    # Ctrl-C reaches every process of the terminal's group; the parent decides and stops
+    # the workers, so they do not each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER = ShardBuilder(Recipe.model_validate_json(recipe_json), out, identity, stats)
 
 
-def _run_in_worker(shard_id: int, items: list[InputItem]) -> dict:
+def _run_in_worker(shard_id: int, items: list[InputItem]) -> ShardMarker:
     return _WORKER(shard_id, items)
 
 
 def build(
-    recipe: Recipe, rank: int | None = None, world: int | None = None, progress: bool = True
+    recipe: Recipe,
+    rank: int | None = None,
+    world: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    retry_rejects: bool = False,
 ) -> BuildResult:
     """Build (or resume) this rank's shards, then the manifest if every shard is done.
 
+    `overwrite` replaces a folder that holds another build; `retry_rejects` rebuilds the
+    shards whose rejects may not hold on a second try (`RETRYABLE_REASONS`).
+
     Raises:
         ValueError: the recipe has no output folder or input.
+        BuildConflict: the folder holds a build of another recipe or input.
+        LockHeld: another build is running into the folder.
+        KeyboardInterrupt: Ctrl-C; finished shards stay done, workers are stopped.
     """
     if not recipe.output.out:
         raise ValueError("output.out is not set: pass --out DIR")
     rank, world = rank_and_world(rank, world)
     out = recipe.output.out.rstrip("/")
-    fs, base = fsspec.core.url_to_fs(out)
-    fs.makedirs(join(base, PROGRESS_DIR), exist_ok=True)
+    with BuildLock(out, rank, world, recipe_hash(recipe)) as lock:
+        result = _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects)
+    result.notes[:0] = lock.notes
+    return result
+
+
+def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) -> BuildResult:
     inputs = read_input(recipe.input, recipe.seed)
+    identity = {"recipe_hash": recipe_hash(recipe), "input_fingerprint": inputs.fingerprint}
+    folder = BuildFolder(out)
+    state = BuildState(recipe=recipe_identity(recipe), **identity)
+    try:
+        folder.claim(state)
+    except BuildConflict:
+        if not overwrite:
+            raise
+        folder.clear()
+        folder.claim(state)
     n = recipe.output.images_per_shard
     shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
     stats, stats_seconds = _statistics_step(recipe, inputs, out)
-    builder = ShardBuilder(recipe, out, stats)
-
+    builder = ShardBuilder(recipe, out, identity, stats)
+    notes: list[str] = []
     todo = []
-    skipped = 0
     for shard_id in sorted(shards):
         if shard_id % world != rank:
             continue
-        if _is_done(fs, base, builder, shard_id):
-            skipped += 1
+        name = builder.shard_name(shard_id)
+        folder.remove_temporaries(name)
+        problem = folder.check_kept(shard_id, _expected(identity, shards[shard_id]), name)
+        if problem is None and retry_rejects:
+            marker = folder.read_marker(shard_id)
+            retry = sorted({r.reason for r in marker.rejects} & RETRYABLE_REASONS)
+            problem = f"retrying its {', '.join(retry)} rejects" if retry else None
+        if problem is None:
             continue
-        # A shard that is not marked done may be half-written: rebuild it from nothing.
-        for leftover in (builder.shard_name(shard_id), builder.shard_name(shard_id) + ".tmp"):
-            if fs.exists(join(base, leftover)):
-                fs.rm(join(base, leftover))
+        if problem != "no marker":
+            notes.append(f"{name}: rebuilt ({problem})")
+        # Not provably done: it may be half-written or another build's. Rebuild from nothing.
+        folder.discard(shard_id, name)
         todo.append(shard_id)
-
-    bar = tqdm(
-        total=sum(len(shards[i]) for i in todo),
-        unit="img",
-        disable=None if progress else True,
-        desc=f"build rank {rank}/{world}",
-    )
-    if recipe.workers == 1 or len(todo) <= 1:
-        for shard_id in todo:
-            builder(shard_id, shards[shard_id])
-            bar.update(len(shards[shard_id]))
-    else:
-        with ProcessPoolExecutor(
-            max_workers=min(recipe.workers, len(todo)),
-            mp_context=get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(recipe.model_dump_json(), out, stats),
-        ) as pool:
-            futures = {pool.submit(_run_in_worker, i, shards[i]): i for i in todo}
-            for future in as_completed(futures):
-                future.result()  # a failed shard raises here; finished shards stay done
-                bar.update(len(shards[futures[future]]))
-    bar.close()
+    _run_shards(recipe, out, identity, builder, shards, todo, progress, f"{rank}/{world}")
 
     manifest = None
-    if all(_is_done(fs, base, builder, i) for i in shards):
+    done = all(
+        folder.check_kept(i, _expected(identity, shards[i]), builder.shard_name(i), full=False)
+        is None
+        for i in shards
+    )
+    if done:
         manifest = finalize(out, recipe, inputs, builder, sorted(shards))
-    return BuildResult(out, manifest, len(todo), skipped, stats_seconds)
+    skipped = sum(1 for i in shards if i % world == rank) - len(todo)
+    return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
 
 
 def _statistics_step(recipe: Recipe, inputs: InputSet, out: str) -> tuple[str | None, float]:
@@ -328,53 +383,71 @@ def _statistics_step(recipe: Recipe, inputs: InputSet, out: str) -> tuple[str | 
     )
 
 
-def _is_done(fs, base: str, builder: ShardBuilder, shard_id: int) -> bool:
-    return fs.exists(join(base, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json")) and fs.exists(
-        join(base, builder.shard_name(shard_id))
+def _expected(identity: dict, items: list[InputItem]) -> dict:
+    return {**identity, "offsets": (items[0].offset, items[-1].offset + 1)}
+
+
+def _run_shards(recipe, out, identity, builder, shards, todo, progress, where) -> None:
+    bar = tqdm(
+        total=sum(len(shards[i]) for i in todo),
+        unit="img",
+        disable=None if progress else True,
+        desc=f"build rank {where}",
     )
+    if recipe.workers == 1 or len(todo) <= 1:
+        for shard_id in todo:
+            builder(shard_id, shards[shard_id])
+            bar.update(len(shards[shard_id]))
+        bar.close()
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=min(recipe.workers, len(todo)),
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(recipe.model_dump_json(), out, identity, builder.stats),
+    )
+    try:
+        futures = {pool.submit(_run_in_worker, i, shards[i]): i for i in todo}
+        for future in as_completed(futures):
+            future.result()  # a failed shard raises here; finished shards stay done
+            bar.update(len(shards[futures[future]]))
+    except BaseException:
+        # Ctrl-C or a failed shard: stop now rather than build the queued shards first.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        bar.close()
+    pool.shutdown(wait=True)
 
 
 def finalize(
     out: str, recipe: Recipe, inputs: InputSet, builder: ShardBuilder, shard_ids: list[int]
 ) -> Manifest:
     """Merge the per-shard markers into `rejects.parquet` and `manifest.json`."""
-    markers = []
-    for shard_id in shard_ids:
-        with fsspec.open(join(out, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json"), "r") as f:
-            markers.append(json.load(f))
-    entries = [ShardEntry.model_validate(m["entry"]) for m in markers]
-    rejects = list(inputs.rejects) + [r for m in markers for r in m["rejects"]]
-    write_bytes_atomic(join(out, REJECTS_NAME), encode_table(rejects, REJECT_SCHEMA))
+    folder = BuildFolder(out)
+    markers = [folder.read_marker(i) for i in shard_ids]
+    # The workers' record of the models: finalizing loads none, and never mixes versions.
+    versions = check_versions(markers)
+    entries = [m.entry for m in markers if m.entry is not None]
+    rejects = [Reject.model_validate(r) for r in inputs.rejects]
+    rejects += [r for m in markers for r in m.rejects]
+    rows = [r.model_dump() for r in rejects]
+    write_bytes_atomic(join(out, REJECTS_NAME), encode_table(rows, REJECT_SCHEMA))
 
     types = list(recipe.negatives.types)
-    by_reason = Counter(r["reason"] for r in rejects)
-    image_rejects = sum(1 for r in rejects if r["level"] == "image")
-    edit_failures: Counter = Counter()
-    for e in entries:
-        edit_failures.update(e.edit_failures)
-    totals = {
-        "images_in": len(inputs.items) + sum(1 for r in inputs.rejects if r["level"] == "image"),
-        "images": sum(e.rows for e in entries),
-        "images_rejected": image_rejects,
-        "captions_in": sum(len(i.captions) for i in inputs.items),
-        "captions": sum(e.captions for e in entries),
-        "captions_without_negative": sum(e.captions_without_negative for e in entries),
-        "valid_negatives": {t: sum(e.valid_negatives.get(t, 0) for e in entries) for t in types},
-        "edits": sum(e.edits for e in entries),
-        "edit_failures": dict(sorted(edit_failures.items())),
-        "shards": len(entries),
-        "bytes": sum(e.bytes for e in entries),
-    }
+    captions_in = sum(len(i.captions) for i in inputs.items)
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         format=recipe.output.format,
         negative_types=types,
-        recipe=recipe.model_dump(mode="json"),
+        recipe=recipe.as_given(),
         input_fingerprint=inputs.fingerprint,
-        versions=builder.versions(),
+        versions=versions,
         shards=entries,
-        totals=totals,
-        rejects=dict(sorted(by_reason.items())),
+        totals=Totals.from_entries(entries, types, rejects, captions_in),
+        rejects=dict(sorted(Counter(r.reason for r in rejects).items())),
     )
     write_json_atomic(join(out, MANIFEST_NAME), manifest.model_dump(mode="json"))
     return manifest

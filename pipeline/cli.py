@@ -45,11 +45,15 @@ def build(
     rank: int = typer.Option(None, help="this process's rank (default: $RANK / $SLURM_PROCID)"),
     world_size: int = typer.Option(None, help="ranks in all (default: $WORLD_SIZE)"),
     progress: bool = typer.Option(True, help="progress bar"),
+    overwrite: bool = typer.Option(
+        False, help="replace a folder that holds a build of another recipe or input"
+    ),
+    retry_rejects: bool = typer.Option(
+        False, help="rebuild the shards holding missing_image / read_error rejects"
+    ),
 ) -> None:
-    """Input dataset → text negatives → image edits → shards + manifest. Resumable."""
-    from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
-
-    from .build import build as run_build
+    """Input dataset → text negatives → image edits → shards + manifest. Resumable: rerun
+    the same command after a crash or Ctrl-C."""
     from .recipe import load_recipe
 
     args = list(args or [])
@@ -78,12 +82,47 @@ def build(
     except ValueError as e:
         _fail(str(e))
     started = time.perf_counter()
+    result = _run_build(
+        recipe,
+        rank=rank,
+        world=world_size,
+        progress=progress,
+        overwrite=overwrite,
+        retry_rejects=retry_rejects,
+    )
+    for note in result.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(_build_summary(result, time.perf_counter() - started))
+    _fail_if_empty(result)
+
+
+def _fail_if_empty(result) -> None:
+    """Exit 1 when the finished dataset stores no image (all rejected, wrong --images)."""
+    if result.manifest is not None and result.manifest.totals.images == 0:
+        reasons = ", ".join(f"{k} {v}" for k, v in result.manifest.rejects.items()) or "no input"
+        _fail(
+            f"no image was stored ({reasons}); see {result.out}/rejects.parquet, and check "
+            "--captions / --images",
+            code=1,
+        )
+
+
+def _run_build(recipe, **options):
+    """Check the editor's models, then build; one-line errors, Ctrl-C exits 130."""
+    from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
+
+    from .build import build as run_build
+    from .lock import LockHeld
+
     model = getattr(recipe.edit.options, "model", None)
     subject = f"--editor-model {model}" if model else "a model"
-    with one_line_errors(OFFLINE_FIX_EDITOR, _CUDA_FIX, offline_subject=subject):
-        _check_models(recipe.edit)
-        result = run_build(recipe, rank=rank, world=world_size, progress=progress)
-    typer.echo(_build_summary(result, time.perf_counter() - started))
+    user_errors = (ValueError, FileNotFoundError, ImportError, LockHeld)
+    try:
+        with one_line_errors(OFFLINE_FIX_EDITOR, _CUDA_FIX, user_errors, subject):
+            _check_models(recipe.edit)
+            return run_build(recipe, **options)
+    except KeyboardInterrupt:
+        _fail("interrupted: rerun the same command to resume", code=130)
 
 
 def _build_summary(result, seconds: float) -> str:
@@ -94,11 +133,11 @@ def _build_summary(result, seconds: float) -> str:
             f"the manifest is written when the last rank finishes ({seconds:.1f}s)"
         )
     t = result.manifest.totals
-    valid = ", ".join(f"{k} {v}" for k, v in t["valid_negatives"].items())
+    valid = ", ".join(f"{k} {v}" for k, v in t.valid_negatives.items())
     return (
-        f"{result.out}: {t['images']} images in {t['shards']} shard(s), "
-        f"{t['images_rejected']} rejected, {t['captions']} captions, negatives: {valid}, "
-        f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
+        f"{result.out}: {t.images} images in {t.shards} shard(s), "
+        f"{t.images_rejected} rejected, {t.captions} captions, negatives: {valid}, "
+        f"{t.edits} edits; built {result.built}, kept {result.skipped} shard(s) "
         f"in {seconds:.1f}s (statistics pass {result.stats_seconds:.1f}s)"
     )
 
@@ -219,7 +258,7 @@ def verify(dataset: str = typer.Argument(..., help="dataset folder or fsspec URL
     manifest = load_manifest(dataset)
     typer.echo(
         f"{dataset}: OK, {len(manifest.shards)} shard(s), "
-        f"{manifest.totals.get('images')} images match the manifest"
+        f"{manifest.totals.images} images match the manifest"
     )
 
 

@@ -1,5 +1,6 @@
 """Input readers: image-caption datasets as a list of per-image items (DESIGN §3).
 
+Captions and file names are NFC-normalised (`ahnpl.shards.normalize_text`, the one rule).
 Each reader returns the items in a deterministic order (the input file's order), so an item's
 offset, and therefore its shard, never depends on what a later stage rejects. Problems that
 belong to no image (a caption naming an unknown image id, a duplicated image id) are returned
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import fsspec
+
+from ahnpl.shards.schema import normalize_text
 
 from .recipe import InputConfig
 
@@ -122,12 +125,12 @@ def read_coco(cfg: InputConfig) -> InputSet:
                 )
             )
             continue
-        captions[image_id].append(str(ann.get("caption", "")))
+        captions[image_id].append(normalize_text(str(ann.get("caption", ""))))
     items = [
         InputItem(
             offset,
             str(image_id),
-            _join(cfg.images, images[image_id]["file_name"]),
+            _join(cfg.images, normalize_text(images[image_id]["file_name"])),
             captions[image_id],
         )
         for offset, image_id in enumerate(order)
@@ -150,7 +153,8 @@ def read_csv(cfg: InputConfig) -> InputSet:
         )
     grouped: dict[str, list[str]] = {}
     for row in reader:
-        grouped.setdefault(row[cfg.image_column], []).append(row[cfg.caption_column] or "")
+        name = normalize_text(row[cfg.image_column])
+        grouped.setdefault(name, []).append(normalize_text(row[cfg.caption_column] or ""))
     items = [
         InputItem(offset, Path(name).stem, _join(cfg.images, name), caps)
         for offset, (name, caps) in enumerate(grouped.items())

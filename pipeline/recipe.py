@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
-from ahnpl.config import PathStr, load_config
+from ahnpl.config import PathStr, load_config, parse_override, read_yaml
 from ahnpl.config import Section as _Section
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
@@ -80,6 +80,15 @@ class Recipe(_Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     seed: int = 0
     workers: int = Field(1, ge=1, description="local processes, one shard at a time each")
+    # Input paths as written in the recipe file, before they were resolved against its folder.
+    _given_paths: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def as_given(self) -> dict:
+        """The recipe as JSON, input paths as the user gave them (what the manifest keeps:
+        paths resolved on the building machine mean nothing to whoever receives the data)."""
+        data = self.model_dump(mode="json")
+        data["input"].update(self._given_paths)
+        return data
 
 
 def load_recipe(
@@ -97,4 +106,19 @@ def load_recipe(
         ahnpl.config.ConfigError: missing file, bad YAML, malformed override, or a field that
             is unknown or has a bad value (one line per problem, naming the file and field).
     """
-    return load_config(Recipe, path, overrides, args, kind="recipe")
+    recipe = load_config(Recipe, path, overrides, args, kind="recipe")
+    recipe._given_paths = _given_input_paths(path, overrides, args)
+    return recipe
+
+
+def _given_input_paths(path, overrides, args) -> dict[str, str]:
+    """`input.captions` / `input.images` as the user wrote them, before resolution."""
+    given: dict[str, Any] = {}
+    if path is not None:
+        section = read_yaml(path, "recipe").get("input") or {}
+        given.update({k: section[k] for k in ("captions", "images") if k in section})
+    pairs = list((overrides or {}).items()) + [parse_override(a) for a in args]
+    for key, value in pairs:
+        if key in ("input.captions", "input.images"):
+            given[key.split(".", 1)[1]] = value
+    return {k: v for k, v in given.items() if isinstance(v, str)}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -20,13 +19,11 @@ from fsspec.implementations.local import LocalFileSystem
 
 from ahnpl.registry import Registry
 
-from .schema import ARROW_SCHEMA, Edit, Record, record_to_row, row_to_record
+from .schema import ARROW_SCHEMA, Edit, Record, check_key, record_to_row, row_to_record
 
 # Parquet row groups are cut by bytes, not rows: image rows vary 10x in size and a reader holds
 # one row group in memory at a time.
 ROW_GROUP_BYTES = 64 * 1024 * 1024
-
-_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
 class ShardFormatError(ValueError):
@@ -38,6 +35,20 @@ class ShardWriter(Protocol):
     suffix: str
 
     def write(self, records: list[Record], url: str) -> None: ...
+
+
+def check_keys(records: list[Record]) -> None:
+    """Both writers' key rule: each key valid (`check_key`) and used once in the shard.
+
+    Raises:
+        ValueError: names the key and what is wrong with it.
+    """
+    seen: set[str] = set()
+    for record in records:
+        check_key(record.key)
+        if record.key in seen:
+            raise ValueError(f"record key {record.key!r}: used twice in one shard")
+        seen.add(record.key)
 
 
 WRITERS: Registry[type[ShardWriter]] = Registry("shard format", option="output.format")
@@ -52,6 +63,7 @@ class ParquetWriter:
     suffix = ".parquet"
 
     def write(self, records: list[Record], url: str) -> None:
+        check_keys(records)
         with fsspec.open(url, "wb") as f:
             with pq.ParquetWriter(f, ARROW_SCHEMA, compression="zstd") as writer:
                 batch: list[dict] = []
@@ -80,6 +92,7 @@ class WebDatasetWriter:
     def write(self, records: list[Record], url: str) -> None:
         import webdataset as wds
 
+        check_keys(records)
         with fsspec.open(url, "wb") as f:
             writer = wds.TarWriter(f, encoder=False, mtime=0)
             for record in records:
@@ -149,21 +162,35 @@ def _parquet_records(url: str, pf: pq.ParquetFile, with_edits: bool) -> Iterator
 def _read_tar(url: str) -> Iterator[Record]:
     from webdataset.tariterators import group_by_keys, tar_file_iterator
 
+    seen: set[str] = set()
     with fsspec.open(url, "rb") as f:
         members = (dict(m, __url__=url) for m in tar_file_iterator(f))
         for sample in group_by_keys(members):
-            yield _sample_to_record(url, sample)
+            record = _sample_to_record(url, sample)
+            # group_by_keys starts a new sample whenever the key changes, so members 0, 1, 0
+            # would read as three records.
+            if sample["__key__"] in seen:
+                raise ShardFormatError(
+                    f"{url}: key {sample['__key__']!r} is used by two samples (members of one "
+                    "sample must be contiguous and keys unique)"
+                )
+            seen.add(sample["__key__"])
+            yield record
 
 
 def _sample_to_record(url: str, sample: dict) -> Record:
     key = sample["__key__"]
     # Names come from someone else's dataset: a key that could escape a folder is refused
     # rather than trusted by whatever extracts it later.
-    if not _KEY_RE.match(key):
-        raise ShardFormatError(f"{url}: unsafe or malformed member key {key!r}")
+    try:
+        check_key(key)
+    except ValueError as e:
+        raise ShardFormatError(f"{url}: unsafe or malformed member key: {e}") from None
     if "jpg" not in sample or "json" not in sample:
         raise ShardFormatError(f"{url}: sample {key} lacks its .jpg or .json member")
     meta = json.loads(sample["json"])
+    if meta.get("key") != key:
+        raise ShardFormatError(f"{url}: sample {key} says its key is {meta.get('key')!r}")
     edits = []
     for n, e in enumerate(meta.get("edits", [])):
         image = sample.get(f"edit{n}.jpg")
