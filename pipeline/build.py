@@ -36,7 +36,7 @@ from ahnpl.shards.manifest import (
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
-from .inputs import InputItem, InputSet, read_input
+from .inputs import InputItem, InputPlan, ShardSpec, open_source
 from .recipe import Recipe
 
 PROGRESS_DIR = "_progress"
@@ -116,6 +116,7 @@ class ShardBuilder:
             "entry": entry.model_dump(),
             "rejects": rejects,
             "images_in": len(items),
+            "captions_in": sum(len(item.captions) for item in items),
         }
         write_json_atomic(join(self.out, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json"), marker)
         return marker
@@ -124,6 +125,9 @@ class ShardBuilder:
         rejects: list[dict] = []
         kept: list[tuple[InputItem, list[str], object]] = []
         for item in items:
+            if item.reject is not None:
+                rejects.append(_reject(item, "image", *item.reject))
+                continue
             captions = []
             for c, caption in enumerate(item.captions):
                 if caption.strip():
@@ -240,17 +244,21 @@ def _reject(item: InputItem, level: str, reason: str, detail: str) -> dict:
     }
 
 
-# Worker processes hold one ShardBuilder each (spaCy and any editor model load once).
+# Worker processes hold one ShardBuilder each (spaCy and any editor model load once) and
+# open the input themselves: a shard travels as its small ShardSpec, never as its rows.
 _WORKER: ShardBuilder | None = None
+_SOURCE = None
 
 
 def _init_worker(recipe_json: str, out: str, stats: str | None) -> None:
-    global _WORKER
-    _WORKER = ShardBuilder(Recipe.model_validate_json(recipe_json), out, stats)
+    global _WORKER, _SOURCE
+    recipe = Recipe.model_validate_json(recipe_json)
+    _WORKER = ShardBuilder(recipe, out, stats)
+    _SOURCE = open_source(recipe.input, recipe.seed)
 
 
-def _run_in_worker(shard_id: int, items: list[InputItem]) -> dict:
-    return _WORKER(shard_id, items)
+def _run_in_worker(spec: ShardSpec) -> dict:
+    return _WORKER(spec.shard_id, list(_SOURCE.read(spec)))
 
 
 def build(
@@ -267,10 +275,10 @@ def build(
     out = recipe.output.out.rstrip("/")
     fs, base = fsspec.core.url_to_fs(out)
     fs.makedirs(join(base, PROGRESS_DIR), exist_ok=True)
-    inputs = read_input(recipe.input, recipe.seed)
-    n = recipe.output.images_per_shard
-    shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
-    stats, stats_seconds = _statistics_step(recipe, inputs, out)
+    source = open_source(recipe.input, recipe.seed)
+    plan = source.plan(recipe.output.images_per_shard)
+    shards = {spec.shard_id: spec for spec in plan.shards}
+    stats, stats_seconds = _statistics_step(recipe, source, plan, out)
     builder = ShardBuilder(recipe, out, stats)
 
     todo = []
@@ -295,7 +303,7 @@ def build(
     )
     if recipe.workers == 1 or len(todo) <= 1:
         for shard_id in todo:
-            builder(shard_id, shards[shard_id])
+            builder(shard_id, list(source.read(shards[shard_id])))
             bar.update(len(shards[shard_id]))
     else:
         with ProcessPoolExecutor(
@@ -304,7 +312,7 @@ def build(
             initializer=_init_worker,
             initargs=(recipe.model_dump_json(), out, stats),
         ) as pool:
-            futures = {pool.submit(_run_in_worker, i, shards[i]): i for i in todo}
+            futures = {pool.submit(_run_in_worker, shards[i]): i for i in todo}
             for future in as_completed(futures):
                 future.result()  # a failed shard raises here; finished shards stay done
                 bar.update(len(shards[futures[future]]))
@@ -312,17 +320,18 @@ def build(
 
     manifest = None
     if all(_is_done(fs, base, builder, i) for i in shards):
-        manifest = finalize(out, recipe, inputs, builder, sorted(shards))
+        manifest = finalize(out, recipe, plan, builder, sorted(shards))
     return BuildResult(out, manifest, len(todo), skipped, stats_seconds)
 
 
-def _statistics_step(recipe: Recipe, inputs: InputSet, out: str) -> tuple[str | None, float]:
+def _statistics_step(recipe: Recipe, source, plan: InputPlan, out: str) -> tuple[str | None, float]:
     """The negatives' corpus statistics, fixed before any shard (owned by the negatives
-    module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds)."""
+    module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds).
+    The captions are streamed shard by shard from the source."""
     from .corpus_stats import stats_for_build
 
     cfg = recipe.negatives
-    captions = (c for item in inputs.items for c in item.captions)
+    captions = (c for spec in plan.shards for item in source.read(spec) for c in item.captions)
     return stats_for_build(
         cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons
     )
@@ -335,7 +344,7 @@ def _is_done(fs, base: str, builder: ShardBuilder, shard_id: int) -> bool:
 
 
 def finalize(
-    out: str, recipe: Recipe, inputs: InputSet, builder: ShardBuilder, shard_ids: list[int]
+    out: str, recipe: Recipe, plan: InputPlan, builder: ShardBuilder, shard_ids: list[int]
 ) -> Manifest:
     """Merge the per-shard markers into `rejects.parquet` and `manifest.json`."""
     markers = []
@@ -343,7 +352,7 @@ def finalize(
         with fsspec.open(join(out, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json"), "r") as f:
             markers.append(json.load(f))
     entries = [ShardEntry.model_validate(m["entry"]) for m in markers]
-    rejects = list(inputs.rejects) + [r for m in markers for r in m["rejects"]]
+    rejects = list(plan.rejects) + [r for m in markers for r in m["rejects"]]
     write_bytes_atomic(join(out, REJECTS_NAME), encode_table(rejects, REJECT_SCHEMA))
 
     types = list(recipe.negatives.types)
@@ -353,10 +362,11 @@ def finalize(
     for e in entries:
         edit_failures.update(e.edit_failures)
     totals = {
-        "images_in": len(inputs.items) + sum(1 for r in inputs.rejects if r["level"] == "image"),
+        "images_in": sum(m["images_in"] for m in markers)
+        + sum(1 for r in plan.rejects if r["level"] == "image"),
         "images": sum(e.rows for e in entries),
         "images_rejected": image_rejects,
-        "captions_in": sum(len(i.captions) for i in inputs.items),
+        "captions_in": sum(m["captions_in"] for m in markers),
         "captions": sum(e.captions for e in entries),
         "captions_without_negative": sum(e.captions_without_negative for e in entries),
         "valid_negatives": {t: sum(e.valid_negatives.get(t, 0) for e in entries) for t in types},
@@ -370,7 +380,7 @@ def finalize(
         format=recipe.output.format,
         negative_types=types,
         recipe=recipe.model_dump(mode="json"),
-        input_fingerprint=inputs.fingerprint,
+        input_fingerprint=plan.fingerprint,
         versions=builder.versions(),
         shards=entries,
         totals=totals,

@@ -22,11 +22,19 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command(context_settings={"allow_extra_args": False})
 def build(
     args: list[str] = typer.Argument(None, help="[RECIPE.yaml] then section.field=value overrides"),
-    captions: str = typer.Option(None, help="COCO caption JSON (or CSV with --source csv)"),
+    input: str = typer.Option(
+        None, "--input", help="input file, folder, glob or URL: CSV/TSV, tars, Parquet, HF dataset"
+    ),
+    captions: str = typer.Option(None, help="COCO caption JSON"),
     images: str = typer.Option(None, help="folder holding the image files"),
     out: str = typer.Option(None, help="output dataset folder or fsspec URL"),
     format: str = typer.Option(None, "--format", help="parquet | webdataset"),
-    source: str = typer.Option(None, help="coco | csv | shapes"),
+    source: str = typer.Option(
+        None, help="coco | csv | tsv | webdataset | parquet | hf | shapes (default: detected)"
+    ),
+    image_column: str = typer.Option(None, help="column (tar suffix) of the image path or bytes"),
+    caption_column: str = typer.Option(None, help="column (tar suffix) of the caption(s)"),
+    separator: str = typer.Option(None, help="CSV/TSV separator (default: sniffed)"),
     count: int = typer.Option(None, help="images to render (--source shapes)"),
     split: str = typer.Option(None, help="train | test (--source shapes)"),
     editor: str = typer.Option(
@@ -55,7 +63,11 @@ def build(
     args = list(args or [])
     recipe_path = args.pop(0) if args and "=" not in args[0] else None
     flags = {
+        "input.input": input,
         "input.captions": captions,
+        "input.image_column": image_column,
+        "input.caption_column": caption_column,
+        "input.separator": separator,
         "input.images": images,
         "input.source": source,
         "input.limit": limit,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ahnpl.config import PathStr, load_config
 from ahnpl.config import Section as _Section
@@ -23,16 +23,34 @@ from .edit_config import EditConfig
 
 
 class InputConfig(_Section):
-    """Where the image-caption pairs come from (DESIGN §3)."""
+    """Where the image-caption pairs come from (DESIGN §3; sources in `ahnpl.pipeline.inputs`)."""
 
-    source: Literal["coco", "csv", "shapes"] = "coco"
-    captions: PathStr | None = Field(None, description="COCO caption JSON, or CSV/TSV file")
+    source: Literal["coco", "csv", "tsv", "webdataset", "parquet", "hf", "shapes"] | None = Field(
+        None, description="input kind; detected from --input / --captions when not set"
+    )
+    input: PathStr | None = Field(
+        None,
+        description="input file, folder, glob or URL (CSV/TSV, tars, Parquet, a saved HF "
+        "dataset; hf://datasets/ORG/NAME for a dataset in the local HF cache)",
+    )
+    captions: PathStr | None = Field(None, description="COCO caption JSON")
     images: PathStr | None = Field(None, description="folder the image file names are relative to")
-    image_column: str = "filepath"
-    caption_column: str = "title"
+    image_column: str | None = Field(
+        None, description="column (tar suffix) of the image path or bytes; default per source"
+    )
+    caption_column: str | None = Field(
+        None, description="column (tar suffix) of the caption(s); default per source"
+    )
+    separator: str | None = Field(None, description="CSV/TSV separator; sniffed when not set")
     limit: int | None = Field(None, ge=1, description="use only the first N input images")
     count: int = Field(1000, ge=1, description="images to render (source: shapes)")
-    split: Literal["train", "test"] = Field("train", description="shapes world split")
+    split: str = Field("train", description="shapes world split (train|test), or an HF split")
+
+    @model_validator(mode="after")
+    def _shapes_split(self) -> InputConfig:
+        if self.source == "shapes" and self.split not in ("train", "test"):
+            raise ValueError(f"input.split {self.split!r}: the shapes world has train and test")
+        return self
 
 
 class ImagesConfig(_Section):
