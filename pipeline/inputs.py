@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import fsspec
+
+from ahnpl.registry import Registry
 
 from .recipe import InputConfig
 
@@ -89,18 +91,16 @@ class InputPlan:
         return sum(len(s) for s in self.shards)
 
 
-SOURCES: dict[str, type] = {}
-
-
-def register_source(name: str) -> Callable[[type], type]:
-    """Class decorator: make a source available as `input.source: NAME`."""
-
-    def add(cls: type) -> type:
-        cls.name = name
-        SOURCES[name] = cls
-        return cls
-
-    return add
+SOURCES: Registry[type] = Registry(
+    "source",
+    lazy={
+        "csv": "ahnpl.pipeline.inputs_csv",
+        "tsv": "ahnpl.pipeline.inputs_csv",
+        "parquet": "ahnpl.pipeline.inputs_columnar",
+        "webdataset": "ahnpl.pipeline.inputs_columnar",
+        "hf": "ahnpl.pipeline.inputs_columnar",
+    },
+)
 
 
 def open_source(cfg: InputConfig, seed: int = 0):
@@ -108,11 +108,9 @@ def open_source(cfg: InputConfig, seed: int = 0):
 
     Raises:
         ValueError: no input given, or a source that cannot be detected.
+        FileNotFoundError: the input does not exist.
     """
-    from . import inputs_columnar, inputs_csv  # noqa: F401  (they register their sources)
-
-    name = cfg.source or detect_source(cfg)
-    return SOURCES[name](cfg, seed)
+    return SOURCES.get(cfg.source or detect_source(cfg))(cfg, seed)
 
 
 def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
@@ -136,6 +134,8 @@ def detect_source(cfg: InputConfig) -> str:
             "or --source shapes"
         )
     lower = target.lower().rstrip("/")
+    if lower.startswith("hf://datasets/"):
+        return "hf"
     for suffix, name in ((".json", "coco"), (".csv", "csv"), (".tsv", "tsv")):
         if lower.endswith(suffix):
             return name
@@ -152,8 +152,6 @@ def detect_source(cfg: InputConfig) -> str:
             return "webdataset"
         raise ValueError(f"{target}: a folder without Parquet, tars or a saved HF dataset")
     if not fs.exists(path):
-        if "://" not in target and target.count("/") == 1:
-            return "hf"  # a hub name such as org/name, looked up in the local cache
         raise FileNotFoundError(f"input {target}: no such file or folder (--input)")
     with fs.open(path, "rb") as f:
         head = f.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
@@ -229,9 +227,11 @@ class InMemorySource:
         return iter(self.input_set.items[spec.start : spec.stop])
 
 
-@register_source("shapes")
+@SOURCES.register("shapes")
 class ShapesSource(InMemorySource):
     """The rendered shapes world of `ahnpl.pipeline.shapes`; a function of the seed."""
+
+    name = "shapes"
 
     def load(self) -> InputSet:
         from .shapes import read_shapes
@@ -239,9 +239,11 @@ class ShapesSource(InMemorySource):
         return read_shapes(self.cfg, self.seed)
 
 
-@register_source("coco")
+@SOURCES.register("coco")
 class CocoSource(InMemorySource):
     """COCO caption JSON (`images` + `annotations`), Karpathy-style files included."""
+
+    name = "coco"
 
     def load(self) -> InputSet:
         cfg = self.cfg

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import fsspec
 
 from .inputs import (
+    SOURCES,
     InputItem,
     InputPlan,
     ShardSpec,
@@ -24,7 +25,6 @@ from .inputs import (
     expand_inputs,
     limited,
     locate,
-    register_source,
 )
 from .recipe import InputConfig
 
@@ -35,6 +35,7 @@ ID_COLUMNS = ("source_id", "key", "id")
 IMAGE_SUFFIXES = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif")
 NO_BYTES = "no image bytes; ahnpl does not download"
 _BATCH_ROWS = 256
+_HUB = "hf://datasets/"
 
 
 def _captions(value) -> list[str]:
@@ -137,11 +138,13 @@ class _FileSource:
         raise NotImplementedError
 
 
-@register_source("parquet")
+@SOURCES.register("parquet")
 class ParquetSource(_FileSource):
     """`--source parquet`: img2dataset's Parquet (`jpg` bytes, `caption`, `key`, `url`), or any
     Parquet with an image-bytes column (`--image-column`; HF's {bytes, path} struct too) and a
     caption column (a string, or a list of strings). Read one row group batch at a time."""
+
+    name = "parquet"
 
     suffix = ".parquet"
 
@@ -177,11 +180,13 @@ class ParquetSource(_FileSource):
                         return
 
 
-@register_source("webdataset")
+@SOURCES.register("webdataset")
 class WebDatasetSource(_FileSource):
     """`--source webdataset`: img2dataset's tars (`key.jpg` or another image extension,
     `key.txt`, `key.json`). The caption is the `txt` member (or `--caption-column` suffix),
     else the JSON's `caption` / `captions`; the id is the JSON's `key`, else the sample key."""
+
+    name = "webdataset"
 
     suffix = ".tar"
 
@@ -259,12 +264,15 @@ def _tar_members(f):
         current = key
 
 
-@register_source("hf")
+@SOURCES.register("hf")
 class HFSource:
     """`--source hf`: a folder written by `Dataset.save_to_disk` (`datasets.load_from_disk`),
-    or a dataset name already in the local Hugging Face cache (read offline, `input.split`).
+    or `hf://datasets/ORG/NAME`, a dataset already in the local Hugging Face cache (read
+    offline; `input.split`, default train).
     Image column `--image-column` (default: `image`, `jpg`...; an `Image()` feature is read
     as its stored bytes, without decoding), caption column `--caption-column`."""
+
+    name = "hf"
 
     def __init__(self, cfg: InputConfig, seed: int = 0):
         if not cfg.input:
@@ -288,12 +296,11 @@ class HFSource:
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
         import datasets
 
-        fs, path = fsspec.core.url_to_fs(self.url)
         try:
-            if fs.isdir(path):
-                ds = datasets.load_from_disk(self.url)
+            if self.url.startswith(_HUB):
+                ds = datasets.load_dataset(self.url[len(_HUB) :])
             else:
-                ds = datasets.load_dataset(self.url)
+                ds = datasets.load_from_disk(self.url)
         except (FileNotFoundError, ConnectionError, ValueError) as e:
             raise ValueError(
                 f"--input {self.url}: neither a saved dataset folder nor a dataset in the local "

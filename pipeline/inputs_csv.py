@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import fsspec
 
 from .inputs import (
+    SOURCES,
     InputItem,
     InputPlan,
     ShardSpec,
     file_stem,
     join_path,
-    register_source,
 )
 from .recipe import InputConfig
 
@@ -39,10 +39,12 @@ class _Group:
     reject: tuple[str, str] | None = None
 
 
-@register_source("csv")
+@SOURCES.register("csv")
 class CsvSource:
     """`--source csv`: columns `--image-column` (default `filepath`) and `--caption-column`
     (default `title`); an optional `source_id` column names each image."""
+
+    name = "csv"
 
     default_separator = ","
 
@@ -142,9 +144,11 @@ class CsvSource:
                 yield InputItem(offset, group.source_id, path, group.captions, reject=group.reject)
 
 
-@register_source("tsv")
+@SOURCES.register("tsv")
 class TsvSource(CsvSource):
     """`--source tsv`: as `csv`, tab-separated unless `--separator` says otherwise."""
+
+    name = "tsv"
 
     default_separator = "\t"
 
