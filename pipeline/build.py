@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ahnpl import __version__
 from ahnpl.atomic import atomic_target, write_bytes_atomic, write_json_atomic
 from ahnpl.devices import rank_and_world
+from ahnpl.shards.card import write_card
 from ahnpl.shards.io import encode_table, get_writer
 from ahnpl.shards.manifest import (
     MANIFEST_NAME,
@@ -63,7 +64,9 @@ class ShardBuilder:
         self.out = out
         self.stats = stats  # statistics file the negatives use (None: bundled); see build()
         self.types = list(recipe.negatives.types)
-        self.writer = get_writer(recipe.output.format)
+        # Every tar sample gets one member per edit the budget allows (uniform samples).
+        edit_members = recipe.edit.edits_per_image if recipe.edit.editor != "none" else 0
+        self.writer = get_writer(recipe.output.format, self.types, edit_members)
         self._negatives = None
         self._editor = None
 
@@ -387,4 +390,5 @@ def finalize(
         rejects=dict(sorted(by_reason.items())),
     )
     write_json_atomic(join(out, MANIFEST_NAME), manifest.model_dump(mode="json"))
+    write_card(out, manifest)
     return manifest
