@@ -66,7 +66,7 @@ class ParquetWriter:
     name = "parquet"
     suffix = ".parquet"
 
-    def __init__(self, negative_types: Sequence[str] = (), edit_members: int = 0):
+    def __init__(self, negative_types: Sequence[str] = (), edit_members: int | None = None):
         meta = json.dumps(dataset_metadata(negative_types))
         self.schema = ARROW_SCHEMA.with_metadata({METADATA_KEY: meta})
 
@@ -104,35 +104,38 @@ class WebDatasetWriter:
     name = "webdataset"
     suffix = ".tar"
 
-    def __init__(self, negative_types: Sequence[str] = (), edit_members: int = 0):
+    def __init__(self, negative_types: Sequence[str] = (), edit_members: int | None = None):
         self.meta = dataset_metadata(negative_types)
         self.edit_members = edit_members
 
     def write(self, records: list[Record], url: str) -> None:
         import webdataset as wds
 
+        members = self.edit_members
+        if members is None:  # no budget given: uniform within this shard
+            members = max((len(r.edits) for r in records), default=0)
         with fsspec.open(url, "wb") as f:
             writer = wds.TarWriter(f, encoder=False, mtime=0)
             for record in records:
-                writer.write(self.sample(record))
+                writer.write(self.sample(record, members))
             writer.close()
 
-    def sample(self, record: Record) -> dict:
-        if len(record.edits) > self.edit_members:
+    def sample(self, record: Record, members: int) -> dict:
+        if len(record.edits) > members:
             raise ValueError(
                 f"record {record.key}: {len(record.edits)} edits, the dataset has "
-                f"{self.edit_members} edit members per sample"
+                f"{members} edit members per sample"
             )
         meta = {**record.metadata(), **self.meta}
         edits = [{**e, **_scores(e)} for e in meta["edits"]]
-        edits += [dict(_NO_EDIT) for _ in range(self.edit_members - len(edits))]
+        edits += [dict(_NO_EDIT) for _ in range(members - len(edits))]
         meta["edits"] = edits
         sample = {
             "__key__": record.key,
             "jpg": record.image,
             "json": json.dumps(meta, ensure_ascii=False).encode(),
         }
-        for n in range(self.edit_members):
+        for n in range(members):
             sample[f"edit{n}.jpg"] = record.edits[n].image if n < len(record.edits) else _blank()
         return sample
 
@@ -160,12 +163,16 @@ def _blank() -> bytes:
     return buf.getvalue()
 
 
-def get_writer(fmt: str, negative_types: Sequence[str] = (), edit_members: int = 0) -> ShardWriter:
+def get_writer(
+    fmt: str, negative_types: Sequence[str] = (), edit_members: int | None = None
+) -> ShardWriter:
     """Return the writer for `fmt` ("parquet" or "webdataset").
 
     Args:
         negative_types: slot names, written into every shard.
-        edit_members: edit images per tar sample (the build's edit budget; 0 without editor).
+        edit_members: edit images per tar sample (the build's edit budget, 0 without an
+            editor, so every shard has the same members); None: the most any record of the
+            shard has.
     Raises:
         ahnpl.registry.UnknownName (a ValueError): unknown format; the message lists them.
     """
