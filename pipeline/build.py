@@ -98,7 +98,8 @@ class ShardBuilder:
         return self._editor
 
     def shard_name(self, shard_id: int) -> str:
-        return f"shard-{shard_id:05d}{self.writer.suffix}"
+        # The lead's layout (DIR/data/shard-NNNNN.ext); the `datasets` branch owns the real one.
+        return f"data/shard-{shard_id:05d}{self.writer.suffix}"
 
     def __call__(self, shard_id: int, items: list[InputItem]) -> dict:
         records, rejects, edit_failures = self.make_records(items)
@@ -278,6 +279,7 @@ def build(
     out = recipe.output.out.rstrip("/")
     fs, base = fsspec.core.url_to_fs(out)
     fs.makedirs(join(base, PROGRESS_DIR), exist_ok=True)
+    fs.makedirs(join(base, "data"), exist_ok=True)
     source = open_source(recipe.input, recipe.seed)
     plan = source.plan(recipe.output.images_per_shard)
     shards = {spec.shard_id: spec for spec in plan.shards}

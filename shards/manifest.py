@@ -135,9 +135,10 @@ def verify(root: str) -> list[str]:
     fs, base = fsspec.core.url_to_fs(root)
     listed = {s.name for s in manifest.shards}
     suffix = ".parquet" if manifest.format == "parquet" else ".tar"
-    for path in sorted(fs.ls(base, detail=False)):
-        name = path.rstrip("/").rsplit("/", 1)[-1]
-        if name.startswith("shard-") and name.endswith(suffix) and name not in listed:
+    data = join(base, "data")
+    for path in sorted(fs.ls(data, detail=False) if fs.isdir(data) else []):
+        name = "data/" + path.rstrip("/").rsplit("/", 1)[-1]
+        if name.endswith(suffix) and name not in listed:
             problems.append(f"{name}: extra shard file not listed in the manifest")
     for entry in manifest.shards:
         url = join(root, entry.name)

@@ -115,13 +115,13 @@ def test_resume_skips_done_shards_and_rebuilds_partial_ones(tmp_path, coco_mini)
     reference = _hashes(out)
     # Simulate a crash in shard 1: marker gone, half-written temp file and truncated shard left.
     (out / "_progress" / "shard-00001.json").unlink()
-    (out / "shard-00001.parquet").write_bytes(b"partial")
-    (out / "shard-00001.parquet.tmp").write_bytes(b"partial")
+    (out / "data" / "shard-00001.parquet").write_bytes(b"partial")
+    (out / "data" / "shard-00001.parquet.tmp").write_bytes(b"partial")
     (out / "manifest.json").unlink()
     again = build(recipe, progress=False)
     assert (first.built, again.built, again.skipped) == (3, 1, 2)
     assert _hashes(out) == reference
-    assert not (out / "shard-00001.parquet.tmp").exists()
+    assert not (out / "data" / "shard-00001.parquet.tmp").exists()
 
 
 def test_two_ranks_make_the_same_dataset_as_one(tmp_path, coco_mini):
