@@ -27,7 +27,12 @@ def build(
     ),
     captions: str = typer.Option(None, help="COCO caption JSON"),
     images: str = typer.Option(None, help="folder holding the image files"),
-    out: str = typer.Option(None, help="output dataset folder or fsspec URL"),
+    out: str = typer.Option(
+        None, help="output dataset folder, fsspec URL, or hf://datasets/ORG/NAME (publish)"
+    ),
+    stage: str = typer.Option(
+        None, help="local folder an hf:// build is made in (default ~/.cache/ahnpl/stage/...)"
+    ),
     format: str = typer.Option(None, "--format", help="parquet | webdataset"),
     source: str = typer.Option(
         None, help="coco | csv | tsv | webdataset | parquet | hf | shapes (default: detected)"
@@ -58,6 +63,7 @@ def build(
     from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
 
     from .build import build as run_build
+    from .publish import hub_target, publish
     from .recipe import load_recipe
 
     args = list(args or [])
@@ -87,8 +93,12 @@ def build(
     try:
         overrides = {k: v for k, v in flags.items() if v is not None}
         recipe = load_recipe(recipe_path, args, overrides)
+        target = hub_target(recipe.output.out, stage)
     except ValueError as e:
         _fail(str(e))
+    if target is not None:  # build locally, publish once complete
+        output = recipe.output.model_copy(update={"out": target.stage})
+        recipe = recipe.model_copy(update={"output": output})
     started = time.perf_counter()
     model = getattr(recipe.edit.options, "model", None)
     subject = f"--editor-model {model}" if model else "a model"
@@ -113,6 +123,12 @@ def _build_summary(result, seconds: float) -> str:
         f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
         f"in {seconds:.1f}s (statistics pass {result.stats_seconds:.1f}s)"
     )
+    if target is not None:
+        try:
+            url = publish(target, f"ahnpl-gen build: {t['images']} images, {t['shards']} shard(s)")
+        except OSError as e:
+            _fail(f"{e}; the dataset is complete in {target.stage}: run again to retry the upload")
+        typer.echo(f"published {url}")
 
 
 _CUDA_FIX = "set edit.options.device=cpu (or auto)"
