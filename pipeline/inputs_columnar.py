@@ -160,24 +160,34 @@ class ParquetSource(_FileSource):
 
     def read_part(self, path: str, lo: int, hi: int, offset: int) -> Iterator[InputItem]:
         import pyarrow.parquet as pq
+        from fsspec.implementations.local import LocalFileSystem
 
-        with fsspec.open(path, "rb") as f:
-            pf = pq.ParquetFile(f)
-            columns = _Columns(pf.schema_arrow.names, self.cfg, path)
-            base = 0
-            for group in range(pf.num_row_groups):
-                rows = pf.metadata.row_group(group).num_rows
-                if base + rows <= lo or base >= hi:
-                    base += rows
-                    continue
-                batches = pf.iter_batches(_BATCH_ROWS, row_groups=[group], columns=columns.names)
-                for batch in batches:
-                    for i, row in enumerate(batch.to_pylist(), start=base):
-                        if lo <= i < hi:
-                            yield columns.item(offset + i - lo, row, f"{path}:{i}")
-                    base += batch.num_rows
-                    if base >= hi:
-                        return
+        fs, local = fsspec.core.url_to_fs(path)
+        if isinstance(fs, LocalFileSystem):
+            # Arrow opens local files itself (as `ahnpl.shards.io` does for shards).
+            with pq.ParquetFile(local) as pf:
+                yield from self._rows(pf, path, lo, hi, offset)
+        else:
+            with fs.open(local, "rb") as f:
+                yield from self._rows(pq.ParquetFile(f), path, lo, hi, offset)
+
+    def _rows(self, pf, path: str, lo: int, hi: int, offset: int) -> Iterator[InputItem]:
+        """Rows [lo, hi) of `pf`, reading only the row groups that hold them, in batches."""
+        columns = _Columns(pf.schema_arrow.names, self.cfg, path)
+        base = 0
+        for group in range(pf.num_row_groups):
+            rows = pf.metadata.row_group(group).num_rows
+            if base + rows <= lo or base >= hi:
+                base += rows
+                continue
+            batches = pf.iter_batches(_BATCH_ROWS, row_groups=[group], columns=columns.names)
+            for batch in batches:
+                for i, row in enumerate(batch.to_pylist(), start=base):
+                    if lo <= i < hi:
+                        yield columns.item(offset + i - lo, row, f"{path}:{i}")
+                base += batch.num_rows
+                if base >= hi:
+                    return
 
 
 @SOURCES.register("webdataset")

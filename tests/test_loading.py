@@ -149,3 +149,20 @@ def test_card_and_shards_name_the_slots(built):
     shard = folder / manifest.shards[0].name
     stored = json.loads(pq.read_schema(shard).metadata[b"ahnpl"])
     assert stored["negative_types"] == manifest.negative_types
+
+
+def test_a_shard_whose_images_were_all_rejected_does_not_break_the_loaders(tmp_path, coco_mini):
+    captions = make_coco_subset(coco_mini, tmp_path, 4)
+    for image in json.loads(captions.read_text())["images"][2:]:
+        (tmp_path / "images" / image["file_name"]).unlink()  # shard 1: every image missing
+    out = tmp_path / "out"
+    overrides = [
+        f"input.captions={captions}",
+        f"input.images={tmp_path / 'images'}",
+        f"output.out={out}",
+        "output.images_per_shard=2",
+    ]
+    build(load_recipe(None, overrides), progress=False)
+    assert [s.rows for s in load_manifest(str(out)).shards] == [2, 0]
+    ns = _run_block("Parquet", out)
+    assert ns["table"].num_rows == 2 == len(ns["ds"])
