@@ -9,8 +9,8 @@ or its metadata-only Parquet) is rejected as `no_image_bytes`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import tarfile
 from collections.abc import Iterator
 
@@ -274,6 +274,17 @@ def _tar_members(f):
         current = key
 
 
+@contextlib.contextmanager
+def _offline(datasets):
+    """`datasets` offline for one call: a name is read from the local cache, never fetched."""
+    saved = datasets.config.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE = saved
+
+
 @SOURCES.register("hf")
 class HFSource:
     """`--source hf`: a folder written by `Dataset.save_to_disk` (`datasets.load_from_disk`),
@@ -301,14 +312,12 @@ class HFSource:
         return self._ds
 
     def _load(self):
-        # Offline before the first import: a name must already be cached.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
         import datasets
 
         try:
             if self.url.startswith(_HUB):
-                ds = datasets.load_dataset(self.url[len(_HUB) :])
+                with _offline(datasets):
+                    ds = datasets.load_dataset(self.url[len(_HUB) :])
             else:
                 ds = datasets.load_from_disk(self.url)
         except (FileNotFoundError, ConnectionError, ValueError) as e:

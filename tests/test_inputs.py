@@ -114,6 +114,32 @@ def test_hf_saved_dataset_keeps_several_captions_per_image(tmp_path, coco_mini):
     assert [r.captions for r in records] == [p["captions"] for p in pairs]
 
 
+def test_hf_dataset_name_is_read_from_the_local_cache_offline(tmp_path, coco_mini, monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    from datasets.data_files import DataFilesDict
+    from datasets.packaged_modules.parquet.parquet import Parquet
+
+    # What an earlier `load_dataset("org/tiny")` leaves in the cache: the Arrow files of
+    # config `default` under `org___tiny/`.
+    pairs = coco_pairs(coco_mini, 3)
+    src = write_img2dataset_parquet(tmp_path / "i2d", pairs)
+    cache = tmp_path / "cache"
+    files = DataFilesDict.from_patterns({"train": [str(src / "00000.parquet")]})
+    builder = Parquet(cache_dir=str(cache), dataset_name="tiny", data_files=files, hash="0" * 16)
+    builder.download_and_prepare()
+    (cache / "org___tiny").mkdir()
+    next((cache / "tiny").glob("default-*")).rename(cache / "org___tiny" / "default")
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)  # ahnpl goes offline itself
+
+    inputs = read_input(InputConfig(input="hf://datasets/org/tiny"))
+    assert [i.captions for i in inputs.items] == [[p["caption"]] for p in pairs]
+    assert [i.image for i in inputs.items] == [p["file"].read_bytes() for p in pairs]
+    assert datasets.config.HF_HUB_OFFLINE is False
+    with pytest.raises(ValueError, match="ahnpl does not download"):
+        read_input(InputConfig(input="hf://datasets/org/absent"))
+
+
 def _write_csv(path: Path, coco_mini: Path, sep: str, header=("image", "text")) -> list[dict]:
     pairs = coco_pairs(coco_mini, 3)
     lines = [sep.join(header)]
