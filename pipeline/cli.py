@@ -63,7 +63,7 @@ def build(
     from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
 
     from .build import build as run_build
-    from .publish import hub_target, publish
+    from .publish import hub_target
     from .recipe import load_recipe
 
     args = list(args or [])
@@ -97,8 +97,9 @@ def build(
     except ValueError as e:
         _fail(str(e))
     if target is not None:  # build locally, publish once complete
-        output = recipe.output.model_copy(update={"out": target.stage})
-        recipe = recipe.model_copy(update={"output": output})
+        recipe = recipe.model_copy(
+            update={"output": recipe.output.model_copy(update={"out": target.stage})}
+        )
     started = time.perf_counter()
     model = getattr(recipe.edit.options, "model", None)
     subject = f"--editor-model {model}" if model else "a model"
@@ -106,6 +107,8 @@ def build(
         _check_models(recipe.edit)
         result = run_build(recipe, rank=rank, world=world_size, progress=progress)
     typer.echo(_build_summary(result, time.perf_counter() - started))
+    if target is not None and result.manifest is not None:
+        _publish(target, result.manifest.totals)
 
 
 def _build_summary(result, seconds: float) -> str:
@@ -123,12 +126,17 @@ def _build_summary(result, seconds: float) -> str:
         f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
         f"in {seconds:.1f}s (statistics pass {result.stats_seconds:.1f}s)"
     )
-    if target is not None:
-        try:
-            url = publish(target, f"ahnpl-gen build: {t['images']} images, {t['shards']} shard(s)")
-        except OSError as e:
-            _fail(f"{e}; the dataset is complete in {target.stage}: run again to retry the upload")
-        typer.echo(f"published {url}")
+
+
+def _publish(target, t: dict) -> None:
+    """Upload the finished stage to the Hub; one line, naming the stage, when that fails."""
+    from .publish import publish
+
+    try:
+        url = publish(target, f"ahnpl-gen build: {t['images']} images, {t['shards']} shard(s)")
+    except OSError as e:
+        _fail(f"{e}; the dataset is complete in {target.stage}: run again to retry the upload")
+    typer.echo(f"published {url}")
 
 
 _CUDA_FIX = "set edit.options.device=cpu (or auto)"

@@ -98,15 +98,21 @@ def data_files(manifest: Manifest) -> str | list[str]:
     return f"{folder}shard-*{suffix}"
 
 
+def _totals(manifest: Manifest) -> dict:
+    t = manifest.totals
+    return t if isinstance(t, dict) else t.model_dump()
+
+
 def card_header(manifest: Manifest) -> dict:
     edit_members = _edit_members(manifest)
+    t = _totals(manifest)
     if manifest.format == "parquet":
         features = parquet_features()
     else:
         features = webdataset_features(edit_members)
     return {
         "license": "other",
-        "pretty_name": f"ahnpl hard negatives ({manifest.totals.get('images', 0)} images)",
+        "pretty_name": f"ahnpl hard negatives ({t.get('images', 0)} images)",
         "tags": ["ahnpl", "hard-negatives", "clip", "compositional-reasoning", "image-text"],
         "task_categories": ["zero-shot-image-classification", "image-to-text"],
         "configs": [
@@ -120,8 +126,8 @@ def card_header(manifest: Manifest) -> dict:
             "splits": [
                 {
                     "name": "train",
-                    "num_bytes": manifest.totals.get("bytes", 0),
-                    "num_examples": manifest.totals.get("images", 0),
+                    "num_bytes": t.get("bytes", 0),
+                    "num_examples": t.get("images", 0),
                 }
             ],
         },
@@ -136,7 +142,7 @@ def _edit_members(manifest: Manifest) -> int:
 def render_card(manifest: Manifest) -> str:
     """The whole `README.md` text: YAML header, then Markdown."""
     header = yaml.safe_dump(card_header(manifest), sort_keys=False, allow_unicode=True)
-    t = manifest.totals
+    t = _totals(manifest)
     files = data_files(manifest)
     pattern = files if isinstance(files, str) else files[0].rsplit("/", 1)[0] + "/*"
     lines = [
