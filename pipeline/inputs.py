@@ -146,10 +146,11 @@ def detect_source(cfg: InputConfig) -> str:
         names = [p.rsplit("/", 1)[-1] for p in fs.ls(path, detail=False)]
         if {"dataset_info.json", "state.json", "dataset_dict.json"} & set(names):
             return "hf"
-        if any(n.endswith(".parquet") for n in names):
-            return "parquet"
+        # img2dataset's tar output keeps a metadata-only Parquet beside each tar: tars first.
         if any(n.endswith(".tar") for n in names):
             return "webdataset"
+        if any(n.endswith(".parquet") for n in names):
+            return "parquet"
         raise ValueError(f"{target}: a folder without Parquet, tars or a saved HF dataset")
     if not fs.exists(path):
         raise FileNotFoundError(f"input {target}: no such file or folder (--input)")

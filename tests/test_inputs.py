@@ -57,6 +57,7 @@ def test_img2dataset_parquet_stores_every_image_and_rejects_failed_downloads(tmp
 def test_parquet_with_urls_only_is_rejected_row_by_row_not_downloaded(tmp_path, coco_mini):
     # img2dataset's webdataset output keeps a metadata-only Parquet next to each tar.
     src = write_img2dataset_tars(tmp_path / "i2d", coco_pairs(coco_mini, 4))
+    assert detect_source(InputConfig(input=str(src))) == "webdataset"  # the tars, then
     inputs = read_input(InputConfig(source="parquet", input=str(src / "*.parquet")))
     assert [i.reject[0] for i in inputs.items] == ["no_image_bytes"] * 4
     assert all(i.image is None for i in inputs.items)
