@@ -23,6 +23,7 @@ from .inputs import (
     ShardSpec,
     even_shards,
     expand_inputs,
+    join_path,
     limited,
     locate,
 )
@@ -47,11 +48,14 @@ def _captions(value) -> list[str]:
     return [str(value)]
 
 
-def _image_bytes(value) -> bytes | None:
-    # HF's Image() feature stores {"bytes", "path"}; img2dataset stores plain binary.
+def _image(value) -> tuple[bytes | None, str | None]:
+    """(bytes, file path) of an image cell: img2dataset's binary, HF's {"bytes", "path"}
+    struct (bytes, or only a path to a local file), or a plain path string."""
     if isinstance(value, dict):
-        return value.get("bytes")
-    return value
+        return value.get("bytes"), value.get("path")
+    if isinstance(value, str):
+        return None, value or None
+    return value, None
 
 
 def _pick(names, wanted: str | None, choices: tuple[str, ...], what: str, url: str):
@@ -71,6 +75,7 @@ class _Columns:
         self.id = next((c for c in ID_COLUMNS if c in names), None)
         self.url = "url" if "url" in names else None
         self.status = [c for c in ("status", "error_message") if c in names]
+        self.images = cfg.images
         if self.caption is None:
             raise ValueError(
                 f"{url}: no caption column (looked for {list(CAPTION_COLUMNS)}); "
@@ -90,9 +95,13 @@ class _Columns:
     def item(self, offset: int, row: dict, where: str) -> InputItem:
         source_id = str(row[self.id]) if self.id and row.get(self.id) is not None else str(offset)
         path = row.get(self.url) or where if self.url else where
-        data = _image_bytes(row.get(self.image)) if self.image else None
+        data, file = _image(row.get(self.image)) if self.image else (None, None)
         reject = None
-        if data is None:
+        if file is not None and "://" in file and not file.startswith("file://"):
+            file = None  # a remote URL: never fetched
+        if data is None and file is not None:
+            path = join_path(self.images, file)  # stored as a file: read like a CSV's
+        elif data is None:
             status = ", ".join(str(row[c]) for c in self.status if row.get(c))
             reject = ("no_image_bytes", NO_BYTES + (f" ({status})" if status else ""))
         captions = _captions(row.get(self.caption))

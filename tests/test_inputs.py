@@ -63,6 +63,23 @@ def test_parquet_with_urls_only_is_rejected_row_by_row_not_downloaded(tmp_path, 
     assert all(i.image is None for i in inputs.items)
 
 
+def test_parquet_image_paths_are_read_as_files_and_urls_rejected(tmp_path, coco_mini):
+    import pyarrow as pa
+
+    pairs = coco_pairs(coco_mini, 3)
+    rows = [
+        {"image": {"bytes": None, "path": pairs[0]["file"].name}, "caption": "a"},  # HF struct
+        {"image": {"bytes": None, "path": pairs[1]["url"]}, "caption": "b"},
+        {"image": {"bytes": pairs[2]["file"].read_bytes(), "path": None}, "caption": "c"},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "x.parquet")
+    cfg = InputConfig(input=str(tmp_path / "x.parquet"), images=str(coco_mini / "images"))
+    items = read_input(cfg).items
+    assert items[0].path == str(pairs[0]["file"]) and items[0].reject is None
+    assert items[1].reject[0] == "no_image_bytes"
+    assert items[2].image == pairs[2]["file"].read_bytes()
+
+
 def test_img2dataset_tars_store_every_image_with_its_caption(tmp_path, coco_mini):
     pairs = coco_pairs(coco_mini, 9)
     src = write_img2dataset_tars(tmp_path / "i2d", pairs, per_tar=4, png={5})
