@@ -115,4 +115,19 @@ def load_recipe(
         ahnpl.config.ConfigError: missing file, bad YAML, malformed override, or a field that
             is unknown or has a bad value (one line per problem, naming the file and field).
     """
-    return load_config(Recipe, path, overrides, args, kind="recipe")
+    return _with_detected_source(load_config(Recipe, path, overrides, args, kind="recipe"))
+
+
+def _with_detected_source(recipe: Recipe) -> Recipe:
+    """`input.source` detected from the input when not given, so the recipe, its hash and the
+    manifest name what is read. An input that cannot be detected stays None: the build then
+    says why, naming the flag."""
+    from .inputs import detect_source
+
+    if recipe.input.source is not None:
+        return recipe
+    try:
+        source = detect_source(recipe.input)
+    except (ValueError, OSError):
+        return recipe
+    return recipe.model_copy(update={"input": recipe.input.model_copy(update={"source": source})})

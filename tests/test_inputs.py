@@ -85,7 +85,7 @@ def test_img2dataset_tars_store_every_image_with_its_caption(tmp_path, coco_mini
     src = write_img2dataset_tars(tmp_path / "i2d", pairs, per_tar=4, png={5})
     out = tmp_path / "out"
     _build("--input", str(src / "{00000..00002}.tar"), "--out", str(out), "--images-per-shard", "3")
-    assert load_manifest(str(out)).recipe["input"]["source"] is None  # detected: webdataset
+    assert load_manifest(str(out)).recipe["input"]["source"] == "webdataset"  # detected
     records = _records(out)
     assert [r.source_id for r in records] == [f"{i:09d}" for i in range(9)]
     assert [r.captions for r in records] == [[p["caption"]] for p in pairs]
