@@ -39,7 +39,7 @@ def _run_block(name: str, folder: Path) -> dict:
 def built(tmp_path_factory, coco_mini) -> dict[tuple[str, bool], Path]:
     """Parquet and tar builds of 4 photos, without edits and with tiny instruct-pix2pix edits
     (one photo's caption has no negative to edit, so samples with and without edits mix)."""
-    from editor_fixtures import build_pipeline
+    from ahnpl.testing.diffusion import build_pipeline
 
     root = tmp_path_factory.mktemp("loading")
     captions = make_coco_subset(coco_mini, root, 4)
