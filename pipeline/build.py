@@ -24,6 +24,7 @@ from tqdm import tqdm
 from ahnpl import __version__
 from ahnpl.atomic import atomic_target, write_bytes_atomic, write_json_atomic
 from ahnpl.devices import rank_and_world
+from ahnpl.shards.card import write_card
 from ahnpl.shards.io import encode_table, get_writer
 from ahnpl.shards.layout import shard_name
 from ahnpl.shards.manifest import (
@@ -39,7 +40,7 @@ from ahnpl.shards.manifest import (
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record, Reject, normalize_text
 
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
-from .inputs import InputItem, InputSet, read_input
+from .inputs import InputItem, InputPlan, ShardSpec, open_source
 from .lock import BuildLock
 from .recipe import Recipe
 from .resume import (
@@ -85,7 +86,9 @@ class ShardBuilder:
         # recipe_hash and input_fingerprint, copied into every marker this builder writes.
         self.identity = identity or {"recipe_hash": recipe_hash(recipe), "input_fingerprint": ""}
         self.types = list(recipe.negatives.types)
-        self.writer = get_writer(recipe.output.format)
+        # Every tar sample gets one member per edit the budget allows (uniform samples).
+        edit_members = recipe.edit.edits_per_image if recipe.edit.editor != "none" else 0
+        self.writer = get_writer(recipe.output.format, self.types, edit_members)
         self._negatives = None
         self._editor = None
 
@@ -174,6 +177,9 @@ class ShardBuilder:
         rejects: list[Reject] = []
         kept: list[tuple[InputItem, list[str], object]] = []
         for item in items:
+            if item.reject is not None:
+                rejects.append(_reject(item, "image", *item.reject))
+                continue
             captions = self.usable_captions(item, rejects)
             if not captions:
                 detail = f"{len(item.captions)} caption(s), none usable"
@@ -277,20 +283,24 @@ def _reject(item: InputItem, level: str, reason: str, detail: str) -> Reject:
     )
 
 
-# Worker processes hold one ShardBuilder each (spaCy and any editor model load once).
+# Worker processes hold one ShardBuilder each (spaCy and any editor model load once) and
+# open the input themselves: a shard travels as its small ShardSpec, never as its rows.
 _WORKER: ShardBuilder | None = None
+_SOURCE = None
 
 
 def _init_worker(recipe_json: str, out: str, identity: dict, stats: str | None) -> None:
-    global _WORKER
+    global _WORKER, _SOURCE
     # Ctrl-C reaches every process of the terminal's group; the parent decides and stops
     # the workers, so they do not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER = ShardBuilder(Recipe.model_validate_json(recipe_json), out, identity, stats)
+    recipe = Recipe.model_validate_json(recipe_json)
+    _WORKER = ShardBuilder(recipe, out, identity, stats)
+    _SOURCE = open_source(recipe.input, recipe.seed)
 
 
-def _run_in_worker(shard_id: int, items: list[InputItem]) -> ShardMarker:
-    return _WORKER(shard_id, items)
+def _run_in_worker(spec: ShardSpec) -> ShardMarker:
+    return _WORKER(spec.shard_id, list(_SOURCE.read(spec)))
 
 
 def build(
@@ -323,8 +333,9 @@ def build(
 
 
 def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) -> BuildResult:
-    inputs = read_input(recipe.input, recipe.seed)
-    identity = {"recipe_hash": recipe_hash(recipe), "input_fingerprint": inputs.fingerprint}
+    source = open_source(recipe.input, recipe.seed)
+    plan = source.plan(recipe.output.images_per_shard)
+    identity = {"recipe_hash": recipe_hash(recipe), "input_fingerprint": plan.fingerprint}
     folder = BuildFolder(out)
     state = BuildState(recipe=recipe_identity(recipe), **identity)
     try:
@@ -334,9 +345,8 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
             raise
         folder.clear()
         folder.claim(state)
-    n = recipe.output.images_per_shard
-    shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
-    stats, stats_seconds = _statistics_step(recipe, inputs, out)
+    shards = {spec.shard_id: spec for spec in plan.shards}
+    stats, stats_seconds = _statistics_step(recipe, source, plan, out)
     builder = ShardBuilder(recipe, out, identity, stats)
     notes: list[str] = []
     todo = []
@@ -357,7 +367,7 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         # Not provably done: it may be half-written or another build's. Rebuild from nothing.
         folder.discard(shard_id, name)
         todo.append(shard_id)
-    _run_shards(recipe, out, identity, builder, shards, todo, progress, f"{rank}/{world}")
+    _run_shards(source, recipe, out, identity, builder, shards, todo, progress, f"{rank}/{world}")
 
     manifest = None
     done = all(
@@ -366,28 +376,29 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         for i in shards
     )
     if done:
-        manifest = finalize(out, recipe, inputs, builder, sorted(shards))
+        manifest = finalize(out, recipe, plan, builder, sorted(shards))
     skipped = sum(1 for i in shards if i % world == rank) - len(todo)
     return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
 
 
-def _statistics_step(recipe: Recipe, inputs: InputSet, out: str) -> tuple[str | None, float]:
+def _statistics_step(recipe: Recipe, source, plan: InputPlan, out: str) -> tuple[str | None, float]:
     """The negatives' corpus statistics, fixed before any shard (owned by the negatives
-    module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds)."""
+    module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds).
+    The captions are streamed shard by shard from the source."""
     from .corpus_stats import stats_for_build
 
     cfg = recipe.negatives
-    captions = (c for item in inputs.items for c in item.captions)
+    captions = (c for spec in plan.shards for item in source.read(spec) for c in item.captions)
     return stats_for_build(
         cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons
     )
 
 
-def _expected(identity: dict, items: list[InputItem]) -> dict:
-    return {**identity, "offsets": (items[0].offset, items[-1].offset + 1)}
+def _expected(identity: dict, spec: ShardSpec) -> dict:
+    return {**identity, "offsets": (spec.start, spec.stop)}
 
 
-def _run_shards(recipe, out, identity, builder, shards, todo, progress, where) -> None:
+def _run_shards(source, recipe, out, identity, builder, shards, todo, progress, where) -> None:
     bar = tqdm(
         total=sum(len(shards[i]) for i in todo),
         unit="img",
@@ -396,7 +407,7 @@ def _run_shards(recipe, out, identity, builder, shards, todo, progress, where) -
     )
     if recipe.workers == 1 or len(todo) <= 1:
         for shard_id in todo:
-            builder(shard_id, shards[shard_id])
+            builder(shard_id, list(source.read(shards[shard_id])))
             bar.update(len(shards[shard_id]))
         bar.close()
         return
@@ -407,7 +418,7 @@ def _run_shards(recipe, out, identity, builder, shards, todo, progress, where) -
         initargs=(recipe.model_dump_json(), out, identity, builder.stats),
     )
     try:
-        futures = {pool.submit(_run_in_worker, i, shards[i]): i for i in todo}
+        futures = {pool.submit(_run_in_worker, shards[i]): i for i in todo}
         for future in as_completed(futures):
             future.result()  # a failed shard raises here; finished shards stay done
             bar.update(len(shards[futures[future]]))
@@ -423,7 +434,7 @@ def _run_shards(recipe, out, identity, builder, shards, todo, progress, where) -
 
 
 def finalize(
-    out: str, recipe: Recipe, inputs: InputSet, builder: ShardBuilder, shard_ids: list[int]
+    out: str, recipe: Recipe, plan: InputPlan, builder: ShardBuilder, shard_ids: list[int]
 ) -> Manifest:
     """Merge the per-shard markers into `rejects.parquet` and `manifest.json`."""
     folder = BuildFolder(out)
@@ -431,23 +442,24 @@ def finalize(
     # The workers' record of the models: finalizing loads none, and never mixes versions.
     versions = check_versions(markers)
     entries = [m.entry for m in markers if m.entry is not None]
-    rejects = [Reject.model_validate(r) for r in inputs.rejects]
+    rejects = [Reject.model_validate(r) for r in plan.rejects]
     rejects += [r for m in markers for r in m.rejects]
     rows = [r.model_dump() for r in rejects]
     write_bytes_atomic(join(out, REJECTS_NAME), encode_table(rows, REJECT_SCHEMA))
 
     types = list(recipe.negatives.types)
-    captions_in = sum(len(i.captions) for i in inputs.items)
+    captions_in = sum(m.captions_in for m in markers)
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         format=recipe.output.format,
         negative_types=types,
         recipe=recipe.as_given(),
-        input_fingerprint=inputs.fingerprint,
+        input_fingerprint=plan.fingerprint,
         versions=versions,
         shards=entries,
         totals=Totals.from_entries(entries, types, rejects, captions_in),
         rejects=dict(sorted(Counter(r.reason for r in rejects).items())),
     )
     write_json_atomic(join(out, MANIFEST_NAME), manifest.model_dump(mode="json"))
+    write_card(out, manifest)
     return manifest

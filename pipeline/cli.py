@@ -22,11 +22,24 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command(context_settings={"allow_extra_args": False})
 def build(
     args: list[str] = typer.Argument(None, help="[RECIPE.yaml] then section.field=value overrides"),
-    captions: str = typer.Option(None, help="COCO caption JSON (or CSV with --source csv)"),
+    input: str = typer.Option(
+        None, "--input", help="input file, folder, glob or URL: CSV/TSV, tars, Parquet, HF dataset"
+    ),
+    captions: str = typer.Option(None, help="COCO caption JSON"),
     images: str = typer.Option(None, help="folder holding the image files"),
-    out: str = typer.Option(None, help="output dataset folder or fsspec URL"),
+    out: str = typer.Option(
+        None, help="output dataset folder, fsspec URL, or hf://datasets/ORG/NAME (publish)"
+    ),
+    stage: str = typer.Option(
+        None, help="local folder an hf:// build is made in (default ~/.cache/ahnpl/stage/...)"
+    ),
     format: str = typer.Option(None, "--format", help="parquet | webdataset"),
-    source: str = typer.Option(None, help="coco | csv | shapes"),
+    source: str = typer.Option(
+        None, help="coco | csv | tsv | webdataset | parquet | hf | shapes (default: detected)"
+    ),
+    image_column: str = typer.Option(None, help="column (tar suffix) of the image path or bytes"),
+    caption_column: str = typer.Option(None, help="column (tar suffix) of the caption(s)"),
+    separator: str = typer.Option(None, help="CSV/TSV separator (default: sniffed)"),
     count: int = typer.Option(None, help="images to render (--source shapes)"),
     split: str = typer.Option(None, help="train | test (--source shapes)"),
     editor: str = typer.Option(
@@ -54,12 +67,17 @@ def build(
 ) -> None:
     """Input dataset → text negatives → image edits → shards + manifest. Resumable: rerun
     the same command after a crash or Ctrl-C."""
+    from .publish import hub_target
     from .recipe import load_recipe
 
     args = list(args or [])
     recipe_path = args.pop(0) if args and "=" not in args[0] else None
     flags = {
+        "input.input": input,
         "input.captions": captions,
+        "input.image_column": image_column,
+        "input.caption_column": caption_column,
+        "input.separator": separator,
         "input.images": images,
         "input.source": source,
         "input.limit": limit,
@@ -79,8 +97,13 @@ def build(
     try:
         overrides = {k: v for k, v in flags.items() if v is not None}
         recipe = load_recipe(recipe_path, args, overrides)
+        target = hub_target(recipe.output.out, stage)
     except ValueError as e:
         _fail(str(e))
+    if target is not None:  # build locally, publish once complete
+        recipe = recipe.model_copy(
+            update={"output": recipe.output.model_copy(update={"out": target.stage})}
+        )
     started = time.perf_counter()
     result = _run_build(
         recipe,
@@ -94,6 +117,8 @@ def build(
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     typer.echo(_build_summary(result, time.perf_counter() - started))
     _fail_if_empty(result)
+    if target is not None and result.manifest is not None:
+        _publish(target, result.manifest.totals)
 
 
 def _fail_if_empty(result) -> None:
@@ -140,6 +165,17 @@ def _build_summary(result, seconds: float) -> str:
         f"{t.edits} edits; built {result.built}, kept {result.skipped} shard(s) "
         f"in {seconds:.1f}s (statistics pass {result.stats_seconds:.1f}s)"
     )
+
+
+def _publish(target, t) -> None:
+    """Upload the finished stage to the Hub; one line, naming the stage, when that fails."""
+    from .publish import publish
+
+    try:
+        url = publish(target, f"ahnpl-gen build: {t.images} images, {t.shards} shard(s)")
+    except OSError as e:
+        _fail(f"{e}; the dataset is complete in {target.stage}: run again to retry the upload")
+    typer.echo(f"published {url}")
 
 
 _CUDA_FIX = "set edit.options.device=cpu (or auto)"
