@@ -12,6 +12,7 @@ finishes last.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from collections import Counter
@@ -347,6 +348,8 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         folder.claim(state)
     shards = {spec.shard_id: spec for spec in plan.shards}
     stats, stats_seconds = _statistics_step(recipe, source, plan, out)
+    # Every negative depends on the statistics: a shard made with others is not kept.
+    identity["statistics_sha256"] = _statistics_sha256(stats)
     builder = ShardBuilder(recipe, out, identity, stats)
     notes: list[str] = []
     todo = []
@@ -381,6 +384,10 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
     return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
 
 
+def _clean(caption: str) -> str:
+    return normalize_text(caption).strip()
+
+
 def _statistics_step(recipe: Recipe, source, plan: InputPlan, out: str) -> tuple[str | None, float]:
     """The negatives' corpus statistics, fixed before any shard (owned by the negatives
     module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds).
@@ -388,10 +395,23 @@ def _statistics_step(recipe: Recipe, source, plan: InputPlan, out: str) -> tuple
     from .corpus_stats import stats_for_build
 
     cfg = recipe.negatives
-    captions = (c for spec in plan.shards for item in source.read(spec) for c in item.captions)
-    return stats_for_build(
-        cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons
+    # The captions the shards will parse: a caption the build rejects (empty, past the
+    # parser's limit) must not reach the statistics' parse either.
+    texts = (c for spec in plan.shards for item in source.read(spec) for c in item.captions)
+    captions = (t for t in map(_clean, texts) if t and len(t) < DEFAULT_MAX_CAPTION_CHARS)
+    key = json.dumps(
+        [plan.fingerprint, sum(len(spec) for spec in plan.shards), cfg.stats, cfg.spacy_model]
+        + [str(path) for path in cfg.lexicons]
     )
+    return stats_for_build(
+        cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons, key
+    )
+
+
+def _statistics_sha256(stats: str | None) -> str:
+    from .corpus_stats import open_stats
+
+    return open_stats(stats).sha256
 
 
 def _expected(identity: dict, spec: ShardSpec) -> dict:

@@ -77,6 +77,7 @@ class ShardMarker(BaseModel):
     shard: int
     recipe_hash: str
     input_fingerprint: str
+    statistics_sha256: str = ""  # the corpus statistics the negatives were chosen by
     offsets: tuple[int, int]
     images_in: int
     captions_in: int

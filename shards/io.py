@@ -39,7 +39,6 @@ ROW_GROUP_BYTES = 64 * 1024 * 1024
 METADATA_KEY = "ahnpl"
 
 
-
 class ShardFormatError(ValueError):
     """A shard file that does not match the ahnpl schema."""
 

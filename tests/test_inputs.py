@@ -51,7 +51,7 @@ def test_img2dataset_parquet_stores_every_image_and_rejects_failed_downloads(tmp
     assert all("ahnpl does not download" in r["detail"] for r in rejects)
     assert rejects[0]["path"] == pairs[3]["url"]
     t = load_manifest(str(out)).totals
-    assert t["images_in"] == 12 and t["images"] == 10 and t["images_rejected"] == 2
+    assert t.images_in == 12 and t.images == 10 and t.images_rejected == 2
 
 
 def test_parquet_with_urls_only_is_rejected_row_by_row_not_downloaded(tmp_path, coco_mini):

@@ -288,7 +288,9 @@ def test_overwrite_removes_the_shards_of_an_older_layout(inputs, tmp_path):
     assert refused.exit_code == 2 and "without build state" in refused.stderr
     assert _build(inputs, out, "--overwrite").exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
         "_progress",
+        "corpus_stats.json.gz",
         "data",
         "manifest.json",
         "notes.txt",
