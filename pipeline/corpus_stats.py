@@ -440,7 +440,8 @@ def stats_for_build(
     captions were: input fingerprint, item count, mode, model, lexicons) in their meta. The
     file is kept when it records the same key (a resumed build, or another rank, made the
     same bytes from the same input) and counted again otherwise (`--limit` changed, say).
-    Returns (path of the statistics the shards use, None for the bundled ones; seconds spent counting).
+    Returns (path of the statistics the shards use, None for the bundled ones; seconds spent
+    counting).
     """
     import time
 
