@@ -35,6 +35,7 @@ from ahnpl.shards.manifest import (
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
+from .held_out import HeldOut, with_source_negatives
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputSet, read_input
 from .recipe import Recipe
@@ -76,6 +77,7 @@ class ShardBuilder:
         self.writer = get_writer(recipe.output.format)
         self._negatives = None
         self._editor = None
+        self.held_out = HeldOut(recipe.negatives.held_out)
 
     @property
     def negatives(self):
@@ -91,6 +93,7 @@ class ShardBuilder:
                 seed=self.recipe.seed,
                 n_process=n_process,
                 batch_size=cfg.batch_size,
+                lexicons=tuple(cfg.lexicons),
             )
         return self._negatives
 
@@ -106,7 +109,7 @@ class ShardBuilder:
         return f"shard-{shard_id:05d}{self.writer.suffix}"
 
     def __call__(self, shard_id: int, items: list[InputItem]) -> dict:
-        records, rejects, edit_failures = self.make_records(items)
+        records, rejects, edit_failures, held_out = self.make_records(items)
         name = self.shard_name(shard_id)
         url = join(self.out, name)
         with atomic_target(url) as tmp:
@@ -124,11 +127,12 @@ class ShardBuilder:
             "entry": entry.model_dump(),
             "rejects": rejects,
             "images_in": len(items),
+            "held_out_negatives": held_out,
         }
         write_json_atomic(join(self.out, f"{PROGRESS_DIR}/shard-{shard_id:05d}.json"), marker)
         return marker
 
-    def make_records(self, items: list[InputItem]) -> tuple[list[Record], list[dict], Counter]:
+    def make_records(self, items: list[InputItem]) -> tuple[list[Record], list[dict], Counter, int]:
         rejects: list[dict] = []
         kept: list[tuple[InputItem, list[str], object]] = []
         for item in items:
@@ -160,6 +164,8 @@ class ShardBuilder:
 
         flat = [caption for _, captions, _ in kept for caption in captions]
         negatives_flat = list(self.negatives.generate(flat)) if flat else []
+        # Before edit planning: a dropped slot is invalid, so it gets no image negative either.
+        negatives_flat, held_out = self.held_out.drop(negatives_flat)
         records: list[Record] = []
         requests = []
         pos = 0
@@ -180,7 +186,7 @@ class ShardBuilder:
             if self.editor is not None:
                 requests += self.edit_requests(record.key, image.pil, captions, negatives)
         edit_failures = self.attach_edits(records, requests)
-        return records, rejects, edit_failures
+        return records, rejects, edit_failures, held_out
 
     def edit_requests(self, key: str, pil, captions, negatives) -> list:
         from .editors import EditRequest, plan_edits
@@ -275,6 +281,7 @@ def build(
     fs, base = fsspec.core.url_to_fs(out)
     fs.makedirs(join(base, PROGRESS_DIR), exist_ok=True)
     inputs = read_input(recipe.input, recipe.seed)
+    recipe = with_source_negatives(recipe, inputs.held_out, inputs.lexicons)
     n = recipe.output.images_per_shard
     shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
     builder = ShardBuilder(recipe, out)
@@ -354,6 +361,8 @@ def finalize(
         "captions": sum(e.captions for e in entries),
         "captions_without_negative": sum(e.captions_without_negative for e in entries),
         "valid_negatives": {t: sum(e.valid_negatives.get(t, 0) for e in entries) for t in types},
+        # Text negatives dropped because they name a held-out composition (`negatives.held_out`).
+        "held_out_negatives": sum(m.get("held_out_negatives", 0) for m in markers),
         "edits": sum(e.edits for e in entries),
         "edit_failures": dict(sorted(edit_failures.items())),
         "shards": len(entries),

@@ -37,9 +37,18 @@ class InputItem:
 
 @dataclass
 class InputSet:
+    """Items, input-level rejects and a fingerprint.
+
+    `held_out` (phrases no training negative may contain) and `lexicons` (user lexicon files
+    for the negatives) are what a source knows about its own data (the shapes world's test
+    compositions and shape nouns); the build adds them to the recipe's `negatives` section.
+    """
+
     items: list[InputItem]
     rejects: list[dict] = field(default_factory=list)
     fingerprint: str = ""
+    held_out: list[str] = field(default_factory=list)
+    lexicons: list[str] = field(default_factory=list)
 
 
 def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:

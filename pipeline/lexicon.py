@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from ahnpl.pipeline.surface import pluralize
 
@@ -189,9 +190,36 @@ def _verbs(data: dict):
     )
 
 
-@lru_cache(maxsize=1)
-def load_lexicon() -> Lexicon:
-    """Load and index the packaged lexicons (cached; immutable).
+def _extra_objects(objects: dict, files: tuple[str, ...]) -> dict:
+    """`objects.json` with the object groups of user lexicon files added.
+
+    A user lexicon file is JSON `{"objects": {"groups": {SUPERCATEGORY: [[word, synonym...],
+    ...]}}}`; its groups join the packaged ones (a new supercategory, or more groups in one).
+    """
+    groups = {k: list(v) for k, v in objects["groups"].items()}
+    for name in files:
+        try:
+            data = json.loads(Path(name).read_text(encoding="utf-8"))
+            extra = data["objects"]["groups"]
+            if not all(
+                isinstance(g, list) and g and all(isinstance(w, str) and w for w in g)
+                for gs in extra.values()
+                for g in gs
+            ):
+                raise ValueError("every group must be a non-empty list of words")
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise RuntimeError(
+                f"lexicon {name}: cannot be used ({e!s}); expected "
+                '{"objects": {"groups": {"SUPERCATEGORY": [["word", "synonym"], ...]}}}'
+            ) from None
+        for supercat, gs in extra.items():
+            groups.setdefault(supercat, []).extend(gs)
+    return {**objects, "groups": groups}
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(extra: tuple[str, ...] = ()) -> Lexicon:
+    """Load and index the packaged lexicons plus user lexicon files `extra` (cached).
 
     Raises:
         RuntimeError: a lexicon file is missing or malformed (names the file).
@@ -199,7 +227,7 @@ def load_lexicon() -> Lexicon:
     attrs, stop = _attributes(_load("attributes.json"))
     nums = _load("numbers.json")
     lo, hi = nums["replacement_range"]
-    objects = _load("objects.json")
+    objects = _extra_objects(_load("objects.json"), tuple(extra))
     nouns, noun_choices, group_words, max_noun, invariant = _nouns(objects)
     rel = _load("relations.json")
     relations, max_rel = _relations(rel)

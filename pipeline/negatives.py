@@ -108,6 +108,7 @@ class NegativeGenerator:
         seed: replacement seed; the output is a function of (caption, seed, types).
         n_process: parsing processes (1 = in this process).
         batch_size: captions per `nlp.pipe` batch.
+        lexicons: user lexicon files added to the packaged ones (`load_lexicon`).
 
     Raises:
         ValueError: unknown type, `n_process < 1` or `batch_size < 1`.
@@ -121,6 +122,7 @@ class NegativeGenerator:
         seed: int = 0,
         n_process: int = 1,
         batch_size: int = 256,
+        lexicons: tuple[str, ...] = (),
     ):
         if isinstance(types, str):
             types = (types,)
@@ -134,7 +136,8 @@ class NegativeGenerator:
         self.n_process = n_process
         self.batch_size = batch_size
         self.nlp = _shared_spacy(spacy_model)
-        self.lexicon = load_lexicon()
+        self.lexicons = tuple(lexicons)
+        self.lexicon = load_lexicon(self.lexicons)
         self._rules = [(t, RULES[t]) for t in self.types]
 
     def model_info(self) -> dict:
@@ -180,7 +183,7 @@ class NegativeGenerator:
                 yield from self._run_chunk(chunk)
             return
         ctx = multiprocessing.get_context("spawn")
-        args = (self.types, self.spacy_model, self.seed, self.batch_size)
+        args = (self.types, self.spacy_model, self.seed, self.batch_size, self.lexicons)
         with ProcessPoolExecutor(
             self.n_process, mp_context=ctx, initializer=_init_worker, initargs=args
         ) as pool:
@@ -217,9 +220,11 @@ def _checked_chunks(captions: Iterable[str], size: int) -> Iterator[list[str]]:
 _WORKER: NegativeGenerator | None = None
 
 
-def _init_worker(types, spacy_model, seed, batch_size) -> None:
+def _init_worker(types, spacy_model, seed, batch_size, lexicons) -> None:
     global _WORKER
-    _WORKER = NegativeGenerator(types, spacy_model, seed, n_process=1, batch_size=batch_size)
+    _WORKER = NegativeGenerator(
+        types, spacy_model, seed, n_process=1, batch_size=batch_size, lexicons=lexicons
+    )
 
 
 def _work(chunk: list[str]) -> list[list[Negative | None]]:

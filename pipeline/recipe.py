@@ -49,6 +49,13 @@ class NegativesConfig(_Section):
     spacy_model: str | None = None
     n_process: int = Field(1, ge=1)
     batch_size: int = Field(256, ge=1)
+    lexicons: list[str] = Field(
+        default_factory=list, description="user lexicon files (JSON) added to the packaged ones"
+    )
+    held_out: list[str] = Field(
+        default_factory=list,
+        description="phrases no negative may contain: the compositions of a held-out evaluation",
+    )
 
     @field_validator("types")
     @classmethod

@@ -29,6 +29,7 @@ import io
 import random
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,6 +100,8 @@ RELATION_PHRASES = {
 # (colour, shape) pairs seen only in the test split: one shape per colour on a diagonal, so
 # every colour and every shape still occurs in training.
 HELD_OUT = frozenset((c, SHAPES[i % len(SHAPES)]) for i, c in enumerate(COLOURS))
+# The world's shape nouns as a user lexicon file, so the `object` negative type is valid here.
+LEXICON = Path(__file__).with_name("shapes-lexicon.json")
 
 MIN_GAP = 14  # pixels between centres along the relation's axis
 MAX_OFF_AXIS = 5  # pixels across it, so "left of" is never also "above"
@@ -134,6 +137,21 @@ class Scene:
         for extra in rest:
             text += f", and {extra.phrase()}"
         return text
+
+
+def held_out_phrases() -> list[str]:
+    """Every way a caption of this world can name a `HELD_OUT` pair: "<colour word> <shape>".
+
+    Colour synonyms the grammar reads as the same colour count ("violet circle" is a purple
+    circle); in the world's captions the colour always comes right before the shape noun.
+    """
+    words = {c: [c] + sorted(w for w, s in COLOUR_SYNONYMS.items() if s == c) for c in RGB}
+    return sorted(f"{w} {shape}" for colour, shape in HELD_OUT for w in words[colour])
+
+
+def names_held_out(scene: Scene) -> bool:
+    """Whether an object of `scene` is a held-out (colour, shape) pair."""
+    return any((o.colour, o.shape) in HELD_OUT for o in scene.objects)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +314,9 @@ def read_shapes(cfg: Any, seed: int = 0):
 
     Returns:
         InputSet of `InputItem(offset=i, source_id="shapes-<split>-<i>", path="", captions=[one
-        caption], image=PNG bytes)`, fingerprinted by (seed, split, count).
+        caption], image=PNG bytes)`, fingerprinted by (seed, split, count). It declares the
+        world's shape-noun lexicon (`LEXICON`) and, for the train split, the held-out phrases
+        (`held_out_phrases`): no training negative may name a test composition.
     """
     from .inputs import InputItem, InputSet
 
@@ -313,7 +333,8 @@ def read_shapes(cfg: Any, seed: int = 0):
             )
         )
     fingerprint = hashlib.sha256(f"shapes:{seed}:{cfg.split}:{cfg.count}".encode()).hexdigest()
-    return InputSet(items, [], "sha256:" + fingerprint)
+    held_out = held_out_phrases() if cfg.split == "train" else []
+    return InputSet(items, [], "sha256:" + fingerprint, held_out, [str(LEXICON)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,13 +452,17 @@ class RenderEditor:
     objects; `edit` recovers the original scene (caption + positions from the image), applies
     the negative (`apply_negative`) and renders it at the request image's size. A request that
     does not fit (caption not of this world, an object not found, no layout) gets reason
-    "unsupported".
+    "unsupported". With `held_out` (the default) it never draws a held-out (colour, shape)
+    pair into a training image (one whose caption names none): reason "held_out".
     """
 
     name = "render"
 
-    def __init__(self, batch_size: int = 1, device: str | None = None) -> None:
+    def __init__(
+        self, batch_size: int = 1, device: str | None = None, held_out: bool = True
+    ) -> None:
         del batch_size, device  # accepted so every editor takes the common recipe fields
+        self.held_out = held_out
 
     def can_edit(self, negative: Any) -> bool:
         return drawable(parse_caption(str(getattr(negative, "text", ""))))
@@ -450,6 +475,8 @@ class RenderEditor:
         negative = parse_caption(str(req.negative.text))
         if original is None or not drawable(negative) or not drawable(original):
             return EditResult(None, "unsupported")
+        if self.held_out and names_held_out(negative) and not names_held_out(original):
+            return EditResult(None, "held_out")
         located = locate(req.image, original)
         if located is None:
             return EditResult(None, "unsupported")
@@ -460,4 +487,9 @@ class RenderEditor:
         return EditResult(render(scene, req.image.size), None)
 
     def info(self) -> dict:
-        return {"editor": self.name, "canvas": CANVAS, "shapes": list(SHAPES)}
+        return {
+            "editor": self.name,
+            "canvas": CANVAS,
+            "shapes": list(SHAPES),
+            "held_out": self.held_out,
+        }
