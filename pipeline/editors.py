@@ -222,18 +222,12 @@ def _diffusion(kind: str) -> Callable[..., Editor]:
     return build
 
 
-def _render(**config: Any) -> Editor:
-    from ahnpl.pipeline.shapes import RenderEditor  # the shapes world's exact renderer
-
-    return RenderEditor(**config)
-
-
 EDITORS: dict[str, Callable[..., Editor]] = {
     "none": NoneEditor,
     "flip": FlipEditor,
     "instruct-pix2pix": _diffusion("instruct-pix2pix"),
     "img2img": _diffusion("img2img"),
-    "render": _render,
+    # "render" (the shapes world) is added by `ahnpl.pipeline.shapes` when imported.
 }
 
 

@@ -19,7 +19,8 @@ from typing import Any
 
 
 class HeldOut:
-    """Matches text that names a held-out phrase (whole words, case-insensitive).
+    """Matches text that names a held-out phrase (whole words, case-insensitive; the last
+    word may take a plural "s"/"es": "red circles" names "red circle").
 
     Args:
         phrases: e.g. `["red circle", "violet circle"]`; empty strings are ignored.
@@ -29,7 +30,9 @@ class HeldOut:
         words = sorted({" ".join(p.lower().split()) for p in phrases if p.strip()}, key=len)
         self.phrases = tuple(words)
         body = "|".join(r"\s+".join(map(re.escape, p.split())) for p in reversed(words))
-        self._pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE) if words else None
+        self._pattern = (
+            re.compile(rf"(?<!\w)(?:{body})(?:e?s)?(?!\w)", re.IGNORECASE) if words else None
+        )
 
     def __bool__(self) -> bool:
         return self._pattern is not None

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,11 @@ class InputSet:
     lexicons: list[str] = field(default_factory=list)
 
 
+# Sources that make their items themselves (rendered worlds), registered by their modules:
+# `ahnpl.pipeline.shapes` adds "shapes" when imported (the build driver imports it).
+SOURCES: dict[str, Callable[[InputConfig, int], InputSet]] = {}
+
+
 def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
     """Read the input named by `cfg`.
 
@@ -58,10 +64,8 @@ def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
         ValueError: `captions` is not set, or the file does not have the expected layout.
         FileNotFoundError: the caption file does not exist.
     """
-    if cfg.source == "shapes":
-        from .shapes import read_shapes  # the rendered world of `ahnpl.pipeline.shapes`
-
-        result = read_shapes(cfg, seed)  # a rendered world is a function of the seed
+    if cfg.source in SOURCES:
+        result = SOURCES[cfg.source](cfg, seed)  # a rendered world is a function of the seed
     else:
         if not cfg.captions:
             raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON or CSV)")

@@ -10,15 +10,17 @@ import pytest
 from PIL import Image
 
 from ahnpl.pipeline.editors import EditRequest
-from ahnpl.pipeline.shapes import (
+from ahnpl.pipeline.held_out import HeldOut
+from ahnpl.pipeline.shapes import LOCATE_SLACK, RenderEditor, locate, read_shapes
+from ahnpl.pipeline.shapes_world import (
     COLOURS,
     HELD_OUT,
-    LOCATE_SLACK,
-    RenderEditor,
+    LEXICON,
+    Obj,
     Scene,
-    locate,
+    held_out_phrases,
+    names_held_out,
     parse_caption,
-    read_shapes,
     relation_holds,
     render,
     sample_scene,
@@ -164,18 +166,16 @@ def test_benchmark_pairs_change_exactly_what_their_split_names(tmp_path):
 
 
 @pytest.mark.slow
-def test_build_with_render_editor_then_evaluate(tmp_path, monkeypatch):
+def test_build_with_render_editor_then_evaluate(tmp_path):
     """`--source shapes` + `--editor render` build shards whose edits are exact negatives."""
     from ahnpl.evaluation.run import evaluate
     from ahnpl.evaluation.shapes import write_benchmark
     from ahnpl.models import create_model
-    from ahnpl.pipeline import editors
     from ahnpl.pipeline.build import build
     from ahnpl.pipeline.recipe import Recipe
     from ahnpl.shards.io import read_shard
     from ahnpl.shards.manifest import load_manifest, shard_urls
 
-    monkeypatch.setitem(editors.EDITORS, "render", RenderEditor)
     recipe = Recipe.model_validate(
         {
             "input": {"source": "shapes", "count": 6, "split": "train"},
@@ -225,3 +225,139 @@ def test_shapes_recipe_validates():
     recipe = load_recipe(Path(__file__).parents[1] / "manifests" / "shapes-train.yaml")
     assert recipe.input.source == "shapes" and recipe.edit.editor == "render"
     assert RenderEditor().name == recipe.edit.editor
+
+
+def _held_out_named(text: str) -> bool:
+    scene = parse_caption(text)
+    return scene is not None and names_held_out(scene)
+
+
+@pytest.mark.slow
+def test_no_training_negative_names_a_held_out_composition(tmp_path):
+    """Text and image negatives of a train build never name a test composition (issue 17).
+
+    Without the filter, about 40 % of a train build's attribute, attribute_swap and object
+    negatives name one ("a small red square" → "a small red circle"), and the render editor
+    draws them: training then teaches that exactly the test's compositions are false.
+    """
+    from ahnpl.pipeline.build import build
+    from ahnpl.pipeline.recipe import Recipe
+    from ahnpl.shards.io import read_shard
+    from ahnpl.shards.manifest import shard_urls
+
+    recipe = Recipe.model_validate(
+        {
+            "input": {"source": "shapes", "count": 120, "split": "train"},
+            "edit": {"editor": "render", "edits_per_image": 4},
+            "output": {"out": str(tmp_path / "ds")},
+        }
+    )
+    manifest = build(recipe, progress=False).manifest
+    assert manifest.totals["held_out_negatives"] > 0  # the world's rules did drop some
+    assert set(held_out_phrases()) <= set(manifest.recipe["negatives"]["held_out"])
+    types = manifest.negative_types
+    texts, edited = 0, 0
+    for url in shard_urls(str(tmp_path / "ds"), manifest):
+        for rec in read_shard(url):
+            for row, valid in zip(rec.neg_texts, rec.neg_valid):
+                for text, ok in zip(row, valid):
+                    if ok:
+                        texts += 1
+                        assert not _held_out_named(text), text
+            for edit in rec.edits:
+                text = rec.neg_texts[edit.caption][edit.slot]
+                assert rec.neg_valid[edit.caption][edit.slot] and not _held_out_named(text)
+                edited += 1
+    assert texts > 300 and edited > 200
+    # The world's own lexicon makes object negatives (shape nouns) valid.
+    assert manifest.totals["valid_negatives"]["object"] > 0.5 * 120
+    assert types.index("object") >= 0
+
+
+def test_render_editor_refuses_to_draw_a_held_out_composition():
+    caption = "a small red square to the left of a big blue circle"
+    src = Scene(
+        (Obj("square", "red", "small", 20, 32), Obj("circle", "blue", "big", 44, 32)), "left"
+    )
+    assert src.caption() == caption and not names_held_out(src)
+    req = EditRequest(
+        key="k",
+        caption_index=0,
+        slot=2,
+        image=render(src),
+        caption=caption,
+        negative=_neg("a small red circle to the left of a big blue circle"),
+        seed=0,
+    )
+    assert RenderEditor().edit([req])[0].reason == "held_out"
+    assert RenderEditor(held_out=False).edit([req])[0].image is not None
+    # A test image (it names a held-out pair itself) may be edited: benchmarks are not trained on.
+    test_caption = "a small red circle to the left of a big blue square"
+    test_src = Scene(
+        (Obj("circle", "red", "small", 20, 32), Obj("square", "blue", "big", 44, 32)), "left"
+    )
+    req2 = EditRequest(
+        key="k",
+        caption_index=0,
+        slot=0,
+        image=render(test_src),
+        caption=test_caption,
+        negative=_neg("a small red circle to the right of a big blue square", "relation"),
+        seed=0,
+    )
+    assert RenderEditor().edit([req2])[0].image is not None
+
+
+def test_held_out_phrases_match_whole_words_and_synonyms():
+    held = HeldOut(held_out_phrases())
+    assert held.named_in("a big Violet  Circle above a small red square") == "violet circle"
+    assert held.named_in("two red circles") == "red circles"
+    assert held.named_in("a big red square to the left of a small blue circle") is None
+    assert held.named_in("a small bred circle") is None
+    assert not HeldOut([]) and HeldOut([]).named_in("a red circle") is None
+    rows, dropped = held.drop([[_neg("a red circle"), None, _neg("a red square")]])
+    assert dropped == 1 and rows == [[None, None, rows[0][2]]]
+
+
+def test_user_lexicon_file_adds_object_nouns_and_bad_files_name_themselves(tmp_path):
+    from ahnpl.pipeline.lexicon import load_lexicon
+
+    lex = load_lexicon((str(LEXICON),))
+    assert lex.nouns[("circle",)].supercategory == "shape"
+    assert ("circle",) not in load_lexicon().nouns
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"objects": {"groups": {"shape": [[]]}}}')
+    with pytest.raises(RuntimeError, match="bad.json"):
+        load_lexicon((str(bad),))
+
+
+def _imports(path) -> set[str]:
+    """Every module a file imports, at any depth (function-level imports too)."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ImportFrom):
+            found |= {f"{'.' * n.level}{n.module or ''}.{a.name}" for a in n.names}
+    return found
+
+
+def test_world_imports_no_build_and_the_benchmark_no_editor():
+    """No import cycles: the world is a leaf; the benchmark never loads the build's editor."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    world = _imports(root / "pipeline" / "shapes_world.py")
+    assert not [m for m in world if m.startswith(("ahnpl", "."))], world
+    for name in ("inputs.py", "editors.py"):  # shapes registers itself into them
+        assert not [m for m in _imports(root / "pipeline" / name) if "shapes" in m], name
+    code = (
+        "import sys, ahnpl.evaluation.shapes\n"
+        "bad = [m for m in ('ahnpl.pipeline.editors', 'ahnpl.pipeline.shapes',"
+        " 'ahnpl.pipeline.inputs', 'ahnpl.pipeline.build') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
