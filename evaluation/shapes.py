@@ -3,7 +3,8 @@
 The world is `ahnpl.pipeline.shapes_world` (this module imports neither the build nor its
 editor). Its test scenes each hold an object whose (colour, shape) combination never occurs in
 training, so the benchmark asks for composition, not memory. Protocol (SugarCrepe's):
-image-to-text, the true caption must score strictly above its one negative; accuracy per split and their mean ("average"). Splits, one pair per scene:
+image-to-text, the true caption must score strictly above its one negative; accuracy per
+split and their mean ("average"). Splits, one pair per scene:
 
 - `replace_att`: the held-out object's colour replaced by a colour absent from the scene;
 - `swap_att`: the colours of the two related objects exchanged;
