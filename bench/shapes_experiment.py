@@ -41,7 +41,8 @@ CONFIG = Path(__file__).with_name("shapes-clip.json")
 SPLITS = ("replace_att", "swap_att", "replace_obj", "swap_rel")
 
 _NO_PIXELS = {"data.image_negatives_per_sample": 0}
-_PIXELS = {"loss.image_negatives": "pixel", "data.image_negatives_per_sample": 4}
+# Two of the (up to four) rendered negatives per sample, drawn per step: bounds the cost.
+_PIXELS = {"loss.image_negatives": "pixel", "data.image_negatives_per_sample": 2}
 # Pinned, not inherited: a condition measures the same loss whatever the defaults become.
 _AHNPL = {
     "loss.mode": "ahnpl",
@@ -81,10 +82,10 @@ ABLATIONS: dict[str, dict] = {
     "pos-only": {**_AHNPL, **_PIXELS, "loss.lambda_mhn": 0.0, "loss.lambda_dm": 0.0},
 }
 QUICK = {
-    "count": 1500,
+    "count": 1000,
     "test_count": 100,
-    "pretrain_steps": 120,
-    "steps": 40,
+    "pretrain_steps": 100,
+    "steps": 20,
     "seeds": "0",
     "starts": "warm",
 }
@@ -195,11 +196,16 @@ def evaluate_checkpoint(ckpt: Path, bench: Path, model_config: Path = CONFIG) ->
     return figures
 
 
-def cached_run(folder: Path, run, bench: Path, model_config: Path) -> dict:
-    """`run()` (→ checkpoint) evaluated, or the figures a finished earlier run left."""
+def cached_run(folder: Path, run, bench: Path, model_config: Path, collect: bool = False):
+    """`run()` (→ checkpoint) evaluated, or the figures a finished earlier run left.
+
+    With `collect`, a run that has not finished is not started: None.
+    """
     done = folder / "figures.json"
     if done.is_file():
         return json.loads(done.read_text())
+    if collect:
+        return None
     t0 = time.perf_counter()
     ckpt = run()
     figures = evaluate_checkpoint(ckpt, bench, model_config)
@@ -223,7 +229,7 @@ def seed_runs(seed: int, start: str, args, data: Path, bench: Path) -> dict[str,
                 data, folder, seed, args, args.pretrain_steps, args.lr_scratch, CONDITIONS["clip"]
             )
 
-        out["(start: plain clip)"] = cached_run(folder, pretrain, bench, args.model)
+        out["(start: plain clip)"] = cached_run(folder, pretrain, bench, args.model, args.collect)
         base = {"model.pretrained": str(folder / "checkpoints" / "latest.pt")}
     else:
         steps = args.scratch_steps or args.pretrain_steps + args.steps
@@ -234,7 +240,9 @@ def seed_runs(seed: int, start: str, args, data: Path, bench: Path) -> dict[str,
         def run(folder=folder, extra=extra):
             return train_run(data, folder, seed, args, steps, lr, extra)
 
-        out[name] = cached_run(folder, run, bench, args.model)
+        out[name] = cached_run(folder, run, bench, args.model, args.collect)
+        if out[name] is None:
+            continue
         print(
             f"{start} {name} seed {seed}: average {out[name]['average']:.1f} "
             f"({out[name]['seconds']:.0f} s)",
@@ -274,8 +282,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", type=Path, default=CONFIG, help="open_clip model-config JSON")
     p.add_argument("--count", type=int, default=3000, help="training scenes")
     p.add_argument("--test-count", type=int, default=200, help="test scenes (4 pairs each)")
-    p.add_argument("--pretrain-steps", type=int, default=400, help="plain-CLIP steps (warm)")
-    p.add_argument("--steps", type=int, default=150, help="steps of each warm-start run")
+    p.add_argument("--pretrain-steps", type=int, default=200, help="plain-CLIP steps (warm)")
+    p.add_argument("--steps", type=int, default=100, help="steps of each warm-start run")
     p.add_argument(
         "--scratch-steps",
         type=int,
@@ -283,14 +291,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="steps of each from-scratch run (default: pretrain + steps)",
     )
     p.add_argument("--lr-scratch", type=float, default=1e-3, help="random init and pretraining")
-    p.add_argument("--lr-warm", type=float, default=2e-4, help="fine-tuning the warm start")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr-warm", type=float, default=1e-3, help="fine-tuning the warm start")
+    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=0, help="loader workers per run")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--starts", default="scratch,warm", help="scratch and/or warm")
     p.add_argument("--world-seed", type=int, default=0)
     p.add_argument("--conditions", default=",".join([*CONDITIONS, *ABLATIONS]))
-    p.add_argument("--jobs", type=int, default=1, help="seeds trained in parallel processes")
+    p.add_argument(
+        "--parallel", action="store_true", help="one process per (start, seed), then collect"
+    )
+    p.add_argument(
+        "--collect", action="store_true", help="train nothing: report the finished runs in WORK"
+    )
     args = p.parse_args(argv)
     if args.quick:
         for key, value in QUICK.items():
@@ -304,32 +317,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _without(argv: list[str], flags: tuple[str, ...]) -> list[str]:
-    """`argv` without the given options and their values (`--flag V` or `--flag=V`)."""
+def _without(argv: list[str], flags: tuple[str, ...], bare: tuple[str, ...] = ()) -> list[str]:
+    """`argv` without the options `flags` and their values, and the switches `bare`."""
     out, skip = [], False
     for a in argv:
         if skip:
             skip = False
         elif a in flags:
             skip = True
-        elif a.split("=", 1)[0] not in flags:
+        elif a.split("=", 1)[0] not in flags and a not in bare:
             out.append(a)
     return out
 
 
-def run_seeds_in_parallel(args, argv: list[str]) -> None:
-    """One child process per seed (same WORK); their figures are collected afterwards."""
+def run_in_parallel(args, argv: list[str]) -> None:
+    """One child process per (start, seed), same WORK; their figures are collected after."""
     import subprocess
 
-    seeds = args.seeds.split(",")
     children = []
-    for seed in seeds:
-        cmd = [sys.executable, __file__, *argv, "--seeds", seed, "--jobs", "1"]
-        log = (args.work / f"seed-{seed}.log").open("w")
-        children.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+    for start in args.starts.split(","):
+        for seed in args.seeds.split(","):
+            cmd = [sys.executable, __file__, *argv, "--starts", start, "--seeds", seed]
+            log = (args.work / f"{start}-{seed}.log").open("w")
+            children.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
     codes = [c.wait() for c in children]
     if any(codes):
-        raise SystemExit(f"a seed's process failed (exit codes {codes}); see WORK/seed-*.log")
+        raise SystemExit(f"a child process failed (exit codes {codes}); see WORK/*-*.log")
 
 
 def report(args, summary: dict, totals: dict, wall: float) -> dict:
@@ -376,13 +389,16 @@ def main(argv: list[str] | None = None) -> None:
         write_benchmark(bench, args.test_count, args.world_seed)
     print(f"data ready in {time.perf_counter() - started:.0f} s: {json.dumps(totals)}", flush=True)
     seeds = [int(s) for s in args.seeds.split(",")]
-    if args.jobs > 1 and len(seeds) > 1:
-        run_seeds_in_parallel(args, _without(argv, ("--jobs", "--seeds", "--json", "--plots")))
+    if args.parallel:
+        flags = ("--seeds", "--starts", "--json", "--plots")
+        run_in_parallel(args, _without(argv, flags, bare=("--parallel",)))
+        args.collect = True
     runs: dict[str, dict[str, list[dict]]] = {}
     for start in args.starts.split(","):
         for seed in seeds:
             for name, figures in seed_runs(seed, start, args, data, bench).items():
-                runs.setdefault(start, {}).setdefault(name, []).append(figures)
+                if figures is not None:
+                    runs.setdefault(start, {}).setdefault(name, []).append(figures)
     doc = report(args, summarize(runs), totals, time.perf_counter() - started)
     if args.plots:
         sys.path.insert(0, str(Path(__file__).parent))

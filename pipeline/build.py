@@ -36,7 +36,7 @@ from ahnpl.shards.manifest import (
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
 from . import shapes as _shapes  # noqa: F401  (registers source "shapes", editor "render")
-from .held_out import HeldOut, with_source_negatives
+from .held_out import HeldOut, reword, with_source_negatives
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputSet, read_input
 from .recipe import Recipe
@@ -166,6 +166,7 @@ class ShardBuilder:
         flat = [caption for _, captions, _ in kept for caption in captions]
         negatives_flat = list(self.negatives.generate(flat)) if flat else []
         # Before edit planning: a dropped slot is invalid, so it gets no image negative either.
+        negatives_flat, _ = reword(self.recipe.negatives.wording, flat, negatives_flat)
         negatives_flat, held_out = self.held_out.drop(negatives_flat)
         records: list[Record] = []
         requests = []
@@ -282,7 +283,7 @@ def build(
     fs, base = fsspec.core.url_to_fs(out)
     fs.makedirs(join(base, PROGRESS_DIR), exist_ok=True)
     inputs = read_input(recipe.input, recipe.seed)
-    recipe = with_source_negatives(recipe, inputs.held_out, inputs.lexicons)
+    recipe = with_source_negatives(recipe, inputs.held_out, inputs.lexicons, inputs.wording)
     n = recipe.output.images_per_shard
     shards = {i // n: inputs.items[i : i + n] for i in range(0, len(inputs.items), n)}
     builder = ShardBuilder(recipe, out)

@@ -14,8 +14,13 @@ up in the recipe that the manifest records.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
+
+# Rewrites of a negative into its world's wording (None: not a negative there), by name, for
+# `negatives.wording`; a source that knows its world registers one and declares its name.
+WORDINGS: dict[str, Callable[[str, str], str | None]] = {}
 
 
 class HeldOut:
@@ -62,19 +67,65 @@ class HeldOut:
         return out, dropped
 
 
-def with_source_negatives(recipe, held_out: Sequence[str], lexicons: Sequence[str]):
-    """`recipe` with the input source's held-out phrases and lexicon files added.
+def reword(name: str | None, captions: list[str], rows: list[list[Any | None]]):
+    """Negatives rewritten by the registered wording `name` (None: unchanged).
+
+    Returns (rows, dropped). A kept negative gets the new text, with `original`/`replacement`
+    /`start`/`end` recomputed as the span between the common prefix and suffix.
+
+    Raises:
+        ValueError: `name` is not registered (names the registered ones).
+    """
+    if name is None:
+        return rows, 0
+    if name not in WORDINGS:
+        raise ValueError(f"negatives.wording {name!r}: unknown; registered: {sorted(WORDINGS)}")
+    rule, dropped, out = WORDINGS[name], 0, []
+    for caption, row in zip(captions, rows):
+        kept = []
+        for neg in row:
+            text = None if neg is None else rule(caption, neg.text)
+            dropped += neg is not None and text is None
+            kept.append(None if text is None else _respan(neg, caption, text))
+        out.append(kept)
+    return out, dropped
+
+
+def _respan(neg, caption: str, text: str):
+    start = 0
+    while start < min(len(caption), len(text)) and caption[start] == text[start]:
+        start += 1
+    end = 0
+    while end < min(len(caption), len(text)) - start and caption[-1 - end] == text[-1 - end]:
+        end += 1
+    return replace(
+        neg,
+        text=text,
+        original=caption[start : len(caption) - end],
+        replacement=text[start : len(text) - end],
+        start=start,
+        end=len(caption) - end,
+    )
+
+
+def with_source_negatives(
+    recipe, held_out: Sequence[str], lexicons: Sequence[str], wording: str | None = None
+):
+    """`recipe` with the input source's held-out phrases, lexicon files and wording added.
 
     Args:
         recipe: `ahnpl.pipeline.recipe.Recipe`.
-        held_out, lexicons: what the source declares (`InputSet.held_out`, `.lexicons`).
+        held_out, lexicons, wording: what the source declares (`InputSet.held_out`, ...).
     Returns:
-        A new Recipe (the given one is unchanged); entries already present are not repeated.
+        A new Recipe (the given one is unchanged); entries already present are not repeated;
+        a wording set in the recipe wins.
     """
     neg = recipe.negatives
-    phrases = list(dict.fromkeys([*neg.held_out, *held_out]))
-    files = list(dict.fromkeys([*neg.lexicons, *lexicons]))
-    if phrases == neg.held_out and files == neg.lexicons:
+    update = {
+        "held_out": list(dict.fromkeys([*neg.held_out, *held_out])),
+        "lexicons": list(dict.fromkeys([*neg.lexicons, *lexicons])),
+        "wording": neg.wording or wording,
+    }
+    if all(getattr(neg, k) == v for k, v in update.items()):
         return recipe
-    update = {"held_out": phrases, "lexicons": files}
     return recipe.model_copy(update={"negatives": neg.model_copy(update=update)})

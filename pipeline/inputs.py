@@ -50,6 +50,7 @@ class InputSet:
     fingerprint: str = ""
     held_out: list[str] = field(default_factory=list)
     lexicons: list[str] = field(default_factory=list)
+    wording: str | None = None  # a registered `ahnpl.pipeline.held_out.WORDINGS` name
 
 
 # Sources that make their items themselves (rendered worlds), registered by their modules:

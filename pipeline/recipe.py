@@ -56,6 +56,9 @@ class NegativesConfig(_Section):
         default_factory=list,
         description="phrases no negative may contain: the compositions of a held-out evaluation",
     )
+    wording: str | None = Field(
+        None, description="registered rewrite of each negative into its world's words"
+    )
 
     @field_validator("types")
     @classmethod

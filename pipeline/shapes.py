@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .editors import EDITORS, EditRequest, EditResult, item_seed
+from .held_out import WORDINGS
 from .inputs import SOURCES, InputItem, InputSet
 from .shapes_world import (
     BACKGROUND,
@@ -33,6 +34,7 @@ from .shapes_world import (
     drawable,
     encode_png,
     held_out_phrases,
+    in_world_wording,
     names_held_out,
     parse_caption,
     place,
@@ -55,8 +57,10 @@ def read_shapes(cfg: Any, seed: int = 0):
     Returns:
         InputSet of `InputItem(offset=i, source_id="shapes-<split>-<i>", path="", captions=[one
         caption], image=PNG bytes)`, fingerprinted by (seed, split, count). It declares the
-        world's shape-noun lexicon (`LEXICON`) and, for the train split, the held-out phrases
-        (`held_out_phrases`): no training negative may name a test composition.
+        world's shape-noun lexicon (`LEXICON`), its wording ("shapes": `in_world_wording`,
+        so no negative is told from a caption by its words alone) and, for the train split,
+        the held-out phrases (`held_out_phrases`): no training negative may name a test
+        composition.
     """
     items = []
     for i in range(cfg.count):
@@ -72,7 +76,7 @@ def read_shapes(cfg: Any, seed: int = 0):
         )
     fingerprint = hashlib.sha256(f"shapes:{seed}:{cfg.split}:{cfg.count}".encode()).hexdigest()
     held_out = held_out_phrases() if cfg.split == "train" else []
-    return InputSet(items, [], "sha256:" + fingerprint, held_out, [str(LEXICON)])
+    return InputSet(items, [], "sha256:" + fingerprint, held_out, [str(LEXICON)], "shapes")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,4 +196,5 @@ class RenderEditor:
 
 
 SOURCES["shapes"] = read_shapes
+WORDINGS["shapes"] = in_world_wording
 EDITORS["render"] = RenderEditor

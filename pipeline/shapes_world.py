@@ -340,3 +340,21 @@ def parse_caption(text: str) -> Scene | None:
 
 def drawable(scene: Scene | None) -> bool:
     return scene is not None and all(o.colour in RGB for o in scene.objects)
+
+
+def in_world_wording(caption: str, negative: str) -> str | None:
+    """`negative` in the world's own words, or None when it is no negative of this world.
+
+    A negative whose words never occur in a true caption ("huge", "pink", "under") can be
+    told from a caption by its words alone, so it teaches a text encoder nothing about the
+    image (the SugarCrepe lesson). This maps the lexicon's synonyms onto the world's words
+    (huge → big, under → below, violet → purple) and drops a negative that does not parse,
+    names a colour outside the palette, or means the same scene as the caption.
+    """
+    scene, original = parse_caption(negative), parse_caption(caption)
+    if scene is None or original is None:
+        return None
+    if any(o.colour not in COLOURS for o in scene.objects):
+        return None
+    text = scene.caption()
+    return None if text == original.caption() else text
