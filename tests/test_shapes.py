@@ -19,6 +19,7 @@ from ahnpl.pipeline.shapes_world import (
     Obj,
     Scene,
     held_out_phrases,
+    in_world_wording,
     names_held_out,
     parse_caption,
     relation_holds,
@@ -255,6 +256,7 @@ def test_no_training_negative_names_a_held_out_composition(tmp_path):
     manifest = build(recipe, progress=False).manifest
     assert manifest.totals["held_out_negatives"] > 0  # the world's rules did drop some
     assert set(held_out_phrases()) <= set(manifest.recipe["negatives"]["held_out"])
+    assert manifest.recipe["negatives"]["wording"] == "shapes"
     types = manifest.negative_types
     texts, edited = 0, 0
     for url in shard_urls(str(tmp_path / "ds"), manifest):
@@ -264,14 +266,33 @@ def test_no_training_negative_names_a_held_out_composition(tmp_path):
                     if ok:
                         texts += 1
                         assert not _held_out_named(text), text
+                        # In the world's words: nothing a true caption never says.
+                        assert in_world_wording(rec.captions[0], text) == text, text
             for edit in rec.edits:
                 text = rec.neg_texts[edit.caption][edit.slot]
                 assert rec.neg_valid[edit.caption][edit.slot] and not _held_out_named(text)
                 edited += 1
-    assert texts > 300 and edited > 200
+    assert texts > 250 and edited > 200
     # The world's own lexicon makes object negatives (shape nouns) valid.
     assert manifest.totals["valid_negatives"]["object"] > 0.5 * 120
     assert types.index("object") >= 0
+
+
+def test_negatives_are_reworded_into_the_world_words_or_dropped():
+    caption = "a small red square to the left of a big blue circle"
+    assert in_world_wording(caption, "a huge red square to the left of a big blue circle") == (
+        "a big red square to the left of a big blue circle"
+    )
+    assert in_world_wording(caption, "a small red square under a big blue circle") == (
+        "a small red square below a big blue circle"
+    )
+    assert in_world_wording(caption, "a small violet square to the left of a big blue circle") == (
+        "a small purple square to the left of a big blue circle"
+    )
+    # Off the palette, out of the grammar, or the same scene: no negative of this world.
+    assert in_world_wording(caption, "a small pink square to the left of a big blue circle") is None
+    assert in_world_wording(caption, "a small red square behind a big blue circle") is None
+    assert in_world_wording(caption, "a small red square to the left of a huge blue circle") is None
 
 
 def test_render_editor_refuses_to_draw_a_held_out_composition():
@@ -361,3 +382,22 @@ def test_world_imports_no_build_and_the_benchmark_no_editor():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reword_keeps_the_changed_span_consistent():
+    from ahnpl.pipeline import shapes  # noqa: F401  (registers the "shapes" wording)
+    from ahnpl.pipeline.held_out import reword
+    from ahnpl.pipeline.negatives import Negative
+
+    caption = "a small red square to the left of a big blue circle"
+    moved = Negative("relation", "a tiny red square under a huge blue circle", "", "", 0, 0)
+    same = Negative("attribute", caption.replace("big", "huge"), "big", "huge", 36, 39)
+    rows, dropped = reword("shapes", [caption], [[moved, same, None]])
+    assert dropped == 1 and rows[0][1:] == [None, None]
+    got = rows[0][0]
+    assert got.text == "a small red square below a big blue circle"
+    assert got.text == caption[: got.start] + got.replacement + caption[got.end :]
+    assert got.original == caption[got.start : got.end] == "to the left of"
+    assert reword(None, [caption], [[moved]]) == ([[moved]], 0)
+    with pytest.raises(ValueError, match="unknown"):
+        reword("nope", [caption], [[moved]])
