@@ -35,7 +35,7 @@ from ahnpl.shards.manifest import (
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
-from . import shapes as _shapes  # noqa: F401  (registers source "shapes", editor "render")
+from . import shapes as _shapes  # noqa: F401  (registers editor "render", source "shapes")
 from .held_out import HeldOut, reword, with_source_negatives
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputSet, read_input

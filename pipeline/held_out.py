@@ -18,9 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ahnpl.registry import Registry
+
 # Rewrites of a negative into its world's wording (None: not a negative there), by name, for
 # `negatives.wording`; a source that knows its world registers one and declares its name.
-WORDINGS: dict[str, Callable[[str, str], str | None]] = {}
+WORDINGS: Registry[Callable[[str, str], str | None]] = Registry(
+    "wording", lazy={"shapes": "ahnpl.pipeline.shapes"}
+)
 
 
 class HeldOut:
@@ -74,13 +78,11 @@ def reword(name: str | None, captions: list[str], rows: list[list[Any | None]]):
     /`start`/`end` recomputed as the span between the common prefix and suffix.
 
     Raises:
-        ValueError: `name` is not registered (names the registered ones).
+        ahnpl.registry.UnknownName (a ValueError): `name` is not registered (lists the names).
     """
     if name is None:
         return rows, 0
-    if name not in WORDINGS:
-        raise ValueError(f"negatives.wording {name!r}: unknown; registered: {sorted(WORDINGS)}")
-    rule, dropped, out = WORDINGS[name], 0, []
+    rule, dropped, out = WORDINGS.get(name), 0, []
     for caption, row in zip(captions, rows):
         kept = []
         for neg in row:

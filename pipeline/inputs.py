@@ -18,6 +18,8 @@ from pathlib import Path
 
 import fsspec
 
+from ahnpl.registry import Registry
+
 from .recipe import InputConfig
 
 
@@ -53,9 +55,11 @@ class InputSet:
     wording: str | None = None  # a registered `ahnpl.pipeline.held_out.WORDINGS` name
 
 
-# Sources that make their items themselves (rendered worlds), registered by their modules:
-# `ahnpl.pipeline.shapes` adds "shapes" when imported (the build driver imports it).
-SOURCES: dict[str, Callable[[InputConfig, int], InputSet]] = {}
+# Sources that make their items themselves (rendered worlds); each registers itself in its
+# own module, which the registry imports on first use (no import of it here).
+SOURCES: Registry[Callable[[InputConfig, int], InputSet]] = Registry(
+    "source", lazy={"shapes": "ahnpl.pipeline.shapes"}
+)
 
 
 def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
@@ -66,7 +70,7 @@ def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
         FileNotFoundError: the caption file does not exist.
     """
     if cfg.source in SOURCES:
-        result = SOURCES[cfg.source](cfg, seed)  # a rendered world is a function of the seed
+        result = SOURCES.get(cfg.source)(cfg, seed)  # a rendered world is a function of the seed
     else:
         if not cfg.captions:
             raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON or CSV)")

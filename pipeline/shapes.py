@@ -1,12 +1,14 @@
 """The shapes world on the build side: the `shapes` input source and the `render` editor.
 
 The world itself (scenes, renderer, grammar) is `ahnpl.pipeline.shapes_world`. This module
-registers `read_shapes` as input source "shapes" (`ahnpl.pipeline.inputs.SOURCES`) and
+registers `read_shapes` as input source "shapes" (`ahnpl.pipeline.inputs.SOURCES`),
+`in_world_wording` as negative wording "shapes" (`ahnpl.pipeline.held_out.WORDINGS`) and
 `RenderEditor` as editor "render" (`ahnpl.pipeline.editors.EDITORS`) when it is imported; the
-build driver imports it. `RenderEditor` renders a negative caption exactly by re-rendering the
-scene with the negative's attributes and relation, keeping everything else (positions
-recovered from the image by colour), and never draws a held-out composition into a training
-image.
+registries name it as the lazy home of those names, and the build driver imports it for the
+editor (whose registry is still a dict). `RenderEditor` renders a negative caption exactly by
+re-rendering the scene with the negative's attributes and relation, keeping everything else
+(positions recovered from the image by colour), and never draws a held-out composition into a
+training image.
 """
 
 from __future__ import annotations
@@ -195,6 +197,6 @@ class RenderEditor:
         }
 
 
-SOURCES["shapes"] = read_shapes
-WORDINGS["shapes"] = in_world_wording
+SOURCES.add("shapes", read_shapes)
+WORDINGS.add("shapes", in_world_wording)
 EDITORS["render"] = RenderEditor
