@@ -265,6 +265,22 @@ def summarize(runs: dict[str, dict[str, list[dict]]]) -> dict:
     return out
 
 
+def sensitivity(cells: dict, a: str = "text", b: str = "clip", need: float = 8.0) -> dict:
+    """Does `a` beat `b` by at least `need` points on swap_att and swap_rel (issue 17)?
+
+    Per split: the gap of the means, the seeds' standard deviations, and `holds` = gap ≥
+    `need` and gap > 2 × the larger standard deviation. {} when a condition is missing.
+    """
+    if a not in cells or b not in cells:
+        return {}
+    out = {}
+    for split in ("swap_att", "swap_rel"):
+        gap = cells[a][split]["mean"] - cells[b][split]["mean"]
+        std = max(cells[a][split]["std"], cells[b][split]["std"])
+        out[split] = {"gap": gap, "std": std, "holds": gap >= need and gap > 2 * std}
+    return out
+
+
 def table(summary: dict[str, dict], columns: list[str], digits: int = 1) -> str:
     lines = ["| condition | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for name, cell in summary.items():
@@ -355,6 +371,7 @@ def report(args, summary: dict, totals: dict, wall: float) -> dict:
         },
         "headline_start": headline,
         "starts": summary,
+        "sensitivity": {start: sensitivity(cells) for start, cells in summary.items()},
         "totals": totals,
         "seconds": wall,
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -363,6 +380,11 @@ def report(args, summary: dict, totals: dict, wall: float) -> dict:
         print(f"\n{start}: shapes accuracy (%), mean ± std over seeds {args.seeds}")
         print(table(cells, [*SPLITS, "average"]))
         print(table(cells, ["img_img_cos", "pos_cos"], digits=3))
+        for split, v in doc["sensitivity"][start].items():
+            print(
+                f"text − clip on {split}: {v['gap']:+.1f} points (larger std {v['std']:.1f}); "
+                f"≥ 8 and > 2 std: {v['holds']}"
+            )
     print(f"wall time: {wall:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

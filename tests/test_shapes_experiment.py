@@ -64,6 +64,10 @@ def test_summary_json_has_the_conditions_with_mean_and_std(tmp_path):
     assert doc["headline_start"] == "warm"
     assert doc["conditions"]["text"] == {**{s: 80.0 for s in sx.SPLITS}, "average": 80.0}
     assert set(doc["starts"]) == {"warm", "scratch"}
+    # text beats clip by 15 points, the larger std is 7.1: holds; scratch has no text.
+    assert doc["sensitivity"]["warm"]["swap_att"]["holds"] is True
+    assert doc["sensitivity"]["warm"]["swap_rel"]["gap"] == pytest.approx(15.0)
+    assert doc["sensitivity"]["scratch"] == {}
 
 
 def test_child_command_lines_drop_the_options_the_parent_sets():
