@@ -202,8 +202,10 @@ def cached_run(folder: Path, run, bench: Path, model_config: Path, collect: bool
     With `collect`, a run that has not finished is not started: None.
     """
     done = folder / "figures.json"
-    if done.is_file():
-        return json.loads(done.read_text())
+    # {"placeholder": true} marks a run another process has taken over (no figures yet).
+    figures = json.loads(done.read_text()) if done.is_file() else {"placeholder": True}
+    if not figures.get("placeholder"):
+        return figures
     if collect:
         return None
     t0 = time.perf_counter()
