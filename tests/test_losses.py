@@ -79,7 +79,8 @@ def hand_dm(v, t, tn, m, how, tau_max=10.0, fixed=8.0, s=SCALE):
 
 
 def run(cfg_kwargs, v, t, tn, m, u=None, n=None):
-    loss = AHNPLLoss(LossConfig(**cfg_kwargs))
+    # The hand formulas below are the `positive` form unless a test asks for `self`.
+    loss = AHNPLLoss(LossConfig(**{"mhn_form": "positive", **cfg_kwargs}))
     return loss, loss(v, t, tn, m, u, n, torch.tensor(SCALE, dtype=torch.float64))
 
 
@@ -346,7 +347,7 @@ def test_batch_margin_and_perturbation_are_stop_gradient():
     """Gradients equal those of the same loss with τ and t⁻ − t held constant."""
     v, t, tn, m = make(4, 3, seed=19, valid=0.8)
     leaves = [x.clone().requires_grad_(True) for x in (v, t, tn)]
-    loss = AHNPLLoss(LossConfig(image_negatives="feature", margin="mean"))
+    loss = AHNPLLoss(LossConfig(image_negatives="feature", margin="mean", mhn_form="positive"))
     out = loss(*leaves, m, None, None, torch.tensor(SCALE, dtype=torch.float64))
     got = torch.autograd.grad(out["dm_text"] + out["mhn_image"], leaves, allow_unused=True)
 
