@@ -144,7 +144,7 @@ def train_run(data: Path, out: Path, seed: int, args, steps: int, lr: float, ext
 
     cache_tokenizer()
     overrides = {
-        "model.name": str(args.model),
+        "model.name": str(getattr(args, "model", CONFIG)),  # bench/shapes_alpha.py passes none
         "data.path": str(data),
         "data.batch_size": args.batch_size,
         "data.workers": args.workers,
