@@ -27,7 +27,7 @@ demo: install
 	$(BIN)/ahnpl-eval --checkpoint $(DEMO)/train/checkpoints/latest.pt --benchmark sugarcrepe \
 		--data-root data/benchmarks --images data/coco-mini/images --out $(DEMO)/results.json
 	@echo
-	@echo "shards + manifest: $(DEMO)/dataset/ (manifest.json, shard-*.parquet, rejects.parquet)"
+	@echo "shards + manifest: $(DEMO)/dataset/ (manifest.json, data/shard-*.parquet, rejects.parquet)"
 	@echo "checkpoint:        $(DEMO)/train/checkpoints/latest.pt"
 	@echo "results:           $(DEMO)/results.json"
 

@@ -11,16 +11,25 @@ Checkpoint files accepted (`create_model(pretrained=PATH)` and `load_checkpoint(
   "model_state_dict" or "model", with `module.`, `model.` or `_orig_mod.` prefixes;
 - `.safetensors` files.
 Every `torch.load` uses `weights_only=True`.
+
+Activation. OpenAI's CLIP weights were trained with QuickGELU (x·σ(1.702x)); open_clip's plain
+names (`ViT-B-32`) build GELU towers and only warn. The activation is therefore decided here:
+a pretrained tag takes it from open_clip's pretrained config (`quick_gelu`); a `-quickgelu`
+name asks for it; a checkpoint file gives it where it records it (an `ahnpl-train` file's
+"model_config", an open_clip training file's "name"). A file that records nothing is built as
+the name says, with a warning: a bare state dict does not tell GELU weights from QuickGELU.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
+import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +38,8 @@ import torch
 BUNDLED_CONFIGS = Path(__file__).resolve().parent.parent / "trainer" / "configs"
 _STATE_KEYS = ("state_dict", "model_state_dict", "model")
 _PREFIXES = ("module.", "_orig_mod.", "model.")
+QUICKGELU_SUFFIX = "-quickgelu"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,7 +47,9 @@ class LoadedModel:
     """An open_clip model with its transforms and tokenizer.
 
     `name` is the open_clip model name (the config file's stem for a config path);
-    `pretrained` the tag or checkpoint path its weights came from ("" for random init).
+    `pretrained` the tag or checkpoint path its weights came from ("" for random init);
+    `model_config` the open_clip config the model was built from, `quick_gelu` included
+    (saved in checkpoints, so that the same network is rebuilt from them).
     """
 
     model: torch.nn.Module
@@ -45,6 +58,7 @@ class LoadedModel:
     tokenizer: Any
     name: str
     pretrained: str = ""
+    model_config: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_model_name(model: str) -> str:
@@ -72,10 +86,24 @@ def resolve_model_name(model: str) -> str:
     if bundled is not None:
         open_clip.add_model_config(bundled)
         return model
+    if model.endswith(QUICKGELU_SUFFIX):
+        base = resolve_model_name(model.removesuffix(QUICKGELU_SUFFIX))
+        register_model_config(model, {**open_clip.get_model_config(base), "quick_gelu": True})
+        return model
     raise ValueError(
         f"--model {model}: not an open_clip model name nor a config JSON; "
         f"see open_clip.list_models() or pass a path to a model-config JSON"
     )
+
+
+def register_model_config(name: str, config: dict[str, Any]) -> None:
+    """Register an open_clip config dict under `name` (open_clip reads configs from files)."""
+    import open_clip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg_path = Path(tmp) / f"{name}.json"
+        cfg_path.write_text(json.dumps(config))
+        open_clip.add_model_config(cfg_path)
 
 
 def _bundled_config(name: str) -> Path | None:
@@ -186,10 +214,11 @@ def create_model(
     device: str | torch.device = "cpu",
     precision: str = "fp32",
 ) -> LoadedModel:
-    """Build an open_clip model and load weights.
+    """Build an open_clip model and load weights, with the activation they were trained with.
 
     Args:
-        model: open_clip model name, model-config JSON path, or bundled config name.
+        model: open_clip model name, model-config JSON path, or bundled config name; a
+            `-quickgelu` suffix builds QuickGELU towers.
         pretrained: "" for random init; an open_clip pretrained tag ("openai", "laion2b_s34b_b79k");
             or a local checkpoint path (any format in the module docstring).
         device: torch device.
@@ -199,25 +228,81 @@ def create_model(
         FileNotFoundError / ValueError: unknown model or checkpoint path, or weights that do
         not fit the architecture.
     """
-    import open_clip
-
     name = resolve_model_name(model)
     local = _is_local(pretrained)
     if local and not Path(pretrained).is_file():
         raise FileNotFoundError(f"--pretrained {pretrained}: no such checkpoint file")
-    with _quiet_random_init_warning(enabled=local):
+    obj = read_checkpoint(pretrained) if local else None
+    return _build(name, pretrained, obj, device, precision)
+
+
+def _build(
+    name: str,
+    pretrained: str,
+    obj: dict[str, Any] | None,
+    device: str | torch.device,
+    precision: str,
+) -> LoadedModel:
+    """`name` resolved; `obj` the read checkpoint file `pretrained`, or None for a tag / ""."""
+    import open_clip
+
+    config = copy.deepcopy(open_clip.get_model_config(name))
+    named = bool(config.get("quick_gelu"))
+    if obj is not None:
+        quick = _file_quick_gelu(obj, pretrained, name, named)
+    else:
+        tag = (open_clip.get_pretrained_cfg(name, pretrained) or {}) if pretrained else {}
+        quick = named or bool(tag.get("quick_gelu"))
+    config["quick_gelu"] = quick
+    with _quiet_random_init_warning(enabled=obj is not None):
         model_obj, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
             name,
-            pretrained=(pretrained or None) if not local else None,
-            precision="fp32" if local else precision,
-            device="cpu" if local else device,
+            pretrained=None if obj is not None else (pretrained or None),
+            precision="fp32" if obj is not None else precision,
+            device="cpu" if obj is not None else device,
+            force_quick_gelu=quick,
         )
-    if local:
-        state = extract_state_dict(read_checkpoint(pretrained), source=pretrained)
-        load_weights(model_obj, state, source=pretrained)
+    if obj is not None:
+        load_weights(model_obj, extract_state_dict(obj, source=pretrained), source=pretrained)
         model_obj = _to_precision(model_obj, precision).to(device)
     tokenizer = open_clip.get_tokenizer(name)
-    return LoadedModel(model_obj, preprocess_train, preprocess_val, tokenizer, name, pretrained)
+    return LoadedModel(
+        model_obj, preprocess_train, preprocess_val, tokenizer, name, pretrained, config
+    )
+
+
+def recorded_quick_gelu(obj: dict[str, Any]) -> bool | None:
+    """Whether a checkpoint dict records QuickGELU (True), GELU (False), or nothing (None).
+
+    An `ahnpl-train` file holds its "model_config"; an open_clip training file holds the run
+    "name", which by open_clip's default naming contains `model_<MODEL>-lr_`.
+    """
+    config = obj.get("model_config")
+    if isinstance(config, dict):
+        return bool(config.get("quick_gelu"))
+    run = obj.get("name")
+    found = re.search(r"model_(\S+?)-lr_", run) if isinstance(run, str) else None
+    return found.group(1).endswith(QUICKGELU_SUFFIX) if found else None
+
+
+def _file_quick_gelu(obj: dict[str, Any], path: str, name: str, named: bool) -> bool:
+    """The activation the file records, else the one the name asks for (`named`), warning
+    when the file records nothing and the name gives GELU."""
+    recorded = recorded_quick_gelu(obj)
+    if recorded is None:
+        if not named:
+            log.warning(
+                "%s records no activation: building GELU towers as %s says; if its weights "
+                "descend from OpenAI's CLIP (trained with QuickGELU), use --model %s%s",
+                path,
+                name,
+                name,
+                QUICKGELU_SUFFIX,
+            )
+        return named
+    if recorded != named and named:
+        log.warning("%s records GELU: building GELU towers despite --model %s", path, name)
+    return recorded
 
 
 @contextlib.contextmanager
@@ -264,8 +349,6 @@ def load_checkpoint(
         ValueError: neither `model` nor a "model_config" in the checkpoint, or weights that do
         not fit.
     """
-    import open_clip
-
     obj = read_checkpoint(path)
     if model is None:
         config = obj.get("model_config")
@@ -274,27 +357,23 @@ def load_checkpoint(
                 f"--checkpoint {path}: has no 'model_config'; pass --model with the architecture "
                 f"it was trained with"
             )
-        name = Path(str(obj.get("model") or "ahnpl-checkpoint")).stem
-        with tempfile.TemporaryDirectory() as tmp:
-            # add_model_config takes files only; the config lives on in open_clip's registry.
-            cfg_path = Path(tmp) / f"{name}.json"
-            cfg_path.write_text(json.dumps(config))
-            open_clip.add_model_config(cfg_path)
-        model = name
-    with _quiet_random_init_warning(enabled=True):
-        loaded = create_model(model, "", device="cpu", precision="fp32")
-    load_weights(loaded.model, extract_state_dict(obj, source=str(path)), source=str(path))
-    loaded.model = _to_precision(loaded.model, precision).to(device)
-    loaded.pretrained = str(path)
-    return loaded
+        model = Path(str(obj.get("model") or "ahnpl-checkpoint")).stem
+        if config.get("quick_gelu") and not model.endswith(QUICKGELU_SUFFIX):
+            model += QUICKGELU_SUFFIX  # never shadow the plain name's GELU config
+        register_model_config(model, config)
+    return _build(resolve_model_name(model), str(path), obj, device, precision)
 
 
 def fingerprint(model: torch.nn.Module) -> str:
-    """sha256 (hex) over the model's state dict: names, dtypes, shapes and bytes, in key order.
+    """sha256 (hex) over the model's configuration and its state dict.
 
-    Two models with this fingerprint give the same outputs; used in every results file.
+    Covers `repr(model)`, which names every module's class and settings (so QuickGELU and GELU
+    builds of one config differ, as do widths, heads and image sizes), then every state-dict
+    entry: name, dtype, shape and bytes, in key order. Two models with this fingerprint give
+    the same outputs; used in every results file.
     """
     h = hashlib.sha256()
+    h.update(repr(model).encode())
     for key, value in sorted(model.state_dict().items()):
         t = value.detach().cpu().contiguous()
         h.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())

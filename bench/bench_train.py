@@ -30,9 +30,8 @@ from ahnpl.models import create_model
 from ahnpl.shards.io import read_shard
 from ahnpl.shards.manifest import load_manifest, shard_urls
 from ahnpl.trainer.config import DataConfig, LossConfig
-from ahnpl.trainer.data import ShardStream
-from ahnpl.trainer.losses import AHNPLLoss
-from ahnpl.trainer.train import encode
+from ahnpl.trainer.data import ShardStream, StreamOptions
+from ahnpl.trainer.objective import build_objective, encode
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,9 +53,10 @@ def sync(device: torch.device) -> None:
 
 def bench_losses(args, loaded, batch: dict, device: torch.device) -> tuple[float, float]:
     model = loaded.model.to(device).train()
+    b, k = batch["neg_mask"].shape
     losses = {
-        "ahnpl": AHNPLLoss(LossConfig(image_negatives="both")).to(device),
-        "clip": AHNPLLoss(LossConfig(mode="clip")).to(device),
+        "ahnpl": build_objective(LossConfig(image_negatives="both"), k, b).to(device),
+        "clip": build_objective(LossConfig(mode="clip"), k, b).to(device),
     }
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16")
@@ -65,9 +65,9 @@ def bench_losses(args, loaded, batch: dict, device: torch.device) -> tuple[float
     def step(name: str) -> float:
         sync(device)
         t0 = time.perf_counter()
-        with amp:
-            v, t, tn, mask, pix, pmask, scale = encode(model, batch, device, False)
-            out = losses[name](v, t, tn, mask, pix, pmask, scale)
+        with amp:  # the same inputs for both: only the loss differs
+            encoded = encode(model, batch, device, losses["ahnpl"])
+        out = losses[name](encoded)
         out["total"].backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -86,10 +86,18 @@ def bench_losses(args, loaded, batch: dict, device: torch.device) -> tuple[float
 def bench_reading(args, loaded, data: str) -> tuple[float, float]:
     manifest = load_manifest(data)
     urls = shard_urls(data, manifest)
-    cfg = DataConfig(path=data, batch_size=args.read_batch, workers=0, shuffle_buffer=256,
-                     captions_per_image="one")  # fmt: skip
-    stream = ShardStream(urls, len(manifest.negative_types), loaded.preprocess_train,
-                         loaded.tokenizer, cfg, seed=0)  # fmt: skip
+    cfg = DataConfig(
+        path=data,
+        batch_size=args.read_batch,
+        workers=0,
+        shuffle_buffer=256,
+        captions_per_image="one",
+    )
+    k = len(manifest.negative_types)
+    checked = StreamOptions(entries=list(manifest.shards))  # as the trainer reads them
+    stream = ShardStream(
+        urls, k, loaded.preprocess_train, loaded.tokenizer, cfg, seed=0, options=checked
+    )
 
     # The folder: the very same JPEG bytes, one file per image, with the caption and negatives
     # the stream would pick, so both sides decode, transform and tokenise the same things.
@@ -110,8 +118,9 @@ def bench_reading(args, loaded, data: str) -> tuple[float, float]:
                 with open(path, "rb") as f:
                     img = Image.open(io.BytesIO(f.read())).convert("RGB")
                 imgs.append(loaded.preprocess_train(img))
-            yield (torch.stack(imgs), loaded.tokenizer([c for _, c, _ in chunk]),
-                   loaded.tokenizer([n for _, _, negs in chunk for n in negs]))  # fmt: skip
+            captions = loaded.tokenizer([c for _, c, _ in chunk])
+            negatives = loaded.tokenizer([n for _, _, negs in chunk for n in negs])
+            yield torch.stack(imgs), captions, negatives
 
     # Interleaved batch by batch, so changes in machine load hit both sides alike.
     sources = {"shards": iter(stream), "folder": folder_batches()}
@@ -150,16 +159,24 @@ def main() -> None:
 
     # One training batch from the shards, all captions, pixel edits where present.
     cfg = DataConfig(path=data, batch_size=args.batch_size, workers=0)
-    stream = ShardStream(shard_urls(data, manifest), len(manifest.negative_types),
-                         loaded.preprocess_train, loaded.tokenizer, cfg, seed=0,
-                         pixel_negatives=True)  # fmt: skip
+    stream = ShardStream(
+        shard_urls(data, manifest),
+        len(manifest.negative_types),
+        loaded.preprocess_train,
+        loaded.tokenizer,
+        cfg,
+        seed=0,
+        options=StreamOptions(pixel_negatives=True),
+    )
     batch = next(iter(stream))
     n_neg = int(batch["neg_mask"].sum())
     n_edit = batch["edit_images"].shape[0]
 
     ahnpl, clip = bench_losses(args, loaded, batch, device)
-    print(f"model {args.model} on {device} ({args.precision}), batch {args.batch_size} "
-          f"(+{n_neg} text negatives, +{n_edit} edits), {args.steps} steps each")  # fmt: skip
+    print(
+        f"model {args.model} on {device} ({args.precision}), batch {args.batch_size} "
+        f"(+{n_neg} text negatives, +{n_edit} edits), {args.steps} steps each"
+    )
     print(f"  step with AHNPL losses : {ahnpl * 1e3:8.1f} ms")
     print(f"  step with CLIP loss    : {clip * 1e3:8.1f} ms")
     print(f"  ratio AHNPL / CLIP     : {ahnpl / clip:8.3f}   (target <= 1.05)")

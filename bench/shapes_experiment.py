@@ -70,7 +70,7 @@ def build_train_set(out: Path, count: int, world_seed: int) -> dict:
         }
     )
     result = build(recipe, progress=False)
-    return result.manifest.totals if result.manifest is not None else {}
+    return result.manifest.totals.model_dump() if result.manifest is not None else {}
 
 
 def train_run(data: Path, out: Path, seed: int, args, steps: int, lr: float, extra: dict) -> Path:

@@ -22,11 +22,24 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command(context_settings={"allow_extra_args": False})
 def build(
     args: list[str] = typer.Argument(None, help="[RECIPE.yaml] then section.field=value overrides"),
-    captions: str = typer.Option(None, help="COCO caption JSON (or CSV with --source csv)"),
+    input: str = typer.Option(
+        None, "--input", help="input file, folder, glob or URL: CSV/TSV, tars, Parquet, HF dataset"
+    ),
+    captions: str = typer.Option(None, help="COCO caption JSON"),
     images: str = typer.Option(None, help="folder holding the image files"),
-    out: str = typer.Option(None, help="output dataset folder or fsspec URL"),
+    out: str = typer.Option(
+        None, help="output dataset folder, fsspec URL, or hf://datasets/ORG/NAME (publish)"
+    ),
+    stage: str = typer.Option(
+        None, help="local folder an hf:// build is made in (default ~/.cache/ahnpl/stage/...)"
+    ),
     format: str = typer.Option(None, "--format", help="parquet | webdataset"),
-    source: str = typer.Option(None, help="coco | csv | shapes"),
+    source: str = typer.Option(
+        None, help="coco | csv | tsv | webdataset | parquet | hf | shapes (default: detected)"
+    ),
+    image_column: str = typer.Option(None, help="column (tar suffix) of the image path or bytes"),
+    caption_column: str = typer.Option(None, help="column (tar suffix) of the caption(s)"),
+    separator: str = typer.Option(None, help="CSV/TSV separator (default: sniffed)"),
     count: int = typer.Option(None, help="images to render (--source shapes)"),
     split: str = typer.Option(None, help="train | test (--source shapes)"),
     editor: str = typer.Option(
@@ -48,17 +61,26 @@ def build(
     rank: int = typer.Option(None, help="this process's rank (default: $RANK / $SLURM_PROCID)"),
     world_size: int = typer.Option(None, help="ranks in all (default: $WORLD_SIZE)"),
     progress: bool = typer.Option(True, help="progress bar"),
+    overwrite: bool = typer.Option(
+        False, help="replace a folder that holds a build of another recipe or input"
+    ),
+    retry_rejects: bool = typer.Option(
+        False, help="rebuild the shards holding missing_image / read_error rejects"
+    ),
 ) -> None:
-    """Input dataset → text negatives → image edits → shards + manifest. Resumable."""
-    from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
-
-    from .build import build as run_build
+    """Input dataset → text negatives → image edits → shards + manifest. Resumable: rerun
+    the same command after a crash or Ctrl-C."""
+    from .publish import hub_target
     from .recipe import load_recipe
 
     args = list(args or [])
     recipe_path = args.pop(0) if args and "=" not in args[0] else None
     flags = {
+        "input.input": input,
         "input.captions": captions,
+        "input.image_column": image_column,
+        "input.caption_column": caption_column,
+        "input.separator": separator,
         "input.images": images,
         "input.source": source,
         "input.limit": limit,
@@ -79,15 +101,57 @@ def build(
     try:
         overrides = {k: v for k, v in flags.items() if v is not None}
         recipe = load_recipe(recipe_path, args, overrides)
+        target = hub_target(recipe.output.out, stage)
     except ValueError as e:
         _fail(str(e))
+    if target is not None:  # build locally, publish once complete
+        recipe = recipe.model_copy(
+            update={"output": recipe.output.model_copy(update={"out": target.stage})}
+        )
     started = time.perf_counter()
+    result = _run_build(
+        recipe,
+        rank=rank,
+        world=world_size,
+        progress=progress,
+        overwrite=overwrite,
+        retry_rejects=retry_rejects,
+    )
+    for note in result.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(_build_summary(result, time.perf_counter() - started))
+    _fail_if_empty(result)
+    if target is not None and result.manifest is not None:
+        _publish(target, result.manifest.totals)
+
+
+def _fail_if_empty(result) -> None:
+    """Exit 1 when the finished dataset stores no image (all rejected, wrong --images)."""
+    if result.manifest is not None and result.manifest.totals.images == 0:
+        reasons = ", ".join(f"{k} {v}" for k, v in result.manifest.rejects.items()) or "no input"
+        _fail(
+            f"no image was stored ({reasons}); see {result.out}/rejects.parquet, and check "
+            "--captions / --images",
+            code=1,
+        )
+
+
+def _run_build(recipe, **options):
+    """Check the editor's models, then build; one-line errors, Ctrl-C exits 130."""
+    from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
+
+    from .build import build as run_build
+    from .lock import LockHeld
+
     model = getattr(recipe.edit.options, "model", None)
     subject = f"--editor-model {model}" if model else "a model"
-    with one_line_errors(OFFLINE_FIX_EDITOR, _CUDA_FIX, offline_subject=subject):
-        _check_models(recipe.edit)
-        result = run_build(recipe, rank=rank, world=world_size, progress=progress)
-    typer.echo(_build_summary(result, time.perf_counter() - started))
+    user_errors = (ValueError, FileNotFoundError, ImportError, LockHeld)
+    try:
+        with one_line_errors(OFFLINE_FIX_EDITOR, _CUDA_FIX, user_errors, subject):
+            _check_models(recipe.edit)
+            return run_build(recipe, **options)
+    except KeyboardInterrupt:
+        _fail("interrupted: rerun the same command to resume", code=130)
 
 
 def _build_summary(result, seconds: float) -> str:
@@ -98,13 +162,24 @@ def _build_summary(result, seconds: float) -> str:
             f"the manifest is written when the last rank finishes ({seconds:.1f}s)"
         )
     t = result.manifest.totals
-    valid = ", ".join(f"{k} {v}" for k, v in t["valid_negatives"].items())
+    valid = ", ".join(f"{k} {v}" for k, v in t.valid_negatives.items())
     return (
-        f"{result.out}: {t['images']} images in {t['shards']} shard(s), "
-        f"{t['images_rejected']} rejected, {t['captions']} captions, negatives: {valid}, "
-        f"{t['edits']} edits; built {result.built}, kept {result.skipped} shard(s) "
+        f"{result.out}: {t.images} images in {t.shards} shard(s), "
+        f"{t.images_rejected} rejected, {t.captions} captions, negatives: {valid}, "
+        f"{t.edits} edits; built {result.built}, kept {result.skipped} shard(s) "
         f"in {seconds:.1f}s (statistics pass {result.stats_seconds:.1f}s)"
     )
+
+
+def _publish(target, t) -> None:
+    """Upload the finished stage to the Hub; one line, naming the stage, when that fails."""
+    from .publish import publish
+
+    try:
+        url = publish(target, f"ahnpl-gen build: {t.images} images, {t.shards} shard(s)")
+    except OSError as e:
+        _fail(f"{e}; the dataset is complete in {target.stage}: run again to retry the upload")
+    typer.echo(f"published {url}")
 
 
 _CUDA_FIX = "set edit.options.device=cpu (or auto)"
@@ -223,7 +298,7 @@ def verify(dataset: str = typer.Argument(..., help="dataset folder or fsspec URL
     manifest = load_manifest(dataset)
     typer.echo(
         f"{dataset}: OK, {len(manifest.shards)} shard(s), "
-        f"{manifest.totals.get('images')} images match the manifest"
+        f"{manifest.totals.images} images match the manifest"
     )
 
 

@@ -37,6 +37,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from ahnpl.atomic import write_bytes_atomic
 from ahnpl.pipeline.caption_parse import Parse, match_phrase
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
 
@@ -417,24 +418,11 @@ def read_caption_files(paths: Iterable[str | Path]) -> Iterator[str]:
 
 
 def write_stats(path: str | Path, data: bytes) -> None:
-    """Write statistics bytes to `path` atomically, gzipped when it ends in `.gz` (mtime 0, so
-    the same statistics give the same file)."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    if path.suffix == ".gz":
+    """Write statistics bytes to `path` (local path or fsspec URL) atomically, gzipped when it
+    ends in `.gz` (mtime 0, so the same statistics give the same file)."""
+    if str(path).endswith(".gz"):
         data = gzip.compress(data, compresslevel=9, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; statistics are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(str(path), data)
 
 
 STATS_NAME = "corpus_stats.json.gz"
@@ -442,15 +430,18 @@ STATS_MODES = ("input", "input+bundled", "bundled")
 
 
 def stats_for_build(
-    mode: str, captions: Iterable[str], out: str, spacy_model=None, lexicons=()
+    mode: str, captions: Iterable[str], out: str, spacy_model=None, lexicons=(), input_key=""
 ) -> tuple[str | None, float]:
     """The build's statistics step (DESIGN §4), run once before any shard.
 
     `mode` is "input" (count the build's own captions), "input+bundled" (those plus the bundled
     COCO counts), "bundled", or the path of a statistics file (`negatives.stats_file`).
-    Counted statistics are written to `out/corpus_stats.json.gz` (kept when already there: a
-    resumed build, or another rank, made the same bytes from the same input). Returns (path of
-    the statistics the shards use, None for the bundled ones; seconds spent counting).
+    Counted statistics are written to `out/corpus_stats.json.gz`, with `input_key` (what the
+    captions were: input fingerprint, item count, mode, model, lexicons) in their meta. The
+    file is kept when it records the same key (a resumed build, or another rank, made the
+    same bytes from the same input) and counted again otherwise (`--limit` changed, say).
+    Returns (path of the statistics the shards use, None for the bundled ones; seconds spent
+    counting).
     """
     import time
 
@@ -464,20 +455,20 @@ def stats_for_build(
     url = f"{out.rstrip('/')}/{STATS_NAME}"
     fs, path = fsspec.core.url_to_fs(url)
     if fs.exists(path):
-        return url, 0.0
+        with fs.open(path, "rb") as f:
+            if decode(f.read(), url).meta.get("input_key") == input_key:
+                return url, 0.0
     started = time.perf_counter()
     own, data = compute_stats(
         captions,
         spacy_model=spacy_model,
         lexicon_paths=tuple(lexicons),
-        meta={"source": "build input", "mode": mode},
+        meta={"source": "build input", "mode": mode, "input_key": input_key},
     )
     if mode == "input+bundled":
         meta = {**own.meta, "bundled_sha256": bundled_stats().sha256}
         own, data = from_counts(merge(own.counts, bundled_stats().counts), meta)
-    with fs.open(path + ".tmp", "wb") as f:
-        f.write(gzip.compress(data, compresslevel=9, mtime=0))
-    fs.mv(path + ".tmp", path)
+    write_stats(url, data)
     return url, time.perf_counter() - started
 
 

@@ -6,11 +6,13 @@
 - `ray`: every shard, each one a Ray task (CPUs for the caption stage, `num_gpus` when the
   editor is a model), a failed task retried.
 
-The unit of work is a `ShardTask` (a shard id and its input items). `ShardWork` builds one
-shard in whatever process runs it: it holds only the recipe (as JSON) and the output URL, and
-keeps one `ShardBuilder` per process, so spaCy and any editor model load once per worker, not
-once per shard. Every distributor returns the same shard bytes, because a shard's content is a
-function of the recipe and its items only (tested: local, two ranks, two workers, Ray).
+The unit of work is a `ShardSpec` (a shard id, its offsets and where the source finds them:
+small, never the rows). `ShardWork` builds one shard in whatever process runs it: it holds
+only the recipe (as JSON), the output URL and the build's identity, and keeps one
+`ShardBuilder` and one opened input source per process, so spaCy, any editor model and the
+input open once per worker, not once per shard. Every distributor returns the same shard
+bytes, because a shard's content is a function of the recipe and its items only (tested:
+local, two ranks, two workers, Ray).
 
 Progress is counted in images: workers report each finished chunk of images through a queue,
 and the caller's bar advances as they arrive (Ray reports at the end of each shard).
@@ -21,18 +23,21 @@ Thread caps: N worker processes on C cores each get C // N torch / OpenMP / MKL 
 
 from __future__ import annotations
 
+import json
 import os
 import queue
+import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from itertools import islice
 from multiprocessing import get_context
 from typing import Any, Protocol
 
 from ahnpl.devices import rank_and_world
 from ahnpl.registry import Registry
+
+from .inputs import ShardSpec
 
 Progress = Callable[[int], None]
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -80,43 +85,51 @@ def keep_torch_out() -> None:
     sys.modules.setdefault("torch", None)
 
 
-@dataclass(frozen=True)
-class ShardTask:
-    shard_id: int
-    items: list  # list[ahnpl.pipeline.inputs.InputItem], the shard's input in offset order
-
-    def __len__(self) -> int:
-        """Input images of the shard (the progress bar's unit)."""
-        return len(self.items)
-
-
-_BUILDERS: dict[tuple[str, str, str | None], Any] = {}
+_BUILDERS: dict[tuple[str, str, str, str | None], Any] = {}
+_SOURCES: dict[str, Any] = {}
 
 
 class ShardWork:
     """Build one shard; picklable (the recipe travels as JSON), one builder per process.
 
-    `work(task, progress)` writes the shard and its done marker and returns the marker dict
-    (see `ahnpl.pipeline.build.ShardBuilder`).
+    `work(spec, progress)` reads the shard's items from the source (opened once per process),
+    writes the shard and its marker and returns the `ShardMarker` (see
+    `ahnpl.pipeline.build.ShardBuilder`).
     """
 
-    def __init__(self, recipe_json: str, out: str, stats: str | None = None):
+    def __init__(
+        self,
+        recipe_json: str,
+        out: str,
+        identity: dict | None = None,
+        stats: str | None = None,
+    ):
         self.recipe_json = recipe_json
         self.out = out
+        self.identity = identity  # recipe hash, input fingerprint, statistics_sha256
         self.stats = stats  # the corpus statistics file fixed for the build (None: bundled)
 
     def builder(self):
-        key = (self.recipe_json, self.out, self.stats)
+        key = (self.recipe_json, self.out, json.dumps(self.identity, sort_keys=True), self.stats)
         if key not in _BUILDERS:
             from .build import ShardBuilder
             from .recipe import Recipe
 
             recipe = Recipe.model_validate_json(self.recipe_json)
-            _BUILDERS[key] = ShardBuilder(recipe, self.out, self.stats)
+            _BUILDERS[key] = ShardBuilder(recipe, self.out, self.identity, self.stats)
         return _BUILDERS[key]
 
-    def __call__(self, task: ShardTask, progress: Progress | None = None) -> dict:
-        return self.builder()(task.shard_id, task.items, progress=progress)
+    def source(self):
+        if self.recipe_json not in _SOURCES:
+            from .inputs import open_source
+
+            recipe = self.builder().recipe
+            _SOURCES[self.recipe_json] = open_source(recipe.input, recipe.seed)
+        return _SOURCES[self.recipe_json]
+
+    def __call__(self, spec: ShardSpec, progress: Progress | None = None):
+        items = list(self.source().read(spec))
+        return self.builder()(spec.shard_id, items, progress=progress)
 
 
 class Distributor(Protocol):
@@ -126,7 +139,7 @@ class Distributor(Protocol):
 
     def owns(self, shard_id: int) -> bool: ...
 
-    def run(self, tasks: Iterable[ShardTask], work: ShardWork, progress: Progress) -> None:
+    def run(self, tasks: Iterable[ShardSpec], work: ShardWork, progress: Progress) -> None:
         """Build every task (in any order); raise the first failure once nothing else runs."""
         ...
 
@@ -145,7 +158,7 @@ class LocalDistributor:
     def owns(self, shard_id: int) -> bool:
         return True
 
-    def run(self, tasks: Iterable[ShardTask], work: ShardWork, progress: Progress) -> None:
+    def run(self, tasks: Iterable[ShardSpec], work: ShardWork, progress: Progress) -> None:
         tasks = iter(tasks)
         first = list(islice(tasks, self.workers))
         if self.workers == 1 or len(first) <= 1:
@@ -163,11 +176,14 @@ class LocalDistributor:
             try:
                 _run_bounded(pool, [*first, *tasks], self.workers, messages, progress)
             except BaseException:
+                # Ctrl-C or a failed shard: stop now rather than build the queued shards first.
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
 
 
-def _run_bounded(pool, tasks: Iterable[ShardTask], workers: int, messages, progress) -> None:
+def _run_bounded(pool, tasks: Iterable[ShardSpec], workers: int, messages, progress) -> None:
     """Keep 2 tasks per worker in flight (inputs stream), feed `progress` from the queue."""
     tasks = iter(tasks)
     pending: set[Future] = set()
@@ -197,6 +213,9 @@ _MESSAGES = None
 
 def _init_worker(work: ShardWork, threads: int, messages) -> None:
     global _WORK, _MESSAGES
+    # Ctrl-C reaches every process of the terminal's group; the parent decides and stops
+    # the workers, so they do not each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cap_threads(threads)
     _WORK, _MESSAGES = work, messages
     builder = work.builder()
@@ -205,7 +224,7 @@ def _init_worker(work: ShardWork, threads: int, messages) -> None:
     _ = builder.negatives  # load spaCy now, in parallel with the other workers
 
 
-def _run_in_worker(task: ShardTask) -> dict:
+def _run_in_worker(task: ShardSpec):
     return _WORK(task, _MESSAGES.put)
 
 
@@ -264,7 +283,7 @@ class RayDistributor:
     def owns(self, shard_id: int) -> bool:
         return True
 
-    def run(self, tasks: Iterable[ShardTask], work: ShardWork, progress: Progress) -> None:
+    def run(self, tasks: Iterable[ShardSpec], work: ShardWork, progress: Progress) -> None:
         import ray
 
         if not ray.is_initialized():
@@ -283,7 +302,7 @@ class RayDistributor:
                     pending[remote.remote(work, task, threads)] = len(task)
 
 
-def _ray_task(work: ShardWork, task: ShardTask, threads: int) -> dict:
+def _ray_task(work: ShardWork, task: ShardSpec, threads: int):
     cap_threads(threads)
     return work(task)
 
@@ -326,22 +345,3 @@ def make_distributor(recipe, rank: int | None = None, world: int | None = None) 
         _, world_size = rank_and_world(rank, world)
         name = "ranks" if rank is not None or world_size > 1 else "local"
     return DISTRIBUTORS.get(name)(recipe, rank, world)
-
-
-def shard_tasks(items: Iterable, images_per_shard: int) -> Iterator[ShardTask]:
-    """Group input items (in offset order) into shards of `images_per_shard` global offsets.
-
-    Shard i holds the items with offsets in [i·N, (i+1)·N), so a shard never depends on what
-    was rejected before it; works on a list or a stream.
-    """
-    current: list = []
-    shard_id = None
-    for item in items:
-        sid = item.offset // images_per_shard
-        if current and sid != shard_id:
-            yield ShardTask(shard_id, current)
-            current = []
-        shard_id = sid
-        current.append(item)
-    if current:
-        yield ShardTask(shard_id, current)

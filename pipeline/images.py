@@ -7,12 +7,17 @@ valid.
 
 from __future__ import annotations
 
+import errno
 import io
+import re
+import time
+import unicodedata
 import warnings
 from dataclasses import dataclass
 
 import fsspec
 import numpy as np
+from fsspec.implementations.local import LocalFileSystem
 from PIL import Image, UnidentifiedImageError
 
 from .recipe import ImagesConfig
@@ -35,15 +40,95 @@ class LoadedImage:
     pil: Image.Image  # RGB, for the editors
 
 
-def read_bytes(path: str) -> bytes:
-    """Raises ImageReject("missing_image") when the file does not exist."""
-    try:
-        with fsspec.open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise ImageReject("missing_image", f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageReject("missing_image", f"{path}: is a directory") from None
+# errno values of failures that may not happen on a second try (network filesystems, NFS,
+# object stores behind FUSE, a disk controller hiccup).
+TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.EIO,
+        errno.EAGAIN,
+        errno.EBUSY,
+        errno.ETIMEDOUT,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.ECONNREFUSED,
+        errno.EPIPE,
+        errno.ENETDOWN,
+        errno.ENETUNREACH,
+        errno.EHOSTUNREACH,
+        errno.ESTALE,
+    }
+)
+RETRIES = 4  # tries after the first
+BACKOFF_S = 0.05  # doubled after each try: 0.05 + 0.1 + 0.2 + 0.4 s at most per file
+
+
+def is_transient(error: BaseException, local: bool) -> bool:
+    """Whether reading again may succeed: timeouts, connection resets, EIO and friends, and
+    a file not found on a remote store (listings there can lag behind writes)."""
+    if isinstance(error, FileNotFoundError):
+        return not local
+    if isinstance(error, (TimeoutError, ConnectionError)):
+        return True
+    return isinstance(error, OSError) and error.errno in TRANSIENT_ERRNOS
+
+
+def read_bytes(
+    path: str, retries: int = RETRIES, backoff_s: float = BACKOFF_S, sleep=time.sleep
+) -> bytes:
+    """Read a file (local path or fsspec URL), retrying transient failures with backoff.
+
+    A name that is missing under its own Unicode form is tried in NFC and NFD too (macOS
+    stores names decomposed, caption files usually hold them composed).
+
+    Raises:
+        ImageReject: `missing_image` (no such file, after the retries on remote stores) or
+            `read_error` (an IO error that persisted through the retries, or is permanent,
+            such as permission denied). Details show the name with `repr`, so names that
+            differ only in invisible ways can be told apart.
+    """
+    fs, fs_path = fsspec.core.url_to_fs(path)
+    local = isinstance(fs, LocalFileSystem)
+    for attempt in range(retries + 1):
+        try:
+            return _read_any_form(fs, fs_path)
+        except IsADirectoryError:
+            raise ImageReject("missing_image", f"{path!r}: is a directory") from None
+        except OSError as e:  # TimeoutError and ConnectionError included
+            if attempt < retries and is_transient(e, local):
+                sleep(backoff_s * 2**attempt)
+                continue
+            tries = f" (after {attempt + 1} tries)" if attempt else ""
+            if isinstance(e, FileNotFoundError):
+                detail = _missing_detail(fs, fs_path, path) + tries
+                raise ImageReject("missing_image", detail) from None
+            raise ImageReject("read_error", f"{path!r}: {type(e).__name__}: {e}{tries}") from None
+    raise AssertionError("unreachable")
+
+
+def _read_any_form(fs, fs_path: str) -> bytes:
+    forms = [fs_path]
+    for form in ("NFC", "NFD"):
+        other = unicodedata.normalize(form, fs_path)
+        if other not in forms:
+            forms.append(other)
+    for n, candidate in enumerate(forms):
+        try:
+            with fs.open(candidate, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            if n == len(forms) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _missing_detail(fs, fs_path: str, path: str) -> str:
+    folder = fs_path.rpartition("/")[0]
+    if folder and not fs.exists(folder):
+        return f"{path!r}: no such file; its folder {folder!r} does not exist (check --images)"
+    return f"{path!r}: no such file"
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def load_image(data: bytes, cfg: ImagesConfig) -> LoadedImage:
@@ -69,7 +154,10 @@ def load_image(data: bytes, cfg: ImagesConfig) -> LoadedImage:
         # PIL refuses on open past twice its own limit, before our check can run.
         raise ImageReject("too_large", str(e)) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ImageReject("unreadable_image", f"{type(e).__name__}: {e}") from None
+        # PIL names the in-memory file by its address; dropped so rejects.parquet has the
+        # same bytes on every run.
+        message = _ADDRESS.sub("", str(e))
+        raise ImageReject("unreadable_image", f"{type(e).__name__}: {message}") from None
     if min(w, h) < cfg.min_side:
         raise ImageReject("too_small", f"{w}x{h}: a side is under {cfg.min_side} pixels")
     original_mode = img.mode

@@ -1,21 +1,41 @@
-"""Input readers: image-caption datasets as a list of per-image items (DESIGN §3).
+"""Input sources: image-caption datasets read as a stream of per-image items (DESIGN §3).
 
-Each reader returns the items in a deterministic order (the input file's order), so an item's
-offset, and therefore its shard, never depends on what a later stage rejects. Problems that
-belong to no image (a caption naming an unknown image id, a duplicated image id) are returned
-as rejects alongside.
+One registry of sources, named by `input.source` (`--source`): `coco`, `csv`, `tsv`,
+`webdataset`, `parquet`, `hf`, `shapes`. A source is opened from the `input` section and
+does two things:
+
+- `plan(per_shard)` cuts the input into shards from counts and metadata (Parquet footers, tar
+  member lists, dataset lengths, one streaming pass over a CSV) without holding the rows;
+- `read(spec)` streams the items of one shard, so a build worker holds one shard at a time.
+
+Items come in the input's own order and item i has offset i, so a shard's content never
+depends on what a later stage rejects. A row that cannot become an item (no image bytes, an
+unsafe tar key) is still an item, carrying `reject`: the build records it in
+`rejects.parquet`, so every input row ends in a shard or in the rejects.
+
+Optional columns, for every tabular source (CSV/TSV, Parquet, `hf`):
+- `source_id` (or img2dataset's `key`): the id stored with the image; default the row's
+  image file stem (CSV) or its offset;
+- several captions per image: a caption column holding a list of strings, or (CSV/TSV)
+  adjacent rows naming the same image, which become one image with all their captions.
+
+Captions and file names are NFC-normalised when an item is made (`normalize_text`, the one
+rule), whatever the source.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import fsspec
+
+from ahnpl.registry import Registry
+from ahnpl.shards.schema import normalize_text
 
 from .recipe import InputConfig
 
@@ -26,6 +46,7 @@ class InputItem:
 
     `path` is a local path or fsspec URL; `image` holds the encoded bytes when the source
     makes them itself (rendered worlds, bytes inside the input) and is then used instead.
+    `reject` is (reason, detail) when the row cannot be stored at all.
     """
 
     offset: int
@@ -33,137 +54,283 @@ class InputItem:
     path: str
     captions: list[str]
     image: bytes | None = None
+    reject: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.path = normalize_text(self.path)
+        self.captions = [normalize_text(c) for c in self.captions]
 
 
 @dataclass
 class InputSet:
+    """A whole input held in memory (COCO JSON, the shapes world): items, rejects, fingerprint."""
+
     items: list[InputItem]
     rejects: list[dict] = field(default_factory=list)
     fingerprint: str = ""
 
 
-def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
-    """Read the input named by `cfg`.
+@dataclass(frozen=True)
+class ShardSpec:
+    """Offsets [start, stop) of one shard, plus where to find them (`parts`, per source).
+
+    Small and picklable: it travels to worker processes instead of the rows.
+    """
+
+    shard_id: int
+    start: int
+    stop: int
+    parts: tuple = ()
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass
+class InputPlan:
+    """Shards of an input, plan-level rejects (rows that belong to no image), fingerprint."""
+
+    shards: list[ShardSpec]
+    rejects: list[dict]
+    fingerprint: str
+
+    @property
+    def count(self) -> int:
+        return sum(len(s) for s in self.shards)
+
+
+SOURCES: Registry[type] = Registry(
+    "source",
+    lazy={
+        "csv": "ahnpl.pipeline.inputs_csv",
+        "tsv": "ahnpl.pipeline.inputs_csv",
+        "parquet": "ahnpl.pipeline.inputs_columnar",
+        "webdataset": "ahnpl.pipeline.inputs_columnar",
+        "hf": "ahnpl.pipeline.inputs_columnar",
+    },
+)
+
+
+def open_source(cfg: InputConfig, seed: int = 0):
+    """The source named by `cfg.source`, or detected from `--input` / `--captions`.
 
     Raises:
-        ValueError: `captions` is not set, or the file does not have the expected layout.
-        FileNotFoundError: the caption file does not exist.
+        ValueError: no input given, or a source that cannot be detected.
+        FileNotFoundError: the input does not exist.
     """
-    if cfg.source == "shapes":
-        from .shapes import read_shapes  # the rendered world of `ahnpl.pipeline.shapes`
-
-        result = read_shapes(cfg, seed)  # a rendered world is a function of the seed
-    else:
-        if not cfg.captions:
-            raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON or CSV)")
-        readers = {"coco": read_coco, "csv": read_csv}
-        try:
-            result = readers[cfg.source](cfg)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"input.captions {cfg.captions}: no such file (--captions)"
-            ) from None
-    if cfg.limit is not None:
-        result.items = result.items[: cfg.limit]
-    return result
+    return SOURCES.get(cfg.source or detect_source(cfg))(cfg, seed)
 
 
-def _join(folder: str | None, name: str) -> str:
-    if folder is None:
+def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
+    """Read a whole input into memory (tests, small inputs); builds stream with `open_source`."""
+    source = open_source(cfg, seed)
+    plan = source.plan(1 << 30)
+    items = [item for spec in plan.shards for item in source.read(spec)]
+    return InputSet(items, plan.rejects, plan.fingerprint)
+
+
+def detect_source(cfg: InputConfig) -> str:
+    """Guess the source from the input's name, then its first bytes.
+
+    Raises:
+        ValueError: nothing to detect from, or an input that is none of the known kinds.
+    """
+    target = cfg.input or cfg.captions
+    if not target:
+        raise ValueError(
+            "no input: pass --input PATH_GLOB_OR_URL (or --captions FILE for COCO), "
+            "or --source shapes"
+        )
+    lower = target.lower().rstrip("/")
+    if lower.startswith("hf://datasets/"):
+        return "hf"
+    for suffix, name in ((".json", "coco"), (".csv", "csv"), (".tsv", "tsv")):
+        if lower.endswith(suffix):
+            return name
+    if lower.endswith(".parquet") or lower.endswith(".tar") or "*" in lower or "{" in lower:
+        return "webdataset" if ".tar" in lower else "parquet"
+    fs, path = fsspec.core.url_to_fs(target)
+    if fs.isdir(path):
+        names = [p.rsplit("/", 1)[-1] for p in fs.ls(path, detail=False)]
+        if {"dataset_info.json", "state.json", "dataset_dict.json"} & set(names):
+            return "hf"
+        # img2dataset's tar output keeps a metadata-only Parquet beside each tar: tars first.
+        if any(n.endswith(".tar") for n in names):
+            return "webdataset"
+        if any(n.endswith(".parquet") for n in names):
+            return "parquet"
+        raise ValueError(f"{target}: a folder without Parquet, tars or a saved HF dataset")
+    if not fs.exists(path):
+        raise FileNotFoundError(f"input {target}: no such file or folder (--input)")
+    with fs.open(path, "rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    return "coco" if head.startswith(b"{") else "csv"
+
+
+def join_path(folder: str | None, name: str) -> str:
+    if folder is None or "://" in name or name.startswith("/"):
         return name
     return folder.rstrip("/") + "/" + name
 
 
-def _fingerprint(caption_bytes: bytes, items: list[InputItem]) -> str:
-    # The caption file's bytes plus the image list: enough to tell two inputs apart without
-    # hashing every image up front (the shards carry sha256 of what was actually stored).
-    digest = hashlib.sha256(caption_bytes)
-    for item in items:
-        digest.update(f"\n{item.source_id}\t{item.path}".encode())
-    return "sha256:" + digest.hexdigest()
-
-
-def read_coco(cfg: InputConfig) -> InputSet:
-    """COCO caption JSON (`images` + `annotations`), Karpathy-style files included."""
-    with fsspec.open(cfg.captions, "rb") as f:
-        raw = f.read()
-    data = json.loads(raw)
-    if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
-        raise ValueError(
-            f"{cfg.captions}: not a COCO caption file (needs 'images' and 'annotations')"
-        )
-    rejects: list[dict] = []
-    images: dict[int, dict] = {}
-    order: list[int] = []
-    for image in data["images"]:
-        image_id = image.get("id")
-        if image_id in images:
-            rejects.append(
-                _reject(
-                    image_id,
-                    image.get("file_name", ""),
-                    "duplicate_image_id",
-                    "the caption file lists this image id twice; kept the first",
-                )
-            )
-            continue
-        images[image_id] = image
-        order.append(image_id)
-    captions: dict[int, list[str]] = defaultdict(list)
-    for ann in data["annotations"]:
-        image_id = ann.get("image_id")
-        if image_id not in images:
-            rejects.append(
-                _reject(
-                    image_id,
-                    "",
-                    "caption_for_unknown_image",
-                    f"annotation {ann.get('id')} names no image of the file",
-                )
-            )
-            continue
-        captions[image_id].append(str(ann.get("caption", "")))
-    items = [
-        InputItem(
-            offset,
-            str(image_id),
-            _join(cfg.images, images[image_id]["file_name"]),
-            captions[image_id],
-        )
-        for offset, image_id in enumerate(order)
-    ]
-    return InputSet(items, rejects, _fingerprint(raw, items))
-
-
-def read_csv(cfg: InputConfig) -> InputSet:
-    """open_clip's CSV/TSV: one (image path, caption) per line; rows of one image are grouped."""
-    with fsspec.open(cfg.captions, "rb") as f:
-        raw = f.read()
-    text = raw.decode("utf-8")
-    delimiter = "\t" if str(cfg.captions).endswith(".tsv") else ","
-    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
-    missing = {cfg.image_column, cfg.caption_column} - set(reader.fieldnames or [])
-    if missing:
-        raise ValueError(
-            f"{cfg.captions}: missing column(s) {sorted(missing)}; found {reader.fieldnames}; "
-            f"set input.image_column / input.caption_column"
-        )
-    grouped: dict[str, list[str]] = {}
-    for row in reader:
-        grouped.setdefault(row[cfg.image_column], []).append(row[cfg.caption_column] or "")
-    items = [
-        InputItem(offset, Path(name).stem, _join(cfg.images, name), caps)
-        for offset, (name, caps) in enumerate(grouped.items())
-    ]
-    return InputSet(items, [], _fingerprint(raw, items))
-
-
-def _reject(source_id, path: str, reason: str, detail: str) -> dict:
+def make_reject(source_id, path: str, reason: str, detail: str, offset: int = -1) -> dict:
     return {
-        "offset": -1,
+        "offset": offset,
         "level": "caption" if "caption" in reason else "image",
         "source_id": str(source_id),
         "path": path,
         "reason": reason,
         "detail": detail,
     }
+
+
+def even_shards(count: int, per_shard: int) -> list[ShardSpec]:
+    """ShardSpecs of `per_shard` offsets each over [0, count)."""
+    return [
+        ShardSpec(i // per_shard, i, min(i + per_shard, count)) for i in range(0, count, per_shard)
+    ]
+
+
+def locate(sizes: list[int], start: int, stop: int) -> tuple:
+    """Offsets [start, stop) as (file index, first row, end row) parts of files of `sizes` rows."""
+    parts = []
+    base = 0
+    for index, size in enumerate(sizes):
+        lo, hi = max(start, base), min(stop, base + size)
+        if lo < hi:
+            parts.append((index, lo - base, hi - base))
+        base += size
+    return tuple(parts)
+
+
+def limited(cfg: InputConfig, count: int) -> int:
+    return count if cfg.limit is None else min(count, cfg.limit)
+
+
+class InMemorySource:
+    """A source whose items are built whole first (COCO JSON, the shapes world)."""
+
+    def __init__(self, cfg: InputConfig, seed: int = 0):
+        self.cfg = cfg
+        self.seed = seed
+        self._set: InputSet | None = None
+
+    def load(self) -> InputSet:
+        raise NotImplementedError
+
+    @property
+    def input_set(self) -> InputSet:
+        if self._set is None:
+            self._set = self.load()
+        return self._set
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_set": None}  # workers rebuild rather than copy the rows
+
+    def plan(self, per_shard: int) -> InputPlan:
+        inputs = self.input_set
+        count = limited(self.cfg, len(inputs.items))
+        return InputPlan(even_shards(count, per_shard), inputs.rejects, inputs.fingerprint)
+
+    def read(self, spec: ShardSpec) -> Iterator[InputItem]:
+        return iter(self.input_set.items[spec.start : spec.stop])
+
+
+@SOURCES.register("shapes")
+class ShapesSource(InMemorySource):
+    """The rendered shapes world of `ahnpl.pipeline.shapes`; a function of the seed."""
+
+    name = "shapes"
+
+    def load(self) -> InputSet:
+        from .shapes import read_shapes
+
+        return read_shapes(self.cfg, self.seed)
+
+
+@SOURCES.register("coco")
+class CocoSource(InMemorySource):
+    """COCO caption JSON (`images` + `annotations`), Karpathy-style files included."""
+
+    name = "coco"
+
+    def load(self) -> InputSet:
+        cfg = self.cfg
+        url = cfg.captions or cfg.input
+        if not url:
+            raise ValueError("input.captions is not set: pass --captions FILE (COCO JSON)")
+        try:
+            with fsspec.open(url, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"input.captions {url}: no such file (--captions)") from None
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f"{url}: not JSON ({e}); for a CSV/TSV file pass --source csv or --source tsv"
+            ) from None
+        if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
+            raise ValueError(f"{url}: not a COCO caption file (needs 'images' and 'annotations')")
+        return _coco_items(data, raw, cfg.images)
+
+
+def _coco_items(data: dict, raw: bytes, folder: str | None) -> InputSet:
+    rejects: list[dict] = []
+    images: dict[Any, dict] = {}
+    for image in data["images"]:
+        image_id = image.get("id")
+        if image_id in images:
+            detail = "the caption file lists this image id twice; kept the first"
+            rejects.append(
+                make_reject(image_id, image.get("file_name", ""), "duplicate_image_id", detail)
+            )
+            continue
+        images[image_id] = image
+    captions: dict[Any, list[str]] = {image_id: [] for image_id in images}
+    for ann in data["annotations"]:
+        image_id = ann.get("image_id")
+        if image_id not in images:
+            detail = f"annotation {ann.get('id')} names no image of the file"
+            rejects.append(make_reject(image_id, "", "caption_for_unknown_image", detail))
+            continue
+        captions[image_id].append(str(ann.get("caption", "")))
+    items = [
+        InputItem(offset, str(image_id), join_path(folder, image["file_name"]), captions[image_id])
+        for offset, (image_id, image) in enumerate(images.items())
+    ]
+    # The caption file's bytes plus the image list: enough to tell two inputs apart without
+    # hashing every image up front (the shards carry sha256 of what was actually stored).
+    digest = hashlib.sha256(raw)
+    for item in items:
+        digest.update(f"\n{item.source_id}\t{item.path}".encode())
+    return InputSet(items, rejects, "sha256:" + digest.hexdigest())
+
+
+def expand_inputs(pattern: str, suffix: str) -> list[str]:
+    """Files named by a path, a folder (its `*suffix` files), a glob or a brace list, sorted.
+
+    Raises:
+        FileNotFoundError: nothing matches.
+    """
+    import braceexpand
+
+    fs, _ = fsspec.core.url_to_fs(pattern.split("{", 1)[0] or ".")
+    protocol = pattern.split("://", 1)[0] + "://" if "://" in pattern else ""
+    found: list[str] = []
+    for one in braceexpand.braceexpand(pattern):
+        _, path = fsspec.core.url_to_fs(one)
+        if any(c in path for c in "*?["):
+            found += fs.glob(path)
+        elif fs.isdir(path):
+            found += [p for p in fs.ls(path, detail=False) if p.endswith(suffix)]
+        elif fs.exists(path):
+            found.append(path)
+    found = sorted({p for p in found if p.endswith(suffix)})
+    if not found:
+        raise FileNotFoundError(f"input {pattern}: no {suffix} files match (--input)")
+    return [protocol + p if protocol and "://" not in p else p for p in found]
+
+
+def file_stem(name: str) -> str:
+    return Path(name.rsplit("/", 1)[-1]).stem

@@ -16,10 +16,9 @@ from collections import defaultdict
 
 import fsspec
 import numpy as np
-import pyarrow.parquet as pq
 from PIL import Image
 
-from ahnpl.shards import Manifest, Record, load_manifest, read_shard, shard_urls
+from ahnpl.shards import Manifest, Record, load_manifest, load_rejects, read_shard, shard_urls
 from ahnpl.shards.manifest import REJECTS_NAME, join
 
 # Rejected inputs listed on the contact sheet; the rest are counted, and all are in the file.
@@ -35,7 +34,7 @@ def dataset_stats(root: str) -> dict:
     """
     manifest = load_manifest(root)
     t = manifest.totals
-    captions = max(1, t["captions"])
+    captions = max(1, t.captions)
     scores: dict[str, list[float]] = defaultdict(list)
     edits_per_type: dict[str, int] = defaultdict(int)
     for record in _records(root, manifest):
@@ -46,15 +45,15 @@ def dataset_stats(root: str) -> dict:
                 if value is not None:
                     scores[name].append(value)
     return {
-        "images": t["images"],
-        "captions": t["captions"],
-        "images_rejected": t["images_rejected"],
-        "coverage": {k: v / captions for k, v in t["valid_negatives"].items()},
-        "captions_without_negative": t["captions_without_negative"],
+        "images": t.images,
+        "captions": t.captions,
+        "images_rejected": t.images_rejected,
+        "coverage": {k: v / captions for k, v in t.valid_negatives.items()},
+        "captions_without_negative": t.captions_without_negative,
         "rejects": manifest.rejects,
-        "edits": t["edits"],
+        "edits": t.edits,
         "edits_per_type": dict(edits_per_type),
-        "edit_failures": t["edit_failures"],
+        "edit_failures": t.edit_failures,
         "edit_scores": {
             k: {
                 "n": len(v),
@@ -92,14 +91,11 @@ def format_stats(stats: dict) -> str:
 def read_rejects(root: str, limit: int = MAX_LISTED_REJECTS) -> tuple[list[dict], int]:
     """The first `limit` rows of `rejects.parquet` (as dicts of `REJECT_COLUMNS`) and the
     number of rows in all; ([], 0) when the dataset has no rejects file."""
-    url = join(root, REJECTS_NAME)
-    fs, path = fsspec.core.url_to_fs(url)
+    fs, path = fsspec.core.url_to_fs(join(root, REJECTS_NAME))
     if not fs.exists(path):
         return [], 0
-    with fs.open(path, "rb") as f:
-        table = pq.read_table(f)
-    columns = [c for c in REJECT_COLUMNS if c in table.column_names]
-    return table.select(columns).slice(0, limit).to_pylist(), table.num_rows
+    rejects = load_rejects(root)  # typed rows of the contract (`ahnpl.shards.Reject`)
+    return [r.model_dump(include=set(REJECT_COLUMNS)) for r in rejects[:limit]], len(rejects)
 
 
 def _records(root: str, manifest: Manifest):

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from ahnpl.config import PathStr, load_config
+from ahnpl.config import PathStr, load_config, parse_override, read_yaml
 from ahnpl.config import Section as _Section
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
@@ -23,16 +23,34 @@ from .edit_config import EditConfig
 
 
 class InputConfig(_Section):
-    """Where the image-caption pairs come from (DESIGN §3)."""
+    """Where the image-caption pairs come from (DESIGN §3; sources in `ahnpl.pipeline.inputs`)."""
 
-    source: Literal["coco", "csv", "shapes"] = "coco"
-    captions: PathStr | None = Field(None, description="COCO caption JSON, or CSV/TSV file")
+    source: Literal["coco", "csv", "tsv", "webdataset", "parquet", "hf", "shapes"] | None = Field(
+        None, description="input kind; detected from --input / --captions when not set"
+    )
+    input: PathStr | None = Field(
+        None,
+        description="input file, folder, glob or URL (CSV/TSV, tars, Parquet, a saved HF "
+        "dataset; hf://datasets/ORG/NAME for a dataset in the local HF cache)",
+    )
+    captions: PathStr | None = Field(None, description="COCO caption JSON")
     images: PathStr | None = Field(None, description="folder the image file names are relative to")
-    image_column: str = "filepath"
-    caption_column: str = "title"
+    image_column: str | None = Field(
+        None, description="column (tar suffix) of the image path or bytes; default per source"
+    )
+    caption_column: str | None = Field(
+        None, description="column (tar suffix) of the caption(s); default per source"
+    )
+    separator: str | None = Field(None, description="CSV/TSV separator; sniffed when not set")
     limit: int | None = Field(None, ge=1, description="use only the first N input images")
     count: int = Field(1000, ge=1, description="images to render (source: shapes)")
-    split: Literal["train", "test"] = Field("train", description="shapes world split")
+    split: str = Field("train", description="shapes world split (train|test), or an HF split")
+
+    @model_validator(mode="after")
+    def _shapes_split(self) -> InputConfig:
+        if self.source == "shapes" and self.split not in ("train", "test"):
+            raise ValueError(f"input.split {self.split!r}: the shapes world has train and test")
+        return self
 
 
 class ImagesConfig(_Section):
@@ -105,6 +123,16 @@ class Recipe(_Section):
             DISTRIBUTORS.get(v)  # UnknownName (a ValueError) lists the registered names
         return v
 
+    # Input paths as written in the recipe file, before they were resolved against its folder.
+    _given_paths: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def as_given(self) -> dict:
+        """The recipe as JSON, input paths as the user gave them (what the manifest keeps:
+        paths resolved on the building machine mean nothing to whoever receives the data)."""
+        data = self.model_dump(mode="json")
+        data["input"].update(self._given_paths)
+        return data
+
 
 def load_recipe(
     path: str | Path | None,
@@ -121,4 +149,34 @@ def load_recipe(
         ahnpl.config.ConfigError: missing file, bad YAML, malformed override, or a field that
             is unknown or has a bad value (one line per problem, naming the file and field).
     """
-    return load_config(Recipe, path, overrides, args, kind="recipe")
+    recipe = _with_detected_source(load_config(Recipe, path, overrides, args, kind="recipe"))
+    recipe._given_paths = _given_input_paths(path, overrides, args)
+    return recipe
+
+
+def _given_input_paths(path, overrides, args) -> dict[str, str]:
+    """`input.captions` / `input.images` / `input.input` as the user wrote them."""
+    given: dict[str, Any] = {}
+    if path is not None:
+        section = read_yaml(path, "recipe").get("input") or {}
+        given.update({k: section[k] for k in ("captions", "images", "input") if k in section})
+    pairs = list((overrides or {}).items()) + [parse_override(a) for a in args]
+    for key, value in pairs:
+        if key in ("input.captions", "input.images", "input.input"):
+            given[key.split(".", 1)[1]] = value
+    return {k: v for k, v in given.items() if isinstance(v, str)}
+
+
+def _with_detected_source(recipe: Recipe) -> Recipe:
+    """`input.source` detected from the input when not given, so the recipe, its hash and the
+    manifest name what is read. An input that cannot be detected stays None: the build then
+    says why, naming the flag."""
+    from .inputs import detect_source
+
+    if recipe.input.source is not None:
+        return recipe
+    try:
+        source = detect_source(recipe.input)
+    except (ValueError, OSError):
+        return recipe
+    return recipe.model_copy(update={"input": recipe.input.model_copy(update={"source": source})})

@@ -7,10 +7,11 @@ to an uninterrupted one.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
-import re
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import fsspec
@@ -20,13 +21,22 @@ from fsspec.implementations.local import LocalFileSystem
 
 from ahnpl.registry import Registry
 
-from .schema import ARROW_SCHEMA, Edit, Record, record_to_row, row_to_record
+from .schema import (
+    ARROW_SCHEMA,
+    SCHEMA_VERSION,
+    Edit,
+    Record,
+    check_key,
+    record_to_row,
+    row_to_record,
+)
 
 # Parquet row groups are cut by bytes, not rows: image rows vary 10x in size and a reader holds
 # one row group in memory at a time.
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+# The schema-metadata key of a Parquet shard's `dataset_metadata`.
+METADATA_KEY = "ahnpl"
 
 
 class ShardFormatError(ValueError):
@@ -40,20 +50,49 @@ class ShardWriter(Protocol):
     def write(self, records: list[Record], url: str) -> None: ...
 
 
+def check_keys(records: list[Record]) -> None:
+    """Both writers' key rule: each key valid (`check_key`) and used once in the shard.
+
+    Raises:
+        ValueError: names the key and what is wrong with it.
+    """
+    seen: set[str] = set()
+    for record in records:
+        check_key(record.key)
+        if record.key in seen:
+            raise ValueError(f"record key {record.key!r}: used twice in one shard")
+        seen.add(record.key)
+
+
+def dataset_metadata(negative_types: Sequence[str]) -> dict:
+    """What a shard says about its dataset: schema version and slot names (DESIGN §6).
+
+    Stored in each Parquet file's schema metadata (key `ahnpl`) and in each tar sample's
+    JSON, so a shard is readable without the manifest.
+    """
+    return {"schema_version": SCHEMA_VERSION, "negative_types": list(negative_types)}
+
+
 WRITERS: Registry[type[ShardWriter]] = Registry("shard format", option="output.format")
 """Shard format name -> writer class (`output.format` in a recipe)."""
 
 
 @WRITERS.register("parquet")
 class ParquetWriter:
-    """One Parquet file per shard, `ARROW_SCHEMA`, zstd, row groups bounded by bytes."""
+    """One Parquet file per shard, `ARROW_SCHEMA`, zstd, row groups bounded by bytes; slot
+    names in the schema metadata under `ahnpl`."""
 
     name = "parquet"
     suffix = ".parquet"
 
+    def __init__(self, negative_types: Sequence[str] = (), edit_members: int | None = None):
+        meta = json.dumps(dataset_metadata(negative_types))
+        self.schema = ARROW_SCHEMA.with_metadata({METADATA_KEY: meta})
+
     def write(self, records: list[Record], url: str) -> None:
+        check_keys(records)
         with fsspec.open(url, "wb") as f:
-            with pq.ParquetWriter(f, ARROW_SCHEMA, compression="zstd") as writer:
+            with pq.ParquetWriter(f, self.schema, compression="zstd") as writer:
                 batch: list[dict] = []
                 size = 0
                 for record in records:
@@ -61,46 +100,104 @@ class ParquetWriter:
                     batch.append(row)
                     size += len(record.image) + sum(len(e.image) for e in record.edits)
                     if size >= ROW_GROUP_BYTES:
-                        writer.write_table(pa.Table.from_pylist(batch, schema=ARROW_SCHEMA))
+                        writer.write_table(pa.Table.from_pylist(batch, schema=self.schema))
                         batch, size = [], 0
-                if batch or not records:
-                    writer.write_table(pa.Table.from_pylist(batch, schema=ARROW_SCHEMA))
+                # An empty shard has no row group at all: an empty one breaks readers that
+                # size their batches by the first row group (datasets' Parquet builder).
+                if batch:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=self.schema))
 
 
 @WRITERS.register("webdataset")
 class WebDatasetWriter:
-    """One tar per shard: `key.jpg`, `key.json` (all but bytes), `key.edit<N>.jpg`.
+    """One tar per shard: `key.jpg`, `key.json` (all but bytes, with the slot names),
+    `key.edit0.jpg` ... `key.edit{E-1}.jpg`.
 
-    A sample's members are contiguous; `mtime=0` keeps the bytes reproducible.
+    Every sample of a dataset has the same members, as `datasets.load_dataset("webdataset")`
+    requires (it infers the columns from the first samples): `edit_members` E is the build's
+    edit budget, a slot without an edit holds a 1x1 grey placeholder, and the JSON's `edits`
+    has E entries, placeholders marked `caption: -1`. Scores are numbers (NaN when not
+    scored) so the JSON's types do not change from sample to sample. A sample's members are
+    contiguous; `mtime=0` keeps the bytes reproducible.
     """
 
     name = "webdataset"
     suffix = ".tar"
 
+    def __init__(self, negative_types: Sequence[str] = (), edit_members: int | None = None):
+        self.meta = dataset_metadata(negative_types)
+        self.edit_members = edit_members
+
     def write(self, records: list[Record], url: str) -> None:
         import webdataset as wds
 
+        check_keys(records)
+        members = self.edit_members
+        if members is None:  # no budget given: uniform within this shard
+            members = max((len(r.edits) for r in records), default=0)
         with fsspec.open(url, "wb") as f:
             writer = wds.TarWriter(f, encoder=False, mtime=0)
             for record in records:
-                sample = {
-                    "__key__": record.key,
-                    "jpg": record.image,
-                    "json": json.dumps(record.metadata(), ensure_ascii=False).encode(),
-                }
-                for n, edit in enumerate(record.edits):
-                    sample[f"edit{n}.jpg"] = edit.image
-                writer.write(sample)
+                writer.write(self.sample(record, members))
             writer.close()
 
+    def sample(self, record: Record, members: int) -> dict:
+        if len(record.edits) > members:
+            raise ValueError(
+                f"record {record.key}: {len(record.edits)} edits, the dataset has "
+                f"{members} edit members per sample"
+            )
+        meta = {**record.metadata(), **self.meta}
+        edits = [{**e, **_scores(e)} for e in meta["edits"]]
+        edits += [dict(_NO_EDIT) for _ in range(members - len(edits))]
+        meta["edits"] = edits
+        sample = {
+            "__key__": record.key,
+            "jpg": record.image,
+            "json": json.dumps(meta, ensure_ascii=False).encode(),
+        }
+        for n in range(members):
+            sample[f"edit{n}.jpg"] = record.edits[n].image if n < len(record.edits) else _blank()
+        return sample
 
-def get_writer(fmt: str) -> ShardWriter:
+
+_NO_EDIT = {
+    "caption": -1,
+    "slot": -1,
+    "editor": "",
+    "seed": -1,
+    "score_dir": math.nan,
+    "score_img": math.nan,
+}
+
+
+def _scores(edit: dict) -> dict:
+    return {k: math.nan if edit[k] is None else edit[k] for k in ("score_dir", "score_img")}
+
+
+@functools.cache
+def _blank() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), (128, 128, 128)).save(buf, "JPEG", quality=75)
+    return buf.getvalue()
+
+
+def get_writer(
+    fmt: str, negative_types: Sequence[str] = (), edit_members: int | None = None
+) -> ShardWriter:
     """Return the writer for `fmt` ("parquet" or "webdataset").
 
+    Args:
+        negative_types: slot names, written into every shard.
+        edit_members: edit images per tar sample (the build's edit budget, 0 without an
+            editor, so every shard has the same members); None: the most any record of the
+            shard has.
     Raises:
         ahnpl.registry.UnknownName (a ValueError): unknown format; the message lists them.
     """
-    return WRITERS.get(fmt)()
+    return WRITERS.get(fmt)(negative_types, edit_members)
 
 
 def read_shard(url: str, with_edits: bool = True) -> Iterator[Record]:
@@ -149,27 +246,44 @@ def _parquet_records(url: str, pf: pq.ParquetFile, with_edits: bool) -> Iterator
 def _read_tar(url: str) -> Iterator[Record]:
     from webdataset.tariterators import group_by_keys, tar_file_iterator
 
+    seen: set[str] = set()
     with fsspec.open(url, "rb") as f:
         members = (dict(m, __url__=url) for m in tar_file_iterator(f))
         for sample in group_by_keys(members):
-            yield _sample_to_record(url, sample)
+            record = _sample_to_record(url, sample)
+            # group_by_keys starts a new sample whenever the key changes, so members 0, 1, 0
+            # would read as three records.
+            if sample["__key__"] in seen:
+                raise ShardFormatError(
+                    f"{url}: key {sample['__key__']!r} is used by two samples (members of one "
+                    "sample must be contiguous and keys unique)"
+                )
+            seen.add(sample["__key__"])
+            yield record
 
 
 def _sample_to_record(url: str, sample: dict) -> Record:
     key = sample["__key__"]
     # Names come from someone else's dataset: a key that could escape a folder is refused
     # rather than trusted by whatever extracts it later.
-    if not _KEY_RE.match(key):
-        raise ShardFormatError(f"{url}: unsafe or malformed member key {key!r}")
+    try:
+        check_key(key)
+    except ValueError as e:
+        raise ShardFormatError(f"{url}: unsafe or malformed member key: {e}") from None
     if "jpg" not in sample or "json" not in sample:
         raise ShardFormatError(f"{url}: sample {key} lacks its .jpg or .json member")
     meta = json.loads(sample["json"])
+    if meta.get("key") != key:
+        raise ShardFormatError(f"{url}: sample {key} says its key is {meta.get('key')!r}")
     edits = []
     for n, e in enumerate(meta.get("edits", [])):
+        if e["caption"] < 0:
+            continue  # a placeholder that keeps the members uniform
         image = sample.get(f"edit{n}.jpg")
         if image is None:
             raise ShardFormatError(f"{url}: sample {key} lacks member edit{n}.jpg")
-        edits.append(Edit(image=image, **e))
+        scores = {k: None if _is_nan(e.get(k)) else e.get(k) for k in ("score_dir", "score_img")}
+        edits.append(Edit(image=image, **{**e, **scores}))
     return Record(
         key=meta["key"],
         image=sample["jpg"],
@@ -182,6 +296,10 @@ def _sample_to_record(url: str, sample: dict) -> Record:
         neg_scores=meta.get("neg_scores"),
         edits=edits,
     )
+
+
+def _is_nan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def encode_table(rows: list[dict], schema: pa.Schema) -> bytes:

@@ -12,21 +12,21 @@ from collections import Counter
 from typing import Any
 
 import fsspec
-import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ahnpl.atomic import write_json_atomic  # noqa: F401  (re-exported for callers)
 
 from .io import ShardFormatError, read_shard
-from .schema import SCHEMA_VERSION
+from .layout import DATA_DIR, shard_name_problem
+from .schema import REJECT_SCHEMA, SCHEMA_VERSION, Reject, slot_order
 
 MANIFEST_NAME = "manifest.json"
 REJECTS_NAME = "rejects.parquet"
 
 
 class ShardEntry(BaseModel):
-    """One shard: file name, integrity and content counts."""
+    """One shard: file name (`data/shard-NNNNN.<ext>`), integrity and content counts."""
 
     name: str
     sha256: str
@@ -40,6 +40,57 @@ class ShardEntry(BaseModel):
     status: str = "done"
 
 
+class Totals(BaseModel):
+    """Dataset totals. All but `captions_in` follow from the shard entries and the rejects
+    (`Totals.from_entries`), and `verify` recomputes them.
+
+    `images_in` = `images` + `images_rejected`: every input row ends in a shard or a reject.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    images_in: int
+    images: int
+    images_rejected: int
+    captions_in: int
+    captions: int
+    captions_without_negative: int
+    valid_negatives: dict[str, int]
+    edits: int
+    edit_failures: dict[str, int]
+    shards: int
+    bytes: int
+
+    @classmethod
+    def from_entries(
+        cls,
+        entries: list[ShardEntry],
+        negative_types: list[str],
+        rejects: list[Reject],
+        captions_in: int,
+    ) -> Totals:
+        edit_failures: Counter = Counter()
+        for e in entries:
+            edit_failures.update(e.edit_failures)
+        images = sum(e.rows for e in entries)
+        images_rejected = sum(1 for r in rejects if r.level == "image")
+        return cls(
+            images_in=images + images_rejected,
+            images=images,
+            images_rejected=images_rejected,
+            captions_in=captions_in,
+            captions=sum(e.captions for e in entries),
+            captions_without_negative=sum(e.captions_without_negative for e in entries),
+            valid_negatives={
+                t: sum(e.valid_negatives.get(t, 0) for e in entries) for t in negative_types
+            },
+            edits=sum(e.edits for e in entries),
+            edit_failures=dict(sorted(edit_failures.items())),
+            shards=len(entries),
+            bytes=sum(e.bytes for e in entries),
+        )
+
+
 class Manifest(BaseModel):
     schema_version: int = SCHEMA_VERSION
     format: str
@@ -48,7 +99,7 @@ class Manifest(BaseModel):
     input_fingerprint: str
     versions: dict[str, Any]
     shards: list[ShardEntry]
-    totals: dict[str, Any]
+    totals: Totals
     rejects: dict[str, int]
 
 
@@ -121,56 +172,166 @@ def count_records(records, negative_types: list[str]) -> dict[str, Any]:
 
 
 def verify(root: str) -> list[str]:
-    """Check every shard against the manifest: presence, sha256, size, schema, row counts.
+    """Check a dataset against its manifest, trusting nothing in either (DESIGN §6, §10).
 
-    Also reports files that look like shards but are not in the manifest.
+    Checked: shard names (exactly `data/shard-NNNNN.<ext>`, each listed once), files in
+    `data/` that the manifest does not list, each shard's presence, size, sha256, schema,
+    record slots and key uniqueness (within the shard and across the dataset), its counts
+    against its entry, the totals recomputed from the entries and `rejects.parquet`, and the
+    negative types (known, in slot order, the recipe's). A shard that cannot be read is a
+    problem, never an exception.
 
     Returns:
-        One human-readable problem per line; empty when the dataset is intact.
+        Every problem found, one human-readable line each; empty when the dataset is intact.
     Raises:
         FileNotFoundError: no manifest at `root`.
     """
-    manifest = load_manifest(root)
-    problems: list[str] = []
+    try:
+        manifest = load_manifest(root)
+    except FileNotFoundError:
+        raise
+    except ValidationError as e:
+        fields = sorted({".".join(str(p) for p in err["loc"]) for err in e.errors()})
+        return [f"{MANIFEST_NAME}: does not match the manifest schema (fields: {fields})"]
+    except (ValueError, UnicodeDecodeError) as e:
+        return [f"{MANIFEST_NAME}: unreadable ({type(e).__name__}: {e})"]
     fs, base = fsspec.core.url_to_fs(root)
-    listed = {s.name for s in manifest.shards}
-    suffix = ".parquet" if manifest.format == "parquet" else ".tar"
-    for path in sorted(fs.ls(base, detail=False)):
-        name = path.rstrip("/").rsplit("/", 1)[-1]
-        if name.startswith("shard-") and name.endswith(suffix) and name not in listed:
-            problems.append(f"{name}: extra shard file not listed in the manifest")
+    problems = _check_types(manifest) + _check_names(manifest) + _extra_files(fs, base, manifest)
+    seen_keys: dict[str, str] = {}
+    checked: set[str] = set()
     for entry in manifest.shards:
-        url = join(root, entry.name)
-        if not fs.exists(join(base, entry.name)):
-            problems.append(f"{entry.name}: missing (manifest lists {entry.rows} rows)")
-            continue
-        digest, size = sha256_of(url)
-        if size != entry.bytes:
-            problems.append(f"{entry.name}: {size} bytes, manifest says {entry.bytes}")
-        if digest != entry.sha256:
+        if entry.name in checked or shard_name_problem(entry.name, manifest.format):
+            continue  # reported by _check_names; never read a file outside the dataset
+        checked.add(entry.name)
+        problems += _check_shard(root, fs, base, entry, manifest, seen_keys)
+    rejects, reject_problems = _read_rejects(root, fs, base)
+    problems += reject_problems
+    if rejects is not None:
+        problems += _check_totals(manifest, rejects)
+    return problems
+
+
+def _check_types(manifest: Manifest) -> list[str]:
+    types = manifest.negative_types
+    try:
+        ordered = list(slot_order(types))
+    except ValueError as e:
+        return [f"negative_types: {e}"]
+    problems = []
+    if ordered != types or len(set(types)) != len(types):
+        problems.append(f"negative_types {types}: not unique in slot order {ordered}")
+    recipe_types = (manifest.recipe.get("negatives") or {}).get("types")
+    if recipe_types is not None and recipe_types != types:
+        problems.append(f"negative_types {types}: the recipe says {recipe_types}")
+    for entry in manifest.shards:
+        if set(entry.valid_negatives) != set(types):
             problems.append(
-                f"{entry.name}: sha256 {digest[:12]}…, manifest says {entry.sha256[:12]}…"
+                f"{entry.name}: valid negatives for {sorted(entry.valid_negatives)}, "
+                f"the manifest's types are {types}"
             )
-        try:
-            counts = count_records(read_shard(url), manifest.negative_types)
-        except (ShardFormatError, OSError, ValueError, KeyError, pa.ArrowException) as e:
-            problems.append(f"{entry.name}: unreadable ({type(e).__name__}: {e})")
-            continue
-        for field in ("rows", "captions", "edits"):
-            if counts[field] != getattr(entry, field):
-                problems.append(
-                    f"{entry.name}: {counts[field]} {field}, manifest says {getattr(entry, field)}"
-                )
-        if counts["valid_negatives"] != entry.valid_negatives:
-            problems.append(f"{entry.name}: valid negatives per type differ from the manifest")
-    rejects_url = join(root, REJECTS_NAME)
-    if fs.exists(join(base, REJECTS_NAME)):
-        with fsspec.open(rejects_url, "rb") as f:
-            n = pq.ParquetFile(f).metadata.num_rows
-        if n != sum(manifest.rejects.values()):
+    return problems
+
+
+def _check_names(manifest: Manifest) -> list[str]:
+    problems = []
+    counts = Counter(e.name for e in manifest.shards)
+    for name, n in counts.items():
+        if n > 1:
+            problems.append(f"{name}: listed {n} times in the manifest")
+        problem = shard_name_problem(name, manifest.format)
+        if problem:
+            problems.append(f"{name!r}: {problem}")
+    return problems
+
+
+def _extra_files(fs, base: str, manifest: Manifest) -> list[str]:
+    listed = {e.name for e in manifest.shards}
+    problems = []
+    data = join(base, DATA_DIR)
+    if fs.isdir(data):
+        for path in sorted(fs.ls(data, detail=False)):
+            name = f"{DATA_DIR}/{path.rstrip('/').rsplit('/', 1)[-1]}"
+            if name not in listed:
+                problems.append(f"{name}: extra file not listed in the manifest")
+    return problems
+
+
+def _check_shard(
+    root: str, fs, base: str, entry: ShardEntry, manifest: Manifest, seen_keys: dict[str, str]
+) -> list[str]:
+    if not fs.exists(join(base, entry.name)):
+        return [f"{entry.name}: missing (manifest lists {entry.rows} rows)"]
+    url = join(root, entry.name)
+    problems = []
+    digest, size = sha256_of(url)
+    if size != entry.bytes:
+        problems.append(f"{entry.name}: {size} bytes, manifest says {entry.bytes}")
+    if digest != entry.sha256:
+        problems.append(f"{entry.name}: sha256 {digest[:12]}…, manifest says {entry.sha256[:12]}…")
+    if entry.rows == 0:
+        problems.append(f"{entry.name}: empty shard (0 rows); readers such as datasets refuse it")
+    records = []
+    try:
+        for record in read_shard(url):
+            record.validate(len(manifest.negative_types))
+            if record.key in seen_keys:
+                problems.append(f"{entry.name}: key {record.key} also in {seen_keys[record.key]}")
+            seen_keys.setdefault(record.key, entry.name)
+            record.image = b""  # counts need no pixels; keep memory flat
+            for edit in record.edits:
+                edit.image = b""
+            records.append(record)
+    except Exception as e:  # a shared dataset can be damaged in any way: report, go on
+        return problems + [f"{entry.name}: unreadable ({type(e).__name__}: {e})"]
+    counts = count_records(records, manifest.negative_types)
+    for field in ("rows", "captions", "edits", "captions_without_negative"):
+        if counts[field] != getattr(entry, field):
             problems.append(
-                f"{REJECTS_NAME}: {n} rows, manifest says {sum(manifest.rejects.values())}"
+                f"{entry.name}: {counts[field]} {field}, manifest says {getattr(entry, field)}"
             )
-    elif manifest.rejects:
-        problems.append(f"{REJECTS_NAME}: missing, manifest lists {sum(manifest.rejects.values())}")
+    if counts["valid_negatives"] != entry.valid_negatives:
+        problems.append(f"{entry.name}: valid negatives per type differ from the manifest")
+    return problems
+
+
+def load_rejects(root: str) -> list[Reject]:
+    """The rows of `ROOT/rejects.parquet`, in input order.
+
+    Raises:
+        FileNotFoundError: no rejects file.
+        ShardFormatError: its schema is not the rejects schema.
+        pydantic.ValidationError: a row does not fit `Reject`.
+    """
+    with fsspec.open(join(root, REJECTS_NAME), "rb") as f:
+        table = pq.read_table(f)
+    if not table.schema.equals(REJECT_SCHEMA):
+        raise ShardFormatError(f"{REJECTS_NAME}: schema differs from the rejects schema")
+    return [Reject.model_validate(r) for r in table.to_pylist()]
+
+
+def _read_rejects(root: str, fs, base: str) -> tuple[list[Reject] | None, list[str]]:
+    if not fs.exists(join(base, REJECTS_NAME)):
+        return None, [f"{REJECTS_NAME}: missing"]
+    try:
+        return load_rejects(root), []
+    except Exception as e:  # damaged file or rows: report, go on
+        return None, [f"{REJECTS_NAME}: unreadable ({type(e).__name__}: {e})"]
+
+
+def _check_totals(manifest: Manifest, rejects: list[Reject]) -> list[str]:
+    problems = []
+    by_reason = dict(sorted(Counter(r.reason for r in rejects).items()))
+    if by_reason != dict(sorted(manifest.rejects.items())):
+        problems.append(
+            f"rejects: manifest says {manifest.rejects}, {REJECTS_NAME} holds {by_reason}"
+        )
+    expected = Totals.from_entries(
+        manifest.shards, manifest.negative_types, rejects, manifest.totals.captions_in
+    )
+    for field, value in expected.model_dump().items():
+        given = getattr(manifest.totals, field)
+        if given != value:
+            problems.append(
+                f"totals.{field}: manifest says {given}, the shards and rejects add up to {value}"
+            )
     return problems

@@ -7,10 +7,14 @@ diffusers.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
 
 SCHEMA_VERSION = 2  # 2: neg_scores column
 
@@ -32,6 +36,28 @@ def slot_order(types: list[str] | tuple[str, ...]) -> tuple[str, ...]:
             f"unknown negative type(s) {unknown}; choose from {list(ALL_NEGATIVE_TYPES)}"
         )
     return tuple(t for t in ALL_NEGATIVE_TYPES if t in set(types))
+
+
+# One key rule for both formats: WebDataset splits member names at the first dot, and a key is
+# a file name inside a tar, so only characters that are safe in both places are allowed.
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def check_key(key: str) -> None:
+    """Raise ValueError unless `key` is a valid record key: non-empty, `[A-Za-z0-9_-]` only."""
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise ValueError(
+            f"record key {key!r}: use letters, digits, '_' and '-' only (no '.', '/', spaces)"
+        )
+
+
+def normalize_text(text: str) -> str:
+    """The one Unicode rule for captions and file names: NFC.
+
+    NFC and NFD spell "café" with different code points; normalising at the input makes the
+    same caption give the same negatives and the same key, whatever produced the file.
+    """
+    return unicodedata.normalize("NFC", text)
 
 
 @dataclass
@@ -81,8 +107,7 @@ class Record:
 
     def validate(self, num_slots: int) -> None:
         """Raise ValueError naming the field when the record breaks the schema."""
-        if not self.key or "." in self.key or "/" in self.key:
-            raise ValueError(f"record key {self.key!r}: must be non-empty, without '.' or '/'")
+        check_key(self.key)
         if len(self.neg_texts) != len(self.captions) or len(self.neg_valid) != len(self.captions):
             raise ValueError(f"record {self.key}: neg_texts/neg_valid need one row per caption")
         for c, (texts, valid) in enumerate(zip(self.neg_texts, self.neg_valid)):
@@ -173,6 +198,24 @@ REJECT_SCHEMA = pa.schema(
         ("detail", pa.string()),
     ]
 )
+
+
+class Reject(BaseModel):
+    """One row of `rejects.parquet`: an input row, or one caption of it, that was not stored.
+
+    `offset` is the input row's global offset (-1 when the problem belongs to no row), `reason`
+    a short machine-readable tag (`missing_image`, `unreadable_image`, `caption_too_long`…),
+    `detail` a message for a person (file names shown with `repr`).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    offset: int
+    level: Literal["image", "caption"]
+    source_id: str
+    path: str
+    reason: str
+    detail: str
 
 
 def record_to_row(record: Record) -> dict:

@@ -34,8 +34,8 @@ def _hashes(out: Path) -> dict[str, str]:
 def test_demo_dataset_accounts_for_every_image(demo_dataset, coco_mini):
     manifest = load_manifest(str(demo_dataset))
     t = manifest.totals
-    assert t["images_in"] == 30 == t["images"] + t["images_rejected"]
-    assert t["captions"] == 150
+    assert t.images_in == 30 == t.images + t.images_rejected
+    assert t.captions == 150
     records = [r for url in shard_urls(str(demo_dataset), manifest) for r in read_shard(url)]
     assert sorted(r.source_id for r in records) == sorted(
         str(i["id"]) for i in json.loads((coco_mini / "captions.json").read_text())["images"]
@@ -46,7 +46,7 @@ def test_demo_dataset_accounts_for_every_image(demo_dataset, coco_mini):
             for text, ok in zip(texts, valid):
                 assert ok == bool(text)
                 assert text != caption
-    assert sum(t["valid_negatives"].values()) > 150
+    assert sum(t.valid_negatives.values()) > 150
     assert manifest.negative_types == ["relation", "attribute_swap", "attribute", "object", "verb"]
     # `flip` only edits left/right relation negatives: each edit is such a slot.
     for r in records:
@@ -73,8 +73,8 @@ def test_bad_rows_end_in_rejects_and_the_build_goes_on(tmp_path, coco_mini):
     out = tmp_path / "out"
     result = build(_recipe(captions, tmp_path / "images", out), progress=False)
     t = result.manifest.totals
-    assert t["images"] == 1
-    assert t["images_in"] == 5 == t["images"] + t["images_rejected"]
+    assert t.images == 1
+    assert t.images_in == 5 == t.images + t.images_rejected
     rejects = pq.read_table(out / "rejects.parquet").to_pylist()
     reasons = {(r["source_id"], r["reason"]) for r in rejects}
     assert (str(first["id"]), "no_usable_caption") in reasons
@@ -93,8 +93,8 @@ def test_caption_with_nothing_to_swap_stays_with_invalid_slots(tmp_path, coco_mi
         ann["caption"] = "Hello."
     captions.write_text(json.dumps(data))
     result = build(_recipe(captions, tmp_path / "images", tmp_path / "out"), progress=False)
-    assert result.manifest.totals["captions"] == 5
-    assert result.manifest.totals["captions_without_negative"] == 5
+    assert result.manifest.totals.captions == 5
+    assert result.manifest.totals.captions_without_negative == 5
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "webdataset"])
@@ -115,13 +115,13 @@ def test_resume_skips_done_shards_and_rebuilds_partial_ones(tmp_path, coco_mini)
     reference = _hashes(out)
     # Simulate a crash in shard 1: marker gone, half-written temp file and truncated shard left.
     (out / "_progress" / "shard-00001.json").unlink()
-    (out / "shard-00001.parquet").write_bytes(b"partial")
-    (out / "shard-00001.parquet.tmp").write_bytes(b"partial")
+    (out / "data" / "shard-00001.parquet").write_bytes(b"partial")
+    (out / "data" / "shard-00001.parquet.tmp").write_bytes(b"partial")
     (out / "manifest.json").unlink()
     again = build(recipe, progress=False)
     assert (first.built, again.built, again.skipped) == (3, 1, 2)
     assert _hashes(out) == reference
-    assert not (out / "shard-00001.parquet.tmp").exists()
+    assert not (out / "data" / "shard-00001.parquet.tmp").exists()
 
 
 def test_two_ranks_make_the_same_dataset_as_one(tmp_path, coco_mini):
@@ -224,7 +224,7 @@ def test_out_can_be_an_fsspec_url(tmp_path, coco_mini):
     captions = make_coco_subset(coco_mini, tmp_path, 3)
     url = f"file://{tmp_path / 'remote'}"
     result = build(_recipe(captions, tmp_path / "images", url), progress=False)
-    assert result.manifest.totals["images"] == 3
+    assert result.manifest.totals.images == 3
     assert verify(url) == []
     assert (tmp_path / "remote" / "manifest.json").exists()
 
@@ -244,7 +244,7 @@ def test_odd_captions_are_kept_or_rejected_with_a_reason(tmp_path, coco_mini):
     captions.write_text(json.dumps(data))
     out = tmp_path / "out"
     result = build(_recipe(captions, tmp_path / "images", out), progress=False)
-    assert result.manifest.totals["captions"] == 3
+    assert result.manifest.totals.captions == 3
     rejects = pq.read_table(out / "rejects.parquet").to_pylist()
     assert [r["reason"] for r in rejects] == ["empty_caption", "empty_caption"]
     [record] = [r for url in shard_urls(str(out), result.manifest) for r in read_shard(url)]
@@ -266,7 +266,7 @@ def test_shapes_source_and_render_editor_through_the_cli(tmp_path):
                                       "--no-progress"])  # fmt: skip
     assert result.exit_code == 0, result.output
     manifest = load_manifest(str(out))
-    assert manifest.totals["images"] == 12
-    assert 0 < manifest.totals["edits"] <= 24
+    assert manifest.totals.images == 12
+    assert 0 < manifest.totals.edits <= 24
     assert manifest.recipe["input"]["split"] == "test"
     assert verify(str(out)) == []

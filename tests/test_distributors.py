@@ -15,12 +15,10 @@ from ahnpl.pipeline import build as build_module
 from ahnpl.pipeline.build import build
 from ahnpl.pipeline.distributors import (
     LocalDistributor,
-    ShardTask,
     ShardWork,
     make_distributor,
-    shard_tasks,
 )
-from ahnpl.pipeline.inputs import InputItem, read_input
+from ahnpl.pipeline.inputs import ShardSpec, open_source
 from ahnpl.pipeline.recipe import load_recipe
 from ahnpl.shards import load_manifest
 
@@ -33,17 +31,6 @@ def _recipe(captions: Path, images: Path, out: Path, *extra: str):
 
 def _shards(out: Path) -> list[tuple[str, str, int]]:
     return [(s.name, s.sha256, s.rows) for s in load_manifest(str(out)).shards]
-
-
-def test_shards_follow_global_offsets_in_a_stream():
-    items = (InputItem(o, str(o), f"{o}.jpg", ["a cat"]) for o in [0, 1, 2, 5, 6, 9])
-    tasks = list(shard_tasks(items, 3))
-    assert [(t.shard_id, [i.offset for i in t.items]) for t in tasks] == [
-        (0, [0, 1, 2]),
-        (1, [5]),
-        (2, [6]),
-        (3, [9]),
-    ]
 
 
 def test_auto_distributor_is_ranks_under_torchrun_else_local(monkeypatch, tmp_path):
@@ -72,7 +59,7 @@ def test_auto_distributor_is_ranks_under_torchrun_else_local(monkeypatch, tmp_pa
 def test_progress_counts_images_from_every_worker(tmp_path, coco_mini, monkeypatch):
     captions = make_coco_subset(coco_mini, tmp_path, 12)
     recipe = _recipe(captions, tmp_path / "images", tmp_path / "out", "negatives.types=[object]")
-    tasks = list(shard_tasks(read_input(recipe.input).items, 4))
+    tasks = open_source(recipe.input, recipe.seed).plan(4).shards
     (tmp_path / "out" / "_progress").mkdir(parents=True)
     work = ShardWork(recipe.model_dump_json(), str(tmp_path / "out"))
     calls: list[int] = []
@@ -83,7 +70,9 @@ def test_progress_counts_images_from_every_worker(tmp_path, coco_mini, monkeypat
     monkeypatch.setattr(build_module, "CHUNK_IMAGES", 3)
     calls.clear()
     LocalDistributor(workers=1).run(
-        [ShardTask(9, tasks[0].items + tasks[1].items)], work, calls.append
+        [ShardSpec(9, tasks[0].start, tasks[1].stop, tasks[0].parts + tasks[1].parts)],
+        work,
+        calls.append,
     )
     assert calls == [3, 3, 2]
 

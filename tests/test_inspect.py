@@ -89,9 +89,9 @@ def test_contact_sheet_lists_rejects_and_shows_stats_as_tables(with_rejects):
 def test_stats_follow_the_manifest(demo_dataset):
     stats = dataset_stats(str(demo_dataset))
     manifest = load_manifest(str(demo_dataset))
-    for t, n in manifest.totals["valid_negatives"].items():
-        assert stats["coverage"][t] == pytest.approx(n / manifest.totals["captions"])
-    assert stats["edits"] == sum(stats["edits_per_type"].values()) == manifest.totals["edits"]
+    for t, n in manifest.totals.valid_negatives.items():
+        assert stats["coverage"][t] == pytest.approx(n / manifest.totals.captions)
+    assert stats["edits"] == sum(stats["edits_per_type"].values()) == manifest.totals.edits
 
 
 def test_cli_prints_stats_and_writes_html(demo_dataset, tmp_path):

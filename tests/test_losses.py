@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from ahnpl.trainer.config import LossConfig
-from ahnpl.trainer.losses import AHNPLLoss, ReferenceLoss, build_loss, feature_perturbation
+from ahnpl.trainer.losses import AHNPLLoss, feature_perturbation
+from ahnpl.trainer.objective import Encoded, build_objective
+from ahnpl.trainer.reference_loss import ReferenceLoss
 
 SCALE = 7.5
 
@@ -79,8 +81,12 @@ def hand_dm(v, t, tn, m, how, tau_max=10.0, fixed=8.0, s=SCALE):
 
 
 def run(cfg_kwargs, v, t, tn, m, u=None, n=None):
-    loss = AHNPLLoss(LossConfig(**cfg_kwargs))
-    return loss, loss(v, t, tn, m, u, n, torch.tensor(SCALE, dtype=torch.float64))
+    """The objective of `cfg_kwargs` (mode ahnpl unless given) on one batch."""
+    cfg = LossConfig(**cfg_kwargs)
+    objective = build_objective(cfg, m.shape[1], m.shape[0])
+    scale = torch.tensor(SCALE, dtype=torch.float64)
+    out = objective(Encoded(v, t, tn, m, u, n, scale))
+    return getattr(objective, "loss", objective), out
 
 
 CASES = [(4, 3, 0), (1, 3, 1), (3, 1, 2), (1, 1, 3), (5, 5, 4)]
@@ -125,7 +131,7 @@ def test_margin_follows_batch_statistics():
     """Wider gaps in the batch give larger τ; the EMA moves only part of the way."""
     v, t, tn, m = make(8, 2, seed=5, valid=1.0)
     near = F.normalize(t[:, None, :] + 0.3 * tn, dim=-1)  # negatives close to the caption
-    loss = AHNPLLoss(LossConfig(margin="mean", tau_max=100.0))
+    loss = AHNPLLoss(LossConfig(margin="mean", tau_max=100.0), 2)
     s = torch.tensor(SCALE, dtype=torch.float64)
     loss(t, t, near, m, None, None, s)
     tau_near = loss.margins()["text"].clone()
@@ -135,7 +141,7 @@ def test_margin_follows_batch_statistics():
     gaps = SCALE * ((t * t).sum(-1)[:, None] - torch.einsum("bd,bkd->bk", t, tn))
     assert tau_far.tolist() == pytest.approx(gaps.mean(0).tolist(), rel=1e-9)
 
-    ema = AHNPLLoss(LossConfig(margin="mean", tau_max=100.0, margin_ema=0.75))
+    ema = AHNPLLoss(LossConfig(margin="mean", tau_max=100.0, margin_ema=0.75), 2)
     ema(t, t, near, m, None, None, s)
     ema(t, t, tn, m, None, None, s)
     want = 0.75 * tau_near + 0.25 * tau_far
@@ -155,7 +161,7 @@ def test_alpha_is_not_learned(alpha_from):
     batch's detached mean cosine, and the loss has nothing for an optimizer to train."""
     v, t, tn, m = make(6, 2, seed=6)
     leaves = [x.clone().requires_grad_(True) for x in (v, t)]
-    loss = AHNPLLoss(LossConfig(alpha=0.25, alpha_from=alpha_from))
+    loss = AHNPLLoss(LossConfig(alpha=0.25, alpha_from=alpha_from), 2)
     out = loss(*leaves, tn, m, None, None, torch.tensor(SCALE, dtype=torch.float64))
     assert [name for name, _ in loss.named_parameters()] == []
     cos = (v * t).sum(-1)
@@ -207,14 +213,13 @@ def test_logit_scale_has_a_gradient_at_100(mode):
     v, t, tn, m = (x.float() if x.is_floating_point() else x for x in make(6, 3, d=8, seed=40))
     cfg = LossConfig(mode=mode, image_negatives="feature")
     param = torch.tensor(math.log(100.0), requires_grad=True)
-    out = build_loss(cfg)(v, t, tn, m, None, None, param.exp())
+    out = build_objective(cfg, 3, 6)(Encoded(v, t, tn, m, None, None, param.exp()))
     (grad,) = torch.autograd.grad(out["total"], param)
 
     def at(scale: float) -> float:  # float64 finite difference around ℓ = 100
         x = [a.double() if a.is_floating_point() else a for a in (v, t, tn, m)]
-        return build_loss(cfg)(*x, None, None, torch.tensor(scale, dtype=torch.float64))[
-            "total"
-        ].item()
+        ell = torch.tensor(scale, dtype=torch.float64)
+        return build_objective(cfg, 3, 6)(Encoded(*x, None, None, ell))["total"].item()
 
     h = 1e-4
     want = 100.0 * (at(100.0 + h) - at(100.0 - h)) / (2 * h)
@@ -222,7 +227,7 @@ def test_logit_scale_has_a_gradient_at_100(mode):
     assert grad.item() == pytest.approx(want, rel=1e-3)
 
 
-@pytest.mark.parametrize("mode", ["ahnpl", "reference"])
+@pytest.mark.parametrize("mode", ["ahnpl", "reference", "clip"])
 def test_loss_runs_in_fp32_under_autocast(mode):
     """Called inside bf16 autocast, the loss gives its fp32 value (ℓ = 100, D = 512)."""
     g = torch.Generator().manual_seed(41)
@@ -230,12 +235,11 @@ def test_loss_runs_in_fp32_under_autocast(mode):
     v, t = (F.normalize(torch.randn(b, d, generator=g), dim=-1) for _ in range(2))
     tn = F.normalize(torch.randn(b, k, d, generator=g), dim=-1)
     m = torch.rand(b, k, generator=g) < 0.7
-    loss = build_loss(LossConfig(mode=mode, image_negatives="feature"))
-    scale = torch.tensor(100.0)
-    want = loss(v, t, tn, m, None, None, scale)
-    loss = build_loss(LossConfig(mode=mode, image_negatives="feature"))
+    cfg = LossConfig(mode=mode, image_negatives="feature")
+    x = Encoded(v, t, tn, m, None, None, torch.tensor(100.0))
+    want = build_objective(cfg, k, b)(x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        got = loss(v, t, tn, m, None, None, scale)
+        got = build_objective(cfg, k, b)(x)
     for key, value in want.items():
         assert got[key].dtype == torch.float32, key
         assert got[key].item() == pytest.approx(value.item(), rel=1e-5, abs=1e-6), key
@@ -331,7 +335,7 @@ def test_gradcheck_float64():
         itc_image_negatives=True,
         alpha=0.9,
     )
-    loss = AHNPLLoss(cfg)
+    loss = AHNPLLoss(cfg, k)
     scale = torch.tensor(SCALE, dtype=torch.float64)
     inputs = [x.clone().requires_grad_(True) for x in (v, t, tn, pix, scale)]
 
@@ -346,7 +350,7 @@ def test_batch_margin_and_perturbation_are_stop_gradient():
     """Gradients equal those of the same loss with τ and t⁻ − t held constant."""
     v, t, tn, m = make(4, 3, seed=19, valid=0.8)
     leaves = [x.clone().requires_grad_(True) for x in (v, t, tn)]
-    loss = AHNPLLoss(LossConfig(image_negatives="feature", margin="mean"))
+    loss = AHNPLLoss(LossConfig(image_negatives="feature", margin="mean"), 3)
     out = loss(*leaves, m, None, None, torch.tensor(SCALE, dtype=torch.float64))
     got = torch.autograd.grad(out["dm_text"] + out["mhn_image"], leaves, allow_unused=True)
 
@@ -367,7 +371,7 @@ def test_batch_margin_and_perturbation_are_stop_gradient():
 
 def test_shape_errors_name_the_argument():
     v, t, tn, m = make(3, 2, seed=18)
-    loss = AHNPLLoss(LossConfig())
+    loss = AHNPLLoss(LossConfig(), 2)
     with pytest.raises(ValueError, match="neg_text_mask"):
         loss(v, t, tn, m[:, :1], None, None, torch.tensor(SCALE))
     with pytest.raises(ValueError, match="neg_image_emb"):
@@ -378,6 +382,11 @@ def test_shape_errors_name_the_argument():
 
 
 def hand_reference(v, t, tn, m, tau_prev, cfg, s=SCALE):
+    """The published Clip_DALoss (single GPU, no positive term), written out literally.
+
+    At K = 1 its `.squeeze()` makes the margin grid [B,B]: entry (i, j) compares caption i
+    with sample j's negative, masked by m_i; τ has one entry per column.
+    """
     b, k, d = tn.shape
     base = [[s * dot(v[i], t[c]) for c in range(b)] for i in range(b)]
     flat = tn.reshape(-1, d)
@@ -386,60 +395,86 @@ def hand_reference(v, t, tn, m, tau_prev, cfg, s=SCALE):
         i2t = base[i] + [s * dot(v[i], flat[c]) for c in range(b * k)]
         t2i = [base[c][i] for c in range(b)]
         itc += 0.5 * (lse(i2t) - base[i][i] + lse(t2i) - base[i][i]) / b
-    da = [[s * dot(v[i], tn[i, j]) * float(m[i, j]) for j in range(k)] for i in range(b)]
-    dm = sum(
-        max(0.0, tau_prev[j] + da[i][j] - base[i][i]) * float(m[i, j])
+    if k == 1:
+        cols = b
+        mk = [[float(m[i, 0])] * b for i in range(b)]
+        da = [[s * dot(v[j], tn[j, 0]) * mk[i][j] for j in range(b)] for i in range(b)]
+    else:
+        cols = k
+        mk = [[float(m[i, j]) for j in range(k)] for i in range(b)]
+        da = [[s * dot(v[i], tn[i, j]) * mk[i][j] for j in range(k)] for i in range(b)]
+    hinges = [
+        max(0.0, tau_prev[j] + da[i][j] - base[i][i]) * mk[i][j]
         for i in range(b)
-        for j in range(k)
-    ) / (b * k)
-    pos = sum(max(0.0, max(cfg.reference_alpha, 0.2) - base[i][i]) for i in range(b)) / b
+        for j in range(cols)
+    ]
+    dm = sum(hinges) / (b * cols)
     # Its negative loss: target of row i is flat negative i.
-    text_side = sum(lse([s * dot(t[i], flat[c]) for c in range(b * k)]) - s * dot(t[i], flat[i])
-                    for i in range(b)) / b  # fmt: skip
+    text_side = (
+        sum(
+            lse([s * dot(t[i], flat[c]) for c in range(b * k)]) - s * dot(t[i], flat[i])
+            for i in range(b)
+        )
+        / b
+    )
     u = (v[:, None, :] + (tn - t[:, None, :])).reshape(-1, d)
-    image_side = sum(lse([s * dot(v[i], u[c]) for c in range(b * k)]) - s * dot(v[i], u[i])
-                     for i in range(b)) / b  # fmt: skip
+    image_side = (
+        sum(
+            lse([s * dot(v[i], u[c]) for c in range(b * k)]) - s * dot(v[i], u[i]) for i in range(b)
+        )
+        / b
+    )
     diag_mean = sum(base[i][i] for i in range(b)) / b
     tau_new = []
-    for j in range(k):
+    for j in range(cols):
         nz = [da[i][j] for i in range(b) if da[i][j] != 0]
         if cfg.margin == "mean":
             tau = diag_mean - (sum(nz) / len(nz) if nz else 0.0)
         else:
-            tau = max(base[i][i] * float(m[i, j]) - da[i][j] for i in range(b)) / 5
+            tau = max(base[i][i] * mk[i][j] - da[i][j] for i in range(b)) / 5
         tau_new.append(min(max(tau, 0.0), cfg.tau_max))
-    total = itc + cfg.lambda_dm * (dm + pos) + cfg.lambda_mhn * (text_side + image_side)
-    return {"itc": itc, "dm": dm, "pos": pos, "mhn_text": text_side, "mhn_image": image_side,
-            "total": total}, tau_new  # fmt: skip
+    total = itc + cfg.lambda_dm * dm + cfg.lambda_mhn * (text_side + image_side)
+    terms = {"itc": itc, "dm": dm, "pos": 0.0, "mhn_text": text_side, "mhn_image": image_side}
+    return {**terms, "total": total}, tau_new
 
 
 @pytest.mark.parametrize("how", ["mean", "max"])
-@pytest.mark.parametrize("b,k,seed", [(4, 3, 20), (1, 2, 21), (3, 1, 22), (6, 5, 23)])
+@pytest.mark.parametrize("b,k,seed", [(4, 3, 20), (1, 2, 21), (3, 1, 22), (1, 1, 24), (6, 5, 23)])
 def test_reference_matches_hand_over_two_steps(how, b, k, seed):
-    """Step 1 uses τ = 0; step 2 uses τ computed from step 1 (margins lag one step)."""
-    cfg = LossConfig(mode="reference", margin=how, reference_alpha=30.0)
-    loss = ReferenceLoss(cfg)
-    tau = [0.0] * k
+    """Step 1 uses τ = 0; step 2 uses τ computed from step 1 (margins lag one step); no
+    positive term; at K = 1 the published broadcast to [B,B]. A new epoch resets τ."""
+    cfg = LossConfig(mode="reference", margin=how)
+    objective = build_objective(cfg, k, b)
+    tau = [0.0] * (b if k == 1 else k)
     for step in range(2):
         v, t, tn, m = make(b, k, seed=seed + 100 * step)
-        out = loss(v, t, tn, m, None, None, torch.tensor(SCALE, dtype=torch.float64))
+        out = objective(Encoded(v, t, tn, m, None, None, torch.tensor(SCALE, dtype=torch.float64)))
         want, tau = hand_reference(v, t, tn, m, tau, cfg)
         for key, value in want.items():
             assert out[key].item() == pytest.approx(value, rel=1e-9, abs=1e-12), (step, key)
-        assert loss.margins()["text"].tolist() == pytest.approx(tau, rel=1e-9, abs=1e-12)
-    loss.on_epoch_start()
-    assert loss.margins()["text"].numel() == 0
+        assert objective.margins()["text"].tolist() == pytest.approx(tau, rel=1e-9, abs=1e-12)
+    objective.on_epoch_start()
+    assert objective.margins()["text"].abs().sum() == 0
+    # Fixed shapes: a fresh objective loads the state with a plain load_state_dict.
+    fresh = build_objective(cfg, k, b)
+    fresh.load_state_dict(objective.state_dict())
+
+
+def test_reference_objective_wants_the_published_inputs():
+    objective = build_objective(LossConfig(mode="reference"), 3, 4)
+    assert objective.encode_invalid_slots and objective.invalid_slot_text == "###"
+    assert not objective.wants_pixel_negatives
 
 
 def test_reference_gradcheck():
     v, t, tn, m = make(3, 2, d=4, seed=30)
-    cfg = LossConfig(mode="reference", reference_alpha=8.0)
+    cfg = LossConfig(mode="reference")
     inputs = [x.clone().requires_grad_(True) for x in (v, t, tn)]
 
     def f(v, t, tn):
-        loss = ReferenceLoss(cfg)  # fresh: τ = 0 at every evaluation
+        loss = ReferenceLoss(cfg, 2, 3)  # fresh: τ = 0 at every evaluation
         out = loss(v, t, tn, m, None, None, torch.tensor(SCALE, dtype=torch.float64))
         # mhn_image is left out: its perturbation is a stop-gradient by definition.
-        return torch.stack([out[key] for key in ("itc", "dm", "pos", "mhn_text")])
+        return torch.stack([out[key] for key in ("itc", "dm", "mhn_text")])
 
     assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-5, fast_mode=True)

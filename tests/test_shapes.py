@@ -182,7 +182,7 @@ def test_build_with_render_editor_then_evaluate(tmp_path, monkeypatch):
         }
     )
     manifest = build(recipe, progress=False).manifest
-    assert manifest is not None and manifest.totals["edits"] > 0
+    assert manifest is not None and manifest.totals.edits > 0
     types = manifest.negative_types
     checked = 0
     for url in shard_urls(str(tmp_path / "ds"), manifest):
@@ -203,7 +203,7 @@ def test_build_with_render_editor_then_evaluate(tmp_path, monkeypatch):
                     assert relation_holds(
                         got.objects[0], got.objects[1], neg.relation, LOCATE_SLACK
                     )
-    assert checked == manifest.totals["edits"]
+    assert checked == manifest.totals.edits
     assert load_manifest(str(tmp_path / "ds")).totals == manifest.totals
 
     write_benchmark(tmp_path / "bench", count=3, seed=0)

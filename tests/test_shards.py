@@ -121,7 +121,7 @@ def damaged(demo_dataset, tmp_path):
 
 
 def test_verify_catches_flipped_byte(damaged):
-    shard = damaged / "shard-00001.parquet"
+    shard = damaged / "data" / "shard-00001.parquet"
     data = bytearray(shard.read_bytes())
     data[len(data) // 2] ^= 0x01
     shard.write_bytes(bytes(data))
@@ -130,7 +130,7 @@ def test_verify_catches_flipped_byte(damaged):
 
 
 def test_verify_catches_truncated_shard(damaged):
-    shard = damaged / "shard-00002.parquet"
+    shard = damaged / "data" / "shard-00002.parquet"
     shard.write_bytes(shard.read_bytes()[:1000])
     problems = verify(str(damaged))
     assert any("shard-00002.parquet" in p and "bytes" in p for p in problems)
@@ -138,10 +138,10 @@ def test_verify_catches_truncated_shard(damaged):
 
 
 def test_verify_catches_missing_and_extra_shards(damaged):
-    (damaged / "shard-00000.parquet").rename(damaged / "shard-00099.parquet")
+    (damaged / "data" / "shard-00000.parquet").rename(damaged / "data" / "shard-00099.parquet")
     problems = verify(str(damaged))
-    assert any(p.startswith("shard-00000.parquet: missing") for p in problems)
-    assert any(p.startswith("shard-00099.parquet: extra") for p in problems)
+    assert any(p.startswith("data/shard-00000.parquet: missing") for p in problems)
+    assert any(p.startswith("data/shard-00099.parquet: extra") for p in problems)
 
 
 def test_manifest_from_elsewhere_is_validated(tmp_path):

@@ -25,7 +25,7 @@ def test_two_process_gradients_equal_single_process(tmp_path):
 
     for margin in fx.MARGINS:
         model = fx.TinyEncoder.build()
-        loss_fn = AHNPLLoss(fx.ddp_loss_config(margin), World()).double()
+        loss_fn = AHNPLLoss(fx.ddp_loss_config(margin), 3, World()).double()
         terms = fx.ddp_step(model, loss_fn, slice(0, 6), World())
         want = {name: p.grad for name, p in model.named_parameters()}
         assert all(g is not None and g.abs().sum() > 0 for g in want.values())
@@ -40,3 +40,32 @@ def test_two_process_gradients_equal_single_process(tmp_path):
             for side, tau in loss_fn.margins().items():
                 assert torch.allclose(got["tau"][side], tau, rtol=1e-10), (margin, side)
             assert got["alpha"].item() == pytest.approx(loss_fn.pos.alpha.item(), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_pixel_negatives_on_only_one_rank_neither_hang_nor_abort(tmp_path):
+    """`image_negatives=pixel` where one rank's batches never hold an edited image (only
+    shard 0 has edits, and each rank reads whole shards): both ranks run the same collectives,
+    train to the end and leave the process group cleanly."""
+    import sys
+    from pathlib import Path
+
+    records = fx.make_records(8, 32)
+    for r in records[2:]:
+        r.edits = []
+    data = fx.write_dataset(tmp_path / "ds", records, 2)
+    torchrun = Path(sys.executable).parent / "torchrun"
+    args = f"--nproc_per_node 2 --master_port {free_port()} -m ahnpl.trainer.cli --data {data}"
+    args += f" --out {tmp_path / 'run'} --model ahnpl-tiny --batch-size 4 --steps 3"
+    args += " --workers 0 --log-every 1 --image-negatives pixel optim.warmup_steps=0"
+    cmd = [str(torchrun), *args.split()]
+    result = fx.run_ranks(cmd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for bad in ("Traceback", "collective", "abort", "Connection closed"):
+        assert bad not in result.stderr, result.stderr[-3000:]
+    state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["step"] == 3 and state["skipped"] == 0
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    col = rows[0].split(",").index("loss/mhn_image")
+    # One rank's pixel negatives are scored on every step: the global term is not zero.
+    assert all(float(r.split(",")[col]) > 0 for r in rows[1:])

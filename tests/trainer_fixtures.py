@@ -34,8 +34,11 @@ class TinyEncoder:
 
             def forward(self, images, texts):
                 norm = torch.nn.functional.normalize
-                return (norm(images @ self.img.T, dim=-1), norm(texts @ self.txt.T, dim=-1),
-                        self.logit_scale.exp())  # fmt: skip
+                return (
+                    norm(images @ self.img.T, dim=-1),
+                    norm(texts @ self.txt.T, dim=-1),
+                    self.logit_scale.exp(),
+                )
 
         return Tiny()
 
@@ -60,8 +63,9 @@ def ddp_step(model, loss_fn, rows: slice, world):
 
     x_img, x_txt, x_neg, x_pix, m, n = (x[rows] for x in ddp_inputs())
     b, k, din = x_neg.shape
-    img_f, txt_f, scale = model(torch.cat([x_img, x_pix.reshape(-1, din)]),
-                                torch.cat([x_txt, x_neg.reshape(-1, din)]))  # fmt: skip
+    img_f, txt_f, scale = model(
+        torch.cat([x_img, x_pix.reshape(-1, din)]), torch.cat([x_txt, x_neg.reshape(-1, din)])
+    )
     v, t = img_f[:b], txt_f[:b]
     tn, pix = txt_f[b:].reshape(b, k, -1), img_f[b:].reshape(b, k, -1)
     terms = loss_fn(v, t, tn, m, pix, n, scale)
@@ -97,13 +101,14 @@ def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None
     from ahnpl.trainer.losses import AHNPLLoss
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world_size)  # fmt: skip
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size
+    )
     try:
         world = World(rank, world_size)
         for margin in MARGINS:
             model = DDP(TinyEncoder.build())
-            loss_fn = AHNPLLoss(ddp_loss_config(margin), world).double()
+            loss_fn = AHNPLLoss(ddp_loss_config(margin), 3, world).double()
             per = 6 // world_size
             terms = ddp_step(model, loss_fn, slice(rank * per, (rank + 1) * per), world)
             grads = {name: p.grad for name, p in model.module.named_parameters()}
@@ -112,3 +117,29 @@ def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None
             torch.save(state, f"{out_dir}/{margin}-rank{rank}.pt")
     finally:
         dist.destroy_process_group()
+
+
+def run_ranks(cmd: list[str], timeout: float = 240):
+    """Run a torchrun command in its own session; on a hang, kill every rank and fail."""
+    import os
+    import signal
+    import subprocess
+
+    import pytest
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"the ranks hung (killed after {timeout:.0f} s)")
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)

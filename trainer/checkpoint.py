@@ -6,8 +6,16 @@ dicts only, so `torch.load(..., weights_only=True)` reads it and no pickle code 
     state_dict       model.state_dict() without `module.` prefixes (open_clip.load_checkpoint
                      and ahnpl.models.create_model(name, pretrained=path) load it)
     model            the --model value given (name or config path)
-    model_config     open_clip.get_model_config(name): rebuilds the model without our files
-    optimizer, scaler, loss (α, margins), step, samples_seen, rng, config, manifest_sha256
+    model_config     the open_clip config the model was built from, `quick_gelu` included:
+                     rebuilds the same network without our files
+    optimizer, scaler, loss (the objective's state dict: margins), step, samples_seen,
+    skipped, same_token_negatives, rng (per rank), data (per rank, per loader worker: the
+    stream position [epoch, samples consumed] after its last trained batch), config,
+    manifest_sha256
+
+Run folders (open_clip's habit): a folder that already holds a run is refused unless
+`--resume` is given; on resume the checkpoint's config is compared with this one, and any field
+that changes the model, loss, data stream or optimisation is named in a one-line error.
 """
 
 from __future__ import annotations
@@ -18,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from ahnpl.atomic import atomic_write
 
@@ -72,15 +79,82 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def load_module_state(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load parameters and buffers whose shapes may differ from the fresh module's (the loss's
-    margins start empty and take K entries after the first step)."""
-    for name, value in state.items():
-        *path, leaf = name.split(".")
-        owner = module.get_submodule(".".join(path)) if path else module
-        current = getattr(owner, leaf)
-        if isinstance(current, nn.Parameter):
-            with torch.no_grad():
-                current.copy_(value)
+class RunFolderError(ValueError):
+    """The run folder cannot be used as asked (a one-line message for the CLI)."""
+
+
+RUN_FILES = ("checkpoints/latest.pt", "metrics.csv", "config.yaml")
+# Fields that may change on resume without changing what is trained.
+FREE_ON_RESUME = (
+    "run.resume",
+    "run.out",
+    "run.log_every",
+    "run.save_every",
+    "run.tensorboard",
+    "run.device",
+    "data.path",
+    "data.verify",
+    "eval.",
+)
+SCHEDULE_FIELDS = ("run.steps", "run.epochs")
+
+
+def _flat(tree: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
         else:
-            setattr(owner, leaf, value.to(current.device))
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_changes(old: dict, new: dict) -> dict[str, tuple[Any, Any]]:
+    """Dotted field → (old, new) for every field whose value differs."""
+    a, b = _flat(old), _flat(new)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def open_run(
+    out: str | Path, resume: bool, config: dict, verbose: bool = True
+) -> dict[str, Any] | None:
+    """Check the run folder `out` and return the checkpoint to resume from, if any.
+
+    Args:
+        out: the run folder; resume: `--resume` given; config: this run's `model_dump()`;
+        verbose: print a line when `--resume` finds no checkpoint.
+    Returns:
+        The checkpoint dict, or None for a fresh start (also when `--resume` finds none).
+    Raises:
+        RunFolderError: `out` holds a run and `resume` is False; or the checkpoint's config
+            differs in a field outside `FREE_ON_RESUME` and `SCHEDULE_FIELDS` (one line
+            naming each field, old → new).
+    """
+    out = Path(out)
+    found = [name for name in RUN_FILES if (out / name).exists()]
+    if not resume:
+        if found:
+            raise RunFolderError(
+                f"--out {out} already holds a run ({', '.join(found)}); pass --resume to "
+                f"continue it, or choose a new --out"
+            )
+        return None
+    path = out / RUN_FILES[0]
+    if not path.is_file():
+        if verbose:
+            print(f"--resume: no checkpoint at {path} yet; starting from step 0")
+        return None
+    state = load(path)
+    changed = config_changes(state["config"], config)
+    fixed = {
+        k: v
+        for k, v in changed.items()
+        if not k.startswith(FREE_ON_RESUME) and k not in SCHEDULE_FIELDS
+    }
+    if fixed:
+        fields = ", ".join(f"{k} ({a!r} → {b!r})" for k, (a, b) in fixed.items())
+        raise RunFolderError(
+            f"--resume: {path} was trained with another config: {fields}; restore them, or "
+            f"start a new --out"
+        )
+    return state

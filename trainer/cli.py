@@ -20,6 +20,35 @@ from .config import load_config
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
+# Option of `main` → config field it sets (None = not given on the command line).
+OPTION_FIELDS = {
+    "data": "data.path",
+    "out": "run.out",
+    "model": "model.name",
+    "pretrained": "model.pretrained",
+    "batch_size": "data.batch_size",
+    "steps": "run.steps",
+    "epochs": "run.epochs",
+    "lr": "optim.lr",
+    "device": "run.device",
+    "seed": "run.seed",
+    "resume": "run.resume",
+    "workers": "data.workers",
+    "precision": "run.precision",
+    "loss": "loss.mode",
+    "margin": "loss.margin",
+    "tau_max": "loss.tau_max",
+    "lambda_mhn": "loss.lambda_mhn",
+    "lambda_dm": "loss.lambda_dm",
+    "lambda_pos": "loss.lambda_pos",
+    "image_negatives": "loss.image_negatives",
+    "image_negatives_per_sample": "data.image_negatives_per_sample",
+    "captions_per_image": "data.captions_per_image",
+    "log_every": "run.log_every",
+    "save_every": "run.save_every",
+    "verify_data": "data.verify",
+}
+
 
 @app.command()
 def main(
@@ -54,23 +83,22 @@ def main(
     captions_per_image: str | None = typer.Option(None, "--captions-per-image", help="all|one"),
     log_every: int | None = typer.Option(None, "--log-every"),
     save_every: int | None = typer.Option(None, "--save-every"),
+    verify_data: bool = typer.Option(
+        False, "--verify-data", help="compare every shard's sha256 with the manifest first"
+    ),
     set_: list[str] = typer.Option([], "--set", help="SECTION.FIELD=VALUE (repeatable)"),
 ) -> None:
     """Train; prints where the checkpoint and metrics are."""
+    from .checkpoint import RunFolderError
+    from .data import ShardMismatch
     from .train import train
 
+    given = locals()
+    # An option left out (None) or a flag not given (False) keeps the config's value.
     overrides = {
-        "data.path": data, "run.out": out, "model.name": model, "model.pretrained": pretrained,
-        "data.batch_size": batch_size, "run.steps": steps, "run.epochs": epochs,
-        "optim.lr": lr, "run.device": device, "run.seed": seed, "run.resume": resume or None,
-        "data.workers": workers, "run.precision": precision, "loss.mode": loss,
-        "loss.margin": margin, "loss.tau_max": tau_max, "loss.lambda_mhn": lambda_mhn,
-        "loss.lambda_dm": lambda_dm, "loss.lambda_pos": lambda_pos,
-        "loss.image_negatives": image_negatives,
-        "data.image_negatives_per_sample": image_negatives_per_sample,
-        "data.captions_per_image": captions_per_image, "run.log_every": log_every,
-        "run.save_every": save_every,
-    }  # fmt: skip
+        field: None if given[name] is False else given[name]
+        for name, field in OPTION_FIELDS.items()
+    }
     # --steps and --epochs on the command line replace the other one set in the YAML.
     config, positional = _split_args(args or [])
     sets = positional + list(set_)
@@ -87,7 +115,8 @@ def main(
     except (ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    with one_line_errors(user_errors=()):  # an uncached --pretrained tag offline, no CUDA
+    # Run-folder and shard errors are the user's to fix; anything else keeps its traceback.
+    with one_line_errors(user_errors=(RunFolderError, ShardMismatch)):
         train(cfg)
 
 

@@ -33,6 +33,9 @@ class DataConfig(_Section):
     captions_per_image: Literal["all", "one"] = "all"
     image_negatives_per_sample: int = Field(2, ge=0, description="pixel negatives cap")
     on_error: Literal["skip", "raise"] = Field("skip", description="undecodable sample policy")
+    verify: bool = Field(
+        False, description="compare every shard's sha256 with the manifest before training"
+    )
 
 
 class LossConfig(_Section):
@@ -59,10 +62,6 @@ class LossConfig(_Section):
     itc_image_negatives: bool = Field(
         False, description="add valid image negatives to the text→image contrastive candidates"
     )
-    reference_positive_margin: bool = Field(
-        True, description="reference mode: include its fixed-α positive term"
-    )
-    reference_alpha: float = Field(0.2, description="reference mode: its untrained α (logits)")
 
 
 class OptimConfig(_Section):

@@ -12,9 +12,21 @@ DESIGN §8. Stages, in order, each in a DataLoader worker:
 
 The stream is endless (epoch after epoch); the trainer counts steps and takes the number of
 samples per epoch from the manifest. Everything random is a function of (seed, epoch, worker,
-position): per-sample augmentation draws from a generator seeded for that sample, and an edit
-gets the same crop as its original. Hence `start_batch` resumes exactly: skipped batches are
-never decoded.
+position), through `ahnpl.seeding.derive_seed`: per-sample augmentation draws from a generator
+seeded for that sample, and an edit gets the same crop as its original.
+
+Exact resume, for any worker count. Worker w's batches are the global batches j·W + w; every
+batch carries its worker's stream position after it, `(worker, epoch, samples consumed)`, and
+the trainer checkpoints the last position of each worker. A resumed loader renumbers its
+workers so that the DataLoader's first worker holds global batch `start_batch` (a fresh
+DataLoader always starts its round-robin at worker 0), and each worker skips to its position
+without decoding, so undecodable samples in the skipped range cannot shift the stream.
+
+Integrity: every shard's size (and a Parquet shard's row count) is compared with the manifest
+when it is opened, and its row count again when it ends; `data.verify` also compares every
+shard's sha256 before training. Shard names come from the manifest, never from a listing.
+A text negative whose tokens equal its caption's once both are truncated to the context
+length is marked invalid and counted (`same_tokens` in a batch).
 """
 
 from __future__ import annotations
@@ -22,17 +34,19 @@ from __future__ import annotations
 import io
 import logging
 import random
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import count
 
+import fsspec
+import pyarrow.parquet as pq
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from ahnpl.seeding import derive_seed, python_rng
 from ahnpl.shards.io import read_shard
-from ahnpl.shards.manifest import Manifest, load_manifest, shard_urls
+from ahnpl.shards.manifest import Manifest, ShardEntry, load_manifest, sha256_of, shard_urls
 
 from .config import DataConfig
 
@@ -68,9 +82,57 @@ def assign_shards(
     return None, total, me
 
 
-def records(url: str, with_edits: bool) -> Iterator:
-    """The records of one shard; without edits, Parquet reads skip the edited-image bytes."""
-    return read_shard(url, with_edits=with_edits)
+class ShardMismatch(ValueError):
+    """A shard does not match its manifest entry (size, rows or sha256)."""
+
+
+def checked_records(url: str, entry: ShardEntry | None, with_edits: bool) -> Iterator:
+    """The records of one shard, after checking it against its manifest entry.
+
+    Without edits, Parquet reads skip the edited-image bytes. With `entry`, the size (and for
+    Parquet the row count in the footer) is compared when the shard is opened, and the number
+    of records read when it ends.
+
+    Raises:
+        ShardMismatch: the shard differs from `entry` (e.g. a shard of another dataset).
+    """
+    if entry is not None:
+        fs, path = fsspec.core.url_to_fs(url)
+        size = fs.size(path)
+        rows = None
+        if url.endswith(".parquet"):
+            with fs.open(path, "rb") as f:
+                rows = pq.read_metadata(f).num_rows
+        if size != entry.bytes or (rows is not None and rows != entry.rows):
+            found = f"{size} bytes" + (f", {rows} rows" if rows is not None else "")
+            raise ShardMismatch(_mismatch(url, found, f"{entry.bytes} bytes, {entry.rows} rows"))
+    n = 0
+    for record in read_shard(url, with_edits=with_edits):
+        n += 1
+        yield record
+    if entry is not None and n != entry.rows:
+        raise ShardMismatch(_mismatch(url, f"{n} rows", f"{entry.rows} rows"))
+
+
+def _mismatch(url: str, found: str, listed: str) -> str:
+    return (
+        f"{url}: {found}, the manifest lists {listed}; the shard is not the one this dataset "
+        f"was built with (`ahnpl-gen verify` lists every difference)"
+    )
+
+
+def verify_shards(root: str, manifest: Manifest) -> None:
+    """Compare the sha256 and size of every shard with the manifest (`data.verify`).
+
+    Raises:
+        ShardMismatch: the first shard that differs.
+    """
+    for entry, url in zip(manifest.shards, shard_urls(root, manifest)):
+        digest, size = sha256_of(url)
+        if digest != entry.sha256 or size != entry.bytes:
+            raise ShardMismatch(
+                _mismatch(url, f"sha256 {digest[:12]}…", f"sha256 {entry.sha256[:12]}…")
+            )
 
 
 def expand(record, epoch: int, captions_per_image: str, want_edits: bool) -> Iterator[RawSample]:
@@ -79,13 +141,13 @@ def expand(record, epoch: int, captions_per_image: str, want_edits: bool) -> Ite
     if n == 0:
         return
     if captions_per_image == "one":
-        chosen = [(zlib.crc32(record.key.encode()) + epoch) % n]
+        chosen = [derive_seed("caption", record.key, epoch) % n]
     else:
         chosen = range(n)
     for c in chosen:
         edits = [(e.slot, e.image) for e in record.edits if e.caption == c] if want_edits else []
-        yield RawSample(record.key, record.image, record.captions[c], record.neg_texts[c],
-                        record.neg_valid[c], edits)  # fmt: skip
+        negatives, valid = record.neg_texts[c], record.neg_valid[c]
+        yield RawSample(record.key, record.image, record.captions[c], negatives, valid, edits)
 
 
 def shuffle(items: Iterator, bufsize: int, rng: random.Random) -> Iterator:
@@ -122,12 +184,32 @@ def decode_image(data: bytes) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
+@dataclass
+class StreamOptions:
+    """What the objective and the run ask of the stream (defaults: a fresh plain stream).
+
+    entries: the manifest entry of each url (checked when opened; None skips the checks);
+    start_batch: the global batch to start at; resume: per worker, (epoch, samples consumed)
+    after its last trained batch (from the checkpoint; None = from the start);
+    pixel_negatives: decode the edits; invalid_slot_text: the text of invalid slots (None
+    keeps the stored text).
+    """
+
+    entries: list[ShardEntry] | None = None
+    start_batch: int = 0
+    resume: list[tuple[int, int]] | None = None
+    pixel_negatives: bool = False
+    invalid_slot_text: str | None = None
+
+
 class ShardStream(IterableDataset):
     """Endless stream of collated batches from dataset shards (see module docstring).
 
     Yields dicts: `images` [B,3,H,W] float, `texts` [B,L] long, `neg_texts` [B,K,L] long
-    (invalid slots tokenised from their stored text, ""), `neg_mask` [B,K] bool,
-    `edit_images` [P,3,H,W] float, `edit_index` [P] long (flat b·K + slot), `keys` list[str].
+    (invalid slots tokenised from `invalid_slot_text` or their stored text), `neg_mask` [B,K]
+    bool, `edit_images` [P,3,H,W] float, `edit_index` [P] long (flat b·K + slot), `keys`
+    list[str], `same_tokens` int (slots made invalid: same tokens as the caption), `index`
+    int (global batch index), `position` (worker, epoch, samples consumed after this batch).
     """
 
     def __init__(
@@ -140,8 +222,7 @@ class ShardStream(IterableDataset):
         seed: int,
         rank: int = 0,
         world_size: int = 1,
-        start_batch: int = 0,
-        pixel_negatives: bool = False,
+        options: StreamOptions | None = None,
     ) -> None:
         super().__init__()
         if not urls:
@@ -154,62 +235,65 @@ class ShardStream(IterableDataset):
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
-        self.start_batch = start_batch
-        self.pixel_negatives = pixel_negatives and cfg.image_negatives_per_sample > 0
+        self.opts = options or StreamOptions()
+        self.pixel_negatives = self.opts.pixel_negatives and cfg.image_negatives_per_sample > 0
 
     def _worker(self) -> tuple[int, int]:
+        """(logical worker id, workers): renumbered so that worker 0 holds `start_batch`."""
         info = get_worker_info()
-        return (0, 1) if info is None else (info.id, info.num_workers)
+        if info is None:
+            return 0, 1
+        return (info.id + self.opts.start_batch) % info.num_workers, info.num_workers
 
     def samples(self, epoch: int) -> Iterator[RawSample]:
         """This worker's shuffled samples of one epoch (bytes, not decoded)."""
         wid, workers = self._worker()
         order = list(range(len(self.urls)))
-        random.Random(f"shards-{self.seed}-{epoch}").shuffle(order)
+        python_rng("shards", self.seed, epoch).shuffle(order)
         picked, stride, offset = assign_shards(len(order), self.rank, self.world_size, wid, workers)
-        mine = [self.urls[order[p]] for p in picked] if picked is not None else [
-            self.urls[i] for i in order
-        ]  # fmt: skip
+        mine = order if picked is None else [order[p] for p in picked]
+        entries = self.opts.entries
 
         def rows():
             r = 0
-            for url in mine:
-                for record in records(url, self.pixel_negatives):
+            for i in mine:
+                entry = entries[i] if entries is not None else None
+                for record in checked_records(self.urls[i], entry, self.pixel_negatives):
                     if r % stride == offset:
-                        yield from expand(record, epoch, self.cfg.captions_per_image,
-                                          self.pixel_negatives)  # fmt: skip
+                        yield from expand(
+                            record, epoch, self.cfg.captions_per_image, self.pixel_negatives
+                        )
                     r += 1
 
-        g = self.rank * workers + wid
-        rng = random.Random(f"samples-{self.seed}-{epoch}-{g}")
+        rng = python_rng("samples", self.seed, epoch, self.rank * workers + wid)
         return shuffle(rows(), self.cfg.shuffle_buffer, rng)
 
     def __iter__(self) -> Iterator[dict]:
         wid, workers = self._worker()
         bsz = self.cfg.batch_size
+        start = self.opts.start_batch
+        # This worker's batches are j·workers + wid; the first one not trained on yet:
+        local = max(0, -(-(start - wid) // workers))
+        first_epoch, skip = self.opts.resume[wid] if self.opts.resume else (0, 0)
         batch: list[tuple] = []
-        local = 0  # this worker's batch counter; its global batch index is local·workers + wid
-        skipped = 0
-        for epoch in count():
-            seen = 0
+        for epoch in count(first_epoch):
+            consumed = 0
             for sample in self.samples(epoch):
-                seen += 1
+                consumed += 1
+                if epoch == first_epoch and consumed <= skip:
+                    continue  # trained on before the checkpoint: dropped before decoding
                 index = local * workers + wid
-                if index < self.start_batch:
-                    # Resuming: batches already trained on are dropped before decoding.
-                    skipped += 1
-                    if skipped == bsz:
-                        local, skipped = local + 1, 0
-                    continue
-                seed = ((self.seed * 1_000_003 + self.rank) * 1_000_003 + index) * 4096
-                decoded = self.decode(sample, seed + len(batch))
+                seed = derive_seed("augment", self.seed, self.rank, index, len(batch))
+                decoded = self.decode(sample, seed)
                 if decoded is None:
                     continue
                 batch.append(decoded)
                 if len(batch) == bsz:
-                    yield self.collate(batch)
+                    out = self.collate(batch)
+                    out.update(index=index, position=(wid, epoch, consumed))
+                    yield out
                     local, batch = local + 1, []
-            if seen == 0:
+            if consumed == 0:
                 raise RuntimeError(
                     f"rank {self.rank} worker {wid} received no samples: the dataset has fewer "
                     f"image rows than ranks × workers; lower --workers or use more data"
@@ -247,16 +331,24 @@ class ShardStream(IterableDataset):
         images = torch.stack([img for _, img, _ in batch])
         texts = self.tokenizer([s.caption for s in samples])
         negs = self.tokenizer([n for s in samples for n in s.negatives] or [""])[: len(samples) * k]
+        negs = negs.reshape(len(samples), k, texts.shape[1])
+        valid = torch.tensor([s.valid for s in samples], dtype=torch.bool).reshape(-1, k)
+        # A negative equal to its caption once both are truncated is no negative at all.
+        same = (negs == texts[:, None, :]).all(-1) & valid
+        valid &= ~same
+        if self.opts.invalid_slot_text is not None:
+            negs[~valid] = self.tokenizer([self.opts.invalid_slot_text])[0]
         return {
             "images": images,
             "texts": texts,
-            "neg_texts": negs.reshape(len(samples), k, texts.shape[1]),
-            "neg_mask": torch.tensor([s.valid for s in samples], dtype=torch.bool).reshape(-1, k),
+            "neg_texts": negs,
+            "neg_mask": valid,
             "edit_images": (
                 torch.stack(edit_images) if edit_images else images.new_zeros(0, *images.shape[1:])
             ),
             "edit_index": torch.tensor(edit_index, dtype=torch.long),
             "keys": [s.key for s in samples],
+            "same_tokens": int(same.sum()),
         }
 
 
@@ -268,6 +360,7 @@ class TrainData:
     manifest: Manifest
     samples_per_epoch: int
     negative_types: list[str]
+    workers: int  # streams per rank (loader workers, or 1 in the main process)
 
 
 def samples_per_epoch(manifest: Manifest, captions_per_image: str) -> int:
@@ -284,15 +377,19 @@ def build_loader(
     seed: int,
     rank: int = 0,
     world_size: int = 1,
-    start_batch: int = 0,
-    pixel_negatives: bool = False,
+    options: StreamOptions | None = None,
     pin_memory: bool = False,
 ) -> TrainData:
     """Open the dataset at `cfg.path` and return an endless batch loader for this rank.
 
+    `options.entries` is filled from the manifest. `options.resume`, when given, must hold
+    one position per loader worker (`TrainData.workers`, at least 1).
+
     Raises:
         FileNotFoundError: no manifest at `cfg.path`.
-        ValueError: the dataset is empty or has fewer image rows than ranks.
+        ValueError: the dataset is empty, has fewer image rows than ranks, or `resume` was
+            written with another number of workers.
+        ShardMismatch: `cfg.verify` and a shard's sha256 differs from the manifest.
     """
     manifest = load_manifest(cfg.path)
     rows = sum(s.rows for s in manifest.shards)
@@ -300,30 +397,60 @@ def build_loader(
         raise ValueError(
             f"{cfg.path}: {rows} image rows for {world_size} ranks; every rank needs data"
         )
+    if cfg.verify:
+        verify_shards(cfg.path, manifest)
     if cfg.captions_per_image == "all" and cfg.shuffle_buffer < 10 * cfg.batch_size:
         log.warning(
             "data.shuffle_buffer=%d is under 10× the batch (%d): the captions of one image will "
             "often share a batch and act as false negatives; raise it or use "
-            "captions_per_image=one", cfg.shuffle_buffer, cfg.batch_size,
-        )  # fmt: skip
-    # Every worker of every rank must receive rows, whatever the epoch's shard order: with
-    # whole shards per rank, the poorest rank may get the n // world smallest shards.
-    sizes = sorted(s.rows for s in manifest.shards)
-    n = len(sizes)
-    poorest = sum(sizes[: n // world_size]) if n >= world_size else rows // world_size
-    workers = min(cfg.workers, max(1, poorest)) if cfg.workers else 0
+            "captions_per_image=one",
+            cfg.shuffle_buffer,
+            cfg.batch_size,
+        )
+    workers = effective_workers(cfg.workers, manifest, world_size)
+    options = options or StreamOptions()
+    options.entries = list(manifest.shards)
+    if options.resume is not None and len(options.resume) != max(1, workers):
+        raise ValueError(
+            f"the checkpoint was written with {len(options.resume)} loader worker(s) per rank, "
+            f"this run has {max(1, workers)}; resume with the same --workers"
+        )
+    urls = shard_urls(cfg.path, manifest)
     stream = ShardStream(
-        shard_urls(cfg.path, manifest), len(manifest.negative_types), transform, tokenizer,
-        cfg, seed, rank, world_size, start_batch, pixel_negatives,
-    )  # fmt: skip
+        urls,
+        len(manifest.negative_types),
+        transform,
+        tokenizer,
+        cfg,
+        seed,
+        rank,
+        world_size,
+        options,
+    )
     loader = DataLoader(
-        stream, batch_size=None, num_workers=workers, pin_memory=pin_memory,
-        persistent_workers=False, prefetch_factor=4 if workers else None,
+        stream,
+        batch_size=None,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
         # Its own generator: creating the iterator must not draw from the global torch RNG,
         # or a resumed run would diverge from an uninterrupted one.
         generator=torch.Generator().manual_seed(seed),
-    )  # fmt: skip
-    return TrainData(
-        loader, manifest, samples_per_epoch(manifest, cfg.captions_per_image),
-        list(manifest.negative_types),
-    )  # fmt: skip
+    )
+    per_epoch = samples_per_epoch(manifest, cfg.captions_per_image)
+    return TrainData(loader, manifest, per_epoch, list(manifest.negative_types), max(1, workers))
+
+
+def effective_workers(requested: int, manifest: Manifest, world_size: int) -> int:
+    """Loader workers per rank: never more than the poorest rank has image rows.
+
+    Every worker of every rank must receive rows, whatever the epoch's shard order: with
+    whole shards per rank, the poorest rank may get the n // world smallest shards.
+    """
+    if not requested:
+        return 0
+    sizes = sorted(s.rows for s in manifest.shards)
+    n = len(sizes)
+    poorest = sum(sizes[: n // world_size]) if n >= world_size else sum(sizes) // world_size
+    return min(requested, max(1, poorest))

@@ -66,6 +66,11 @@ class World:
             dist.all_reduce(x, op=dist.ReduceOp.MAX)
         return x
 
+    def barrier(self) -> None:
+        """Wait until every rank gets here."""
+        if self.world_size > 1:
+            dist.barrier()
+
     def mean(self, x: torch.Tensor) -> torch.Tensor:
         """Mean of `x` over ranks, detached (for logging)."""
         return self.sum(x) / self.world_size
@@ -107,5 +112,6 @@ def all_reduce_grads(params: list[torch.nn.Parameter], world: World) -> None:
 
 
 def cleanup() -> None:
+    """Leave the process group (every rank, also after an error, so none is left waiting)."""
     if dist.is_initialized():
         dist.destroy_process_group()

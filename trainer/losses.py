@@ -24,13 +24,13 @@ batch; normalisers and margins use global statistics (see `ahnpl.trainer.distrib
 values returned per rank are therefore world_size × (this rank's share); their mean over ranks
 is the global loss, which is what the trainer logs.
 
-`loss.mode = reference` (`ReferenceLoss`) reproduces the published code instead; its
-deviations from the definitions here are listed in its docstring and docs/TRAINING.md.
+`loss.mode = reference` (`ahnpl.trainer.reference_loss`) reproduces the published code
+instead; its deviations from the definitions here are listed there and in docs/TRAINING.md.
+The trainer reaches these modules through `ahnpl.trainer.objective`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -40,10 +40,8 @@ from torch import nn
 from .config import LossConfig
 from .distributed import SINGLE, World
 
-LOGIT_SCALE_MAX = 100.0
 
-
-def _f32(x: torch.Tensor | None) -> torch.Tensor | None:
+def f32(x: torch.Tensor | None) -> torch.Tensor | None:
     # Losses run in fp32; float64 (gradcheck) passes through unchanged.
     if x is None or x.dtype == torch.float64:
         return x
@@ -181,23 +179,26 @@ class DynamicMargin(nn.Module):
     s(t_i,v_i) − s(t_i,u⁻_ij) over *pixel* image negatives only. Logit units.
     τ_j (detached): `mean` = mean over valid i of gap_ij; `max` = max over valid i of gap_ij / K;
     `fixed` = `margin_fixed`; then clamped to [0, τ_max]; with `margin_ema` > 0,
-    τ_j ← β·τ_j(prev) + (1−β)·τ_j(batch) for types seen in the batch. Statistics are global
-    over ranks. A type with no valid slot in the batch keeps its previous τ (0 at start).
-    `self.tau` [K] holds the margins of the last call, for logging and checkpoints.
+    τ_j ← β·τ_j(prev) + (1−β)·τ_j(batch) for types seen in the batch (the first batch that
+    has a type sets its τ). Statistics are global over ranks. A type with no valid slot in
+    the batch keeps its previous τ (0 at start). Buffers `tau` [K] (the margins of the last
+    call, for logging and checkpoints) and `seen` [K] bool.
     """
 
-    def __init__(self, cfg: LossConfig, side: str = "text") -> None:
+    def __init__(self, cfg: LossConfig, num_slots: int, side: str = "text") -> None:
         super().__init__()
         self.cfg = cfg
         self.side = side
         self.name = f"dm_{side}"
-        self.register_buffer("tau", torch.zeros(0), persistent=True)
+        # Fixed [K] shapes, so a checkpoint loads with a plain load_state_dict.
+        self.register_buffer("tau", torch.zeros(num_slots), persistent=True)
+        self.register_buffer("seen", torch.zeros(num_slots, dtype=torch.bool), persistent=True)
 
     def margins(self, gap: torch.Tensor, mask: torch.Tensor, world: World) -> torch.Tensor:
         k = gap.shape[1]
         gap = gap.detach()
         count = world.sum(mask.sum(0).to(gap.dtype))
-        seen = count > 0
+        here = count > 0
         if self.cfg.margin == "fixed":
             batch = torch.full((k,), self.cfg.margin_fixed, dtype=gap.dtype, device=gap.device)
         elif self.cfg.margin == "mean":
@@ -207,12 +208,13 @@ class DynamicMargin(nn.Module):
             neg_inf = torch.full_like(gap, float("-inf"))
             batch = world.max(torch.where(mask, gap, neg_inf).max(0).values) / k
         batch = batch.clamp(0.0, self.cfg.tau_max)
-        prev = self.tau if self.tau.numel() == k else torch.zeros_like(batch)
-        prev = prev.to(device=gap.device, dtype=gap.dtype)
+        prev = self.tau.to(dtype=gap.dtype)
         beta = self.cfg.margin_ema
-        new = beta * prev + (1 - beta) * batch if beta > 0 and self.tau.numel() == k else batch
-        tau = torch.where(seen, new, prev)
-        self.tau = tau.detach().clone()
+        # The EMA starts at a type's first batch statistic, not at the initial 0.
+        smoothed = torch.where(self.seen, beta * prev + (1 - beta) * batch, batch)
+        tau = torch.where(here, smoothed if beta > 0 else batch, prev)
+        self.tau = tau.detach().clone()  # same [K] shape; the dtype of the computation
+        self.seen = self.seen | here
         return tau
 
     def forward(self, f: Features) -> torch.Tensor:
@@ -294,7 +296,7 @@ def compose_image_negatives(
 
 
 class AHNPLLoss(nn.Module):
-    """The DESIGN §8 objective (or plain CLIP for `mode="clip"`), every term by name.
+    """The DESIGN §8 loss, every term by name.
 
     forward(image_emb [B,D], text_emb [B,D], neg_text_emb [B,K,D], neg_text_mask [B,K] bool,
     neg_image_emb [B,K,D] or None, neg_image_mask [B,K] bool or None, logit_scale 0-d) → dict
@@ -309,16 +311,15 @@ class AHNPLLoss(nn.Module):
         ValueError: shapes disagree (the message names the argument).
     """
 
-    def __init__(self, cfg: LossConfig, world: World = SINGLE) -> None:
+    def __init__(self, cfg: LossConfig, num_slots: int, world: World = SINGLE) -> None:
         super().__init__()
         self.cfg = cfg
         self.world = world
-        clip = cfg.mode == "clip"
-        self.itc = ContrastiveHN(use_negatives=not clip, image_negatives=cfg.itc_image_negatives)
+        self.itc = ContrastiveHN(image_negatives=cfg.itc_image_negatives)
         self.mhn_text = MultimodalHNText(cfg.mhn_form)
         self.mhn_image = MultimodalHNImage(cfg.mhn_form)
-        self.dm_text = DynamicMargin(cfg, "text")
-        self.dm_image = DynamicMargin(cfg, "image")
+        self.dm_text = DynamicMargin(cfg, num_slots, "text")
+        self.dm_image = DynamicMargin(cfg, num_slots, "image")
         self.pos = PositiveAlignment(cfg.alpha, cfg.alpha_from)
 
     def margins(self) -> dict[str, torch.Tensor]:
@@ -360,15 +361,13 @@ class AHNPLLoss(nn.Module):
         logit_scale,
     ) -> Features:
         """fp32 copies of the inputs, the composed image negatives and the gathered columns."""
-        v, t, tn = _f32(image_emb), _f32(text_emb), _f32(neg_text_emb)
+        v, t, tn = f32(image_emb), f32(text_emb), f32(neg_text_emb)
         m = neg_text_mask.bool()
-        scale = _f32(torch.as_tensor(logit_scale, device=v.device))
-        u = n = pixel = None
-        if self.cfg.mode != "clip":
-            pmask = None if neg_image_mask is None else neg_image_mask.bool()
-            u, n, pixel = compose_image_negatives(
-                self.cfg.image_negatives, v, t, tn, m, _f32(neg_image_emb), pmask
-            )
+        scale = f32(torch.as_tensor(logit_scale, device=v.device))
+        pmask = None if neg_image_mask is None else neg_image_mask.bool()
+        u, n, pixel = compose_image_negatives(
+            self.cfg.image_negatives, v, t, tn, m, f32(neg_image_emb), pmask
+        )
         w = self.world
         gather_u = u is not None and self.itc.image_negatives
         return Features(
@@ -393,9 +392,6 @@ class AHNPLLoss(nn.Module):
     def terms(self, f: Features) -> dict[str, torch.Tensor]:
         """Every term by name, and their weighted sum as `total`."""
         out = {"itc": self.itc(f)}
-        if self.cfg.mode == "clip":
-            out["total"] = out["itc"]
-            return out
         out["mhn_text"] = self.mhn_text(f)
         out["mhn_image"] = self.mhn_image(f)
         out["mhn"] = out["mhn_text"] + out["mhn_image"]
@@ -431,139 +427,42 @@ def check_shapes(v, t, tn, m, u, n) -> None:
         )
 
 
-class ReferenceLoss(nn.Module):
-    """The published AHNPL code's single-GPU loss, reproduced exactly (`loss.mode=reference`).
+class ClipLoss(nn.Module):
+    """Plain CLIP (`loss.mode=clip`): L_itc over the captions only, no negatives.
 
-    Source: nynu-BDAI/AHNPL `open_clip/loss.py::Clip_DALoss` (single-GPU branch, run with
-    `--hardnegative --mar-loss --neg-loss --positive-margin-loss`) and `training/train.py`.
-    Same signature and output keys as `AHNPLLoss`. Where it departs from DESIGN §8:
-
-    1. Contrastive: image→text scores *all* B·K negatives, invalid slots included (their
-       embedding is whatever was encoded for them: the trainer encodes the slot's stored text,
-       "" in ahnpl shards). Text→image has no image negatives.
-    2. Negative loss (its `neg_loss`, our `mhn`): text side CE(ℓ·t @ t⁻_flat.T [B,B·K],
-       target arange(B)); image side CE(ℓ·v @ u⁻_flat.T, arange(B)). The target of row i is
-       *flat negative i* (negative i mod K of sample i // K), not the positive: the loss pulls
-       captions towards other captions' negatives. No positive in the denominator, no masking.
-       Image negatives are always feature perturbations u = v + ‖Δ‖·normalize(Δ, eps=1e-8),
-       Δ = stopgrad(t⁻ − t); pixel negatives are ignored.
-    3. Margin (its `mar_loss`): mean over all B·K entries (invalid ones count as zeros) of
-       relu(τ + s(v,t⁻)·m − s(v,t)) · m, where τ comes from the *previous step* (0 at the start
-       of every epoch, like its train loop). New τ after the step: `mean`: mean over *all* rows
-       of s(v_i,t_i) minus the mean over entries ≠ 0 of s(v,t⁻)·m; `max`: max over i of
-       (s(v_i,t_i)·m_ij − s(v_i,t⁻_ij)·m_ij) / 5 (5 hard-coded, whatever K); `fixed`: constant.
-       Non-fixed τ are clamped to [0, τ_max] (its `--upper-bound`). No image-side margin.
-    4. Positive term: relu(α − s(v_i,t_i)).mean() with α a constant (its α is re-drawn each
-       epoch and never reaches the optimizer) compared with *logit-unit* scores, so it is ~0;
-       it is added inside the margin term, weighted by λ_dm (λ_pos unused).
-    5. Total = itc + λ_dm·(dm + pos) + λ_mhn·mhn.
-    Shapes are kept 2-D where its `.squeeze()` crashed at B=1 or K=1. Single process only.
+    forward(image_emb [B,D], text_emb [B,D], logit_scale 0-d) → {"itc", "total"} (fp32).
     """
 
-    def __init__(self, cfg: LossConfig, world: World = SINGLE) -> None:
+    def __init__(self, world: World = SINGLE) -> None:
         super().__init__()
-        if world.world_size > 1:
-            raise ValueError(
-                "loss.mode=reference reproduces the published single-GPU loss; run it on one "
-                "process or use loss.mode=ahnpl"
-            )
-        self.cfg = cfg
         self.world = world
-        self.register_buffer("tau", torch.zeros(0), persistent=True)
-        self.on_epoch_start()
+        self.itc = ContrastiveHN(use_negatives=False)
 
-    def on_epoch_start(self) -> None:
-        # Its train loop starts every epoch with thresholds = 0.0 (or the fixed value).
-        self.tau = torch.zeros(0)
-
-    def margins(self) -> dict[str, torch.Tensor]:
-        return {"text": self.tau, "image": torch.zeros(0)}
-
-    def _threshold(self, k: int, like: torch.Tensor) -> torch.Tensor:
-        if self.cfg.margin == "fixed":
-            return torch.full((k,), self.cfg.margin_fixed, dtype=like.dtype, device=like.device)
-        if self.tau.numel() != k:
-            return torch.zeros(k, dtype=like.dtype, device=like.device)
-        return self.tau.to(device=like.device, dtype=like.dtype)
-
-    def forward(
-        self,
-        image_emb,
-        text_emb,
-        neg_text_emb,
-        neg_text_mask,
-        neg_image_emb,
-        neg_image_mask,
-        logit_scale,
-    ) -> dict[str, torch.Tensor]:
-        check_shapes(
-            image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask
-        )
+    def forward(self, image_emb, text_emb, logit_scale) -> dict[str, torch.Tensor]:
         with torch.autocast(image_emb.device.type, enabled=False):
-            return self._forward(image_emb, text_emb, neg_text_emb, neg_text_mask, logit_scale)
-
-    def _forward(self, image_emb, text_emb, neg_text_emb, neg_text_mask, logit_scale):
-        v, t, tn = _f32(image_emb), _f32(text_emb), _f32(neg_text_emb)
-        b, k, d = tn.shape
-        mask = neg_text_mask.to(v.dtype)
-        scale = _f32(torch.as_tensor(logit_scale, device=v.device))
-        labels = torch.arange(b, device=v.device)
-        tn_flat = tn.reshape(-1, d)
-
-        base = scale * v @ t.T
-        i2t = scale * v @ torch.cat([t, tn_flat]).T
-        itc = (F.cross_entropy(i2t, labels) + F.cross_entropy(base.T, labels)) / 2
-
-        diag = base.diag()
-        da = scale * torch.einsum("bkd,bd->bk", tn, v) * mask
-        gt = diag[:, None].expand_as(da)
-        tau = self._threshold(k, da)
-        dm = (F.relu(tau[None, :] + da - gt) * mask).mean()
-        pos = torch.zeros((), dtype=v.dtype, device=v.device)
-        if self.cfg.reference_positive_margin:
-            alpha = max(self.cfg.reference_alpha, 0.2)
-            pos = F.relu(alpha - diag).mean()
-        self._update_tau(gt.detach(), da.detach(), mask)
-
-        diff = tn - t[:, None, :]
-        u = v[:, None, :] + (diff.norm(dim=-1, keepdim=True) * F.normalize(diff, dim=-1, eps=1e-8)
-                             ).detach()  # fmt: skip
-        text_side = F.cross_entropy(scale * t @ tn_flat.T, labels)
-        image_side = F.cross_entropy(scale * v @ u.reshape(-1, d).T, labels)
-        mhn = text_side + image_side
-
-        c = self.cfg
-        total = itc + c.lambda_dm * (dm + pos) + c.lambda_mhn * mhn
-        zero = torch.zeros_like(total)
-        return {
-            "itc": itc, "mhn_text": text_side, "mhn_image": image_side, "mhn": mhn,
-            "dm_text": dm, "dm_image": zero, "dm": dm, "pos": pos, "total": total,
-        }  # fmt: skip
-
-    def _update_tau(self, gt: torch.Tensor, da: torch.Tensor, mask: torch.Tensor) -> None:
-        if self.cfg.margin == "fixed":
-            self.tau = torch.full((da.shape[1],), self.cfg.margin_fixed, dtype=da.dtype)
-            return
-        if self.cfg.margin == "mean":
-            nz = da != 0
-            counts = nz.sum(0)
-            avg = torch.where(
-                counts > 0, (da * nz).sum(0) / counts.clamp_min(1), torch.zeros_like(da[0])
+            v, t = f32(image_emb), f32(text_emb)
+            b, d = v.shape
+            none = v.new_zeros(b, 0, d)
+            mask = torch.zeros(b, 0, dtype=torch.bool, device=v.device)
+            w = self.world
+            all_v, all_t = w.gather(v), w.gather(t)
+            f = Features(
+                v=v,
+                t=t,
+                tn=none,
+                m=mask,
+                u=None,
+                n=None,
+                pixel=None,
+                scale=f32(torch.as_tensor(logit_scale, device=v.device)),
+                all_v=all_v,
+                all_t=all_t,
+                all_tn=none,
+                all_m=mask,
+                all_u=None,
+                all_n=None,
+                offset=w.rank * b,
+                world=w,
             )
-            tau = gt.mean(0) - avg
-        else:
-            tau = (gt * mask - da).max(0).values / 5
-        self.tau = tau.clamp(0.0, self.cfg.tau_max).clone()
-
-
-def build_loss(cfg: LossConfig, world: World = SINGLE) -> nn.Module:
-    """The loss module for `cfg.mode`: `AHNPLLoss` (ahnpl, clip) or `ReferenceLoss`."""
-    if cfg.mode == "reference":
-        return ReferenceLoss(cfg, world)
-    return AHNPLLoss(cfg, world)
-
-
-def clamp_logit_scale_(model: nn.Module) -> None:
-    """Keep ℓ = exp(logit_scale) in [1, 100] after each step (open_clip and the reference)."""
-    with torch.no_grad():
-        model.logit_scale.clamp_(0, math.log(LOGIT_SCALE_MAX))
+            itc = self.itc(f)
+        return {"itc": itc, "total": itc}

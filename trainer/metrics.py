@@ -26,7 +26,12 @@ def flatten(
 
 
 class MetricLogger:
-    def __init__(self, out: Path, enabled: bool, tensorboard: bool = False) -> None:
+    """Rows to `OUT/metrics.csv` (and TensorBoard). `resumed_at`: the checkpoint step a run
+    resumes from; rows a killed run logged after it are dropped, since they are redone."""
+
+    def __init__(
+        self, out: Path, enabled: bool, tensorboard: bool = False, resumed_at: int | None = None
+    ) -> None:
         self.enabled = enabled
         self.path = out / "metrics.csv"
         self.fields: list[str] | None = None
@@ -36,9 +41,11 @@ class MetricLogger:
 
             self.tb = SummaryWriter(str(out / "tensorboard"))
         if enabled and self.path.is_file():
-            with self.path.open() as f:
-                header = f.readline().strip()
-            self.fields = header.split(",") if header else None
+            lines = self.path.read_text().splitlines(keepends=True)
+            self.fields = lines[0].strip().split(",") if lines else None
+            if resumed_at is not None and lines:
+                kept = [x for x in lines[1:] if int(x.split(",", 1)[0]) <= resumed_at]
+                self.path.write_text("".join(lines[:1] + kept))
 
     def log(self, step: int, row: dict[str, float]) -> None:
         if not self.enabled:
@@ -78,8 +85,15 @@ def run_benchmarks(cfg, loaded, device, step: int, out: Path) -> dict[str, float
     from ahnpl.evaluation.report import scalar_figures
     from ahnpl.evaluation.run import evaluate
 
-    results = evaluate(loaded, cfg.benchmarks, data_root=cfg.data_root, images=cfg.images,
-                       device=device, batch_size=cfg.batch_size, workers=0)  # fmt: skip
+    results = evaluate(
+        loaded,
+        cfg.benchmarks,
+        data_root=cfg.data_root,
+        images=cfg.images,
+        device=device,
+        batch_size=cfg.batch_size,
+        workers=0,
+    )
     flat = scalar_figures(results)
     with (out / "eval.jsonl").open("a") as f:
         f.write(json.dumps({"step": step, **flat}) + "\n")

@@ -1,30 +1,32 @@
-"""The training loop: shards → batches → open_clip model + AHNPL losses → checkpoints.
+"""The training loop: shards → batches → open_clip model + objective → checkpoints.
 
 Read top to bottom (DESIGN §8). One process or `torchrun --nproc_per_node N`; see
-`ahnpl.trainer.distributed` for why per-rank losses give the global-batch gradient.
+`ahnpl.trainer.distributed` for why per-rank losses give the global-batch gradient. The loss
+side (inputs, extra parameters, after-step hooks) belongs to the objective
+(`ahnpl.trainer.objective`), so nothing here branches on the loss mode.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import open_clip
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from ahnpl.models import create_model
-from ahnpl.shards.manifest import manifest_sha256
+from ahnpl.models import LoadedModel, create_model
+from ahnpl.shards.manifest import load_manifest, manifest_sha256
 
 from . import checkpoint as ckpt
 from .config import TrainConfig, dump_config
 from .curves import write_curves
-from .data import build_loader
-from .distributed import all_reduce_grads, cleanup, init_distributed, local_device
-from .losses import build_loss, clamp_logit_scale_
+from .data import StreamOptions, TrainData, build_loader
+from .distributed import World, all_reduce_grads, cleanup, init_distributed, local_device
 from .metrics import MetricLogger, flatten, run_benchmarks
+from .objective import Objective, build_objective, encode
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -39,7 +41,7 @@ def lr_at(step: int, cfg: TrainConfig, total: int) -> float:
 
 
 def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
-    # No weight decay on gains, biases, the logit scale and α (open_clip's rule, DESIGN §8).
+    # No weight decay on gains, biases and the logit scale (open_clip's rule, DESIGN §8).
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
@@ -51,162 +53,222 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
     ]
 
 
-def encode(model, batch: dict, device: torch.device, encode_invalid: bool):
-    """One forward through the (DDP) model for images + edits and captions + negatives.
+@dataclass
+class Progress:
+    """Counters saved in every checkpoint."""
 
-    Returns v [B,D], t [B,D], tn [B,K,D] (zeros at invalid slots unless `encode_invalid`),
-    mask [B,K], pixel [B,K,D], pixel_mask [B,K], ℓ.
-    """
-    images, texts, mask = batch["images"], batch["texts"], batch["neg_mask"]
-    b, k, n_tok = batch["neg_texts"].shape
-    neg_tokens = batch["neg_texts"].reshape(b * k, n_tok)
-    # Indexing on the CPU copy: no device round trip before the forward.
-    picked = torch.arange(b * k) if encode_invalid else mask.reshape(-1).nonzero()[:, 0]
-    mask = mask.to(device, non_blocking=True)
-    all_images = torch.cat([images, batch["edit_images"]]).to(device, non_blocking=True)
-    all_texts = torch.cat([texts, neg_tokens[picked]]).to(device, non_blocking=True)
-    img_f, txt_f, scale = model(all_images, all_texts)
-    d = img_f.shape[1]
-    tn = txt_f.new_zeros(b * k, d).index_copy(0, picked.to(device), txt_f[b:]).view(b, k, d)
-    edit_index = batch["edit_index"].to(device)
-    pixel = img_f.new_zeros(b * k, d).index_copy(0, edit_index, img_f[b:]).view(b, k, d)
-    pixel_mask = torch.zeros(b * k, dtype=torch.bool, device=device)
-    pixel_mask[edit_index] = True
-    return img_f[:b], txt_f[:b], tn, mask, pixel, pixel_mask.view(b, k), scale
+    step: int = 0
+    samples_seen: int = 0
+    skipped: int = 0  # steps without an update: non-finite loss, or fp16 overflow
+    same_token_negatives: int = 0  # slots made invalid: same tokens as the caption
+
+
+class Run:
+    """The state of one training run, and one optimizer step (`step`)."""
+
+    def __init__(
+        self, cfg: TrainConfig, world: World, device: torch.device, model, objective: Objective
+    ) -> None:
+        self.cfg, self.world, self.device = cfg, world, device
+        self.model, self.objective = model, objective
+        groups = param_groups(model, cfg) + objective.param_groups()
+        o = cfg.optim
+        self.optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.run.precision == "fp16")
+        self.ddp = DDP(model) if world.world_size > 1 else model
+        dtype = AMP_DTYPES.get(cfg.run.precision, torch.float32)
+        self.amp = torch.autocast(device.type, dtype=dtype, enabled=cfg.run.precision != "fp32")
+        self.progress = Progress()
+        self.positions: list[list[int]] | None = None  # per loader worker: [epoch, consumed]
+
+    def load(self, state: dict) -> None:
+        """Continue from a checkpoint dict (`ahnpl.trainer.checkpoint`)."""
+        self.model.load_state_dict(state["state_dict"])
+        self.objective.load_state_dict(state["loss"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        fields = Progress.__dataclass_fields__
+        self.progress = Progress(**{k: state[k] for k in fields if k in state})
+        rank = min(self.world.rank, len(state["rng"]) - 1)
+        ckpt.set_rng_state(state["rng"][rank])
+        self.positions = state["data"][rank]
+
+    def step(self, batch: dict, lr: float) -> dict[str, torch.Tensor]:
+        """One optimizer step on `batch`; returns the loss terms of this rank."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with self.amp:
+            encoded = encode(self.ddp, batch, self.device, self.objective)
+        terms = self.objective(encoded)  # fp32, outside autocast
+        loss = terms["total"]
+        # A non-finite loss on any rank skips the update everywhere (counted and logged).
+        finite = self.world.sum(torch.isfinite(loss.detach()).float()) == self.world.world_size
+        if finite:
+            self.scaler.scale(loss).backward()
+            all_reduce_grads(list(self.objective.parameters()), self.world)
+            if self.cfg.optim.grad_clip:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+            scale = self.scaler.get_scale()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            # The scaler skips the step on inf/NaN gradients and lowers its scale.
+            finite = self.scaler.get_scale() >= scale
+        self.progress.skipped += not finite
+        self.optimizer.zero_grad(set_to_none=True)
+        self.objective.after_step(self.model)
+        self.progress.step += 1
+        self.progress.samples_seen += self.cfg.data.batch_size * self.world.world_size
+        self.progress.same_token_negatives += batch["same_tokens"]
+        wid, epoch, consumed = batch["position"]
+        self.positions[wid] = [epoch, consumed]
+        terms["logit_scale"] = encoded.logit_scale.detach()
+        return terms
+
+    def save(self, path: Path, loaded: LoadedModel, manifest_hash: str) -> None:
+        """Write the checkpoint; every rank's RNG state and stream positions go into rank 0's."""
+        local = [ckpt.rng_state(), self.positions]
+        gathered = [local]
+        if self.world.world_size > 1:
+            gathered = [None] * self.world.world_size
+            torch.distributed.all_gather_object(gathered, local)
+        if self.world.is_main:
+            state = {
+                "state_dict": ckpt.strip_module(self.model.state_dict()),
+                "model": self.cfg.model.name,
+                "model_config": loaded.model_config,
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "loss": self.objective.state_dict(),
+                **asdict(self.progress),
+                "rng": [g[0] for g in gathered],
+                "data": [g[1] for g in gathered],
+                "config": self.cfg.model_dump(),
+                "manifest_sha256": manifest_hash,
+            }
+            ckpt.save_atomic(state, path)
+
+    def log_row(self, terms: dict, data: TrainData, rate: float) -> dict[str, float]:
+        scale = terms.pop("logit_scale")
+        row = flatten(
+            {k: self.world.mean(x) for k, x in terms.items()},
+            self.objective.margins(),
+            data.negative_types,
+        )
+        row.update(self.objective.log_values())
+        row.update(
+            logit_scale=float(scale),
+            lr=self.optimizer.param_groups[0]["lr"],
+            samples_per_s=rate,
+            skipped_steps=self.progress.skipped,
+            same_token_negatives=self.progress.same_token_negatives,
+            samples_seen=self.progress.samples_seen,
+        )
+        return row
+
+
+def check_run(cfg: TrainConfig, world: World) -> dict | None:
+    """The checkpoint to resume from (or None), after the run-folder checks of
+    `checkpoint.open_run`; rank 0 prints "resumed from step N". Raises RunFolderError."""
+    state = ckpt.open_run(cfg.run.out, cfg.run.resume, cfg.model_dump(), world.is_main)
+    if state is not None and world.is_main:
+        print(f"resumed from step {state['step']} ({ckpt.RUN_FILES[0]} in {cfg.run.out})")
+        before = state["config"]["run"]
+        for key in ckpt.SCHEDULE_FIELDS:
+            field = key.split(".")[1]
+            if before.get(field) != getattr(cfg.run, field):
+                print(
+                    f"note: {key} was {before.get(field)}, now {getattr(cfg.run, field)}: the "
+                    f"LR schedule is recomputed for the new length"
+                )
+    return state
 
 
 def train(cfg: TrainConfig) -> Path:
-    """Run training as configured; return the path of the last checkpoint."""
+    """Run training as configured; return the path of the last checkpoint.
+
+    Raises:
+        ValueError: the run folder holds another run, or a resume changes the config.
+    """
     world = init_distributed(cfg.run.device)
+    try:
+        return _train(cfg, world)
+    finally:
+        cleanup()
+
+
+def _train(cfg: TrainConfig, world: World) -> Path:
     device = local_device(cfg.run.device, world)
     out = Path(cfg.run.out)
-    ckpt_path = out / "checkpoints" / "latest.pt"
-    state = ckpt.load(ckpt_path) if cfg.run.resume and ckpt_path.is_file() else None
-    if cfg.run.resume and state is None and world.is_main:
-        print(f"--resume: no checkpoint at {ckpt_path} yet; starting from step 0")
+    ckpt_path = out / ckpt.RUN_FILES[0]
+    state = check_run(cfg, world)
+    world.barrier()  # every rank has seen the folder before rank 0 writes into it
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(dump_config(cfg))
 
     torch.manual_seed(cfg.run.seed)  # same initial weights on every rank
     loaded = create_model(cfg.model.name, cfg.model.pretrained, device=device)
-    model = loaded.model
-    loss_fn = build_loss(cfg.loss, world).to(device)
-    optimizer = torch.optim.AdamW(
-        param_groups(model, cfg),
-        lr=cfg.optim.lr,
-        betas=(cfg.optim.beta1, cfg.optim.beta2),
-        eps=cfg.optim.eps,
-    )
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.run.precision == "fp16")
-    step, samples_seen, skipped = 0, 0, 0
+    num_slots = len(load_manifest(cfg.data.path).negative_types)
+    objective = build_objective(cfg.loss, num_slots, cfg.data.batch_size, world).to(device)
+    run = Run(cfg, world, device, loaded.model, objective)
     if state is not None:
-        model.load_state_dict(state["state_dict"])
-        ckpt.load_module_state(loss_fn, state["loss"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        step, samples_seen, skipped = state["step"], state["samples_seen"], state["skipped"]
-
-    pixel = cfg.loss.mode == "ahnpl" and cfg.loss.image_negatives in ("pixel", "both")
-    data = build_loader(cfg.data, loaded.preprocess_train, loaded.tokenizer, cfg.run.seed,
-                        world.rank, world.world_size, start_batch=step, pixel_negatives=pixel,
-                        pin_memory=device.type == "cuda")  # fmt: skip
+        run.load(state)
+    options = StreamOptions(
+        start_batch=run.progress.step,
+        resume=run.positions,
+        pixel_negatives=objective.wants_pixel_negatives,
+        invalid_slot_text=objective.invalid_slot_text,
+    )
+    data = build_loader(
+        cfg.data,
+        loaded.preprocess_train,
+        loaded.tokenizer,
+        cfg.run.seed,
+        world.rank,
+        world.world_size,
+        options,
+        pin_memory=device.type == "cuda",
+    )
+    run.positions = run.positions or [[0, 0] for _ in range(data.workers)]
     global_batch = cfg.data.batch_size * world.world_size
     steps_per_epoch = max(1, data.samples_per_epoch // global_batch)
     total = cfg.run.steps or math.ceil(cfg.run.epochs * data.samples_per_epoch / global_batch)
     manifest_hash = manifest_sha256(cfg.data.path)
-    if state is not None:
-        if state["manifest_sha256"] != manifest_hash:
-            print(f"warning: {cfg.data.path} changed since the checkpoint (manifest sha256)")
-        ckpt.set_rng_state(state["rng"][world.rank] if world.rank < len(state["rng"]) else
-                           state["rng"][0])  # fmt: skip
+    if state is not None and state["manifest_sha256"] != manifest_hash:
+        print(f"warning: {cfg.data.path} changed since the checkpoint (manifest sha256)")
 
-    ddp = DDP(model) if world.world_size > 1 else model
-    amp = torch.autocast(device.type, dtype=AMP_DTYPES.get(cfg.run.precision, torch.float32),
-                         enabled=cfg.run.precision != "fp32")  # fmt: skip
-    logger = MetricLogger(out, world.is_main, cfg.run.tensorboard)
-    extra = [p for p in loss_fn.parameters() if p.requires_grad]
-    t0, seen0 = time.perf_counter(), samples_seen
-
-    def save() -> None:
-        # Every rank's RNG state travels in rank 0's file.
-        rngs = [ckpt.rng_state()]
-        if world.world_size > 1:
-            rngs = [None] * world.world_size
-            torch.distributed.all_gather_object(rngs, ckpt.rng_state())
-        if world.is_main:
-            ckpt.save_atomic({
-                "state_dict": ckpt.strip_module(model.state_dict()),
-                "model": cfg.model.name,
-                "model_config": open_clip.get_model_config(loaded.name),
-                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                "loss": loss_fn.state_dict(), "step": step, "samples_seen": samples_seen,
-                "skipped": skipped, "rng": rngs, "config": cfg.model_dump(),
-                "manifest_sha256": manifest_hash,
-            }, ckpt_path)  # fmt: skip
-            write_curves(out / "metrics.csv")  # curves.png, redrawn at each checkpoint
-
-    model.train()
+    resumed_at = None if state is None else state["step"]
+    logger = MetricLogger(out, world.is_main, cfg.run.tensorboard, resumed_at)
+    p = run.progress
+    t0, seen0 = time.perf_counter(), p.samples_seen
+    run.model.train()
     # A terminal gets a progress bar; logs and pipes get only the per-log-step lines.
-    bar = tqdm(total=total, initial=step, unit="step", disable=None if world.is_main else True)
+    bar = tqdm(total=total, initial=p.step, unit="step", disable=None if world.is_main else True)
     for batch in data.loader:
-        if step >= total:
+        if p.step >= total:
             break
-        if step % steps_per_epoch == 0 and cfg.loss.mode == "reference":
-            loss_fn.on_epoch_start()  # the reference loss resets its margins each epoch
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, cfg, total)
-
-        with amp:
-            v, t, tn, mask, pix, pix_mask, scale = encode(
-                ddp, batch, device, encode_invalid=cfg.loss.mode == "reference"
-            )
-        # The loss runs in fp32 outside autocast (its own forward also disables autocast).
-        has_pixel = pixel and bool(pix_mask.any())
-        terms = loss_fn(v, t, tn, mask, pix if has_pixel else None,
-                        pix_mask if has_pixel else None, scale)  # fmt: skip
-        loss = terms["total"]
-
-        # A non-finite loss on any rank skips the update everywhere (counted and logged).
-        finite = world.sum(torch.isfinite(loss.detach()).float()) == world.world_size
-        if finite:
-            scaler.scale(loss).backward()
-            all_reduce_grads(extra, world)
-            if cfg.optim.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            skipped += 1
-        optimizer.zero_grad(set_to_none=True)
-        clamp_logit_scale_(model)
-        step += 1
-        samples_seen += global_batch
+        if p.step % steps_per_epoch == 0:
+            objective.on_epoch_start()
+        terms = run.step(batch, lr_at(p.step, cfg, total))
         bar.update(1)
-
-        if step % cfg.run.log_every == 0 or step == total:
-            row = flatten({k: world.mean(x) for k, x in terms.items()}, loss_fn.margins(),
-                          data.negative_types)  # fmt: skip
-            elapsed = time.perf_counter() - t0
-            alpha = loss_fn.pos.alpha if cfg.loss.mode == "ahnpl" else None
-            row.update(alpha=float(alpha) if alpha is not None else float("nan"),
-                       logit_scale=float(scale.detach()), lr=optimizer.param_groups[0]["lr"],
-                       samples_per_s=(samples_seen - seen0) / max(elapsed, 1e-9),
-                       skipped_steps=skipped, samples_seen=samples_seen)  # fmt: skip
-            logger.log(step, row)
-            t0, seen0 = time.perf_counter(), samples_seen
-        if step % cfg.run.save_every == 0 or step == total:
-            save()
-        if cfg.eval.every and world.is_main and (step % cfg.eval.every == 0 or step == total):
-            run_benchmarks(cfg.eval, loaded, device, step, out)
-
+        if p.step % cfg.run.log_every == 0 or p.step == total:
+            rate = (p.samples_seen - seen0) / max(time.perf_counter() - t0, 1e-9)
+            logger.log(p.step, run.log_row(terms, data, rate))
+            t0, seen0 = time.perf_counter(), p.samples_seen
+        if p.step % cfg.run.save_every == 0 or p.step == total:
+            run.save(ckpt_path, loaded, manifest_hash)
+            if world.is_main:
+                write_curves(out / "metrics.csv")  # curves.png, redrawn at each checkpoint
+        if cfg.eval.every and world.is_main and (p.step % cfg.eval.every == 0 or p.step == total):
+            run_benchmarks(cfg.eval, loaded, device, p.step, out)
     bar.close()
     logger.close()
-    if step < total:  # the stream is endless: only a failing loader ends it early
-        raise RuntimeError(f"rank {world.rank}: data ran out at step {step} of {total}")
+    if p.step < total:  # the stream is endless: only a failing loader ends it early
+        raise RuntimeError(f"rank {world.rank}: data ran out at step {p.step} of {total}")
     if world.is_main:
-        print(f"checkpoint: {ckpt_path} (step {step}, {samples_seen} samples, "
-              f"{skipped} skipped steps); metrics: {out / 'metrics.csv'}")  # fmt: skip
-    cleanup()
+        print(
+            f"checkpoint: {ckpt_path} (step {p.step}, {p.samples_seen} samples, "
+            f"{p.skipped} skipped steps); metrics: {out / 'metrics.csv'}"
+        )
     return ckpt_path

@@ -16,7 +16,15 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from ahnpl.shards.io import encode_table, get_writer
-from ahnpl.shards.manifest import Manifest, ShardEntry, count_records, sha256_of, write_json_atomic
+from ahnpl.shards.layout import DATA_DIR, shard_name
+from ahnpl.shards.manifest import (
+    Manifest,
+    ShardEntry,
+    Totals,
+    count_records,
+    sha256_of,
+    write_json_atomic,
+)
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,18 +113,15 @@ def write_dataset(
     entries = []
     for i in range(0, len(records), images_per_shard):
         chunk = records[i : i + images_per_shard]
-        name = f"shard-{i // images_per_shard:05d}{writer.suffix}"
+        name = shard_name(i // images_per_shard, fmt)
+        (out / DATA_DIR).mkdir(exist_ok=True)
         writer.write(chunk, str(out / name))
         digest, size = sha256_of(str(out / name))
         entries.append(
             ShardEntry(name=name, sha256=digest, bytes=size, **count_records(chunk, types))
         )
     (out / "rejects.parquet").write_bytes(encode_table([], REJECT_SCHEMA))
-    totals = {
-        "rows": sum(e.rows for e in entries),
-        "captions": sum(e.captions for e in entries),
-        "edits": sum(e.edits for e in entries),
-    }
+    totals = Totals.from_entries(entries, types, [], sum(len(r.captions) for r in records))
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         format=fmt,
