@@ -19,6 +19,30 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# `ahnpl-gen build` flags and the recipe fields they set (None: the flag was not given).
+_FLAG_FIELDS = {
+    "input": "input.input",
+    "captions": "input.captions",
+    "image_column": "input.image_column",
+    "caption_column": "input.caption_column",
+    "separator": "input.separator",
+    "images": "input.images",
+    "source": "input.source",
+    "limit": "input.limit",
+    "count": "input.count",
+    "split": "input.split",
+    "out": "output.out",
+    "format": "output.format",
+    "images_per_shard": "output.images_per_shard",
+    "editor": "edit.editor",
+    "edits_per_image": "edit.edits_per_image",
+    "editor_model": "edit.options.model",
+    "filter_model": "edit.filter.model",
+    "workers": "workers",
+    "seed": "seed",
+}
+
+
 @app.command(context_settings={"allow_extra_args": False})
 def build(
     args: list[str] = typer.Argument(None, help="[RECIPE.yaml] then section.field=value overrides"),
@@ -72,28 +96,9 @@ def build(
 
     args = list(args or [])
     recipe_path = args.pop(0) if args and "=" not in args[0] else None
-    flags = {
-        "input.input": input,
-        "input.captions": captions,
-        "input.image_column": image_column,
-        "input.caption_column": caption_column,
-        "input.separator": separator,
-        "input.images": images,
-        "input.source": source,
-        "input.limit": limit,
-        "input.count": count,
-        "input.split": split,
-        "output.out": out,
-        "output.format": format,
-        "output.images_per_shard": images_per_shard,
-        "edit.editor": editor,
-        "edit.edits_per_image": edits_per_image,
-        "edit.options.model": editor_model,
-        "edit.filter.model": filter_model,
-        "negatives.types": types.split(",") if types is not None else None,
-        "workers": workers,
-        "seed": seed,
-    }
+    given = locals()  # taken once: inside the comprehension locals() would be its own
+    flags = {key: given[name] for name, key in _FLAG_FIELDS.items()}
+    flags["negatives.types"] = types.split(",") if types is not None else None
     try:
         overrides = {k: v for k, v in flags.items() if v is not None}
         recipe = load_recipe(recipe_path, args, overrides)
@@ -113,9 +118,14 @@ def build(
         overwrite=overwrite,
         retry_rejects=retry_rejects,
     )
+    _report_build(result, time.perf_counter() - started, target)
+
+
+def _report_build(result, seconds: float, target) -> None:
+    """Notes, the summary line, exit 1 when nothing was stored, then the hub upload."""
     for note in result.notes:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
-    typer.echo(_build_summary(result, time.perf_counter() - started))
+    typer.echo(_build_summary(result, seconds))
     _fail_if_empty(result)
     if target is not None and result.manifest is not None:
         _publish(target, result.manifest.totals)
