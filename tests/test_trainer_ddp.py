@@ -69,3 +69,38 @@ def test_pixel_negatives_on_only_one_rank_neither_hang_nor_abort(tmp_path):
     col = rows[0].split(",").index("loss/mhn_image")
     # One rank's pixel negatives are scored on every step: the global term is not zero.
     assert all(float(r.split(",")[col]) > 0 for r in rows[1:])
+
+
+@pytest.mark.slow
+def test_two_slurm_tasks_form_one_process_group(tmp_path):
+    """`srun --ntasks 2` sets SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID and no torchrun
+    variables: the two tasks join one gloo group (the checkpoint holds both ranks' RNG
+    states) instead of training twice as independent single processes."""
+    import sys
+
+    data = fx.write_dataset(tmp_path / "ds", fx.make_records(8, 32), 2)
+    args = f"-m ahnpl.trainer.cli --data {data} --out {tmp_path / 'run'} --model ahnpl-tiny"
+    args += " --batch-size 4 --steps 2 --workers 0 --log-every 1 optim.warmup_steps=0"
+    launch = "env -u RANK -u WORLD_SIZE -u LOCAL_RANK SLURM_NTASKS=2 MASTER_ADDR=127.0.0.1"
+    launch += f" MASTER_PORT={free_port()}"
+    script = (
+        f"{launch} SLURM_PROCID=0 SLURM_LOCALID=0 {sys.executable} {args} & a=$!\n"
+        f"{launch} SLURM_PROCID=1 SLURM_LOCALID=1 {sys.executable} {args} & b=$!\n"
+        "wait $a; ra=$?; wait $b; rb=$?; exit $((ra | rb))\n"
+    )
+    result = fx.run_ranks(["bash", "-c", script])
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["step"] == 2 and len(state["rng"]) == 2
+
+
+def test_a_slurm_task_without_a_rendezvous_address_fails_in_one_line(monkeypatch):
+    """Without MASTER_ADDR/MASTER_PORT, env:// would wait forever; the error says what to set."""
+    from ahnpl.trainer.distributed import init_distributed
+
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    monkeypatch.setenv("SLURM_NTASKS", "2")
+    with pytest.raises(RuntimeError, match="set MASTER_ADDR and MASTER_PORT"):
+        init_distributed("cpu")

@@ -1,4 +1,4 @@
-"""Process group set-up for torchrun, and the collectives the losses need (DESIGN §8).
+"""Process group set-up for torchrun and SLURM, and the collectives the losses need (DESIGN §8).
 
 The losses are written once for any world size through `World`: `gather` concatenates a tensor
 from every rank with gradients flowing back to the rank that produced each row; `sum` and `max`
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ahnpl.devices import local_rank
+from ahnpl.devices import local_rank, rank_and_world
 
 
 @dataclass(frozen=True)
@@ -80,25 +80,33 @@ SINGLE = World()
 
 
 def init_distributed(device: str) -> World:
-    """Join the torchrun process group if launched by torchrun, else return a 1-process World.
+    """Join the process group when launched by torchrun or SLURM, else a 1-process World.
 
-    Uses NCCL for CUDA and gloo for CPU. With CUDA each rank takes `cuda:LOCAL_RANK`.
+    Rank and world size come from `ahnpl.devices.rank_and_world` (torchrun's RANK/WORLD_SIZE,
+    else SLURM's SLURM_PROCID/SLURM_NTASKS), the same reading the build uses. The rendezvous is
+    `env://`: torchrun sets MASTER_ADDR/MASTER_PORT; under `srun` the job script exports them.
+    Uses NCCL for CUDA and gloo for CPU. With CUDA each rank takes `cuda:<local rank>`.
+
+    Raises:
+        RuntimeError: a multi-process launch without MASTER_ADDR or MASTER_PORT.
     """
-    if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) == 1:
+    rank, world_size = rank_and_world()
+    if world_size == 1:
         return SINGLE
+    missing = [k for k in ("MASTER_ADDR", "MASTER_PORT") if not os.environ.get(k)]
+    if missing and not dist.is_initialized():
+        # Without them env:// would wait forever for a rendezvous that never comes.
+        raise RuntimeError(
+            f"rank {rank} of {world_size}: set {' and '.join(missing)} (under SLURM: "
+            "export MASTER_ADDR=$(scontrol show hostnames $SLURM_JOB_NODELIST | head -n1) "
+            "MASTER_PORT=29500 in the job script)"
+        )
     if not dist.is_initialized():
         backend = "nccl" if device.startswith("cuda") else "gloo"
         if device.startswith("cuda"):
             torch.cuda.set_device(local_rank())
-        dist.init_process_group(backend=backend)
+        dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
     return World(rank=dist.get_rank(), world_size=dist.get_world_size())
-
-
-def local_device(device: str, world: World) -> torch.device:
-    """`cuda` becomes `cuda:LOCAL_RANK` under torchrun; anything else is returned as is."""
-    if device == "cuda" and world.world_size > 1:
-        return torch.device("cuda", local_rank())
-    return torch.device(device)
 
 
 def all_reduce_grads(params: list[torch.nn.Parameter], world: World) -> None:

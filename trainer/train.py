@@ -17,6 +17,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from ahnpl.devices import resolve_device
 from ahnpl.models import LoadedModel, create_model
 from ahnpl.shards.manifest import load_manifest, manifest_sha256
 
@@ -24,7 +25,7 @@ from . import checkpoint as ckpt
 from .config import TrainConfig, dump_config
 from .curves import write_curves
 from .data import StreamOptions, TrainData, build_loader
-from .distributed import World, all_reduce_grads, cleanup, init_distributed, local_device
+from .distributed import World, all_reduce_grads, cleanup, init_distributed
 from .metrics import MetricLogger, flatten, run_benchmarks
 from .objective import Objective, build_objective, encode
 
@@ -198,7 +199,7 @@ def train(cfg: TrainConfig) -> Path:
 
 
 def _train(cfg: TrainConfig, world: World) -> Path:
-    device = local_device(cfg.run.device, world)
+    device = resolve_device(cfg.run.device)
     out = Path(cfg.run.out)
     ckpt_path = out / ckpt.RUN_FILES[0]
     state = check_run(cfg, world)
