@@ -158,15 +158,33 @@ def test_killed_build_resumes_to_identical_bytes(tmp_path, coco_mini, world):
     build(_recipe(captions, tmp_path / "images", ref, "output.images_per_shard=1"), progress=False)
 
     out = tmp_path / "killed"
-    base = [sys.executable, "-m", "ahnpl.pipeline.cli", "build", "--captions", str(captions),
-            "--images", str(tmp_path / "images"), "--out", str(out), "--images-per-shard", "1",
-            "--no-progress", "--world-size", str(world)]  # fmt: skip
+    base = [
+        sys.executable,
+        "-m",
+        "ahnpl.pipeline.cli",
+        "build",
+        "--captions",
+        str(captions),
+        "--images",
+        str(tmp_path / "images"),
+        "--out",
+        str(out),
+        "--images-per-shard",
+        "1",
+        "--no-progress",
+        "--world-size",
+        str(world),
+    ]
     # Rank 0 is killed mid-build; with two ranks, rank 1 runs to the end meanwhile.
     _start_and_kill(base + ["--rank", "0"], out, markers=3)
     assert not (out / "manifest.json").exists()
     for rank in range(world):
-        subprocess.run(base + ["--rank", str(rank)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            base + ["--rank", str(rank)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     assert _hashes(out) == _hashes(ref)
     keys = [r.key for url in shard_urls(str(out), load_manifest(str(out))) for r in read_shard(url)]
     assert len(keys) == len(set(keys)) == 12
@@ -260,10 +278,25 @@ def test_shapes_source_and_render_editor_through_the_cli(tmp_path):
     from ahnpl.pipeline.cli import app
 
     out = tmp_path / "shapes"
-    result = CliRunner().invoke(app, ["build", "--source", "shapes", "--count", "12",
-                                      "--split", "test", "--editor", "render",
-                                      "--edits-per-image", "2", "--out", str(out),
-                                      "--no-progress"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            "--source",
+            "shapes",
+            "--count",
+            "12",
+            "--split",
+            "test",
+            "--editor",
+            "render",
+            "--edits-per-image",
+            "2",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = load_manifest(str(out))
     assert manifest.totals.images == 12

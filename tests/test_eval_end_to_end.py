@@ -91,10 +91,15 @@ def test_checkpoint_round_trip_keeps_every_logit(tmp_path, small_bench):
     state = {f"module.{k}": v for k, v in loaded.model.state_dict().items()}
     ckpt = tmp_path / "step_2.pt"
     torch.save(
-        {"state_dict": state, "model": "ahnpl-tiny", "model_config": json.loads(
-            TINY_CONFIG.read_text()), "step": 2, "optimizer": {"state": {}, "param_groups": []}},
+        {
+            "state_dict": state,
+            "model": "ahnpl-tiny",
+            "model_config": json.loads(TINY_CONFIG.read_text()),
+            "step": 2,
+            "optimizer": {"state": {}, "param_groups": []},
+        },
         ckpt,
-    )  # fmt: skip
+    )
     bare = tmp_path / "bare.pt"
     torch.save({f"model.{k}": v for k, v in loaded.model.state_dict().items()}, bare)
     from safetensors.torch import save_file
@@ -120,10 +125,22 @@ def test_checkpoint_round_trip_keeps_every_logit(tmp_path, small_bench):
         assert fingerprint(again.model) == fingerprint(loaded.model)
 
     result = CliRunner().invoke(
-        app, ["--checkpoint", str(ckpt), "--benchmark", "sugarcrepe",
-              "--data-root", str(small_bench), "--images", str(IMAGES),
-              "--out", str(tmp_path / "r.json"), "--workers", "0"],
-    )  # fmt: skip
+        app,
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--benchmark",
+            "sugarcrepe",
+            "--data-root",
+            str(small_bench),
+            "--images",
+            str(IMAGES),
+            "--out",
+            str(tmp_path / "r.json"),
+            "--workers",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["model"]["fingerprint"] == fingerprint(loaded.model)
@@ -169,16 +186,34 @@ def test_missing_and_unreadable_images_are_counted_not_skipped(tmp_path, small_b
 
 def test_aro_crops_and_macro_excludes_symmetric_relations(tmp_path):
     (tmp_path / "aro").mkdir()
-    base = {"image_id": "1", "bbox_x": 10, "bbox_y": 20, "bbox_w": 200, "bbox_h": 150,
-            "image_path": "000000011813.jpg"}  # fmt: skip
+    base = {
+        "image_id": "1",
+        "bbox_x": 10,
+        "bbox_y": 20,
+        "bbox_w": 200,
+        "bbox_h": 150,
+        "image_path": "000000011813.jpg",
+    }
     rel = [
-        dict(base, relation_name="on", true_caption="the camera is on the tripod",
-             false_caption="the tripod is on the camera"),
-        dict(base, relation_name="on", true_caption="the laptop is on the table",
-             false_caption="the table is on the laptop"),
-        dict(base, relation_name="next to", true_caption="the cup is next to the laptop",
-             false_caption="the laptop is next to the cup"),
-    ]  # fmt: skip
+        dict(
+            base,
+            relation_name="on",
+            true_caption="the camera is on the tripod",
+            false_caption="the tripod is on the camera",
+        ),
+        dict(
+            base,
+            relation_name="on",
+            true_caption="the laptop is on the table",
+            false_caption="the table is on the laptop",
+        ),
+        dict(
+            base,
+            relation_name="next to",
+            true_caption="the cup is next to the laptop",
+            false_caption="the laptop is next to the cup",
+        ),
+    ]
     (tmp_path / "aro" / "visual_genome_relation.json").write_text(json.dumps(rel))
     result = evaluate(_tiny(), ["aro"], tmp_path, IMAGES, workers=0)
     aro = result["benchmarks"]["aro"]
@@ -197,9 +232,17 @@ def test_order_and_retrieval_on_karpathy_format_captions(tmp_path):
     for a in data["annotations"]:
         if a["image_id"] in caps:
             caps[a["image_id"]].append(a["caption"])
-    karpathy = {"images": [
-        {"filepath": "val2014", "filename": f"COCO_val2014_{i['file_name']}", "split": "test",
-         "sentences": [{"raw": c} for c in caps[i["id"]]]} for i in images]}  # fmt: skip
+    karpathy = {
+        "images": [
+            {
+                "filepath": "val2014",
+                "filename": f"COCO_val2014_{i['file_name']}",
+                "split": "test",
+                "sentences": [{"raw": c} for c in caps[i["id"]]],
+            }
+            for i in images
+        ]
+    }
     (tmp_path / "retrieval").mkdir()
     (tmp_path / "retrieval" / "dataset_coco.json").write_text(json.dumps(karpathy))
     result = evaluate(_tiny(), ["aro", "retrieval_coco"], tmp_path, IMAGES, workers=0)
@@ -220,12 +263,24 @@ def test_winoground_through_evaluate(tmp_path):
     for k, photo in enumerate(photos):
         Image.open(photo).convert("RGB").resize((96, 64)).save(folder / f"img_{k}.png")
     rows = [
-        {"id": 0, "image_0": "img_0", "image_1": "img_1", "caption_0": "a camera on a tripod",
-         "caption_1": "a cat in a toilet", "collapsed_tag": "Object"},
-        {"id": 1, "image_0": "img_1", "image_1": "img_2", "caption_0": "a cat in a toilet",
-         "caption_1": "a donut with coffee", "collapsed_tag": "Relation"},
+        {
+            "id": 0,
+            "image_0": "img_0",
+            "image_1": "img_1",
+            "caption_0": "a camera on a tripod",
+            "caption_1": "a cat in a toilet",
+            "collapsed_tag": "Object",
+        },
+        {
+            "id": 1,
+            "image_0": "img_1",
+            "image_1": "img_2",
+            "caption_0": "a cat in a toilet",
+            "caption_1": "a donut with coffee",
+            "collapsed_tag": "Relation",
+        },
         {"id": 2, "image_0": "img_1", "image_1": "img_9", "caption_0": "x", "caption_1": "y"},
-    ]  # fmt: skip
+    ]
     (tmp_path / "winoground" / "examples.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     result = evaluate(_tiny(), ["winoground"], tmp_path, (), workers=0)
     m = result["benchmarks"]["winoground"]["splits"]["all"]

@@ -96,12 +96,26 @@ def test_vl_checklist_category_from_file_name_and_folder(tmp_path):
 def test_aro_vg_files_keep_published_fields(tmp_path):
     (tmp_path / "aro").mkdir()
     rel = [
-        {"image_id": "1", "relation_name": "on", "bbox_x": 1, "bbox_y": 2, "bbox_w": 30,
-         "bbox_h": 40, "true_caption": "the cup is on the table",
-         "false_caption": "the table is on the cup", "image_path": "000000011813.jpg"},
-    ]  # fmt: skip
-    att = [dict(rel[0], attributes=["red", "white"], true_caption="the red cup",
-                false_caption="the white cup")]  # fmt: skip
+        {
+            "image_id": "1",
+            "relation_name": "on",
+            "bbox_x": 1,
+            "bbox_y": 2,
+            "bbox_w": 30,
+            "bbox_h": 40,
+            "true_caption": "the cup is on the table",
+            "false_caption": "the table is on the cup",
+            "image_path": "000000011813.jpg",
+        },
+    ]
+    att = [
+        dict(
+            rel[0],
+            attributes=["red", "white"],
+            true_caption="the red cup",
+            false_caption="the white cup",
+        )
+    ]
     (tmp_path / "aro" / "visual_genome_relation.json").write_text(json.dumps(rel))
     (tmp_path / "aro" / "visual_genome_attribution.json").write_text(json.dumps(att))
     items = get_benchmark("aro").load(tmp_path)
@@ -118,10 +132,14 @@ def _karpathy_from_coco_mini(path: Path) -> list[tuple[str, list[str]]]:
     for a in data["annotations"]:
         caps.setdefault(a["image_id"], []).append(a["caption"])
     images = [
-        {"filepath": "", "filename": i["file_name"], "split": "test" if n < 8 else "train",
-         "sentences": [{"raw": c} for c in caps[i["id"]]]}
+        {
+            "filepath": "",
+            "filename": i["file_name"],
+            "split": "test" if n < 8 else "train",
+            "sentences": [{"raw": c} for c in caps[i["id"]]],
+        }
         for n, i in enumerate(data["images"])
-    ]  # fmt: skip
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"images": images}))
     return [(i["filename"], [s["raw"] for s in i["sentences"]]) for i in images[:8]]
@@ -131,8 +149,10 @@ def test_retrieval_reads_karpathy_and_blip_formats(tmp_path):
     expected = _karpathy_from_coco_mini(tmp_path / "retrieval" / "dataset_coco.json")
     items = get_benchmark("retrieval_coco").load(tmp_path)
     assert [(it.images[0].path, list(it.positives)) for it in items] == expected
-    blip = [{"image": f"flickr30k-images/{n}.jpg", "caption": caps} for n, (_, caps) in
-            enumerate(expected)]  # fmt: skip
+    blip = [
+        {"image": f"flickr30k-images/{n}.jpg", "caption": caps}
+        for n, (_, caps) in enumerate(expected)
+    ]
     (tmp_path / "retrieval" / "flickr30k_test.json").write_text(json.dumps(blip))
     items = get_benchmark("retrieval_flickr30k").load(tmp_path)
     assert len(items) == 8 and items[3].images[0].path == "flickr30k-images/3.jpg"
@@ -161,10 +181,19 @@ def test_aro_order_perturbations_are_seeded_and_differ_from_the_caption(tmp_path
 
 def test_winoground_examples(tmp_path):
     (tmp_path / "winoground").mkdir()
-    rows = [{"id": 0, "image_0": "ex_0_img_0", "image_1": "ex_0_img_1",
-             "caption_0": "an old person kisses a young person",
-             "caption_1": "a young person kisses an old person", "tag": "Noun",
-             "secondary_tag": "", "num_main_preds": 1, "collapsed_tag": "Object"}]  # fmt: skip
+    rows = [
+        {
+            "id": 0,
+            "image_0": "ex_0_img_0",
+            "image_1": "ex_0_img_1",
+            "caption_0": "an old person kisses a young person",
+            "caption_1": "a young person kisses an old person",
+            "tag": "Noun",
+            "secondary_tag": "",
+            "num_main_preds": 1,
+            "collapsed_tag": "Object",
+        }
+    ]
     (tmp_path / "winoground" / "examples.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     (item,) = get_benchmark("winoground").load(tmp_path)
     assert [r.path for r in item.images] == ["ex_0_img_0.png", "ex_0_img_1.png"]
