@@ -127,49 +127,35 @@ def _mhn(f: Features, pos: torch.Tensor, neg: torch.Tensor, mask: torch.Tensor) 
     return per_row.sum() * f.world.world_size / count
 
 
-class MultimodalHNText(nn.Module):
-    """L_mhn^T, intra-modal: the negatives t⁻_ij are scored against the caption t_i.
+class MultimodalHN(nn.Module):
+    """L_mhn^T (`side="text"`) or L_mhn^I (`side="image"`), intra-modal (DESIGN §8).
 
-    `positive` form: mean_i −log(e^{s(v_i,t_i)} / (e^{s(v_i,t_i)} + Σ_j m_ij e^{s(t_i,t⁻_ij)}));
-    `self` form: mean_i log(1 + Σ_j m_ij e^{s(t_i,t⁻_ij) − s(t_i,t_i)}) (DESIGN §8).
+    Text side, a_i = t_i, negatives t⁻_ij, mask m, cross-modal partner v_i; image side, a_i =
+    v_i, negatives u⁻_ij (pixel negatives and/or feature perturbations, see
+    `compose_image_negatives`), mask n, partner t_i.
+    With p_i = s(partner_i, a_i) and q_ij = s(a_i, neg_ij), sums over valid slots:
+    `positive` form: mean_i −log(e^{p_i} / (e^{p_i} + Σ_j e^{q_ij}));
+    `self` form: mean_i log(1 + Σ_j e^{q_ij − s(a_i,a_i)}).
     Mean over the samples (global batch) with at least one valid slot; 0 when there is none.
     """
 
-    name = "mhn_text"
-
-    def __init__(self, form: str = "positive") -> None:
+    def __init__(self, side: str = "text", form: str = "positive") -> None:
         super().__init__()
+        self.side = side
         self.form = form
+        self.name = f"mhn_{side}"
 
     def forward(self, f: Features) -> torch.Tensor:
-        anchor = f.t if self.form == "self" else f.v
-        pos = f.scale * (anchor * f.t).sum(-1)
-        neg = f.scale * torch.einsum("bd,bkd->bk", f.t, f.tn)
-        return _mhn(f, pos, neg, f.m)
-
-
-class MultimodalHNImage(nn.Module):
-    """L_mhn^I, intra-modal: the image negatives u⁻_ij are scored against the image v_i.
-
-    `positive` form: mean_i −log(e^{s(t_i,v_i)} / (e^{s(t_i,v_i)} + Σ_j n_ij e^{s(v_i,u⁻_ij)}));
-    `self` form: mean_i log(1 + Σ_j n_ij e^{s(v_i,u⁻_ij) − s(v_i,v_i)}) (DESIGN §8).
-    u⁻ are pixel negatives and/or feature perturbations (see `compose_image_negatives`).
-    Mean over samples with at least one valid image negative; 0 when there are none.
-    """
-
-    name = "mhn_image"
-
-    def __init__(self, form: str = "positive") -> None:
-        super().__init__()
-        self.form = form
-
-    def forward(self, f: Features) -> torch.Tensor:
-        if f.u is None:
-            return _zero(f)
-        anchor = f.v if self.form == "self" else f.t
-        pos = f.scale * (anchor * f.v).sum(-1)
-        neg = f.scale * torch.einsum("bd,bkd->bk", f.v, f.u)
-        return _mhn(f, pos, neg, f.n)
+        if self.side == "text":
+            a, partner, negs, mask = f.t, f.v, f.tn, f.m
+        else:
+            if f.u is None:
+                return _zero(f)
+            a, partner, negs, mask = f.v, f.t, f.u, f.n
+        anchor = a if self.form == "self" else partner
+        pos = f.scale * (anchor * a).sum(-1)
+        neg = f.scale * torch.einsum("bd,bkd->bk", a, negs)
+        return _mhn(f, pos, neg, mask)
 
 
 class DynamicMargin(nn.Module):
@@ -295,7 +281,37 @@ def compose_image_negatives(
     return u, pmask | m, pmask
 
 
-class AHNPLLoss(nn.Module):
+class HardNegativeLoss(nn.Module):
+    """The shared entry of every objective's loss: shapes checked, then fp32 with autocast off.
+
+    forward(image_emb [B,D], text_emb [B,D], neg_text_emb [B,K,D], neg_text_mask [B,K] bool,
+    neg_image_emb [B,K,D] or None, neg_image_mask [B,K] bool or None, logit_scale 0-d) →
+    `compute(...)` of the subclass, with the same arguments, under disabled autocast.
+
+    Raises:
+        ValueError: shapes disagree (the message names the argument).
+    """
+
+    def forward(
+        self,
+        image_emb: torch.Tensor,
+        text_emb: torch.Tensor,
+        neg_text_emb: torch.Tensor,
+        neg_text_mask: torch.Tensor,
+        neg_image_emb: torch.Tensor | None,
+        neg_image_mask: torch.Tensor | None,
+        logit_scale: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        args = (image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask)
+        check_shapes(*args)
+        with torch.autocast(image_emb.device.type, enabled=False):
+            return self.compute(*args, logit_scale)
+
+    def compute(self, v, t, tn, m, u, n, logit_scale) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class AHNPLLoss(HardNegativeLoss):
     """The DESIGN §8 loss, every term by name.
 
     forward(image_emb [B,D], text_emb [B,D], neg_text_emb [B,K,D], neg_text_mask [B,K] bool,
@@ -316,8 +332,8 @@ class AHNPLLoss(nn.Module):
         self.cfg = cfg
         self.world = world
         self.itc = ContrastiveHN(image_negatives=cfg.itc_image_negatives)
-        self.mhn_text = MultimodalHNText(cfg.mhn_form)
-        self.mhn_image = MultimodalHNImage(cfg.mhn_form)
+        self.mhn_text = MultimodalHN("text", cfg.mhn_form)
+        self.mhn_image = MultimodalHN("image", cfg.mhn_form)
         self.dm_text = DynamicMargin(cfg, num_slots, "text")
         self.dm_image = DynamicMargin(cfg, num_slots, "image")
         self.pos = PositiveAlignment(cfg.alpha, cfg.alpha_from)
@@ -325,30 +341,8 @@ class AHNPLLoss(nn.Module):
     def margins(self) -> dict[str, torch.Tensor]:
         return {"text": self.dm_text.tau, "image": self.dm_image.tau}
 
-    def forward(
-        self,
-        image_emb: torch.Tensor,
-        text_emb: torch.Tensor,
-        neg_text_emb: torch.Tensor,
-        neg_text_mask: torch.Tensor,
-        neg_image_emb: torch.Tensor | None,
-        neg_image_mask: torch.Tensor | None,
-        logit_scale: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
-        check_shapes(
-            image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask
-        )
-        with torch.autocast(image_emb.device.type, enabled=False):
-            f = self.features(
-                image_emb,
-                text_emb,
-                neg_text_emb,
-                neg_text_mask,
-                neg_image_emb,
-                neg_image_mask,
-                logit_scale,
-            )
-            return self.terms(f)
+    def compute(self, v, t, tn, m, u, n, logit_scale) -> dict[str, torch.Tensor]:
+        return self.terms(self.features(v, t, tn, m, u, n, logit_scale))
 
     def features(
         self,

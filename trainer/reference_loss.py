@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .config import LossConfig
 from .distributed import SINGLE, World
-from .losses import check_shapes, f32
+from .losses import HardNegativeLoss, f32
 
 
-class ReferenceLoss(nn.Module):
+class ReferenceLoss(HardNegativeLoss):
     """Same call and output keys as `AHNPLLoss`; see the module docstring for the definitions.
 
     Args:
@@ -69,23 +68,10 @@ class ReferenceLoss(nn.Module):
     def margins(self) -> dict[str, torch.Tensor]:
         return {"text": self.tau, "image": self.tau.new_zeros(0)}
 
-    def forward(
-        self,
-        image_emb: torch.Tensor,
-        text_emb: torch.Tensor,
-        neg_text_emb: torch.Tensor,
-        neg_text_mask: torch.Tensor,
-        neg_image_emb: torch.Tensor | None,
-        neg_image_mask: torch.Tensor | None,
-        logit_scale: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
-        check_shapes(
-            image_emb, text_emb, neg_text_emb, neg_text_mask, neg_image_emb, neg_image_mask
-        )
-        with torch.autocast(image_emb.device.type, enabled=False):
-            v, t, tn = f32(image_emb), f32(text_emb), f32(neg_text_emb)
-            scale = f32(torch.as_tensor(logit_scale, device=v.device))
-            return self._terms(v, t, tn, neg_text_mask.to(v.dtype), scale)
+    def compute(self, v, t, tn, m, u, n, logit_scale) -> dict[str, torch.Tensor]:
+        v, t, tn = f32(v), f32(t), f32(tn)
+        scale = f32(torch.as_tensor(logit_scale, device=v.device))
+        return self._terms(v, t, tn, m.to(v.dtype), scale)
 
     def _terms(self, v, t, tn, mask, scale) -> dict[str, torch.Tensor]:
         b, k, d = tn.shape
