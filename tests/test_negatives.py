@@ -16,6 +16,7 @@ from ahnpl.pipeline.lexicon import TAG_TO_FORM, load_lexicon
 from ahnpl.pipeline.negative_checks import broken_invariants
 from ahnpl.pipeline.negatives import Negative, NegativeGenerator, load_spacy
 from ahnpl.pipeline.surface import article_for, match_case, pluralize
+from ahnpl.seeding import derive_seed
 from ahnpl.shards.schema import ALL_NEGATIVE_TYPES, CORE_NEGATIVE_TYPES
 
 CASES = [
@@ -307,6 +308,25 @@ def test_seed_changes_choices_and_types_only_select_slots(gen):
     full = list(gen.generate(captions[:10]))
     picked = [[n[0], n[4]] for n in full]
     assert list(core.generate(captions[:10])) == picked
+
+
+def test_choices_are_seeded_by_the_shared_derive_seed(monkeypatch):
+    from ahnpl.pipeline import caption_parse
+
+    seen = []
+
+    def recording(*parts):
+        seen.append(parts)
+        return derive_seed(*parts)
+
+    monkeypatch.setattr(caption_parse, "derive_seed", recording)
+    gen = NegativeGenerator(types=("relation",), seed=5)
+    caption = "A cat sitting on a chair next to a table."
+    assert gen.generate_one(caption)[0] is not None
+    assert (5, "relation", caption) in seen
+    # A caption may hold derive_seed's separator: it still gets a negative, deterministically.
+    odd = "A cat sitting on a chair\x1f next to a table."
+    assert gen.generate_one(odd) == gen.generate_one(odd)
 
 
 @pytest.mark.slow
