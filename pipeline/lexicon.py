@@ -94,7 +94,8 @@ class Lexicon:
     relation_say: dict[str, str]  # relation group → the phrase used as its replacement
     max_relation_len: int
     relation_starts: frozenset[str]
-    sides: frozenset[str]
+    sides: dict[str, str]  # a side word → its opposite ("left" → "right")
+    side_adverbs: dict[str, str]  # the same for lone adverbs ("outside" → "inside")
     side_before: frozenset[str]
     side_after: frozenset[str]
     relation_object_stoplist: frozenset[str]
@@ -310,6 +311,11 @@ def _merge_user(path: str, data: dict, tables: dict) -> None:
                 }
 
 
+def _pairs(pairs: list) -> dict[str, str]:
+    """[[a, b], …] → {a: b, b: a, …}: each word and its opposite."""
+    return {a: b for x, y in pairs for a, b in ((x, y), (y, x))}
+
+
 def _phrases(data: dict):
     def seqs(key):
         return frozenset(tuple(p.split()) for p in data[key])
@@ -368,7 +374,8 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         relation_say={name: g["say"] for name, g in sorted(rel["groups"].items())},
         max_relation_len=max_rel,
         relation_starts=frozenset(k[0] for k in relations),
-        sides=frozenset(rel["sides"]),
+        sides=_pairs(rel["sides"]),
+        side_adverbs=_pairs(rel.get("side_adverbs", [])),
         side_before=frozenset(rel["side_context_before"]),
         side_after=frozenset(rel["side_context_after"]),
         relation_object_stoplist=frozenset(rel["object_stoplist"]),

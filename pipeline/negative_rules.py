@@ -24,6 +24,7 @@ from ahnpl.pipeline.caption_parse import (
     moved_word,
 )
 from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
     CorpusStats,
     entity_class,
     head_key,
@@ -105,6 +106,8 @@ def _is_particle(p: Parse, i: int, ctx: RuleContext) -> bool:
 
 
 def _relation_slots(p: Parse, ctx: RuleContext):
+    """(first, end, Relation, object token) of each relation a rule may replace; the object
+    of "on it" is the noun "it" stands for (`_antecedent`)."""
     lex = ctx.lex
     frozen = frozen_tokens(p, lex)
     n, i = len(p), 0
@@ -120,32 +123,89 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
         det = i > 0 and p.deps[i - 1] in ("det", "poss") and i <= p.heads[i - 1] <= last
         ok = ok and not det and not _is_particle(p, i, ctx)
+        # "across the street from a building" says where the building is, not the street.
+        ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
         obj = p.child(last, ("pobj",)) if ok else None
+        if obj is not None and p.lows[obj] in _PRONOUNS:
+            obj = _antecedent(p, i, obj, lex)
         # Nothing is located by "a day at the beach" or "a view of": time and view heads.
         head = p.lows[p.heads[i]]
         if (
             obj is not None
             and p.tags[obj] in _OBJECT_TAGS
-            and p.lows[obj] not in lex.relation_object_stoplist
+            and (p.lows[obj] not in lex.relation_object_stoplist or _named_place(p, obj, ctx))
             and head not in _UNLOCATED
         ):
             yield i, i + length, rel, obj
         i += length
 
 
+_PRONOUNS = {"it": "NN", "them": "NNS"}
+
+
+def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
+    """The noun a pronoun object stands for ("a lake with boats on it" → lake): the first
+    noun of the caption, of the pronoun's number, that is not the thing located."""
+    located = p.heads[rel]
+    for j in range(rel):
+        if (
+            p.tags[j] == _PRONOUNS[p.lows[pron]]
+            and j != located
+            and p.deps[j] != "compound"
+            and p.lows[j] not in lex.relation_object_stoplist
+            and p.lows[j] not in lex.collectives
+        ):
+            return j
+    return None
+
+
+def _named_place(p: Parse, obj: int, ctx: RuleContext) -> bool:
+    """A stop-listed word that its modifier makes a place ("a parking lot"): a compound the
+    lexicon or the corpus knows."""
+    return any(p.deps[j] == "compound" and _is_compound(p, j, obj, ctx) for j in p.children(obj))
+
+
+def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
+    """Tokens inside a relation phrase of several words ("in front of", "on top of")."""
+    out, i = [False] * len(p), 0
+    while i < len(p):
+        m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+        if m is not None and m[0] > 1:
+            out[i : i + m[0]] = [True] * m[0]
+        i += m[0] if m is not None else 1
+    return out
+
+
+def _relation_score(stats: CorpusStats, feats: list, group: str) -> float | None:
+    """Plausibility of relation `group` between a head and an object (`feats`: the pair, the
+    head alone, the object alone), or None. A relation the corpus states for this very pair
+    `OBSERVED_MIN` times is plausible whatever the marginal counts say."""
+    score = stats.score(feats, group, veto=RELATION_VETO)
+    if score is None and stats.count(*feats[0], group) >= OBSERVED_MIN:
+        score = stats.score(feats, group, veto=math.inf)
+    return score if score is not None and score >= RELATION_FLOOR else None
+
+
 def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     slots = []
+    frozen = frozen_tokens(p, lex)
+    in_phrase = _in_relation_phrase(p, lex)
     for i, low in enumerate(p.lows):
-        if (
+        if frozen[i] or in_phrase[i]:
+            continue  # "on top of" ↛ "on bottom of": the phrase is replaced whole or not at all
+        if low in lex.side_adverbs and p.tags[i] == "RB" and p.deps[i] == "advmod":
+            slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
+        elif (
             low in lex.sides
-            and not p.tags[i].startswith("VB")
+            and p.tags[i] in ("NN", "JJ")
             and (
                 (i > 0 and p.lows[i - 1] in lex.side_before)
                 or (i + 1 < len(p) and p.lows[i + 1] in lex.side_after)
             )
+            and not p.has(lex.sides[low])
         ):
-            slots.append(((i, i + 1), [("right" if low == "left" else "left", 0.0, True)]))
+            slots.append(((i, i + 1), [(lex.sides[low], 0.0, True)]))
     for s, e, rel, obj in _relation_slots(p, ctx):
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
@@ -154,8 +214,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
-            score = stats.score(feats, group, veto=RELATION_VETO)
-            if score is not None and score >= RELATION_FLOOR:
+            score = _relation_score(stats, feats, group)
+            if score is not None:
                 cands.append((say, score, say in rel.replacements))
         if cands:
             slots.append(((s, e), cands))

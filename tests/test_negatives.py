@@ -85,7 +85,7 @@ def assert_same_kind(neg: Negative) -> None:
         assert shared, f"{neg}: {a!r} and {b!r} share no verb group"
     elif neg.type == "relation":
         if a in lex.sides:
-            assert {a, b} == {"left", "right"}, neg
+            assert lex.sides[a] == b, neg
         else:
             x, y = lex.relations[tuple(a.split())], lex.relations[tuple(b.split())]
             assert x.group != y.group, neg
