@@ -101,7 +101,8 @@ class Lexicon:
     relation_object_stoplist: frozenset[str]
     verbs: dict[str, tuple[tuple[Verb, int], ...]]  # form → (verb, form index) pairs
     # name → (transitive, supercategories the object must have (empty: any), verbs)
-    verb_groups: dict[str, tuple[bool, frozenset[str], tuple[Verb, ...]]]
+    # group → (transitive, object supercategories, verbs, subject supercategories); empty = any
+    verb_groups: dict[str, tuple[bool, frozenset[str], tuple[Verb, ...], frozenset[str]]]
     animate_only: frozenset[str]  # base forms needing a living subject
     animate_extra: frozenset[str]  # subject nouns outside the groups that are living
     collectives: frozenset[str]  # "group" in "a group of people"
@@ -199,7 +200,7 @@ def _verbs(data: dict):
         for w in group:
             syn_sets.setdefault(w, set()).update(group)
     verbs: dict[str, Verb] = {}
-    groups: dict[str, tuple[bool, tuple[Verb, ...]]] = {}
+    groups: dict[str, tuple] = {}
     membership: dict[str, list[str]] = {}
     for name, g in data["groups"].items():
         members = []
@@ -212,7 +213,20 @@ def _verbs(data: dict):
                 verbs[base] = Verb(forms, frozenset(syn_sets.get(base, set()) | {base}))
             members.append(verbs[base])
             membership.setdefault(base, []).append(name)
-        groups[name] = (bool(g["transitive"]), frozenset(g.get("objects", ())), tuple(members))
+        for spec in g.get("sources", ()):
+            forms = tuple(spec.split("|"))
+            base = forms[0]
+            if len(forms) == 5 and base not in verbs:
+                verbs[base] = Verb(forms, frozenset(syn_sets.get(base, set()) | {base}))
+            if base not in verbs:
+                raise RuntimeError(f"lexicon verbs.json: source {spec!r} of {name} is no verb")
+            membership.setdefault(base, []).append(name)
+        groups[name] = (
+            bool(g["transitive"]),
+            frozenset(g.get("objects", ())),
+            tuple(members),
+            frozenset(g.get("subjects", ())),
+        )
     by_form: dict[str, list[tuple[Verb, int]]] = {}
     for v in verbs.values():
         for k, form in enumerate(v.forms):

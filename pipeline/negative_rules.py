@@ -54,6 +54,9 @@ RELATION_FLOOR = -6.0
 # there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
 VERB_RATIO = 0.25
 VERB_FLOOR = -7.0
+VERB_KNOWN = 60
+VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
+VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
 _ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
@@ -262,7 +265,7 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     mods = _modifiers(p, ctx)
     present = {(p.lows[a], p.lows[h]) for a, h in mods}
-    same_kind = []
+    pool = []
     for x, (a, ha) in enumerate(mods):
         for b, hb in mods[x + 1 :]:
             la, lb = p.lows[a], p.lows[b]
@@ -282,15 +285,42 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             s2 = stats.score([("amod|n", (nb,))], la)
             if s1 is None or s2 is None:
                 continue
-            # Only two words of one kind trade places (colours, sizes, materials): across kinds
-            # the result reads oddly ("an empty bus on a yellow road").
-            if at is not None and bt is not None and at.kind == bt.kind:
-                same_kind.append(((a, b), (s1 + s2) / 2, False))
-    pool = same_kind
+            # Two words of one kind trade places (colours, sizes, materials); across kinds only
+            # where the corpus states both new pairs ("a white table with a wooden vase"):
+            # otherwise the result reads oddly ("an empty bus on a yellow road").
+            if at is None or bt is None:
+                continue
+            # A size says little of a group or a room ("a long group of people").
+            if "size" in (at.kind, bt.kind) and not (
+                _is_object(p, ha, lex) and _is_object(p, hb, lex)
+            ):
+                continue
+            coordinated = _coordinated(p, a) or _coordinated(p, b)
+            if (
+                at.kind == bt.kind
+                or not coordinated
+                and (
+                    stats.count("amod|n", (na,), lb) >= OBSERVED_MIN
+                    and stats.count("amod|n", (nb,), la) >= OBSERVED_MIN
+                )
+            ):
+                pool.append(((a, b), (s1 + s2) / 2, False))
     if not pool:
         return None
     (a, b), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
     return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))], score
+
+
+def _is_object(p: Parse, h: int, lex: Lexicon) -> bool:
+    """Whether the noun at h is a thing of the object lexicon, not a collective ("group")."""
+    return _supercategory(p, h, lex) is not None and p.lows[h] not in lex.collectives
+
+
+def _coordinated(p: Parse, i: int) -> bool:
+    """Whether modifier i is one of several joined by "and" ("a grey and white cat")."""
+    if i > 0 and p.lows[i - 1] in ("and", "&", ","):
+        return True  # also where the parser misreads the first one ("Grey and white cat")
+    return p.deps[i] == "conj" or any(p.deps[j] in ("cc", "conj") for j in p.children(i))
 
 
 def _number_word(value: int, template: str, lex: Lexicon) -> str:
@@ -528,8 +558,11 @@ def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]
         feats.append(("svo|o", (o,)))
     for j in p.children(i):
         if p.deps[j] == "prep":
-            pobj = p.child(j, ("pobj",))
-            r = relation_key((p.lows[j],), lex)
+            # A phrase counts as its group ("next to" as near), as the statistics count it.
+            m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
+            last = j + m[0] - 1 if m is not None else j
+            pobj = p.child(last, ("pobj",))
+            r = m[1].group if m is not None else p.lows[j]
             if pobj is not None:
                 feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
             else:
@@ -550,6 +583,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue  # "is hold": the caption's own error; a replacement would keep it
         if p.child(i, ("prt",)) is not None:
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
+        obj = p.child(i, ("dobj",))
+        if obj is not None and p.tags[obj] == "PRP":
+            continue  # "serve it": what "it" is, and so which verbs fit it, is unknown
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
         if len(match) != 1:
@@ -570,14 +606,17 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
     obj_kind = _supercategory(p, obj, lex)
     # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers"; and a
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
-    lifeless = not _animate(p, _subject_of(p, i), lex)
+    subj = _subject_of(p, i)
+    lifeless = not _animate(p, subj, lex)
+    subj_kind = _supercategory(p, subj, lex)
     feats = _verb_features(p, i, ctx)
     groups = [
         (g, members)
         for g in lex.verb_membership[v.forms[0]]
-        for g_transitive, objects, members in (lex.verb_groups[g],)
+        for g_transitive, objects, members, subjects in (lex.verb_groups[g],)
         if g_transitive == transitive
         and not (objects and obj_kind not in objects)
+        and not (subjects and subj_kind not in subjects)
         and not (lifeless and g == "posture")
     ]
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
@@ -598,10 +637,51 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 or other.forms[k] in out
             ):
                 continue
-            score = ctx.stats.score(feats, base, among=among, ratio=VERB_RATIO)
-            if score is not None and score >= VERB_FLOOR:
+            score = _verb_score(ctx.stats, feats, base, among, transitive)
+            if score is not None:
                 out[other.forms[k]] = (other.forms[k], score, False)
     return list(out.values())
+
+
+def _verb_score(stats: CorpusStats, feats: list, verb: str, among: tuple, transitive: bool):
+    """Plausibility of `verb` in the frame `feats` (`_verb_features`), or None.
+
+    Passes when no context vetoes it (see `VERB_RATIO`, `VERB_FLOOR`), or when the corpus
+    shows the frame itself: the verb with this object (a transitive use) or this subject (an
+    intransitive one) `OBSERVED_MIN` times, with each of its prepositional phrases at least
+    once ("sit at a table" → "stand at a table"), and its object does not speak against it
+    ("wear an umbrella": seen twice, far below its share) unless seen `VERB_SEEN` times. Then
+    the sparse pair and subject counts veto nothing.
+    """
+    own = "svo|o" if transitive else "svo|s"
+    frame = [f for f in feats if f[0] in (own, "rel|ro")]
+    seen = stats.count(*frame[0], verb) if frame and frame[0][0] == own else 0
+    # Its own argument (the object; the subject without one), when the corpus knows it well,
+    # must have been seen with it: not "kick a hand", "wear a knife", "a man flies beside".
+    known = frame[0] if transitive and seen else None
+    if not transitive and feats and feats[0][0] == "svo|so":
+        known = feats[0]
+    if transitive and frame and frame[0][0] == own:
+        known = frame[0]
+    if known and stats.total(*known) >= VERB_KNOWN and stats.count(*known, verb) < VERB_MIN:
+        return None
+    # Each preposition must go with the verb somewhere: not "parking past", "grazing for".
+    if any(
+        stats.count("rel|h", (verb,), c[0]) < OBSERVED_MIN for view, c in feats if view == "rel|ro"
+    ):
+        return None
+    score = stats.score(feats, verb, among=among, ratio=VERB_RATIO)
+    if score is not None:
+        return score if score >= VERB_FLOOR else None
+    if seen < OBSERVED_MIN:
+        return None
+    if any(stats.count(view, c, verb) < 1 for view, c in frame if view == "rel|ro"):
+        return None
+    weak = seen < VERB_SEEN
+    if weak and transitive and stats.score(frame[:1], verb, among=among, ratio=VERB_RATIO) is None:
+        return None
+    score = stats.score(feats, verb, among=among, veto=math.inf)
+    return score if score >= VERB_FLOOR else None
 
 
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})

@@ -78,7 +78,7 @@ def assert_same_kind(neg: Negative) -> None:
         dst = lex.nouns[tuple(b.split())]
         assert src.supercategory == dst.supercategory and src.group != dst.group, neg
     elif neg.type == "verb":
-        (v, k), (w, m) = lex.verbs[a][0], lex.verbs[b][0]
+        v, w = lex.verbs[a][0][0], lex.verbs[b][0][0]
         # A participle of an intransitive verb becomes its -ing form ("a bus parked" → "driving").
         forms = {(k, m) for _, k in lex.verbs[a] for _, m in lex.verbs[b]}
         assert any(k == m or (k, m) == (4, 2) for k, m in forms) or b in v.forms, neg
@@ -627,3 +627,28 @@ def test_bad_user_lexicon_names_file_and_entry(tmp_path, text, where):
     assert str(path) in str(err.value) and where in str(err.value)
     with pytest.raises(LexiconError, match="no such file"):
         load_lexicon([tmp_path / "missing.yaml"])
+
+
+def test_verb_of_a_vehicle_at_rest_is_a_vehicle_motion():
+    gen = NegativeGenerator(types=("verb",))
+    neg = gen.generate_one("A motorcycle sits in a parking lot.")[0]
+    # Not "stands" or "parks": those say what "sits" says of a vehicle.
+    assert neg is not None and neg.replacement in ("drives", "moves", "travels"), neg
+
+
+def test_verb_is_never_lean_or_seat_and_never_replaced_with_a_pronoun_object():
+    gen = NegativeGenerator(types=("verb",))
+    captions = [c["caption"] for c in CASES] + ["A woman is about to serve it."]
+    negs = [n[0] for n in gen.generate(captions)]
+    assert negs[-1] is None
+    assert not {n.replacement.lower() for n in negs if n} & {"leaning", "seating", "leans"}
+
+
+def test_attribute_swap_across_kinds_only_where_the_corpus_states_both_pairs():
+    gen = NegativeGenerator(types=("attribute_swap",))
+    neg = gen.generate_one("A brown desk with a wooden chair in a classroom.")[0]
+    assert neg is not None and neg.text == "A wooden desk with a brown chair in a classroom."
+    # A colour joined to another ("grey and white") does not trade with a size.
+    assert gen.generate_one("Grey and white cat sitting in a small sink.")[0] is None
+    # A size says nothing of a group: "a long group of people" is no negative.
+    assert gen.generate_one("A long canoe paddled along by a large group of people.")[0] is None
