@@ -96,6 +96,7 @@ class Lexicon:
     relation_starts: frozenset[str]
     sides: dict[str, str]  # a side word → its opposite ("left" → "right")
     side_adverbs: dict[str, str]  # the same for lone adverbs ("outside" → "inside")
+    locative: frozenset[str]  # relation groups any action verb takes ("at a table")
     side_before: frozenset[str]
     side_after: frozenset[str]
     relation_object_stoplist: frozenset[str]
@@ -393,6 +394,7 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         side_before=frozenset(rel["side_context_before"]),
         side_after=frozenset(rel["side_context_after"]),
         relation_object_stoplist=frozenset(rel["object_stoplist"]),
+        locative=frozenset(rel.get("locative", ())),
         verbs=verbs,
         verb_groups=verb_groups,
         verb_membership=membership,

@@ -55,6 +55,8 @@ RELATION_FLOOR = -6.0
 VERB_RATIO = 0.25
 VERB_FLOOR = -7.0
 VERB_KNOWN = 60
+# An object is more telling than a subject ("a man" does anything): fewer sightings suffice.
+VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
 Result = tuple[list[Edit], float]
@@ -637,13 +639,15 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 or other.forms[k] in out
             ):
                 continue
-            score = _verb_score(ctx.stats, feats, base, among, transitive)
+            score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
             if score is not None:
                 out[other.forms[k]] = (other.forms[k], score, False)
     return list(out.values())
 
 
-def _verb_score(stats: CorpusStats, feats: list, verb: str, among: tuple, transitive: bool):
+def _verb_score(
+    stats: CorpusStats, feats: list, verb: str, among: tuple, transitive: bool, locative=()
+):
     """Plausibility of `verb` in the frame `feats` (`_verb_features`), or None.
 
     Passes when no context vetoes it (see `VERB_RATIO`, `VERB_FLOOR`), or when the corpus
@@ -663,11 +667,15 @@ def _verb_score(stats: CorpusStats, feats: list, verb: str, among: tuple, transi
         known = feats[0]
     if transitive and frame and frame[0][0] == own:
         known = frame[0]
-    if known and stats.total(*known) >= VERB_KNOWN and stats.count(*known, verb) < VERB_MIN:
+    enough = VERB_KNOWN_OBJECT if transitive else VERB_KNOWN
+    if known and stats.total(*known) >= enough and stats.count(*known, verb) < VERB_MIN:
         return None
-    # Each preposition must go with the verb somewhere: not "parking past", "grazing for".
+    # Each preposition that a verb governs must go with the new verb somewhere: not "parking
+    # past", "stopping through", "resting with"; a locative one fits any ("laying at a station").
     if any(
-        stats.count("rel|h", (verb,), c[0]) < OBSERVED_MIN for view, c in feats if view == "rel|ro"
+        stats.count("rel|h", (verb,), c[0]) < OBSERVED_MIN
+        for view, c in feats
+        if view == "rel|ro" and c[0] not in locative
     ):
         return None
     score = stats.score(feats, verb, among=among, ratio=VERB_RATIO)

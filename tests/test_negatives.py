@@ -652,3 +652,14 @@ def test_attribute_swap_across_kinds_only_where_the_corpus_states_both_pairs():
     assert gen.generate_one("Grey and white cat sitting in a small sink.")[0] is None
     # A size says nothing of a group: "a long group of people" is no negative.
     assert gen.generate_one("A long canoe paddled along by a large group of people.")[0] is None
+
+
+def test_verb_keeps_the_preposition_frame_grammatical():
+    gen = NegativeGenerator(types=("verb",))
+    # "at a station" only places the scene: any posture verb takes it.
+    neg = gen.generate_one("Two women in winter clothes sitting at a train station")[0]
+    assert neg is not None and neg.replacement == "standing"
+    # "through" is governed by the verb: "stopping through", "parking through" are not said.
+    assert gen.generate_one("A long train traveling through a train yard.")[0] is None
+    # An object the corpus knows well takes only verbs seen with it: no "drinking a ball".
+    assert gen.generate_one("A woman tennis player serving a tennis ball.")[0] is None
