@@ -50,6 +50,8 @@ SHARPNESS = 2.0
 # often expected as once in a context, and unseen there, is not plausible in it.
 RELATION_VETO = 1.0
 RELATION_FLOOR = -6.0
+VERTICAL = frozenset({"under", "above", "on"})
+HEAD_KNOWN = 5  # a verb seen with fewer relations than this may govern its preposition
 # A verb must fit its subject and object: a verb seen under a quarter as often as expected
 # there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
 VERB_RATIO = 0.25
@@ -128,6 +130,8 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
         det = i > 0 and p.deps[i - 1] in ("det", "poss") and i <= p.heads[i - 1] <= last
         ok = ok and not det and not _is_particle(p, i, ctx)
+        # "very close to", "right next to": the modifier would be left on the new phrase.
+        ok = ok and not any(p.deps[j] == "advmod" and j < i for j in p.children(i))
         # "across the street from a building" says where the building is, not the street.
         ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
         obj = p.child(last, ("pobj",)) if ok else None
@@ -181,10 +185,18 @@ def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
     return out
 
 
-def _relation_score(stats: CorpusStats, feats: list, group: str) -> float | None:
+def _relation_score(
+    stats: CorpusStats, feats: list, group: str, verb_head: bool = False
+) -> float | None:
     """Plausibility of relation `group` between a head and an object (`feats`: the pair, the
     head alone, the object alone), or None. A relation the corpus states for this very pair
     `OBSERVED_MIN` times is plausible whatever the marginal counts say."""
+    if stats.count(*feats[0], group) < OBSERVED_MIN:
+        # The head must have been seen with the new relation ("chewing on a toy" ↛ "chewing
+        # next to"), and so must the object where the relation needs something of it: one
+        # sits under a table, not under a bench or a slope.
+        if verb_head and stats.total(*feats[1]) < HEAD_KNOWN:
+            return None
     score = stats.score(feats, group, veto=RELATION_VETO)
     if score is None and stats.count(*feats[0], group) >= OBSERVED_MIN:
         score = stats.score(feats, group, veto=math.inf)
@@ -214,12 +226,21 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     for s, e, rel, obj in _relation_slots(p, ctx):
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
+        # For up and down the class of what is located speaks too: a cat sits under a bench,
+        # a person does not.
+        cls = entity_class(p, p.heads[s], lex)
+        vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
-            score = _relation_score(stats, feats, group)
+            score = _relation_score(
+                stats,
+                vertical if group in VERTICAL else feats,
+                group,
+                p.tags[p.heads[s]].startswith("VB"),
+            )
             if score is not None:
                 cands.append((say, score, say in rel.replacements))
         if cands:

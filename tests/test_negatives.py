@@ -663,3 +663,15 @@ def test_verb_keeps_the_preposition_frame_grammatical():
     assert gen.generate_one("A long train traveling through a train yard.")[0] is None
     # An object the corpus knows well takes only verbs seen with it: no "drinking a ball".
     assert gen.generate_one("A woman tennis player serving a tennis ball.")[0] is None
+
+
+def test_relation_refuses_what_the_corpus_does_not_support():
+    gen = NegativeGenerator(types=("relation",))
+    # A verb the corpus never saw with relations governs its preposition ("chewing on").
+    neg = gen.generate_one("Puppy chewing on toilet paper in the bathroom.")[0]
+    assert neg is None or neg.original != "on", neg
+    # Up and down must fit the class of the thing: people do not lie under a bed they lie on.
+    neg = gen.generate_one("A man lays on a bed wearing a suit.")[0]
+    assert neg is None or neg.replacement != "under", neg
+    # A modifier of the phrase would be left dangling ("very in a window").
+    assert gen.generate_one("A bed is very close to a window with dark curtains.")[0] is None
