@@ -50,7 +50,7 @@ SHARPNESS = 2.0
 # often expected as once in a context, and unseen there, is not plausible in it.
 RELATION_VETO = 1.0
 RELATION_FLOOR = -6.0
-VERTICAL = frozenset({"under", "above", "on"})
+VERTICAL = frozenset({"under", "above", "on", "in"})
 HEAD_KNOWN = 5  # a verb seen with fewer relations than this may govern its preposition
 # A verb must fit its subject and object: a verb seen under a quarter as often as expected
 # there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
@@ -61,6 +61,7 @@ VERB_KNOWN = 60
 VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
+OBJECT_KNOWN = 10  # a context where this many things of a kind were seen has shown which fit
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
 _ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
@@ -416,6 +417,10 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if p.has(r) or (n is not None and (r, n) in ctx.siblings.amod):
                 continue
             if n is not None:
+                # A size of a person must have been said of the noun: not "a giant boy".
+                person = attr.kind == "size" and _supercategory(p, noun, lex) == "person"
+                if person and stats.count("amod|n", (n,), r) < 1:
+                    continue
                 score = stats.score([("amod|n", (n,))], r)
             else:
                 score = stats.prior("amod|n", r)
@@ -447,6 +452,13 @@ def _plural(p: Parse, s: int, last: int, default: bool) -> bool:
     """
     if last + 1 < len(p) and p.lows[last + 1] in ("'s", "'"):
         return default
+    # The determiner may stand before the adjectives: "A large white sheep".
+    while (
+        s > 0
+        and p.tags[s - 1] in ("JJ", "JJR", "JJS", "RB", "VBN", "HYPH", ",")
+        and p.heads[s - 1] >= s
+    ):
+        s -= 1
     before = p.lows[s - 1] if s > 0 else ""
     if before in ("a", "an", "one", "each", "every", "this", "that"):
         return False
@@ -555,6 +567,8 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
                 continue
+            if not _fits_known_contexts(stats, feats, sg, kind):
+                continue
             score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
             if score is not None:
                 cands.append((match_case(p.words[s], pl if plural else sg), score, False))
@@ -564,6 +578,19 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         return None
     (s, e), repl, score = _pick(rng, slots)
     return [(s, e, repl)], score
+
+
+def _fits_known_contexts(stats: CorpusStats, feats: list, noun: str, kind: tuple) -> bool:
+    """Whether `noun` was seen in each context of the caption that the corpus knows well
+    (`OBJECT_KNOWN` sightings of its kind there): "brushing teeth with a clock", "riding a wave
+    on a skateboard", "a cat flying" are not."""
+    for view, context in feats:
+        slot = stats.index[view].get(context)
+        if not slot or slot.get(noun, 0):
+            continue
+        if sum(slot.get(w, 0) for w in kind) >= OBJECT_KNOWN:
+            return False
+    return True
 
 
 def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:

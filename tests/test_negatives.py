@@ -675,3 +675,33 @@ def test_relation_refuses_what_the_corpus_does_not_support():
     assert neg is None or neg.replacement != "under", neg
     # A modifier of the phrase would be left dangling ("very in a window").
     assert gen.generate_one("A bed is very close to a window with dark curtains.")[0] is None
+
+
+def test_object_must_fit_the_contexts_the_corpus_knows():
+    gen = NegativeGenerator(types=("object",))
+    for seed in range(6):
+        gen.seed = seed
+        neg = gen.generate_one("a person getting ready to fly a kite on the beach")[0]
+        # People fly kites; nothing else of the kind "sports" is flown in the corpus.
+        assert neg is None or neg.original != "kite", neg
+        neg = gen.generate_one("A large white sheep next to a small black one")[0]
+        # The determiner before the adjectives decides the number: "A large white horse".
+        assert neg is not None and neg.text.split()[3] in (
+            "horse",
+            "bird",
+            "bear",
+            "dog",
+            "cow",
+            "cat",
+            "elephant",
+            "zebra",
+            "giraffe",
+        ), neg
+
+
+def test_attribute_size_of_a_person_must_be_said_of_it():
+    gen = NegativeGenerator(types=("attribute",))
+    for seed in range(6):
+        gen.seed = seed
+        neg = gen.generate_one("A little girl holding an umbrella while standing outside.")[0]
+        assert neg is None or neg.replacement.lower() not in ("giant", "huge"), neg
