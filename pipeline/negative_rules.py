@@ -61,7 +61,7 @@ VERB_KNOWN = 60
 VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
-OBJECT_KNOWN = 10  # a context where this many things of a kind were seen has shown which fit
+OBJECT_KNOWN = 20  # a context where this many things of a kind were seen has shown which fit
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
 _ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
@@ -300,8 +300,8 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue  # synonyms: swapping "big" and "large" changes nothing
             if {(lb, p.lows[ha]), (la, p.lows[hb])} <= present:
                 continue
-            if _near(p, a, lb, b) or _near(p, b, la, a):
-                continue  # "white and grey cat" ↛ "white and white cat"
+            if abs(a - b) <= 3 or _near(p, a, lb, b) or _near(p, b, la, a):
+                continue  # one phrase: "white and grey cat" ↛ "white and white cat"
             na, nb = noun_key(p, ha, lex), noun_key(p, hb, lex)
             if (lb, na) in ctx.siblings.amod or (la, nb) in ctx.siblings.amod:
                 continue  # another caption of the image says so: not false
@@ -417,10 +417,6 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if p.has(r) or (n is not None and (r, n) in ctx.siblings.amod):
                 continue
             if n is not None:
-                # A size of a person must have been said of the noun: not "a giant boy".
-                person = attr.kind == "size" and _supercategory(p, noun, lex) == "person"
-                if person and stats.count("amod|n", (n,), r) < 1:
-                    continue
                 score = stats.score([("amod|n", (n,))], r)
             else:
                 score = stats.prior("amod|n", r)
