@@ -300,7 +300,8 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue  # synonyms: swapping "big" and "large" changes nothing
             if {(lb, p.lows[ha]), (la, p.lows[hb])} <= present:
                 continue
-            if abs(a - b) <= 3 or _near(p, a, lb, b) or _near(p, b, la, a):
+            between = p.tags[min(a, b) + 1 : max(a, b)]
+            if not NOUN_TAGS & set(between) or _near(p, a, lb, b) or _near(p, b, la, a):
                 continue  # one phrase: "white and grey cat" ↛ "white and white cat"
             na, nb = noun_key(p, ha, lex), noun_key(p, hb, lex)
             if (lb, na) in ctx.siblings.amod or (la, nb) in ctx.siblings.amod:
