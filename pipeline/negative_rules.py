@@ -48,7 +48,7 @@ MARGIN = 2.0  # candidates this far (log units) below the most plausible one are
 SHARPNESS = 2.0
 # Relations are few and frequent, so their statistics can speak earlier: a relation half as
 # often expected as once in a context, and unseen there, is not plausible in it.
-RELATION_VETO = 1.0
+RELATION_VETO = 0.5
 RELATION_FLOOR = -6.0
 VERTICAL = frozenset({"under", "above", "on", "in"})
 HEAD_KNOWN = 5  # a verb seen with fewer relations than this may govern its preposition
