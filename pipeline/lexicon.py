@@ -94,13 +94,16 @@ class Lexicon:
     relation_say: dict[str, str]  # relation group → the phrase used as its replacement
     max_relation_len: int
     relation_starts: frozenset[str]
-    sides: frozenset[str]
+    sides: dict[str, str]  # a side word → its opposite ("left" → "right")
+    side_adverbs: dict[str, str]  # the same for lone adverbs ("outside" → "inside")
+    locative: frozenset[str]  # relation groups any action verb takes ("at a table")
     side_before: frozenset[str]
     side_after: frozenset[str]
     relation_object_stoplist: frozenset[str]
     verbs: dict[str, tuple[tuple[Verb, int], ...]]  # form → (verb, form index) pairs
     # name → (transitive, supercategories the object must have (empty: any), verbs)
-    verb_groups: dict[str, tuple[bool, frozenset[str], tuple[Verb, ...]]]
+    # group → (transitive, object supercategories, verbs, subject supercategories); empty = any
+    verb_groups: dict[str, tuple[bool, frozenset[str], tuple[Verb, ...], frozenset[str]]]
     animate_only: frozenset[str]  # base forms needing a living subject
     animate_extra: frozenset[str]  # subject nouns outside the groups that are living
     collectives: frozenset[str]  # "group" in "a group of people"
@@ -198,7 +201,7 @@ def _verbs(data: dict):
         for w in group:
             syn_sets.setdefault(w, set()).update(group)
     verbs: dict[str, Verb] = {}
-    groups: dict[str, tuple[bool, tuple[Verb, ...]]] = {}
+    groups: dict[str, tuple] = {}
     membership: dict[str, list[str]] = {}
     for name, g in data["groups"].items():
         members = []
@@ -211,7 +214,20 @@ def _verbs(data: dict):
                 verbs[base] = Verb(forms, frozenset(syn_sets.get(base, set()) | {base}))
             members.append(verbs[base])
             membership.setdefault(base, []).append(name)
-        groups[name] = (bool(g["transitive"]), frozenset(g.get("objects", ())), tuple(members))
+        for spec in g.get("sources", ()):
+            forms = tuple(spec.split("|"))
+            base = forms[0]
+            if len(forms) == 5 and base not in verbs:
+                verbs[base] = Verb(forms, frozenset(syn_sets.get(base, set()) | {base}))
+            if base not in verbs:
+                raise RuntimeError(f"lexicon verbs.json: source {spec!r} of {name} is no verb")
+            membership.setdefault(base, []).append(name)
+        groups[name] = (
+            bool(g["transitive"]),
+            frozenset(g.get("objects", ())),
+            tuple(members),
+            frozenset(g.get("subjects", ())),
+        )
     by_form: dict[str, list[tuple[Verb, int]]] = {}
     for v in verbs.values():
         for k, form in enumerate(v.forms):
@@ -310,6 +326,11 @@ def _merge_user(path: str, data: dict, tables: dict) -> None:
                 }
 
 
+def _pairs(pairs: list) -> dict[str, str]:
+    """[[a, b], …] → {a: b, b: a, …}: each word and its opposite."""
+    return {a: b for x, y in pairs for a, b in ((x, y), (y, x))}
+
+
 def _phrases(data: dict):
     def seqs(key):
         return frozenset(tuple(p.split()) for p in data[key])
@@ -368,10 +389,12 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         relation_say={name: g["say"] for name, g in sorted(rel["groups"].items())},
         max_relation_len=max_rel,
         relation_starts=frozenset(k[0] for k in relations),
-        sides=frozenset(rel["sides"]),
+        sides=_pairs(rel["sides"]),
+        side_adverbs=_pairs(rel.get("side_adverbs", [])),
         side_before=frozenset(rel["side_context_before"]),
         side_after=frozenset(rel["side_context_after"]),
         relation_object_stoplist=frozenset(rel["object_stoplist"]),
+        locative=frozenset(rel.get("locative", ())),
         verbs=verbs,
         verb_groups=verb_groups,
         verb_membership=membership,

