@@ -13,12 +13,9 @@ finishes last.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 from tqdm import tqdm
 
@@ -40,6 +37,7 @@ from ahnpl.shards.manifest import (
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record, Reject, normalize_text
 
+from .distributors import Progress, ShardWork, make_distributor
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputPlan, ShardSpec, open_source
 from .lock import BuildLock
@@ -57,6 +55,9 @@ from .resume import (
 # Reasons that may not hold on a second try (the file appears, the network comes back):
 # `--retry-rejects` rebuilds the shards that hold one.
 RETRYABLE_REASONS = frozenset({"missing_image", "read_error"})
+# Images per step of a shard: decoded, edited and reported to the progress bar together, so a
+# worker holds this many decoded images, not a whole shard's.
+CHUNK_IMAGES = 32
 # spaCy refuses longer texts (its `nlp.max_length`); used when the parser does not say.
 DEFAULT_MAX_CAPTION_CHARS = 1_000_000
 
@@ -123,10 +124,12 @@ class ShardBuilder:
     def shard_name(self, shard_id: int) -> str:
         return shard_name(shard_id, self.recipe.output.format)
 
-    def __call__(self, shard_id: int, items: list[InputItem]) -> ShardMarker:
+    def __call__(
+        self, shard_id: int, items: list[InputItem], progress: Progress | None = None
+    ) -> ShardMarker:
         """Build one shard: write its file (none when every item was rejected), then its
-        marker. Returns the marker."""
-        records, rejects, edit_failures = self.make_records(items)
+        marker; `progress(n)` after each chunk of n images. Returns the marker."""
+        records, rejects, edit_failures = self.make_records(items, progress)
         entry = None
         if records:
             name = self.shard_name(shard_id)
@@ -174,7 +177,25 @@ class ShardBuilder:
                 captions.append(text)
         return captions
 
-    def make_records(self, items: list[InputItem]) -> tuple[list[Record], list[Reject], Counter]:
+    def make_records(
+        self, items: list[InputItem], progress: Progress | None = None
+    ) -> tuple[list[Record], list[Reject], Counter]:
+        """Items → records, rejects and edit failures, `CHUNK_IMAGES` images at a time (a
+        worker holds one chunk of decoded images); `progress(n)` after each chunk."""
+        records: list[Record] = []
+        rejects: list[Reject] = []
+        failures: Counter = Counter()
+        for start in range(0, len(items), CHUNK_IMAGES):
+            chunk = items[start : start + CHUNK_IMAGES]
+            part, part_rejects, part_failures = self.make_chunk(chunk)
+            records += part
+            rejects += part_rejects
+            failures.update(part_failures)
+            if progress is not None:
+                progress(len(chunk))
+        return records, rejects, failures
+
+    def make_chunk(self, items: list[InputItem]) -> tuple[list[Record], list[Reject], Counter]:
         rejects: list[Reject] = []
         kept: list[tuple[InputItem, list[str], object]] = []
         for item in items:
@@ -284,26 +305,6 @@ def _reject(item: InputItem, level: str, reason: str, detail: str) -> Reject:
     )
 
 
-# Worker processes hold one ShardBuilder each (spaCy and any editor model load once) and
-# open the input themselves: a shard travels as its small ShardSpec, never as its rows.
-_WORKER: ShardBuilder | None = None
-_SOURCE = None
-
-
-def _init_worker(recipe_json: str, out: str, identity: dict, stats: str | None) -> None:
-    global _WORKER, _SOURCE
-    # Ctrl-C reaches every process of the terminal's group; the parent decides and stops
-    # the workers, so they do not each print a KeyboardInterrupt traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    recipe = Recipe.model_validate_json(recipe_json)
-    _WORKER = ShardBuilder(recipe, out, identity, stats)
-    _SOURCE = open_source(recipe.input, recipe.seed)
-
-
-def _run_in_worker(spec: ShardSpec) -> ShardMarker:
-    return _WORKER(spec.shard_id, list(_SOURCE.read(spec)))
-
-
 def build(
     recipe: Recipe,
     rank: int | None = None,
@@ -334,6 +335,7 @@ def build(
 
 
 def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) -> BuildResult:
+    distributor = make_distributor(recipe, rank, world)
     source = open_source(recipe.input, recipe.seed)
     plan = source.plan(recipe.output.images_per_shard)
     identity = {"recipe_hash": recipe_hash(recipe), "input_fingerprint": plan.fingerprint}
@@ -350,11 +352,12 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
     stats, stats_seconds = _statistics_step(recipe, source, plan, out)
     # Every negative depends on the statistics: a shard made with others is not kept.
     identity["statistics_sha256"] = _statistics_sha256(stats)
-    builder = ShardBuilder(recipe, out, identity, stats)
+    work = ShardWork(recipe.model_dump_json(), out, identity, stats)
+    builder = work.builder()
     notes: list[str] = []
     todo = []
     for shard_id in sorted(shards):
-        if shard_id % world != rank:
+        if not distributor.owns(shard_id):
             continue
         name = builder.shard_name(shard_id)
         folder.remove_temporaries(name)
@@ -370,7 +373,16 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         # Not provably done: it may be half-written or another build's. Rebuild from nothing.
         folder.discard(shard_id, name)
         todo.append(shard_id)
-    _run_shards(source, recipe, out, identity, builder, shards, todo, progress, f"{rank}/{world}")
+    bar = tqdm(
+        total=sum(len(shards[i]) for i in todo),
+        unit="img",
+        disable=None if progress else True,
+        desc=f"build rank {rank}/{world} ({distributor.name})",
+    )
+    try:
+        distributor.run([shards[i] for i in todo], work, bar.update)
+    finally:
+        bar.close()
 
     manifest = None
     done = all(
@@ -380,7 +392,7 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
     )
     if done:
         manifest = finalize(out, recipe, plan, builder, sorted(shards))
-    skipped = sum(1 for i in shards if i % world == rank) - len(todo)
+    skipped = sum(1 for i in shards if distributor.owns(i)) - len(todo)
     return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
 
 
@@ -416,41 +428,6 @@ def _statistics_sha256(stats: str | None) -> str:
 
 def _expected(identity: dict, spec: ShardSpec) -> dict:
     return {**identity, "offsets": (spec.start, spec.stop)}
-
-
-def _run_shards(source, recipe, out, identity, builder, shards, todo, progress, where) -> None:
-    bar = tqdm(
-        total=sum(len(shards[i]) for i in todo),
-        unit="img",
-        disable=None if progress else True,
-        desc=f"build rank {where}",
-    )
-    if recipe.workers == 1 or len(todo) <= 1:
-        for shard_id in todo:
-            builder(shard_id, list(source.read(shards[shard_id])))
-            bar.update(len(shards[shard_id]))
-        bar.close()
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=min(recipe.workers, len(todo)),
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(recipe.model_dump_json(), out, identity, builder.stats),
-    )
-    try:
-        futures = {pool.submit(_run_in_worker, shards[i]): i for i in todo}
-        for future in as_completed(futures):
-            future.result()  # a failed shard raises here; finished shards stay done
-            bar.update(len(shards[futures[future]]))
-    except BaseException:
-        # Ctrl-C or a failed shard: stop now rather than build the queued shards first.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        bar.close()
-    pool.shutdown(wait=True)
 
 
 def finalize(

@@ -39,6 +39,7 @@ _FLAG_FIELDS = {
     "editor_model": "edit.options.model",
     "filter_model": "edit.filter.model",
     "workers": "workers",
+    "distributor": "distributor",
     "seed": "seed",
 }
 
@@ -76,6 +77,9 @@ def build(
     edits_per_image: int = typer.Option(None, help="image edits per image"),
     types: str = typer.Option(None, help="comma-separated negative types"),
     workers: int = typer.Option(None, help="local worker processes"),
+    distributor: str = typer.Option(
+        None, help="auto | local | ranks | ray (auto: ranks under torchrun / SLURM, else local)"
+    ),
     seed: int = typer.Option(None, help="seed of every random choice (default 0)"),
     images_per_shard: int = typer.Option(None, help="input images per shard (default 1000)"),
     limit: int = typer.Option(None, help="use only the first N input images"),

@@ -1,0 +1,184 @@
+"""Distributors (DESIGN §7): local workers, ranks and Ray tasks build the same shard bytes; a
+killed Ray task is retried to the same bytes; progress arrives per chunk of images from every
+worker; each worker caps its threads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import make_coco_subset
+
+from ahnpl.config import ConfigError
+from ahnpl.pipeline import build as build_module
+from ahnpl.pipeline.build import build
+from ahnpl.pipeline.distributors import (
+    LocalDistributor,
+    ShardWork,
+    make_distributor,
+)
+from ahnpl.pipeline.inputs import ShardSpec, open_source
+from ahnpl.pipeline.recipe import load_recipe
+from ahnpl.shards import load_manifest
+
+
+def _recipe(captions: Path, images: Path, out: Path, *extra: str):
+    return load_recipe(
+        None, [f"input.captions={captions}", f"input.images={images}", f"output.out={out}", *extra]
+    )
+
+
+def _shards(out: Path) -> list[tuple[str, str, int]]:
+    return [(s.name, s.sha256, s.rows) for s in load_manifest(str(out)).shards]
+
+
+def test_auto_distributor_is_ranks_under_torchrun_else_local(monkeypatch, tmp_path):
+    recipe = load_recipe(None, [f"output.out={tmp_path}"])
+    for name in (
+        "RANK",
+        "WORLD_SIZE",
+        "LOCAL_RANK",
+        "SLURM_PROCID",
+        "SLURM_NTASKS",
+        "SLURM_LOCALID",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert make_distributor(recipe).name == "local"
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    monkeypatch.setenv("SLURM_NTASKS", "3")
+    ranks = make_distributor(recipe)
+    assert ranks.name == "ranks" and [i for i in range(7) if ranks.owns(i)] == [1, 4]
+    with pytest.raises(ValueError, match="rank 3 is not in"):
+        make_distributor(recipe, rank=3, world=3)
+    with pytest.raises(ConfigError, match="'slurm'.*unknown distributor.*valid: local, ranks, ray"):
+        load_recipe(None, ["distributor=slurm"])
+
+
+@pytest.mark.slow
+def test_progress_counts_images_from_every_worker(tmp_path, coco_mini, monkeypatch):
+    captions = make_coco_subset(coco_mini, tmp_path, 12)
+    recipe = _recipe(captions, tmp_path / "images", tmp_path / "out", "negatives.types=[object]")
+    tasks = open_source(recipe.input, recipe.seed).plan(4).shards
+    (tmp_path / "out" / "_progress").mkdir(parents=True)
+    work = ShardWork(recipe.model_dump_json(), str(tmp_path / "out"))
+    calls: list[int] = []
+    LocalDistributor(workers=2).run(tasks, work, calls.append)
+    assert calls == [4, 4, 4]  # one message per 4-image shard, sent by the worker processes
+
+    # In one process, progress moves every CHUNK_IMAGES images, not once per shard.
+    monkeypatch.setattr(build_module, "CHUNK_IMAGES", 3)
+    calls.clear()
+    LocalDistributor(workers=1).run(
+        [ShardSpec(9, tasks[0].start, tasks[1].stop, tasks[0].parts + tasks[1].parts)],
+        work,
+        calls.append,
+    )
+    assert calls == [3, 3, 2]
+
+
+@pytest.mark.slow
+def test_with_worker_processes_the_main_process_loads_no_model(tmp_path, coco_mini):
+    from ahnpl.pipeline import negatives
+
+    captions = make_coco_subset(coco_mini, tmp_path, 4)
+    # Bundled statistics: counting the input's own (the default) parses it in this process.
+    extra = ["output.images_per_shard=2", "negatives.types=[object]", "workers=2"]
+    extra.append("negatives.stats=bundled")
+    negatives._shared_spacy.cache_clear()
+    result = build(_recipe(captions, tmp_path / "images", tmp_path / "out", *extra), progress=False)
+    assert negatives._shared_spacy.cache_info().currsize == 0  # spaCy loaded in workers only
+    assert result.manifest.versions["spacy_model"]["name"].startswith("en_core_web_sm")
+
+
+class _NoModels(ShardWork):
+    """A ShardWork whose builder loads nothing (the initializer warms the builder up)."""
+
+    def builder(self):
+        recipe = load_recipe(None, [f"edit.editor={self.recipe_json}"])
+        return type("Builder", (), {"negatives": None, "recipe": recipe})()
+
+
+def _thread_settings() -> dict:
+    import torch
+
+    return {"omp": os.environ.get("OMP_NUM_THREADS"), "torch": torch.get_num_threads()}
+
+
+def _torch_importable() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_a_worker_caps_its_threads_before_torch_loads():
+    import multiprocessing
+
+    import ahnpl.pipeline.distributors as d
+
+    assert LocalDistributor(workers=2).threads == max(1, d.available_cores() // 2)
+    ctx = multiprocessing.get_context("spawn")
+    work = _NoModels("instruct-pix2pix", "")
+    with ctx.Pool(1, initializer=d._init_worker, initargs=(work, 1, None)) as pool:
+        assert pool.apply(_thread_settings) == {"omp": "1", "torch": 1}
+
+
+def test_a_caption_only_worker_keeps_torch_out():
+    import multiprocessing
+
+    import ahnpl.pipeline.distributors as d
+
+    ctx = multiprocessing.get_context("spawn")
+    for editor, importable in [("flip", False), ("instruct-pix2pix", True)]:
+        work = _NoModels(editor, "")
+        with ctx.Pool(1, initializer=d._init_worker, initargs=(work, 1, None)) as pool:
+            assert pool.apply(_torch_importable) is importable, editor
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=80 * 1024**2,
+        configure_logging=False,
+    )
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_build_equals_one_process_build_and_survives_a_killed_task(
+    tmp_path, coco_mini, ray_cluster, monkeypatch
+):
+    captions = make_coco_subset(coco_mini, tmp_path, 6)
+    extra = ["output.images_per_shard=2", "edit.editor=flip"]
+    images = tmp_path / "images"
+    build(_recipe(captions, images, tmp_path / "one", *extra), progress=False)
+
+    killed = tmp_path / "killed-once"
+
+    class KilledOnce(ShardWork):
+        """Shard 1's first attempt dies (os._exit) after its images are processed, before any
+        byte is written; the retry must rebuild it to the same bytes."""
+
+        def __call__(self, task, progress=None):
+            if task.shard_id == 1 and not killed.exists():
+                killed.write_text(str(os.getpid()))
+                return ShardWork.__call__(self, task, lambda n: os._exit(1))
+            return ShardWork.__call__(self, task, progress)
+
+    monkeypatch.setattr(build_module, "ShardWork", KilledOnce)
+    result = build(
+        _recipe(captions, images, tmp_path / "ray", *extra, "distributor=ray"), progress=False
+    )
+    assert killed.exists()  # the crash happened, in a Ray worker process
+    assert int(killed.read_text()) != os.getpid()
+    assert result.built == 3
+    assert _shards(tmp_path / "ray") == _shards(tmp_path / "one")
+    one, ray = load_manifest(str(tmp_path / "one")), load_manifest(str(tmp_path / "ray"))
+    assert ray.totals == one.totals
