@@ -5,6 +5,8 @@ worker; each worker caps its threads."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
@@ -95,7 +97,10 @@ class _NoModels(ShardWork):
     """A ShardWork whose builder loads nothing (the initializer warms the builder up)."""
 
     def builder(self):
-        recipe = load_recipe(None, [f"edit.editor={self.recipe_json}"])
+        overrides = [f"edit.editor={self.recipe_json}"]
+        if self.recipe_json == "instruct-pix2pix":
+            overrides.append("edit.options.model=never-loaded")
+        recipe = load_recipe(None, overrides)
         return type("Builder", (), {"negatives": None, "recipe": recipe})()
 
 
@@ -113,28 +118,28 @@ def _torch_importable() -> bool:
     return True
 
 
-def test_a_worker_caps_its_threads_before_torch_loads():
-    import multiprocessing
+def _in_worker(work: ShardWork, fn):
+    """`fn()` in one spawned build worker set up by `_init_worker` (a failing initializer
+    breaks the pool, so this raises instead of waiting)."""
+    import ahnpl.pipeline.distributors as d
 
+    with ProcessPoolExecutor(
+        1, mp_context=get_context("spawn"), initializer=d._init_worker, initargs=(work, 1, None)
+    ) as pool:
+        return pool.submit(fn).result(timeout=300)
+
+
+def test_a_worker_caps_its_threads_before_torch_loads():
     import ahnpl.pipeline.distributors as d
 
     assert LocalDistributor(workers=2).threads == max(1, d.available_cores() // 2)
-    ctx = multiprocessing.get_context("spawn")
     work = _NoModels("instruct-pix2pix", "")
-    with ctx.Pool(1, initializer=d._init_worker, initargs=(work, 1, None)) as pool:
-        assert pool.apply(_thread_settings) == {"omp": "1", "torch": 1}
+    assert _in_worker(work, _thread_settings) == {"omp": "1", "torch": 1}
 
 
 def test_a_caption_only_worker_keeps_torch_out():
-    import multiprocessing
-
-    import ahnpl.pipeline.distributors as d
-
-    ctx = multiprocessing.get_context("spawn")
     for editor, importable in [("flip", False), ("instruct-pix2pix", True)]:
-        work = _NoModels(editor, "")
-        with ctx.Pool(1, initializer=d._init_worker, initargs=(work, 1, None)) as pool:
-            assert pool.apply(_torch_importable) is importable, editor
+        assert _in_worker(_NoModels(editor, ""), _torch_importable) is importable, editor
 
 
 @pytest.fixture(scope="module")
