@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -37,7 +38,7 @@ from ahnpl.shards.manifest import (
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record, Reject, normalize_text
 
-from .distributors import Progress, ShardWork, make_distributor
+from .distributors import Distributor, Progress, keep_torch_out, make_distributor, needs_torch
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputPlan, ShardSpec, open_source
 from .lock import BuildLock
@@ -305,6 +306,95 @@ def _reject(item: InputItem, level: str, reason: str, detail: str) -> Reject:
     )
 
 
+class _ProcessState:
+    """What one process keeps between the tasks of a build: the opened input source and the
+    shard builder (spaCy, any editor model). One slot each: a worker serves one build."""
+
+    def __init__(self):
+        self.source: tuple[str, object] | None = None
+        self.builder: tuple[tuple, ShardBuilder] | None = None
+
+    def release(self) -> None:
+        self.source = self.builder = None
+
+
+_PROCESS = _ProcessState()
+
+
+def _source(recipe_json: str):
+    if _PROCESS.source is None or _PROCESS.source[0] != recipe_json:
+        recipe = Recipe.model_validate_json(recipe_json)
+        _PROCESS.source = (recipe_json, open_source(recipe.input, recipe.seed))
+    return _PROCESS.source[1]
+
+
+class WorkerSetup:
+    """Run at the start of each build worker process (idempotent): keep torch out of a
+    worker that never needs it (`distributors.keep_torch_out`), then load spaCy, in parallel
+    with the other workers rather than in the first task."""
+
+    def __init__(self, recipe_json: str):
+        self.recipe_json = recipe_json
+
+    def __call__(self) -> None:
+        from .caption_parse import shared_spacy
+
+        recipe = Recipe.model_validate_json(self.recipe_json)
+        if not needs_torch(recipe):
+            keep_torch_out()
+        shared_spacy(recipe.negatives.spacy_model)
+
+
+class StatsWork:
+    """Count one shard's captions for the corpus statistics (`corpus_stats.count_captions`);
+    picklable. The captions are the ones the shards will parse: a caption the build rejects
+    (empty, past the parser's limit) is not counted either."""
+
+    def __init__(self, recipe_json: str):
+        self.recipe_json = recipe_json
+
+    def count(self, captions: list[str]) -> tuple[dict, int, str]:
+        from .corpus_stats import count_captions
+
+        cfg = Recipe.model_validate_json(self.recipe_json).negatives
+        return count_captions(captions, cfg.spacy_model, lexicon_paths=tuple(cfg.lexicons))
+
+    def __call__(self, spec: ShardSpec, progress: Progress | None = None):
+        texts = (c for item in _source(self.recipe_json).read(spec) for c in item.captions)
+        captions = [t for t in map(_clean, texts) if t and len(t) < DEFAULT_MAX_CAPTION_CHARS]
+        result = self.count(captions)
+        if progress is not None:
+            progress(len(spec))
+        return result
+
+
+class ShardWork:
+    """Build one shard; picklable (the recipe travels as JSON), one builder per process.
+
+    `work(spec, progress)` reads the shard's items from the source (opened once per process),
+    writes the shard and its marker and returns the `ShardMarker` (see `ShardBuilder`).
+    """
+
+    def __init__(
+        self, recipe_json: str, out: str, identity: dict | None = None, stats: str | None = None
+    ):
+        self.recipe_json = recipe_json
+        self.out = out
+        self.identity = identity  # recipe hash, input fingerprint, statistics_sha256
+        self.stats = stats  # the corpus statistics file fixed for the build (None: bundled)
+
+    def builder(self) -> ShardBuilder:
+        key = (self.recipe_json, self.out, json.dumps(self.identity, sort_keys=True), self.stats)
+        if _PROCESS.builder is None or _PROCESS.builder[0] != key:
+            recipe = Recipe.model_validate_json(self.recipe_json)
+            _PROCESS.builder = (key, ShardBuilder(recipe, self.out, self.identity, self.stats))
+        return _PROCESS.builder[1]
+
+    def __call__(self, spec: ShardSpec, progress: Progress | None = None) -> ShardMarker:
+        items = list(_source(self.recipe_json).read(spec))
+        return self.builder()(spec.shard_id, items, progress=progress)
+
+
 def build(
     recipe: Recipe,
     rank: int | None = None,
@@ -335,7 +425,6 @@ def build(
 
 
 def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) -> BuildResult:
-    distributor = make_distributor(recipe, rank, world)
     source = open_source(recipe.input, recipe.seed)
     plan = source.plan(recipe.output.images_per_shard)
     identity = {"recipe_hash": recipe_hash(recipe), "input_fingerprint": plan.fingerprint}
@@ -349,11 +438,47 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         folder.clear()
         folder.claim(state)
     shards = {spec.shard_id: spec for spec in plan.shards}
-    stats, stats_seconds = _statistics_step(recipe, source, plan, out)
-    # Every negative depends on the statistics: a shard made with others is not kept.
-    identity["statistics_sha256"] = _statistics_sha256(stats)
-    work = ShardWork(recipe.model_dump_json(), out, identity, stats)
-    builder = work.builder()
+    recipe_json = recipe.model_dump_json()
+    _PROCESS.source = (recipe_json, source)  # in-process work reads the source opened here
+    setup = WorkerSetup(recipe_json)
+    try:
+        with make_distributor(recipe, rank, world, setup) as distributor:
+            stats, stats_seconds = _statistics_step(recipe, plan, out, distributor, progress)
+            # Every negative depends on the statistics: a shard made with others is not kept.
+            identity["statistics_sha256"] = _statistics_sha256(stats)
+            work = ShardWork(recipe_json, out, identity, stats)
+            builder = work.builder()  # loads no model until a shard is built here
+            todo, notes = _shards_to_build(
+                folder, distributor, builder, shards, identity, retry_rejects
+            )
+            todo_specs = [shards[i] for i in todo]
+            where = f"build rank {rank}/{world} ({distributor.name})"
+            for _marker in _with_bar(distributor, todo_specs, work, progress, where):
+                pass  # each shard wrote its marker
+    finally:
+        _PROCESS.release()
+    if len(shards) < recipe.workers and distributor.name != "ray":
+        notes.append(
+            f"{len(shards)} shard(s) for {recipe.workers} workers: the shard is the unit of "
+            "work, so some workers had none (a smaller --images-per-shard would use them)"
+        )
+    manifest = None
+    done = all(
+        folder.check_kept(i, _expected(identity, shards[i]), builder.shard_name(i), full=False)
+        is None
+        for i in shards
+    )
+    if done:
+        manifest = finalize(out, recipe, plan, builder, sorted(shards))
+    skipped = sum(1 for i in shards if distributor.owns(i)) - len(todo)
+    return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
+
+
+def _shards_to_build(
+    folder, distributor, builder, shards, identity, retry_rejects
+) -> tuple[list, list[str]]:
+    """This process's shards that are not provably done (discarded, to be rebuilt from
+    nothing), and a note for each one rebuilt for a reason other than having no marker."""
     notes: list[str] = []
     todo = []
     for shard_id in sorted(shards):
@@ -373,50 +498,56 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         # Not provably done: it may be half-written or another build's. Rebuild from nothing.
         folder.discard(shard_id, name)
         todo.append(shard_id)
+    return todo, notes
+
+
+def _with_bar(distributor: Distributor, tasks, work, progress: bool, desc: str) -> Iterator:
+    """Every task through the distributor, a progress bar counting images; yields the
+    results as they come."""
     bar = tqdm(
-        total=sum(len(shards[i]) for i in todo),
-        unit="img",
-        disable=None if progress else True,
-        desc=f"build rank {rank}/{world} ({distributor.name})",
+        total=sum(len(t) for t in tasks), unit="img", disable=None if progress else True, desc=desc
     )
     try:
-        distributor.run([shards[i] for i in todo], work, bar.update)
+        yield from distributor.map(tasks, work, bar.update)
     finally:
         bar.close()
-
-    manifest = None
-    done = all(
-        folder.check_kept(i, _expected(identity, shards[i]), builder.shard_name(i), full=False)
-        is None
-        for i in shards
-    )
-    if done:
-        manifest = finalize(out, recipe, plan, builder, sorted(shards))
-    skipped = sum(1 for i in shards if distributor.owns(i)) - len(todo)
-    return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
 
 
 def _clean(caption: str) -> str:
     return normalize_text(caption).strip()
 
 
-def _statistics_step(recipe: Recipe, source, plan: InputPlan, out: str) -> tuple[str | None, float]:
+def _statistics_step(
+    recipe: Recipe, plan: InputPlan, out: str, distributor: Distributor, progress: bool
+) -> tuple[str | None, float]:
     """The negatives' corpus statistics, fixed before any shard (owned by the negatives
     module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds).
-    The captions are streamed shard by shard from the source."""
-    from .corpus_stats import stats_for_build
+
+    Every shard's captions are counted on the distributor's workers (all shards, also
+    under `ranks`: the statistics are the whole input's), and the counts merged here, so
+    the file is the same bytes whoever counts; every worker then reads that one file.
+    """
+    from .corpus_stats import merge, stats_for_build
 
     cfg = recipe.negatives
-    # The captions the shards will parse: a caption the build rejects (empty, past the
-    # parser's limit) must not reach the statistics' parse either.
-    texts = (c for spec in plan.shards for item in source.read(spec) for c in item.captions)
-    captions = (t for t in map(_clean, texts) if t and len(t) < DEFAULT_MAX_CAPTION_CHARS)
+    work = StatsWork(recipe.model_dump_json())
+
+    def count() -> tuple[dict, int, str]:
+        if not plan.shards:
+            return work.count([])
+        counts, n, models = {}, 0, set()
+        parts = _with_bar(distributor, plan.shards, work, progress, "corpus statistics")
+        for part_counts, part_n, model in parts:  # merged as they come: one part held
+            counts, n = merge(counts, part_counts), n + part_n
+            models.add(model)
+        return counts, n, ", ".join(sorted(models))
+
     key = json.dumps(
         [plan.fingerprint, sum(len(spec) for spec in plan.shards), cfg.stats, cfg.spacy_model]
         + [str(path) for path in cfg.lexicons]
     )
     return stats_for_build(
-        cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons, key
+        cfg.stats_file or cfg.stats, (), out, cfg.spacy_model, cfg.lexicons, key, count=count
     )
 
 

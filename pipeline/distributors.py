@@ -1,4 +1,4 @@
-"""Distributors: which shards this process builds, and where each one runs (DESIGN §7).
+"""Distributors: which shards this process builds, and where each task runs (DESIGN §7).
 
 - `local`: every shard, on `workers` processes of this machine (1 = in this process);
 - `ranks`: shard i when i mod world size == rank (torchrun / SLURM environment), on the rank's
@@ -6,29 +6,31 @@
 - `ray`: every shard, each one a Ray task (CPUs for the caption stage, `num_gpus` when the
   editor is a model), a failed task retried.
 
-The unit of work is a `ShardSpec` (a shard id, its offsets and where the source finds them:
-small, never the rows). `ShardWork` builds one shard in whatever process runs it: it holds
-only the recipe (as JSON), the output URL and the build's identity, and keeps one
-`ShardBuilder` and one opened input source per process, so spaCy, any editor model and the
-input open once per worker, not once per shard. Every distributor returns the same shard
-bytes, because a shard's content is a function of the recipe and its items only (tested:
-local, two ranks, two workers, Ray).
+A distributor maps a picklable `work(task, progress)` over tasks (the build's tasks are
+`ShardSpec`s: a shard id, its offsets and where the source finds them, never the rows) and
+yields the results as they finish. One distributor serves the whole build: its worker
+processes start once and run first the corpus-statistics pass, then the shards, so each
+worker imports and loads spaCy once (`setup`, run at a worker's start). The work objects
+(`ahnpl.pipeline.build.ShardWork`, `StatsWork`) keep their builder and opened input per
+process. Every distributor returns the same bytes, because a shard's content is a function
+of the recipe and its items only (tested: local, two ranks, two workers, Ray).
 
 Progress is counted in images: workers report each finished chunk of images through a queue,
-and the caller's bar advances as they arrive (Ray reports at the end of each shard).
+and the caller's bar advances as they arrive (Ray reports at the end of each task).
 
 Thread caps: N worker processes on C cores each get C // N torch / OpenMP / MKL threads
 (at least 1); without the cap every worker starts C threads and they fight for the cores.
+
+This module imports nothing of the pipeline (the build imports it), so it has no cycle.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
 from multiprocessing import get_context
@@ -37,9 +39,11 @@ from typing import Any, Protocol
 from ahnpl.devices import rank_and_world
 from ahnpl.registry import Registry
 
-from .inputs import ShardSpec
-
 Progress = Callable[[int], None]
+# work(task, progress) -> result; picklable, so it can travel to a worker with its task.
+Work = Callable[[Any, Progress | None], Any]
+# setup() runs in each worker process before its first task (load models, say); idempotent.
+Setup = Callable[[], None]
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 # Editors whose Ray tasks ask for a GPU (the others are pixel operations or none).
 GPU_EDITORS = ("instruct-pix2pix", "img2img")
@@ -63,8 +67,9 @@ def cap_threads(threads: int) -> None:
     """
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+    torch = sys.modules.get("torch")  # None once `keep_torch_out` ran
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def needs_torch(recipe) -> bool:
@@ -85,117 +90,102 @@ def keep_torch_out() -> None:
     sys.modules.setdefault("torch", None)
 
 
-_BUILDERS: dict[tuple[str, str, str, str | None], Any] = {}
-_SOURCES: dict[str, Any] = {}
-
-
-class ShardWork:
-    """Build one shard; picklable (the recipe travels as JSON), one builder per process.
-
-    `work(spec, progress)` reads the shard's items from the source (opened once per process),
-    writes the shard and its marker and returns the `ShardMarker` (see
-    `ahnpl.pipeline.build.ShardBuilder`).
-    """
-
-    def __init__(
-        self,
-        recipe_json: str,
-        out: str,
-        identity: dict | None = None,
-        stats: str | None = None,
-    ):
-        self.recipe_json = recipe_json
-        self.out = out
-        self.identity = identity  # recipe hash, input fingerprint, statistics_sha256
-        self.stats = stats  # the corpus statistics file fixed for the build (None: bundled)
-
-    def builder(self):
-        key = (self.recipe_json, self.out, json.dumps(self.identity, sort_keys=True), self.stats)
-        if key not in _BUILDERS:
-            from .build import ShardBuilder
-            from .recipe import Recipe
-
-            recipe = Recipe.model_validate_json(self.recipe_json)
-            _BUILDERS[key] = ShardBuilder(recipe, self.out, self.identity, self.stats)
-        return _BUILDERS[key]
-
-    def source(self):
-        if self.recipe_json not in _SOURCES:
-            from .inputs import open_source
-
-            recipe = self.builder().recipe
-            _SOURCES[self.recipe_json] = open_source(recipe.input, recipe.seed)
-        return _SOURCES[self.recipe_json]
-
-    def __call__(self, spec: ShardSpec, progress: Progress | None = None):
-        items = list(self.source().read(spec))
-        return self.builder()(spec.shard_id, items, progress=progress)
-
-
 class Distributor(Protocol):
-    """Runs shard tasks; the build asks it which shards are this process's to build."""
+    """Runs tasks; the build asks it which shards are this process's to build.
+
+    Use it as a context manager: worker processes, once started, serve every `map` call
+    until the `with` block ends.
+    """
 
     name: str
 
     def owns(self, shard_id: int) -> bool: ...
 
-    def run(self, tasks: Iterable[ShardSpec], work: ShardWork, progress: Progress) -> None:
-        """Build every task (in any order); raise the first failure once nothing else runs."""
+    def map(self, tasks: Iterable[Sized], work: Work, progress: Progress) -> Iterator[Any]:
+        """`work(task, progress)` for every task; yields the results as they finish (any
+        order); raises the first failure, after stopping the other tasks."""
         ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Distributor: ...
+
+    def __exit__(self, *exc) -> None: ...
 
 
 class LocalDistributor:
-    """Shards on `workers` local processes (spawned), or in this process when `workers == 1`."""
+    """Tasks on `workers` local processes (spawned, started at the first `map` with more
+    than one task, kept until `close`), or in this process when `workers == 1`."""
 
     name = "local"
 
-    def __init__(self, workers: int = 1, threads: int | None = None):
+    def __init__(self, workers: int = 1, threads: int | None = None, setup: Setup | None = None):
         if workers < 1:
             raise ValueError(f"workers={workers}: must be >= 1")
         self.workers = workers
         self.threads = threads or max(1, available_cores() // workers)
+        self.setup = setup
+        self._pool: ProcessPoolExecutor | None = None
+        self._messages = None
 
     def owns(self, shard_id: int) -> bool:
         return True
 
-    def run(self, tasks: Iterable[ShardSpec], work: ShardWork, progress: Progress) -> None:
-        tasks = iter(tasks)
-        first = list(islice(tasks, self.workers))
-        if self.workers == 1 or len(first) <= 1:
-            for task in [*first, *tasks]:
-                work(task, progress)
+    def map(self, tasks: Iterable[Sized], work: Work, progress: Progress) -> Iterator[Any]:
+        tasks = list(tasks)  # task specs, never rows: small
+        if self._pool is None and (self.workers == 1 or len(tasks) <= 1):
+            for task in tasks:
+                yield work(task, progress)
             return
-        ctx = get_context("spawn")
-        messages = ctx.Queue()
-        with ProcessPoolExecutor(
-            max_workers=len(first),  # no idle process for a build of fewer shards
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(work, self.threads, messages),
-        ) as pool:
-            try:
-                _run_bounded(pool, [*first, *tasks], self.workers, messages, progress)
-            except BaseException:
-                # Ctrl-C or a failed shard: stop now rather than build the queued shards first.
-                for process in list(getattr(pool, "_processes", {}).values()):
-                    process.terminate()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        pool = self._start(len(tasks))
+        try:
+            yield from _run_bounded(pool, tasks, work, self.workers, self._messages, progress)
+        except BaseException:
+            # Ctrl-C or a failed task: stop now rather than run the queued tasks first.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            self.close(cancel=True)
+            raise
+
+    def _start(self, tasks: int) -> ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = get_context("spawn")
+            self._messages = ctx.Queue()
+            self._pool = ProcessPoolExecutor(
+                max_workers=min(self.workers, tasks),  # no idle process for fewer tasks
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(self.setup, self.threads, self._messages),
+            )
+        return self._pool
+
+    def close(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=cancel)
+            self._pool = None
+
+    def __enter__(self) -> LocalDistributor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close(cancel=exc[0] is not None)
 
 
-def _run_bounded(pool, tasks: Iterable[ShardSpec], workers: int, messages, progress) -> None:
-    """Keep 2 tasks per worker in flight (inputs stream), feed `progress` from the queue."""
+def _run_bounded(pool, tasks: list, work: Work, workers: int, messages, progress):
+    """Keep 2 tasks per worker in flight (inputs stream), feed `progress` from the queue,
+    yield each result as its task finishes."""
     tasks = iter(tasks)
     pending: set[Future] = set()
     for task in islice(tasks, 2 * workers):
-        pending.add(pool.submit(_run_in_worker, task))
+        pending.add(pool.submit(_run_in_worker, work, task))
     while pending:
         done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
         _drain(messages, progress)
         for future in done:
-            future.result()  # a failed shard raises here; finished shards stay done
+            result = future.result()  # a failed task raises here; finished shards stay done
             for task in islice(tasks, 1):
-                pending.add(pool.submit(_run_in_worker, task))
+                pending.add(pool.submit(_run_in_worker, work, task))
+            yield result
     _drain(messages, progress)
 
 
@@ -207,25 +197,22 @@ def _drain(messages, progress: Progress) -> None:
             return
 
 
-_WORK: ShardWork | None = None
 _MESSAGES = None
 
 
-def _init_worker(work: ShardWork, threads: int, messages) -> None:
-    global _WORK, _MESSAGES
+def _init_worker(setup: Setup | None, threads: int, messages) -> None:
+    global _MESSAGES
     # Ctrl-C reaches every process of the terminal's group; the parent decides and stops
     # the workers, so they do not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cap_threads(threads)
-    _WORK, _MESSAGES = work, messages
-    builder = work.builder()
-    if not needs_torch(builder.recipe):
-        keep_torch_out()
-    _ = builder.negatives  # load spaCy now, in parallel with the other workers
+    _MESSAGES = messages
+    if setup is not None:
+        setup()  # load models now, in parallel with the other workers
 
 
-def _run_in_worker(task: ShardSpec):
-    return _WORK(task, _MESSAGES.put)
+def _run_in_worker(work: Work, task):
+    return work(task, _MESSAGES.put)
 
 
 class RanksDistributor(LocalDistributor):
@@ -237,8 +224,14 @@ class RanksDistributor(LocalDistributor):
 
     name = "ranks"
 
-    def __init__(self, rank: int | None = None, world: int | None = None, workers: int = 1):
-        super().__init__(workers)
+    def __init__(
+        self,
+        rank: int | None = None,
+        world: int | None = None,
+        workers: int = 1,
+        setup: Setup | None = None,
+    ):
+        super().__init__(workers, setup=setup)
         self.rank, self.world = rank_and_world(rank, world)
 
     def owns(self, shard_id: int) -> bool:
@@ -246,7 +239,7 @@ class RanksDistributor(LocalDistributor):
 
 
 class RayDistributor:
-    """Each shard a Ray task on a Ray cluster (`ray.init(address)`; a local one if none).
+    """Each task a Ray task on a Ray cluster (`ray.init(address)`; a local one if none).
 
     Tasks ask for `num_cpus` CPUs, plus `num_gpus` GPUs when the editor is a model; a task
     that fails (an exception, or its worker process dying) is retried up to `max_retries`
@@ -266,6 +259,7 @@ class RayDistributor:
         num_gpus: float = 0,
         max_retries: int = 3,
         max_in_flight: int | None = None,
+        setup: Setup | None = None,
     ):
         try:
             import ray  # noqa: F401
@@ -279,11 +273,12 @@ class RayDistributor:
             "retry_exceptions": True,
         }
         self.max_in_flight = max_in_flight
+        self.setup = setup
 
     def owns(self, shard_id: int) -> bool:
         return True
 
-    def run(self, tasks: Iterable[ShardSpec], work: ShardWork, progress: Progress) -> None:
+    def map(self, tasks: Iterable[Sized], work: Work, progress: Progress) -> Iterator[Any]:
         import ray
 
         if not ray.is_initialized():
@@ -292,45 +287,61 @@ class RayDistributor:
         limit = self.max_in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
         threads = max(1, int(self.options["num_cpus"]))
         tasks = iter(tasks)
-        pending = {remote.remote(work, t, threads): len(t) for t in islice(tasks, limit)}
+        args = (self.setup, threads, work)
+        pending = {remote.remote(*args, t): len(t) for t in islice(tasks, limit)}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                ray.get(ref)  # raises once the task's retries are spent
+                result = ray.get(ref)  # raises once the task's retries are spent
                 progress(pending.pop(ref))
                 for task in islice(tasks, 1):
-                    pending[remote.remote(work, task, threads)] = len(task)
+                    pending[remote.remote(*args, task)] = len(task)
+                yield result
+
+    def close(self) -> None:
+        pass  # the Ray cluster outlives the build
+
+    def __enter__(self) -> RayDistributor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def _ray_task(work: ShardWork, task: ShardSpec, threads: int):
+def _ray_task(setup: Setup | None, threads: int, work: Work, task):
     cap_threads(threads)
-    return work(task)
+    if setup is not None:
+        setup()  # Ray reuses its worker processes: setup is idempotent (models load once)
+    return work(task, None)
 
 
 DISTRIBUTORS: Registry[Callable[..., Distributor]] = Registry("distributor")
 
 
 @DISTRIBUTORS.register("local")
-def _local(recipe, rank: int | None, world: int | None) -> Distributor:
-    return LocalDistributor(recipe.workers)
+def _local(recipe, rank: int | None, world: int | None, setup: Setup | None) -> Distributor:
+    return LocalDistributor(recipe.workers, setup=setup)
 
 
 @DISTRIBUTORS.register("ranks")
-def _ranks(recipe, rank: int | None, world: int | None) -> Distributor:
-    return RanksDistributor(rank, world, recipe.workers)
+def _ranks(recipe, rank: int | None, world: int | None, setup: Setup | None) -> Distributor:
+    return RanksDistributor(rank, world, recipe.workers, setup)
 
 
 @DISTRIBUTORS.register("ray")
-def _ray(recipe, rank: int | None, world: int | None) -> Distributor:
+def _ray(recipe, rank: int | None, world: int | None, setup: Setup | None) -> Distributor:
     cfg = recipe.ray
     gpus = cfg.num_gpus
     if gpus is None:
         gpus = 1 if recipe.edit.editor in GPU_EDITORS else 0
-    return RayDistributor(cfg.address, cfg.num_cpus, gpus, cfg.max_retries)
+    return RayDistributor(cfg.address, cfg.num_cpus, gpus, cfg.max_retries, setup=setup)
 
 
-def make_distributor(recipe, rank: int | None = None, world: int | None = None) -> Distributor:
-    """The distributor the recipe names (`distributor`, `workers`, `ray` section).
+def make_distributor(
+    recipe, rank: int | None = None, world: int | None = None, setup: Setup | None = None
+) -> Distributor:
+    """The distributor the recipe names (`distributor`, `workers`, `ray` section); `setup()`
+    runs once in each worker process it starts.
 
     "auto" = `ranks` when a rank or world size is given, or set by torchrun / SLURM, else
     `local`.
@@ -344,4 +355,4 @@ def make_distributor(recipe, rank: int | None = None, world: int | None = None) 
     if name == "auto":
         _, world_size = rank_and_world(rank, world)
         name = "ranks" if rank is not None or world_size > 1 else "local"
-    return DISTRIBUTORS.get(name)(recipe, rank, world)
+    return DISTRIBUTORS.get(name)(recipe, rank, world, setup)

@@ -14,12 +14,9 @@ from conftest import make_coco_subset
 
 from ahnpl.config import ConfigError
 from ahnpl.pipeline import build as build_module
-from ahnpl.pipeline.build import build
-from ahnpl.pipeline.distributors import (
-    LocalDistributor,
-    ShardWork,
-    make_distributor,
-)
+from ahnpl.pipeline.build import ShardWork, WorkerSetup, build
+from ahnpl.pipeline.corpus_stats import STATS_NAME, compute_stats, open_stats
+from ahnpl.pipeline.distributors import LocalDistributor, make_distributor
 from ahnpl.pipeline.inputs import ShardSpec, open_source
 from ahnpl.pipeline.recipe import load_recipe
 from ahnpl.shards import load_manifest
@@ -65,43 +62,58 @@ def test_progress_counts_images_from_every_worker(tmp_path, coco_mini, monkeypat
     (tmp_path / "out" / "_progress").mkdir(parents=True)
     work = ShardWork(recipe.model_dump_json(), str(tmp_path / "out"))
     calls: list[int] = []
-    LocalDistributor(workers=2).run(tasks, work, calls.append)
+    with LocalDistributor(workers=2) as local:
+        markers = list(local.map(tasks, work, calls.append))
+    assert sorted(m.shard for m in markers) == [0, 1, 2]
     assert calls == [4, 4, 4]  # one message per 4-image shard, sent by the worker processes
 
     # In one process, progress moves every CHUNK_IMAGES images, not once per shard.
     monkeypatch.setattr(build_module, "CHUNK_IMAGES", 3)
     calls.clear()
-    LocalDistributor(workers=1).run(
-        [ShardSpec(9, tasks[0].start, tasks[1].stop, tasks[0].parts + tasks[1].parts)],
-        work,
-        calls.append,
-    )
+    spec = ShardSpec(9, tasks[0].start, tasks[1].stop, tasks[0].parts + tasks[1].parts)
+    list(LocalDistributor(workers=1).map([spec], work, calls.append))
     assert calls == [3, 3, 2]
 
 
 @pytest.mark.slow
-def test_with_worker_processes_the_main_process_loads_no_model(tmp_path, coco_mini):
-    from ahnpl.pipeline import negatives
+def test_worker_processes_count_the_statistics_and_build_the_shards(tmp_path, coco_mini):
+    """With workers, this process loads no model: the statistics pass runs on the workers
+    too, and its file is the same bytes as a one-process build's (and the same tables as
+    `ahnpl-gen stats` over the same captions)."""
+    from ahnpl.pipeline import caption_parse
 
     captions = make_coco_subset(coco_mini, tmp_path, 4)
-    # Bundled statistics: counting the input's own (the default) parses it in this process.
-    extra = ["output.images_per_shard=2", "negatives.types=[object]", "workers=2"]
-    extra.append("negatives.stats=bundled")
-    negatives._shared_spacy.cache_clear()
-    result = build(_recipe(captions, tmp_path / "images", tmp_path / "out", *extra), progress=False)
-    assert negatives._shared_spacy.cache_info().currsize == 0  # spaCy loaded in workers only
-    assert result.manifest.versions["spacy_model"]["name"].startswith("en_core_web_sm")
+    extra = ["output.images_per_shard=2", "negatives.types=[object]"]
+    images = tmp_path / "images"
+    one = build(_recipe(captions, images, tmp_path / "one", *extra), progress=False)
+    caption_parse.shared_spacy.cache_clear()
+    two = build(_recipe(captions, images, tmp_path / "two", *extra, "workers=2"), progress=False)
+    assert caption_parse.shared_spacy.cache_info().currsize == 0  # spaCy loaded in workers only
+    assert two.manifest.versions["spacy_model"]["name"].startswith("en_core_web_sm")
+    assert two.stats_seconds > 0  # counted, not found
+    stats_two = (tmp_path / "two" / STATS_NAME).read_bytes()
+    assert stats_two == (tmp_path / "one" / STATS_NAME).read_bytes()
+    assert _shards(tmp_path / "two") == _shards(tmp_path / "one")
+    assert one.manifest.totals == two.manifest.totals
+
+    texts = [a["caption"].strip() for a in load_json(captions)["annotations"]]
+    whole, _ = compute_stats(texts)
+    counted = open_stats(str(tmp_path / "two" / STATS_NAME))
+    assert counted.meta["captions"] == whole.meta["captions"] == len(texts)
+    assert counted.counts == whole.counts
 
 
-class _NoModels(ShardWork):
-    """A ShardWork whose builder loads nothing (the initializer warms the builder up)."""
+def load_json(path: Path) -> dict:
+    import json
 
-    def builder(self):
-        overrides = [f"edit.editor={self.recipe_json}"]
-        if self.recipe_json == "instruct-pix2pix":
-            overrides.append("edit.options.model=never-loaded")
-        recipe = load_recipe(None, overrides)
-        return type("Builder", (), {"negatives": None, "recipe": recipe})()
+    return json.loads(path.read_text())
+
+
+def _ip2p_recipe_json(editor: str) -> str:
+    overrides = [f"edit.editor={editor}"]
+    if editor == "instruct-pix2pix":
+        overrides.append("edit.options.model=never-loaded")  # the setup loads no editor
+    return load_recipe(None, overrides).model_dump_json()
 
 
 def _thread_settings() -> dict:
@@ -118,28 +130,30 @@ def _torch_importable() -> bool:
     return True
 
 
-def _in_worker(work: ShardWork, fn):
-    """`fn()` in one spawned build worker set up by `_init_worker` (a failing initializer
-    breaks the pool, so this raises instead of waiting)."""
+def _in_worker(editor: str, fn):
+    """`fn()` in one spawned build worker set up as the build sets it up (a failing
+    initializer breaks the pool, so this raises instead of waiting)."""
     import ahnpl.pipeline.distributors as d
 
+    setup = WorkerSetup(_ip2p_recipe_json(editor))
     with ProcessPoolExecutor(
-        1, mp_context=get_context("spawn"), initializer=d._init_worker, initargs=(work, 1, None)
+        1, mp_context=get_context("spawn"), initializer=d._init_worker, initargs=(setup, 1, None)
     ) as pool:
         return pool.submit(fn).result(timeout=300)
 
 
+@pytest.mark.slow
 def test_a_worker_caps_its_threads_before_torch_loads():
     import ahnpl.pipeline.distributors as d
 
     assert LocalDistributor(workers=2).threads == max(1, d.available_cores() // 2)
-    work = _NoModels("instruct-pix2pix", "")
-    assert _in_worker(work, _thread_settings) == {"omp": "1", "torch": 1}
+    assert _in_worker("instruct-pix2pix", _thread_settings) == {"omp": "1", "torch": 1}
 
 
+@pytest.mark.slow
 def test_a_caption_only_worker_keeps_torch_out():
     for editor, importable in [("flip", False), ("instruct-pix2pix", True)]:
-        assert _in_worker(_NoModels(editor, ""), _torch_importable) is importable, editor
+        assert _in_worker(editor, _torch_importable) is importable, editor
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +201,6 @@ def test_ray_build_equals_one_process_build_and_survives_a_killed_task(
     assert _shards(tmp_path / "ray") == _shards(tmp_path / "one")
     one, ray = load_manifest(str(tmp_path / "one")), load_manifest(str(tmp_path / "ray"))
     assert ray.totals == one.totals
+    # The statistics were counted by Ray tasks, into the same file a one-process build writes.
+    stats = (tmp_path / "ray" / STATS_NAME).read_bytes()
+    assert stats == (tmp_path / "one" / STATS_NAME).read_bytes()
