@@ -3,19 +3,21 @@ build, in one run; and the same build on 1, 2, 4 local worker processes.
 
     python bench/bench_build.py                                   # 1,000 images, none + flip
     python bench/bench_build.py --editors none,flip,instruct-pix2pix --ip2p-images 64
-    python bench/bench_build.py --workers 1,2,4 --editors flip    # worker speed-up only
+    python bench/bench_build.py --no-stages --workers 1,2,4       # worker speed-up only
     python bench/bench_build.py --captions ../shared/data/captions/captions_val2017.json \\
         --photos ../shared/data/coco/images                        # real captions, 200 photos
 
 The input is a generated COCO caption file of `--images` images: the photos of `--photos`
 reused in turn, each with five captions taken in turn from `--captions` (default: the bundled
 coco-mini). For each editor one table: seconds and images/s of each stage run alone on all
-images (read the caption file and the image bytes; load spaCy and the editor; decode and
-check; parse and negatives; edit; JPEG-encode the edits; write the shards), the rate those
-stages allow back to back (images / sum of seconds), the end-to-end `build` rate in one
-process, and their ratio (target ≥ 0.8). Both sides load spaCy and the editor from scratch.
-The worker table runs `ahnpl-gen build --workers N` in a fresh process per run, N taking
-turns.
+images (read the caption file and the image bytes; load spaCy and the editor; count the
+corpus statistics; decode and check; parse and negatives; edit; JPEG-encode the edits;
+write the shards), the rate those stages allow back to back (images / sum of seconds), the
+end-to-end `build` rate in one process, and their ratio (target >= 0.8). Both sides load
+spaCy and the editor from scratch, and count the statistics (the default `negatives.stats:
+input`). The worker table runs `ahnpl-gen build --workers N` in a fresh process per run, N
+taking turns, and prints wall and CPU seconds, the speed-up over the first N and the load
+average (1 min) around each run: judge speed-ups only when the load stays under the core count.
 `instruct-pix2pix` is the tiny random-weight pipeline of tests/editor_fixtures.py.
 """
 
@@ -36,10 +38,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from ahnpl.pipeline.build import build  # noqa: E402
-from ahnpl.pipeline.distributors import ShardWork  # noqa: E402
-from ahnpl.pipeline.images import encode_jpeg, read_bytes  # noqa: E402
-from ahnpl.pipeline.inputs import read_input  # noqa: E402
+from ahnpl.pipeline import build as build_module  # noqa: E402
+from ahnpl.pipeline.build import CHUNK_IMAGES, ShardWork, build  # noqa: E402
+from ahnpl.pipeline.distributors import LocalDistributor  # noqa: E402
+from ahnpl.pipeline.images import ImageReject, load_image, read_bytes  # noqa: E402
+from ahnpl.pipeline.inputs import open_source  # noqa: E402
 from ahnpl.pipeline.recipe import load_recipe  # noqa: E402
 from ahnpl.shards.manifest import join, sha256_of  # noqa: E402
 
@@ -101,41 +104,71 @@ class Clock:
 
 
 def stages_alone(recipe, out: Path) -> dict[str, float]:
-    """Seconds of each stage of the build run alone over all images, back to back."""
+    """Seconds of each stage of the build run alone over all images, back to back, each
+    called as the build calls it (chunks of `CHUNK_IMAGES` images)."""
     clock = Clock()
     fresh_models()
-    inputs = clock("read", read_input, recipe.input, recipe.seed)
-    for item in inputs.items:
-        item.image = clock("read", read_bytes, item.path)
-    builder = ShardWork(recipe.model_dump_json(), str(out)).builder()
-    clock("load models", lambda: (builder.negatives, builder.editor))
-    rejects: list[dict] = []
-    usable = [(i, builder.usable_captions(i, rejects)) for i in inputs.items]
-    flat = [c for _, captions in usable for c in captions]
-    negatives = iter(clock("parse and negatives", lambda: list(builder.negatives.generate(flat))))
-    records, requests = [], []
-    for item, captions in usable:
-        per_caption = [next(negatives) for _ in captions]
-        record, image = clock(
-            "decode and check", builder.make_record, item, captions, per_caption, rejects
-        )
-        if record is None:
-            continue
-        records.append(record)
-        if builder.editor is not None:
-            requests += builder.edit_requests(record.key, image.pil, captions, per_caption)
-    results = clock("edit", lambda: builder.editor.edit(requests) if requests else [])
-    quality = recipe.images.jpeg_quality
-    for result in results:
-        if result.image is not None:
-            clock("JPEG encode", encode_jpeg, result.image, quality)
     out.mkdir(parents=True, exist_ok=True)
+    source = clock("read", open_source, recipe.input, recipe.seed)
+    plan = clock("read", source.plan, recipe.output.images_per_shard)
+    items = clock("read", lambda: [i for spec in plan.shards for i in source.read(spec)])
+    for item in items:
+        if item.image is None and item.reject is None:
+            item.image = clock("read", read_bytes, item.path)
+    from ahnpl.pipeline.negatives import _shared_spacy
+
+    clock("load models", _shared_spacy, recipe.negatives.spacy_model)
+    build_module._PROCESS.source = (recipe.model_dump_json(), source)
+    stats, _ = clock(
+        "corpus statistics",
+        build_module._statistics_step,
+        recipe,
+        plan,
+        str(out),
+        LocalDistributor(1),
+        False,
+    )
+    builder = ShardWork(recipe.model_dump_json(), str(out), None, stats).builder()
+    clock("load models", lambda: (builder.negatives, builder.editor))
+    kept = clock("decode and check", decode_all, builder, items)
+    records: list = []
+    for start in range(0, len(kept), CHUNK_IMAGES):
+        chunk = kept[start : start + CHUNK_IMAGES]
+        groups = [captions for _, captions, _ in chunk]
+        rows = clock("parse and negatives", all_of, builder.negatives.generate_groups, groups)
+        part, requests = [], []
+        for (item, captions, image), negatives in zip(chunk, rows):
+            part.append(builder.make_record(item, captions, image, negatives))
+            if builder.editor is not None:
+                requests += builder.edit_requests(part[-1].key, image.pil, captions, negatives)
+        results = clock("edit", all_of, builder.editor.edit, requests) if requests else []
+        clock("JPEG encode", builder.attach, part, requests, results)
+        records += part
     per_shard = recipe.output.images_per_shard
     for shard_id, group in groupby(records, key=lambda r: int(r.key) // per_shard):
         url = join(str(out), builder.shard_name(shard_id))
         rows = list(group)
         clock("write", lambda: (builder.writer.write(rows, url), sha256_of(url)))  # noqa: B023
+    build_module._PROCESS.release()
     return clock.seconds
+
+
+def all_of(fn, arg) -> list:
+    return list(fn(arg))  # generators run when consumed: inside the clock
+
+
+def decode_all(builder, items) -> list:
+    """(item, usable captions, decoded image) of every item the build keeps."""
+    kept, rejects = [], []
+    for item in items:
+        captions = builder.usable_captions(item, rejects) if item.reject is None else []
+        if not captions:
+            continue
+        try:
+            kept.append((item, captions, load_image(item.image, builder.recipe.images)))
+        except ImageReject:
+            continue
+    return kept
 
 
 def end_to_end(recipe) -> float:
@@ -161,8 +194,8 @@ def stage_table(args, captions: Path, tmp: Path, editor: str) -> None:
     print(f"\n## editor {editor}: {n} images, one process, best of {args.repeats}")
     print("| stage | seconds | images/s |")
     print("|---|---:|---:|")
-    order = ["read", "load models", "decode and check", "parse and negatives", "edit"]
-    for name in order + ["JPEG encode", "write"]:
+    order = ["read", "load models", "corpus statistics", "decode and check"]
+    for name in order + ["parse and negatives", "edit", "JPEG encode", "write"]:
         s = alone.get(name, 0.0)
         rate = f"{n / s:,.0f}" if s > 1e-3 else "-"
         print(f"| {name} | {s:.2f} | {rate} |")
@@ -191,20 +224,28 @@ def cli_build(args, captions: Path, out: Path, editor: str, workers: int) -> tup
 def worker_table(args, captions: Path, tmp: Path, editor: str) -> None:
     """`ahnpl-gen build` with each worker count, taking turns `--repeats` times; best of each."""
     n = args.images
+    cores = len(os.sched_getaffinity(0))
     print(f"\n## workers: {n} images, editor {editor}, {args.images_per_shard} images a shard")
-    print(f"cores {len(os.sched_getaffinity(0))}, load before: {os.getloadavg()[0]:.2f}")
     best = dict.fromkeys(args.workers, (float("inf"), 0.0))
+    loads = []
     for r in range(args.repeats):
         for w in args.workers:
             out = tmp / f"workers-{w}-{r}"
+            loads.append(os.getloadavg()[0])
             best[w] = min(best[w], cli_build(args, captions, out, editor, w))
             shutil.rmtree(out)
+    loads.append(os.getloadavg()[0])
     print(f"| workers | wall s (best of {args.repeats}) | images/s | speed-up | CPU s |")
     print("|---:|---:|---:|---:|---:|")
     base = best[args.workers[0]][0]
     for w, (wall, cpu) in best.items():
         print(f"| {w} | {wall:.2f} | {n / wall:,.1f} | {base / wall:.2f}x | {cpu:.1f} |")
-    print(f"load after: {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"\n{cores} cores; load average (1 min) around the runs: {min(loads):.2f} to "
+        f"{max(loads):.2f}"
+        + (" (busy machine: speed-ups understated)" if max(loads) > 1.5 else ""),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -214,6 +255,7 @@ def main() -> None:
     p.add_argument("--photos", type=Path, default=REPO / "data/coco-mini/images")
     p.add_argument("--editors", default="none,flip", help="none,flip,instruct-pix2pix")
     p.add_argument("--workers", default="", help="e.g. 1,2,4: also time local worker counts")
+    p.add_argument("--no-stages", action="store_true", help="only the worker table")
     p.add_argument("--worker-editor", default="flip")
     p.add_argument("--repeats", type=int, default=2, help="runs of each measurement (best)")
     p.add_argument("--images-per-shard", type=int, default=125)
@@ -226,7 +268,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-build-") as name:
         tmp = Path(name)
         captions = make_input(args.images, args.captions, args.photos, tmp)
-        if "instruct-pix2pix" in editors:
+        if "instruct-pix2pix" in editors and not args.no_stages:
             from editor_fixtures import build_pipeline
 
             args.ip2p_model = str(build_pipeline("instruct-pix2pix", tmp / "ip2p"))
@@ -234,10 +276,12 @@ def main() -> None:
             f"# bench_build: {args.images} images ({args.photos}), captions {args.captions}, "
             f"{len(os.sched_getaffinity(0))} cores, load {os.getloadavg()[0]:.2f}"
         )
-        # Imports (spaCy, pyarrow, torch) are paid once here, by neither side of the ratio.
-        stages_alone(recipe_for(args, captions, tmp / "warm-up", "flip", 8), tmp / "warm-up-w")
-        for editor in editors:
-            stage_table(args, captions, tmp, editor)
+        if not args.no_stages:
+            # Imports (spaCy, pyarrow, torch) are paid once here, by neither side of the ratio.
+            warm = recipe_for(args, captions, tmp / "warm-up", "flip", 8)
+            stages_alone(warm, tmp / "warm-up-w")
+            for editor in editors:
+                stage_table(args, captions, tmp, editor)
         if args.workers:
             worker_table(args, captions, tmp, args.worker_editor)
 

@@ -225,22 +225,28 @@ class ShardBuilder:
         for item, captions, image in kept:
             negatives = negatives_flat[pos : pos + len(captions)]
             pos += len(captions)
-            record = Record(
-                key=f"{item.offset:09d}",
-                image=image.jpeg,
-                width=image.width,
-                height=image.height,
-                source_id=item.source_id,
-                captions=captions,
-                neg_texts=[[n.text if n else "" for n in row] for row in negatives],
-                neg_valid=[[n is not None for n in row] for row in negatives],
-                neg_scores=[[n.score if n else None for n in row] for row in negatives],
-            )
+            record = self.make_record(item, captions, image, negatives)
             records.append(record)
             if self.editor is not None:
                 requests += self.edit_requests(record.key, image.pil, captions, negatives)
         edit_failures = self.attach_edits(records, requests)
         return records, rejects, edit_failures
+
+    @staticmethod
+    def make_record(item: InputItem, captions: list[str], image, negatives) -> Record:
+        """The record of one decoded image (`images.load_image`), its usable captions and
+        their negatives (one row of type slots per caption, None where none was made)."""
+        return Record(
+            key=f"{item.offset:09d}",
+            image=image.jpeg,
+            width=image.width,
+            height=image.height,
+            source_id=item.source_id,
+            captions=captions,
+            neg_texts=[[n.text if n else "" for n in row] for row in negatives],
+            neg_valid=[[n is not None for n in row] for row in negatives],
+            neg_scores=[[n.score if n else None for n in row] for row in negatives],
+        )
 
     def edit_requests(self, key: str, pil, captions, negatives) -> list:
         from .editors import EditRequest, item_seed, plan_edits
@@ -261,12 +267,16 @@ class ShardBuilder:
         ]
 
     def attach_edits(self, records: list[Record], requests: list) -> Counter:
-        """Edit the whole shard in one call, so the editor batches across images."""
-        failures: Counter = Counter()
+        """Edit the whole chunk in one call, so the editor batches across images."""
         if not requests:
-            return failures
+            return Counter()
+        return self.attach(records, requests, self.editor.edit(requests))
+
+    def attach(self, records: list[Record], requests: list, results: list) -> Counter:
+        """JPEG-encode each edited image into its record; returns failed edits by reason."""
+        failures: Counter = Counter()
         by_key = {r.key: r for r in records}
-        for req, result in zip(requests, self.editor.edit(requests)):
+        for req, result in zip(requests, results):
             if result.image is None:
                 failures[result.reason or "unknown"] += 1
                 continue
