@@ -14,6 +14,18 @@ app = typer.Typer(
 )
 
 
+# True in the `ahnpl-gen` program (`main`), not when `app` is called from other code: there,
+# after a build whose recipe needs no torch, nothing else in the process will import it.
+_PROGRAM = False
+
+
+def main() -> None:
+    """The `ahnpl-gen` program (the console script)."""
+    global _PROGRAM
+    _PROGRAM = True
+    app()
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
@@ -95,6 +107,7 @@ def build(
 ) -> None:
     """Input dataset → text negatives → image edits → shards + manifest. Resumable: rerun
     the same command after a crash or Ctrl-C."""
+    from .distributors import keep_torch_out, needs_torch
     from .publish import hub_target
     from .recipe import load_recipe
 
@@ -109,6 +122,9 @@ def build(
         target = hub_target(recipe.output.out, stage)
     except ValueError as e:
         _fail(str(e))
+    if _PROGRAM and not needs_torch(recipe):
+        # spaCy's thinc loads torch only to offer it as a backend: 1.6 s and 470 MiB less.
+        keep_torch_out()
     if target is not None:  # build locally, publish once complete
         recipe = recipe.model_copy(
             update={"output": recipe.output.model_copy(update={"out": target.stage})}
