@@ -107,7 +107,6 @@ def build(
 ) -> None:
     """Input dataset → text negatives → image edits → shards + manifest. Resumable: rerun
     the same command after a crash or Ctrl-C."""
-    from .distributors import keep_torch_out, needs_torch
     from .publish import hub_target
     from .recipe import load_recipe
 
@@ -122,9 +121,6 @@ def build(
         target = hub_target(recipe.output.out, stage)
     except ValueError as e:
         _fail(str(e))
-    if _PROGRAM and not needs_torch(recipe):
-        # spaCy's thinc loads torch only to offer it as a backend: 1.6 s and 470 MiB less.
-        keep_torch_out()
     if target is not None:  # build locally, publish once complete
         recipe = recipe.model_copy(
             update={"output": recipe.output.model_copy(update={"out": target.stage})}
@@ -167,8 +163,12 @@ def _run_build(recipe, **options):
     from ahnpl.cli_errors import OFFLINE_FIX_EDITOR, one_line_errors
 
     from .build import build as run_build
+    from .distributors import keep_torch_out, needs_torch
     from .lock import LockHeld
 
+    if _PROGRAM and not needs_torch(recipe):
+        # spaCy's thinc loads torch only to offer it as a backend: 1.6 s and 470 MiB less.
+        keep_torch_out()
     model = getattr(recipe.edit.options, "model", None)
     subject = f"--editor-model {model}" if model else "a model"
     user_errors = (ValueError, FileNotFoundError, ImportError, LockHeld)
