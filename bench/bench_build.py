@@ -18,7 +18,7 @@ spaCy and the editor from scratch, and count the statistics (the default `negati
 input`). The worker table runs `ahnpl-gen build --workers N` in a fresh process per run, N
 taking turns, and prints wall and CPU seconds, the speed-up over the first N and the load
 average (1 min) around each run: judge speed-ups only when the load stays under the core count.
-`instruct-pix2pix` is the tiny random-weight pipeline of tests/editor_fixtures.py.
+`instruct-pix2pix` is the tiny random-weight pipeline of `ahnpl.testing.diffusion`.
 """
 
 from __future__ import annotations
@@ -35,16 +35,15 @@ import time
 from itertools import groupby
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from ahnpl.pipeline import build as build_module
+from ahnpl.pipeline.build import CHUNK_IMAGES, ShardWork, build
+from ahnpl.pipeline.distributors import LocalDistributor
+from ahnpl.pipeline.images import ImageReject, load_image, read_bytes
+from ahnpl.pipeline.inputs import open_source
+from ahnpl.pipeline.recipe import load_recipe
+from ahnpl.shards.manifest import join, sha256_of
 
-from ahnpl.pipeline import build as build_module  # noqa: E402
-from ahnpl.pipeline.build import CHUNK_IMAGES, ShardWork, build  # noqa: E402
-from ahnpl.pipeline.distributors import LocalDistributor  # noqa: E402
-from ahnpl.pipeline.images import ImageReject, load_image, read_bytes  # noqa: E402
-from ahnpl.pipeline.inputs import open_source  # noqa: E402
-from ahnpl.pipeline.recipe import load_recipe  # noqa: E402
-from ahnpl.shards.manifest import join, sha256_of  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def make_input(n: int, captions: Path, photos: Path, folder: Path) -> Path:
@@ -269,7 +268,7 @@ def main() -> None:
         tmp = Path(name)
         captions = make_input(args.images, args.captions, args.photos, tmp)
         if "instruct-pix2pix" in editors and not args.no_stages:
-            from editor_fixtures import build_pipeline
+            from ahnpl.testing.diffusion import build_pipeline
 
             args.ip2p_model = str(build_pipeline("instruct-pix2pix", tmp / "ip2p"))
         print(
