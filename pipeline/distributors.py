@@ -142,9 +142,6 @@ class LocalDistributor:
         try:
             yield from _run_bounded(pool, tasks, work, self.workers, self._messages, progress)
         except BaseException:
-            # Ctrl-C or a failed task: stop now rather than run the queued tasks first.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
             self.close(cancel=True)
             raise
 
@@ -161,7 +158,12 @@ class LocalDistributor:
         return self._pool
 
     def close(self, cancel: bool = False) -> None:
+        """Stop the worker processes: after their tasks, or at once when `cancel` (Ctrl-C, a
+        failed task: rather than run the queued tasks first)."""
         if self._pool is not None:
+            if cancel:
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=cancel)
             self._pool = None
 
