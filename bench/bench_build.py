@@ -86,9 +86,9 @@ def recipe_for(args, captions: Path, out: Path, editor: str, n: int, *extra: str
 
 
 def fresh_models() -> None:
-    from ahnpl.pipeline import negatives
+    from ahnpl.pipeline.caption_parse import shared_spacy
 
-    negatives._shared_spacy.cache_clear()
+    shared_spacy.cache_clear()
 
 
 class Clock:
@@ -114,9 +114,9 @@ def stages_alone(recipe, out: Path) -> dict[str, float]:
     for item in items:
         if item.image is None and item.reject is None:
             item.image = clock("read", read_bytes, item.path)
-    from ahnpl.pipeline.negatives import _shared_spacy
+    from ahnpl.pipeline.caption_parse import shared_spacy
 
-    clock("load models", _shared_spacy, recipe.negatives.spacy_model)
+    clock("load models", shared_spacy, recipe.negatives.spacy_model)
     build_module._PROCESS.source = (recipe.model_dump_json(), source)
     stats, _ = clock(
         "corpus statistics",
