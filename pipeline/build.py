@@ -13,12 +13,10 @@ finishes last.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 from tqdm import tqdm
 
@@ -40,6 +38,7 @@ from ahnpl.shards.manifest import (
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record, Reject, normalize_text
 
+from .distributors import Distributor, Progress, keep_torch_out, make_distributor, needs_torch
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputPlan, ShardSpec, open_source
 from .lock import BuildLock
@@ -57,6 +56,9 @@ from .resume import (
 # Reasons that may not hold on a second try (the file appears, the network comes back):
 # `--retry-rejects` rebuilds the shards that hold one.
 RETRYABLE_REASONS = frozenset({"missing_image", "read_error"})
+# Images per step of a shard: decoded, edited and reported to the progress bar together, so a
+# worker holds this many decoded images, not a whole shard's.
+CHUNK_IMAGES = 32
 # spaCy refuses longer texts (its `nlp.max_length`); used when the parser does not say.
 DEFAULT_MAX_CAPTION_CHARS = 1_000_000
 
@@ -123,10 +125,12 @@ class ShardBuilder:
     def shard_name(self, shard_id: int) -> str:
         return shard_name(shard_id, self.recipe.output.format)
 
-    def __call__(self, shard_id: int, items: list[InputItem]) -> ShardMarker:
+    def __call__(
+        self, shard_id: int, items: list[InputItem], progress: Progress | None = None
+    ) -> ShardMarker:
         """Build one shard: write its file (none when every item was rejected), then its
-        marker. Returns the marker."""
-        records, rejects, edit_failures = self.make_records(items)
+        marker; `progress(n)` after each chunk of n images. Returns the marker."""
+        records, rejects, edit_failures = self.make_records(items, progress)
         entry = None
         if records:
             name = self.shard_name(shard_id)
@@ -174,7 +178,25 @@ class ShardBuilder:
                 captions.append(text)
         return captions
 
-    def make_records(self, items: list[InputItem]) -> tuple[list[Record], list[Reject], Counter]:
+    def make_records(
+        self, items: list[InputItem], progress: Progress | None = None
+    ) -> tuple[list[Record], list[Reject], Counter]:
+        """Items → records, rejects and edit failures, `CHUNK_IMAGES` images at a time (a
+        worker holds one chunk of decoded images); `progress(n)` after each chunk."""
+        records: list[Record] = []
+        rejects: list[Reject] = []
+        failures: Counter = Counter()
+        for start in range(0, len(items), CHUNK_IMAGES):
+            chunk = items[start : start + CHUNK_IMAGES]
+            part, part_rejects, part_failures = self.make_chunk(chunk)
+            records += part
+            rejects += part_rejects
+            failures.update(part_failures)
+            if progress is not None:
+                progress(len(chunk))
+        return records, rejects, failures
+
+    def make_chunk(self, items: list[InputItem]) -> tuple[list[Record], list[Reject], Counter]:
         rejects: list[Reject] = []
         kept: list[tuple[InputItem, list[str], object]] = []
         for item in items:
@@ -203,22 +225,28 @@ class ShardBuilder:
         for item, captions, image in kept:
             negatives = negatives_flat[pos : pos + len(captions)]
             pos += len(captions)
-            record = Record(
-                key=f"{item.offset:09d}",
-                image=image.jpeg,
-                width=image.width,
-                height=image.height,
-                source_id=item.source_id,
-                captions=captions,
-                neg_texts=[[n.text if n else "" for n in row] for row in negatives],
-                neg_valid=[[n is not None for n in row] for row in negatives],
-                neg_scores=[[n.score if n else None for n in row] for row in negatives],
-            )
+            record = self.make_record(item, captions, image, negatives)
             records.append(record)
             if self.editor is not None:
                 requests += self.edit_requests(record.key, image.pil, captions, negatives)
         edit_failures = self.attach_edits(records, requests)
         return records, rejects, edit_failures
+
+    @staticmethod
+    def make_record(item: InputItem, captions: list[str], image, negatives) -> Record:
+        """The record of one decoded image (`images.load_image`), its usable captions and
+        their negatives (one row of type slots per caption, None where none was made)."""
+        return Record(
+            key=f"{item.offset:09d}",
+            image=image.jpeg,
+            width=image.width,
+            height=image.height,
+            source_id=item.source_id,
+            captions=captions,
+            neg_texts=[[n.text if n else "" for n in row] for row in negatives],
+            neg_valid=[[n is not None for n in row] for row in negatives],
+            neg_scores=[[n.score if n else None for n in row] for row in negatives],
+        )
 
     def edit_requests(self, key: str, pil, captions, negatives) -> list:
         from .editors import EditRequest, item_seed, plan_edits
@@ -239,12 +267,16 @@ class ShardBuilder:
         ]
 
     def attach_edits(self, records: list[Record], requests: list) -> Counter:
-        """Edit the whole shard in one call, so the editor batches across images."""
-        failures: Counter = Counter()
+        """Edit the whole chunk in one call, so the editor batches across images."""
         if not requests:
-            return failures
+            return Counter()
+        return self.attach(records, requests, self.editor.edit(requests))
+
+    def attach(self, records: list[Record], requests: list, results: list) -> Counter:
+        """JPEG-encode each edited image into its record; returns failed edits by reason."""
+        failures: Counter = Counter()
         by_key = {r.key: r for r in records}
-        for req, result in zip(requests, self.editor.edit(requests)):
+        for req, result in zip(requests, results):
             if result.image is None:
                 failures[result.reason or "unknown"] += 1
                 continue
@@ -284,24 +316,93 @@ def _reject(item: InputItem, level: str, reason: str, detail: str) -> Reject:
     )
 
 
-# Worker processes hold one ShardBuilder each (spaCy and any editor model load once) and
-# open the input themselves: a shard travels as its small ShardSpec, never as its rows.
-_WORKER: ShardBuilder | None = None
-_SOURCE = None
+class _ProcessState:
+    """What one process keeps between the tasks of a build: the opened input source and the
+    shard builder (spaCy, any editor model). One slot each: a worker serves one build."""
+
+    def __init__(self):
+        self.source: tuple[str, object] | None = None
+        self.builder: tuple[tuple, ShardBuilder] | None = None
+
+    def release(self) -> None:
+        self.source = self.builder = None
 
 
-def _init_worker(recipe_json: str, out: str, identity: dict, stats: str | None) -> None:
-    global _WORKER, _SOURCE
-    # Ctrl-C reaches every process of the terminal's group; the parent decides and stops
-    # the workers, so they do not each print a KeyboardInterrupt traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    recipe = Recipe.model_validate_json(recipe_json)
-    _WORKER = ShardBuilder(recipe, out, identity, stats)
-    _SOURCE = open_source(recipe.input, recipe.seed)
+_PROCESS = _ProcessState()
 
 
-def _run_in_worker(spec: ShardSpec) -> ShardMarker:
-    return _WORKER(spec.shard_id, list(_SOURCE.read(spec)))
+def _source(recipe_json: str):
+    if _PROCESS.source is None or _PROCESS.source[0] != recipe_json:
+        recipe = Recipe.model_validate_json(recipe_json)
+        _PROCESS.source = (recipe_json, open_source(recipe.input, recipe.seed))
+    return _PROCESS.source[1]
+
+
+class WorkerSetup:
+    """Run at the start of each build worker process (idempotent): keep torch out of a
+    worker that never needs it (`distributors.keep_torch_out`), then load spaCy, in parallel
+    with the other workers rather than in the first task."""
+
+    def __init__(self, recipe_json: str):
+        self.recipe_json = recipe_json
+
+    def __call__(self) -> None:
+        from .caption_parse import shared_spacy
+
+        recipe = Recipe.model_validate_json(self.recipe_json)
+        if not needs_torch(recipe):
+            keep_torch_out()
+        shared_spacy(recipe.negatives.spacy_model)
+
+
+class StatsWork:
+    """Count one shard's captions for the corpus statistics (`corpus_stats.count_captions`);
+    picklable. The captions are the ones the shards will parse: a caption the build rejects
+    (empty, past the parser's limit) is not counted either."""
+
+    def __init__(self, recipe_json: str):
+        self.recipe_json = recipe_json
+
+    def count(self, captions: list[str]) -> tuple[dict, int, str]:
+        from .corpus_stats import count_captions
+
+        cfg = Recipe.model_validate_json(self.recipe_json).negatives
+        return count_captions(captions, cfg.spacy_model, lexicon_paths=tuple(cfg.lexicons))
+
+    def __call__(self, spec: ShardSpec, progress: Progress | None = None):
+        texts = (c for item in _source(self.recipe_json).read(spec) for c in item.captions)
+        captions = [t for t in map(_clean, texts) if t and len(t) < DEFAULT_MAX_CAPTION_CHARS]
+        result = self.count(captions)
+        if progress is not None:
+            progress(len(spec))
+        return result
+
+
+class ShardWork:
+    """Build one shard; picklable (the recipe travels as JSON), one builder per process.
+
+    `work(spec, progress)` reads the shard's items from the source (opened once per process),
+    writes the shard and its marker and returns the `ShardMarker` (see `ShardBuilder`).
+    """
+
+    def __init__(
+        self, recipe_json: str, out: str, identity: dict | None = None, stats: str | None = None
+    ):
+        self.recipe_json = recipe_json
+        self.out = out
+        self.identity = identity  # recipe hash, input fingerprint, statistics_sha256
+        self.stats = stats  # the corpus statistics file fixed for the build (None: bundled)
+
+    def builder(self) -> ShardBuilder:
+        key = (self.recipe_json, self.out, json.dumps(self.identity, sort_keys=True), self.stats)
+        if _PROCESS.builder is None or _PROCESS.builder[0] != key:
+            recipe = Recipe.model_validate_json(self.recipe_json)
+            _PROCESS.builder = (key, ShardBuilder(recipe, self.out, self.identity, self.stats))
+        return _PROCESS.builder[1]
+
+    def __call__(self, spec: ShardSpec, progress: Progress | None = None) -> ShardMarker:
+        items = list(_source(self.recipe_json).read(spec))
+        return self.builder()(spec.shard_id, items, progress=progress)
 
 
 def build(
@@ -347,14 +448,51 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         folder.clear()
         folder.claim(state)
     shards = {spec.shard_id: spec for spec in plan.shards}
-    stats, stats_seconds = _statistics_step(recipe, source, plan, out)
-    # Every negative depends on the statistics: a shard made with others is not kept.
-    identity["statistics_sha256"] = _statistics_sha256(stats)
-    builder = ShardBuilder(recipe, out, identity, stats)
+    recipe_json = recipe.model_dump_json()
+    _PROCESS.source = (recipe_json, source)  # in-process work reads the source opened here
+    setup = WorkerSetup(recipe_json)
+    try:
+        with make_distributor(recipe, rank, world, setup) as distributor:
+            stats, stats_seconds = _statistics_step(recipe, plan, out, distributor, progress)
+            # Every negative depends on the statistics: a shard made with others is not kept.
+            identity["statistics_sha256"] = _statistics_sha256(stats)
+            work = ShardWork(recipe_json, out, identity, stats)
+            builder = work.builder()  # loads no model until a shard is built here
+            todo, notes = _shards_to_build(
+                folder, distributor, builder, shards, identity, retry_rejects
+            )
+            todo_specs = [shards[i] for i in todo]
+            where = f"build rank {rank}/{world} ({distributor.name})"
+            for _marker in _with_bar(distributor, todo_specs, work, progress, where):
+                pass  # each shard wrote its marker
+    finally:
+        _PROCESS.release()
+    if len(shards) < recipe.workers and distributor.name != "ray":
+        notes.append(
+            f"{len(shards)} shard(s) for {recipe.workers} workers: the shard is the unit of "
+            "work, so some workers had none (a smaller --images-per-shard would use them)"
+        )
+    manifest = None
+    done = all(
+        folder.check_kept(i, _expected(identity, shards[i]), builder.shard_name(i), full=False)
+        is None
+        for i in shards
+    )
+    if done:
+        manifest = finalize(out, recipe, plan, builder, sorted(shards))
+    skipped = sum(1 for i in shards if distributor.owns(i)) - len(todo)
+    return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
+
+
+def _shards_to_build(
+    folder, distributor, builder, shards, identity, retry_rejects
+) -> tuple[list, list[str]]:
+    """This process's shards that are not provably done (discarded, to be rebuilt from
+    nothing), and a note for each one rebuilt for a reason other than having no marker."""
     notes: list[str] = []
     todo = []
     for shard_id in sorted(shards):
-        if shard_id % world != rank:
+        if not distributor.owns(shard_id):
             continue
         name = builder.shard_name(shard_id)
         folder.remove_temporaries(name)
@@ -370,41 +508,56 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         # Not provably done: it may be half-written or another build's. Rebuild from nothing.
         folder.discard(shard_id, name)
         todo.append(shard_id)
-    _run_shards(source, recipe, out, identity, builder, shards, todo, progress, f"{rank}/{world}")
+    return todo, notes
 
-    manifest = None
-    done = all(
-        folder.check_kept(i, _expected(identity, shards[i]), builder.shard_name(i), full=False)
-        is None
-        for i in shards
+
+def _with_bar(distributor: Distributor, tasks, work, progress: bool, desc: str) -> Iterator:
+    """Every task through the distributor, a progress bar counting images; yields the
+    results as they come."""
+    bar = tqdm(
+        total=sum(len(t) for t in tasks), unit="img", disable=None if progress else True, desc=desc
     )
-    if done:
-        manifest = finalize(out, recipe, plan, builder, sorted(shards))
-    skipped = sum(1 for i in shards if i % world == rank) - len(todo)
-    return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
+    try:
+        yield from distributor.map(tasks, work, bar.update)
+    finally:
+        bar.close()
 
 
 def _clean(caption: str) -> str:
     return normalize_text(caption).strip()
 
 
-def _statistics_step(recipe: Recipe, source, plan: InputPlan, out: str) -> tuple[str | None, float]:
+def _statistics_step(
+    recipe: Recipe, plan: InputPlan, out: str, distributor: Distributor, progress: bool
+) -> tuple[str | None, float]:
     """The negatives' corpus statistics, fixed before any shard (owned by the negatives
     module: `corpus_stats.stats_for_build`); returns (statistics file or None, seconds).
-    The captions are streamed shard by shard from the source."""
-    from .corpus_stats import stats_for_build
+
+    Every shard's captions are counted on the distributor's workers (all shards, also
+    under `ranks`: the statistics are the whole input's), and the counts merged here, so
+    the file is the same bytes whoever counts; every worker then reads that one file.
+    """
+    from .corpus_stats import merge, stats_for_build
 
     cfg = recipe.negatives
-    # The captions the shards will parse: a caption the build rejects (empty, past the
-    # parser's limit) must not reach the statistics' parse either.
-    texts = (c for spec in plan.shards for item in source.read(spec) for c in item.captions)
-    captions = (t for t in map(_clean, texts) if t and len(t) < DEFAULT_MAX_CAPTION_CHARS)
+    work = StatsWork(recipe.model_dump_json())
+
+    def count() -> tuple[dict, int, str]:
+        if not plan.shards:
+            return work.count([])
+        counts, n, models = {}, 0, set()
+        parts = _with_bar(distributor, plan.shards, work, progress, "corpus statistics")
+        for part_counts, part_n, model in parts:  # merged as they come: one part held
+            counts, n = merge(counts, part_counts), n + part_n
+            models.add(model)
+        return counts, n, ", ".join(sorted(models))
+
     key = json.dumps(
         [plan.fingerprint, sum(len(spec) for spec in plan.shards), cfg.stats, cfg.spacy_model]
         + [str(path) for path in cfg.lexicons]
     )
     return stats_for_build(
-        cfg.stats_file or cfg.stats, captions, out, cfg.spacy_model, cfg.lexicons, key
+        cfg.stats_file or cfg.stats, (), out, cfg.spacy_model, cfg.lexicons, key, count=count
     )
 
 
@@ -416,41 +569,6 @@ def _statistics_sha256(stats: str | None) -> str:
 
 def _expected(identity: dict, spec: ShardSpec) -> dict:
     return {**identity, "offsets": (spec.start, spec.stop)}
-
-
-def _run_shards(source, recipe, out, identity, builder, shards, todo, progress, where) -> None:
-    bar = tqdm(
-        total=sum(len(shards[i]) for i in todo),
-        unit="img",
-        disable=None if progress else True,
-        desc=f"build rank {where}",
-    )
-    if recipe.workers == 1 or len(todo) <= 1:
-        for shard_id in todo:
-            builder(shard_id, list(source.read(shards[shard_id])))
-            bar.update(len(shards[shard_id]))
-        bar.close()
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=min(recipe.workers, len(todo)),
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(recipe.model_dump_json(), out, identity, builder.stats),
-    )
-    try:
-        futures = {pool.submit(_run_in_worker, shards[i]): i for i in todo}
-        for future in as_completed(futures):
-            future.result()  # a failed shard raises here; finished shards stay done
-            bar.update(len(shards[futures[future]]))
-    except BaseException:
-        # Ctrl-C or a failed shard: stop now rather than build the queued shards first.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        bar.close()
-    pool.shutdown(wait=True)
 
 
 def finalize(

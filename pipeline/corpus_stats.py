@@ -31,7 +31,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -379,6 +379,20 @@ def compute_stats(
     `meta` is stored in the file (where the captions came from, their licence); the number
     of captions and the spaCy model are added.
     """
+    counts, n, model = count_captions(captions, spacy_model, batch_size, lexicon_paths)
+    return from_counts(counts, {**(meta or {}), "captions": n, "spacy_model": model})
+
+
+def count_captions(
+    captions: Iterable[str],
+    spacy_model: str | None = None,
+    batch_size: int = 256,
+    lexicon_paths: tuple[str, ...] = (),
+) -> tuple[dict, int, str]:
+    """Parse and count captions; returns (counts per table, captions counted, spaCy model).
+
+    Counts of parts of a corpus `merge` into the counts of the whole (the build counts its
+    shards in its worker processes)."""
     nlp = shared_spacy(spacy_model)
     lex = load_lexicon(lexicon_paths)
 
@@ -388,12 +402,8 @@ def compute_stats(
                 yield Parse.from_doc(doc)
 
     counts, n = count_parses(parses(), lex)
-    info = dict(meta or {})
-    info.update(
-        captions=n,
-        spacy_model=f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}-{nlp.meta.get('version')}",
-    )
-    return from_counts(counts, info)
+    model = f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}-{nlp.meta.get('version')}"
+    return counts, n, model
 
 
 def read_caption_files(paths: Iterable[str | Path]) -> Iterator[str]:
@@ -428,7 +438,13 @@ STATS_MODES = ("input", "input+bundled", "bundled")
 
 
 def stats_for_build(
-    mode: str, captions: Iterable[str], out: str, spacy_model=None, lexicons=(), input_key=""
+    mode: str,
+    captions: Iterable[str],
+    out: str,
+    spacy_model=None,
+    lexicons=(),
+    input_key="",
+    count: Callable[[], tuple[dict, int, str]] | None = None,
 ) -> tuple[str | None, float]:
     """The build's statistics step (DESIGN §4), run once before any shard.
 
@@ -438,6 +454,8 @@ def stats_for_build(
     captions were: input fingerprint, item count, mode, model, lexicons) in their meta. The
     file is kept when it records the same key (a resumed build, or another rank, made the
     same bytes from the same input) and counted again otherwise (`--limit` changed, say).
+    `count()`, when given, counts in place of parsing `captions` here (as `count_captions`
+    does; the build counts its shards on its workers).
     Returns (path of the statistics the shards use, None for the bundled ones; seconds spent
     counting).
     """
@@ -457,12 +475,12 @@ def stats_for_build(
             if decode(f.read(), url).meta.get("input_key") == input_key:
                 return url, 0.0
     started = time.perf_counter()
-    own, data = compute_stats(
-        captions,
-        spacy_model=spacy_model,
-        lexicon_paths=tuple(lexicons),
-        meta={"source": "build input", "mode": mode, "input_key": input_key},
-    )
+    if count is None:
+        counts, n, model = count_captions(captions, spacy_model, lexicon_paths=tuple(lexicons))
+    else:
+        counts, n, model = count()
+    meta = {"source": "build input", "mode": mode, "input_key": input_key}
+    own, data = from_counts(counts, {**meta, "captions": n, "spacy_model": model})
     if mode == "input+bundled":
         meta = {**own.meta, "bundled_sha256": bundled_stats().sha256}
         own, data = from_counts(merge(own.counts, bundled_stats().counts), meta)

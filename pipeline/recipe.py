@@ -90,6 +90,17 @@ class OutputConfig(_Section):
     images_per_shard: int = Field(1000, ge=1)
 
 
+class RayConfig(_Section):
+    """Ray tasks of `distributor: ray` (one task per shard; `ahnpl.pipeline.distributors`)."""
+
+    address: str | None = Field(None, description='cluster address ("auto", "ray://host:10001")')
+    num_cpus: float = Field(1, gt=0, description="CPUs per shard task (the caption stage)")
+    num_gpus: float | None = Field(
+        None, ge=0, description="GPUs per shard task; default 1 for a model editor, else 0"
+    )
+    max_retries: int = Field(3, ge=0, description="retries of a failed or killed shard task")
+
+
 class Recipe(_Section):
     input: InputConfig = Field(default_factory=InputConfig)
     images: ImagesConfig = Field(default_factory=ImagesConfig)
@@ -98,6 +109,20 @@ class Recipe(_Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     seed: int = 0
     workers: int = Field(1, ge=1, description="local processes, one shard at a time each")
+    distributor: str = Field(
+        "auto", description="auto | local | ranks | ray (auto: ranks under torchrun / SLURM)"
+    )
+    ray: RayConfig = Field(default_factory=RayConfig)
+
+    @field_validator("distributor")
+    @classmethod
+    def _known_distributor(cls, v: str) -> str:
+        from .distributors import DISTRIBUTORS
+
+        if v != "auto":
+            DISTRIBUTORS.get(v)  # UnknownName (a ValueError) lists the registered names
+        return v
+
     # Input paths as written in the recipe file, before they were resolved against its folder.
     _given_paths: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -37,6 +37,9 @@ STATE_NAME = f"{PROGRESS_DIR}/build.json"
 _NOT_IDENTITY = {
     ("output", "out"),
     ("workers",),
+    # Where shards are built does not change their bytes (tests/test_distributors.py).
+    ("distributor",),
+    ("ray",),
     ("negatives", "n_process"),
     ("negatives", "batch_size"),
     ("input", "limit"),
