@@ -117,7 +117,7 @@ def locate(image: Image.Image, scene: Scene) -> Scene | None:
     close = dist <= 0.1 * ((palette - palette[0]) ** 2).sum(-1)[None, None]
     objs = []
     for i, o in enumerate(scene.objects, start=1):
-        ys, xs = np.nonzero((nearest == i) & close[:, :, i])
+        ys, xs = np.nonzero(_solid((nearest == i) & close[:, :, i]))
         if len(xs) < 4:
             return None
         cx = (xs.min() + xs.max() + 1) / 2 * CANVAS / w
@@ -126,6 +126,21 @@ def locate(image: Image.Image, scene: Scene) -> Scene | None:
             cy = (ys.max() + 1) * CANVAS / h - 0.8 * RADIUS[o.size]
         objs.append(replace(o, x=float(cx), y=float(cy)))
     return Scene(tuple(objs), scene.relation)
+
+
+def _solid(mask: np.ndarray) -> np.ndarray:
+    """`mask` without stray pixels: a JPEG ringing pixel by another object's edge can match a
+    colour, and one such pixel would stretch that object's box. Keeps pixels with at least 3
+    of their 8 neighbours in the mask (every pixel of a drawn object has more)."""
+    padded = np.pad(mask, 1).astype(np.int8)
+    h, w = mask.shape
+    neighbours = sum(
+        padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if dy or dx
+    )
+    return mask & (neighbours >= 3)
 
 
 def apply_negative(original: Scene, negative: Scene, seed: int) -> Scene | None:
@@ -144,7 +159,9 @@ def apply_negative(original: Scene, negative: Scene, seed: int) -> Scene | None:
         for o, n in zip(original.objects, negative.objects, strict=True)
     )
     scene = Scene(objs, negative.relation)
-    if valid_layout(scene, slack=LOCATE_SLACK):  # positions measured in the image
+    # No slack: the positions are measured (to about a pixel), and a negative drawn at them
+    # is measured again; only a layout that holds exactly keeps holding after both.
+    if valid_layout(scene):
         return scene
     a, b, *rest = objs
     swapped = Scene((_clamp(a, b.x, b.y), _clamp(b, a.x, a.y), *rest), scene.relation)

@@ -5,12 +5,13 @@ shown on the public benchmarks there. In this world every caption is true of its
 every negative caption can be rendered exactly, so a small CLIP trained from scratch shows,
 in minutes, whether a loss teaches attribute binding and relations (docs/shapes.md).
 
-A scene holds 2 or 3 objects on a black 64×64 canvas; each object has a shape (the noun), a
-colour, a size (small | big) and a position. The caption names every object, in order, and the
+A scene holds 2 objects (the grammar also reads a third) on a black 64×64 canvas; each
+object has a shape (the noun), a colour, a size (small | big, the same for every object of a
+scene) and a position. The caption names every object, in order, and the
 relation of the first to the second:
 
     "a small red circle to the left of a big blue square"
-    "a big green triangle above a small yellow diamond, and a small white circle"
+    "a big green triangle above a big yellow diamond"
 
 Objects of one scene have distinct colours (so an attribute swap always changes the image).
 The test split holds (colour, shape) combinations that never occur in training
@@ -41,7 +42,9 @@ BACKGROUND = (0, 0, 0)
 
 SHAPES = ("circle", "square", "triangle", "diamond")
 # The world's palette (what scenes are made of) ...
-COLOURS = ("red", "green", "blue", "yellow", "purple", "white")
+# Eight colours, so the captions of one batch almost never share their words: plain CLIP can
+# then tell them apart by their bag of words alone, and only hard negatives ask for binding.
+COLOURS = ("red", "green", "blue", "yellow", "purple", "white", "orange", "pink")
 # ... and what the renderer can draw: every colour the negatives' lexicon may propose except
 # black, the background (a black object would be invisible, so such negatives are refused).
 RGB = {
@@ -95,13 +98,24 @@ RELATION_PHRASES = {
     "underneath": "below",
     "beneath": "below",
 }
-# (colour, shape) pairs seen only in the test split: one shape per colour on a diagonal, so
-# every colour and every shape still occurs in training.
-HELD_OUT = frozenset((c, SHAPES[i % len(SHAPES)]) for i, c in enumerate(COLOURS))
+# (colour, shape) pairs seen only in the test split: two blocks of 2 colours x 2 shapes. Each
+# colour and each shape still occurs in training (with the other shapes and colours), and a
+# test scene's two related objects come from one block with different colours and shapes,
+# so their colour swap (the benchmark's `swap_att` negative) is made of held-out pairs too:
+# no side of a test pair can be told by a pair seen in training (`sample_scene`).
+HELD_OUT_BLOCKS = (
+    (("red", "purple"), ("circle", "square")),
+    (("blue", "orange"), ("triangle", "diamond")),
+)
+HELD_OUT = frozenset((c, s) for cs, ss in HELD_OUT_BLOCKS for c in cs for s in ss)
 # The world's shape nouns as a user lexicon file, so the `object` negative type is valid here.
 LEXICON = Path(__file__).with_name("shapes-lexicon.json")
 
-MIN_GAP = 14  # pixels between centres along the relation's axis
+# Two objects per scene (the grammar reads a third): few enough distinct captions that a
+# training set holds most of them several times, so a negative's text is mostly also some
+# scene's true caption, and no text encoder can learn that a string is a negative by itself.
+OBJECTS = 2
+MIN_GAP = 20  # pixels between centres along the relation's axis
 MAX_OFF_AXIS = 5  # pixels across it, so "left of" is never also "above"
 SEPARATION = 3  # pixels between object boxes
 
@@ -262,8 +276,11 @@ def _combos(split: str) -> list[tuple[str, str]]:
 def sample_scene(seed: int, split: str, index: int) -> Scene:
     """Scene `index` of `split` ("train" | "test"), a function of (seed, split, index).
 
-    Train scenes use only combinations outside `HELD_OUT`; test scenes have at least one
-    held-out object, which is one of the two related objects.
+    Train scenes use only combinations outside `HELD_OUT`. A test scene's two related objects
+    are held-out pairs of one block (`HELD_OUT_BLOCKS`) with different colours and shapes, so
+    the colour-swapped caption (the benchmark's `swap_att` negative) names two held-out pairs
+    as the true caption does: what a model learnt about the pairs it saw in training helps
+    neither side.
 
     Raises:
         ValueError: unknown split.
@@ -272,19 +289,22 @@ def sample_scene(seed: int, split: str, index: int) -> Scene:
         raise ValueError(f"split {split!r}: expected 'train' or 'test'")
     rng = python_rng("shapes", seed, split, index)
     while True:
-        n = rng.choice((2, 2, 3))
+        n = OBJECTS
         combos = _combos(split)
         picks: list[tuple[str, str]] = []
         if split == "test":
-            picks.append(rng.choice(sorted(HELD_OUT)))
+            colours, shapes = HELD_OUT_BLOCKS[rng.randrange(len(HELD_OUT_BLOCKS))]
+            c1, c2 = rng.sample(colours, 2)
+            s1, s2 = rng.sample(shapes, 2)
+            picks += [(c1, s1), (c2, s2)]
         while len(picks) < n:
             c, s = rng.choice(combos)
             if c not in {p[0] for p in picks}:
                 picks.append((c, s))
-        if split == "test":  # the held-out object is one of the two related ones
-            first = rng.randrange(2)
-            picks[0], picks[first] = picks[first], picks[0]
-        objs = [Obj(s, c, rng.choice(SIZES)) for c, s in picks]
+        # One size per scene: the attribute_swap rule then trades colours (two equal size words
+        # never trade places), the binding the benchmark's swap_att tests.
+        size = rng.choice(SIZES)
+        objs = [Obj(s, c, size) for c, s in picks]
         scene = Scene(tuple(objs), rng.choice(RELATIONS))
         # The first object anywhere; `place` puts the second along the relation's axis.
         r = RADIUS[objs[0].size]
@@ -345,12 +365,15 @@ def in_world_wording(caption: str, negative: str) -> str | None:
     told from a caption by its words alone, so it teaches a text encoder nothing about the
     image (the SugarCrepe lesson). This maps the lexicon's synonyms onto the world's words
     (huge → big, under → below, violet → purple) and drops a negative that does not parse,
-    names a colour outside the palette, or means the same scene as the caption.
+    names a colour outside the palette, mixes sizes (every scene has one size, so no caption
+    does), or means the same scene as the caption.
     """
     scene, original = parse_caption(negative), parse_caption(caption)
     if scene is None or original is None:
         return None
     if any(o.colour not in COLOURS for o in scene.objects):
+        return None
+    if len({o.size for o in scene.objects}) > 1:
         return None
     text = scene.caption()
     return None if text == original.caption() else text

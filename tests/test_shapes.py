@@ -59,8 +59,33 @@ def test_test_split_holds_only_unseen_combinations():
         a, b = sample_scene(0, "test", i).objects[:2]
         assert (a.colour, a.shape) in HELD_OUT or (b.colour, b.shape) in HELD_OUT
     # every colour and every shape still occurs in training
-    assert {c for c, _ in train} == {c for c, _ in HELD_OUT}
+    assert {c for c, _ in train} == set(COLOURS) >= {c for c, _ in HELD_OUT}
     assert {s for _, s in train} == {s for _, s in HELD_OUT}
+
+
+def test_swap_att_negatives_name_as_many_held_out_pairs_as_their_caption(tmp_path):
+    """The test is not biased by the split: a model that prefers the pairs it saw in training
+    (every negative made of seen pairs, every caption with an unseen one) would score below
+    chance for that reason alone, and one that knows the seen pairs as units would score
+    above it without binding anything. Both sides of a swap_att pair name two held-out pairs;
+    swap_rel changes no pair."""
+    import json
+
+    from ahnpl.evaluation.shapes import write_benchmark
+
+    folder = write_benchmark(tmp_path, count=60, seed=0)
+    items = json.loads((folder / "pairs.json").read_text())["items"]
+
+    def held(text: str) -> int:
+        return sum((o.colour, o.shape) in HELD_OUT for o in parse_caption(text).objects[:2])
+
+    swaps = [p for p in items if p["split"] == "swap_att"]
+    assert len(swaps) == 60
+    for p in swaps:
+        assert held(p["caption"]) == held(p["negative"]) == 2, p
+        assert parse_caption(p["caption"]).objects[:2] != parse_caption(p["negative"]).objects[:2]
+    for p in (p for p in items if p["split"] == "swap_rel"):
+        assert held(p["caption"]) == held(p["negative"])
 
 
 def test_render_draws_each_object_where_the_scene_says():
@@ -284,26 +309,28 @@ def test_no_training_negative_names_a_held_out_composition(tmp_path, stats):
 
 
 def test_negatives_are_reworded_into_the_world_words_or_dropped():
-    caption = "a small red square to the left of a big blue circle"
-    assert in_world_wording(caption, "a huge red square to the left of a big blue circle") == (
-        "a big red square to the left of a big blue circle"
+    caption = "a big red square to the left of a big blue circle"
+    assert in_world_wording(caption, "a tiny red square to the left of a tiny blue circle") == (
+        "a small red square to the left of a small blue circle"
     )
-    assert in_world_wording(caption, "a small red square under a big blue circle") == (
-        "a small red square below a big blue circle"
+    assert in_world_wording(caption, "a big red square under a big blue circle") == (
+        "a big red square below a big blue circle"
     )
-    assert in_world_wording(caption, "a small violet square to the left of a big blue circle") == (
-        "a small purple square to the left of a big blue circle"
+    assert in_world_wording(caption, "a big violet square to the left of a big blue circle") == (
+        "a big purple square to the left of a big blue circle"
     )
     # Off the palette, out of the grammar, or the same scene: no negative of this world.
-    assert in_world_wording(caption, "a small pink square to the left of a big blue circle") is None
-    assert in_world_wording(caption, "a small red square behind a big blue circle") is None
-    assert in_world_wording(caption, "a small red square to the left of a huge blue circle") is None
+    assert in_world_wording(caption, "a big gray square to the left of a big blue circle") is None
+    assert in_world_wording(caption, "a big red square behind a big blue circle") is None
+    assert in_world_wording(caption, "a huge red square to the left of a big blue circle") is None
+    # A scene has one size, so no caption mixes them: such a negative is told by its words.
+    assert in_world_wording(caption, "a small red square to the left of a big blue circle") is None
 
 
 def test_render_editor_refuses_to_draw_a_held_out_composition():
-    caption = "a small red square to the left of a big blue circle"
+    caption = "a small red triangle to the left of a big blue circle"
     src = Scene(
-        (Obj("square", "red", "small", 20, 32), Obj("circle", "blue", "big", 44, 32)), "left"
+        (Obj("triangle", "red", "small", 20, 32), Obj("circle", "blue", "big", 44, 32)), "left"
     )
     assert src.caption() == caption and not names_held_out(src)
     req = EditRequest(
@@ -338,10 +365,10 @@ def test_held_out_phrases_match_whole_words_and_synonyms():
     held = HeldOut(held_out_phrases())
     assert held.named_in("a big Violet  Circle above a small red square") == "violet circle"
     assert held.named_in("two red circles") == "red circles"
-    assert held.named_in("a big red square to the left of a small blue circle") is None
+    assert held.named_in("a big red triangle to the left of a small blue circle") is None
     assert held.named_in("a small bred circle") is None
     assert not HeldOut([]) and HeldOut([]).named_in("a red circle") is None
-    rows, dropped = held.drop([[_neg("a red circle"), None, _neg("a red square")]])
+    rows, dropped = held.drop([[_neg("a red circle"), None, _neg("a red triangle")]])
     assert dropped == 1 and rows == [[None, None, rows[0][2]]]
 
 
@@ -400,13 +427,14 @@ def test_reword_keeps_the_changed_span_consistent():
     from ahnpl.pipeline.held_out import reword
     from ahnpl.pipeline.negatives import Negative
 
-    caption = "a small red square to the left of a big blue circle"
-    moved = Negative("relation", "a tiny red square under a huge blue circle", "", "", 0, 0)
-    same = Negative("attribute", caption.replace("big", "huge"), "big", "huge", 36, 39)
+    caption = "a small red square to the left of a small blue circle"
+    moved = Negative("relation", "a tiny red square under a tiny blue circle", "", "", 0, 0)
+    tiny = caption.replace("small blue", "tiny blue")
+    same = Negative("attribute", tiny, "small", "tiny", 38, 43)
     rows, dropped = reword("shapes", [caption], [[moved, same, None]])
     assert dropped == 1 and rows[0][1:] == [None, None]
     got = rows[0][0]
-    assert got.text == "a small red square below a big blue circle"
+    assert got.text == "a small red square below a small blue circle"
     assert got.text == caption[: got.start] + got.replacement + caption[got.end :]
     assert got.original == caption[got.start : got.end] == "to the left of"
     assert reword(None, [caption], [[moved]]) == ([[moved]], 0)
