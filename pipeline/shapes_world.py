@@ -10,7 +10,7 @@ object has a shape (the noun), a colour, a size (small | big, the same for every
 scene) and a position. The caption names every object, in order, and the
 relation of the first to the second:
 
-    "a small red circle to the left of a big blue square"
+    "a small red circle to the left of a small blue square"
     "a big green triangle above a big yellow diamond"
 
 Objects of one scene have distinct colours (so an attribute swap always changes the image).
