@@ -1,14 +1,16 @@
 """The shapes benchmark: SugarCrepe-style caption pairs on the shapes world's test split.
 
 The world is `ahnpl.pipeline.shapes_world` (this module imports neither the build nor its
-editor). Its test scenes each hold an object whose (colour, shape) combination never occurs in
-training, so the benchmark asks for composition, not memory. Protocol (SugarCrepe's):
+editor). The two related objects of a test scene are both (colour, shape) combinations that
+never occur in training, from one held-out block, so the benchmark asks for composition, not
+memory, and a swap_att pair names two held-out pairs on either side (no side is favoured by
+what training showed). Protocol (SugarCrepe's):
 image-to-text, the true caption must score strictly above its one negative; accuracy per
 split and their mean ("average"). Splits, one pair per scene:
 
-- `replace_att`: the held-out object's colour replaced by a colour absent from the scene;
+- `replace_att`: the first held-out object's colour replaced by a colour absent from the scene;
 - `swap_att`: the colours of the two related objects exchanged;
-- `replace_obj`: the held-out object's shape replaced by another shape;
+- `replace_obj`: the first held-out object's shape replaced by another shape;
 - `swap_rel`: the relation replaced by its opposite (left↔right, above↔below).
 
 Files: `<data_root>/shapes/pairs.json` (`{"seed", "count", "items": [{"key", "split",
