@@ -1,85 +1,150 @@
-"""Do the AHNPL losses teach composition? A small CLIP trained on the shapes world, on CPU.
+"""What does each AHNPL loss do? A small CLIP trained on the shapes world, on CPU.
 
-    .venv/bin/python bench/shapes_experiment.py [--work DIR] [--pretrain-steps 300]
-        [--steps 150] [--seeds 0,1,2]
+    .venv/bin/python bench/shapes_experiment.py --quick --work DIR --json OUT
+    .venv/bin/python bench/shapes_experiment.py --work DIR --json OUT --plots docs/images
 
-Builds one training set with `ahnpl-gen build`'s driver (source "shapes", text negatives from
-the spaCy rules, image negatives from the "render" editor), renders the shapes benchmark on
-the test split (held-out colour-shape combinations), then trains `bench/shapes-clip.json`
-under four conditions with the same data, steps and seeds:
+Builds one training set with `ahnpl-gen build`'s driver (source "shapes": text negatives from
+the spaCy rules plus the world's shape-noun lexicon, image negatives from the "render"
+editor; no negative names a held-out composition), renders the shapes benchmark (test scenes
+with held-out colour-shape pairs), then trains `bench/shapes-clip.json` under each condition
+with the same data, steps and seeds:
 
-- `clip`: plain CLIP loss (`loss.mode=clip`);
-- `text`: text hard negatives in the contrastive loss only (`ahnpl`, all λ = 0, no image
-  negatives);
-- `ahnpl-feature`: the AHNPL losses with feature perturbations (`image_negatives=feature`);
-- `ahnpl-pixel`: the AHNPL losses with the rendered pixel negatives (`image_negatives=pixel`).
+- `clip`: plain CLIP loss;
+- `text`: text hard negatives in the contrastive loss only (NegCLIP; all λ = 0);
+- `ahnpl`: the default AHNPL loss with the rendered pixel image negatives;
+- `ahnpl-feature`: the same with feature perturbations only (no rendered images);
+- `ahnpl-selfanchor`: `ahnpl` with the self-anchored MHN term (`loss.mhn_form=self`);
+- `reference`: the published code's loss (`loss.mode=reference`);
+- `mhn-only`, `dm-only`, `pos-only`: `ahnpl` with one term group kept (warm start only).
 
-By default each seed first trains plain CLIP from random init (`--pretrain-steps`), and
-every condition fine-tunes that checkpoint, as the paper fine-tunes a pretrained CLIP;
-`--pretrain-steps 0` compares the losses from random init (where the AHNPL terms collapse
-the encoders: docs/shapes.md). Prints accuracy mean ± std over the seeds per benchmark split
-(%, chance 50) and two collapse cosines, and writes every run's figures to
-WORK/results.json. Measured tables, commands and wall times: docs/shapes.md.
+Two starts: `scratch` (random init) and `warm` (every seed first trains plain CLIP; every
+condition of that seed fine-tunes the same checkpoint, as the paper fine-tunes a pretrained
+CLIP). Each finished run leaves `WORK/runs/<start>/<condition>-<seed>/figures.json`; a rerun
+with the same WORK skips them, so an interrupted experiment continues. `--json` writes
+`{"conditions": {name: {split: accuracy %, "average": ...}}, "starts": {start: {name: {split:
+{"mean", "std", "runs"}}}}, ...}`; "conditions" holds the warm start (or the only start run).
+Measured tables, commands and wall times: docs/shapes.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 CONFIG = Path(__file__).with_name("shapes-clip.json")
+SPLITS = ("replace_att", "swap_att", "replace_obj", "swap_rel")
 
+_NO_PIXELS = {"data.image_negatives_per_sample": 0}
+# Two of the (up to four) rendered negatives per sample, drawn per step: bounds the cost.
+_PIXELS = {"loss.image_negatives": "pixel", "data.image_negatives_per_sample": 2}
+# Pinned, not inherited: a condition measures the same loss whatever the defaults become.
+_AHNPL = {
+    "loss.mode": "ahnpl",
+    "loss.mhn_form": "positive",
+    "loss.lambda_mhn": 0.2,
+    "loss.lambda_dm": 0.2,
+    "loss.lambda_pos": 0.2,
+    "loss.margin": "mean",
+    "loss.tau_max": 10.0,
+    "loss.alpha": 0.3,
+    "loss.alpha_from": "fixed",
+}
 CONDITIONS: dict[str, dict] = {
-    "clip": {"loss.mode": "clip", "data.image_negatives_per_sample": 0},
+    "clip": {"loss.mode": "clip", **_NO_PIXELS},
     "text": {
-        "loss.mode": "ahnpl",
+        **_AHNPL,
         "loss.lambda_mhn": 0.0,
         "loss.lambda_dm": 0.0,
         "loss.lambda_pos": 0.0,
         "loss.image_negatives": "none",
-        "data.image_negatives_per_sample": 0,
+        **_NO_PIXELS,
     },
-    "ahnpl-feature": {
-        "loss.mode": "ahnpl",
-        "loss.image_negatives": "feature",
-        "data.image_negatives_per_sample": 0,
+    "ahnpl": {**_AHNPL, **_PIXELS},
+    "ahnpl-feature": {**_AHNPL, "loss.image_negatives": "feature", **_NO_PIXELS},
+    "ahnpl-selfanchor": {**_AHNPL, "loss.mhn_form": "self", **_PIXELS},
+    "reference": {
+        "loss.mode": "reference",
+        "loss.lambda_mhn": 0.2,
+        "loss.lambda_dm": 0.2,
+        **_NO_PIXELS,
     },
-    "ahnpl-pixel": {
-        "loss.mode": "ahnpl",
-        "loss.image_negatives": "pixel",
-        "data.image_negatives_per_sample": 3,
-    },
+}
+# One term group kept at a time (the issue allows these from the warm start only).
+ABLATIONS: dict[str, dict] = {
+    "mhn-only": {**_AHNPL, **_PIXELS, "loss.lambda_dm": 0.0, "loss.lambda_pos": 0.0},
+    "dm-only": {**_AHNPL, **_PIXELS, "loss.lambda_mhn": 0.0, "loss.lambda_pos": 0.0},
+    "pos-only": {**_AHNPL, **_PIXELS, "loss.lambda_mhn": 0.0, "loss.lambda_dm": 0.0},
+}
+QUICK = {
+    "count": 1000,
+    "test_count": 100,
+    "pretrain_steps": 100,
+    "steps": 20,
+    "seeds": "0",
+    "starts": "warm",
 }
 
 
+def cache_tokenizer() -> None:
+    """Tokenize each distinct text once per process (open_clip's BPE is pure Python).
+
+    The world has a few thousand distinct captions and negatives, each seen many times; the
+    cache changes no token, only the time (a quarter of a step on these small models).
+    """
+    from open_clip.tokenizer import SimpleTokenizer
+
+    if getattr(SimpleTokenizer.encode, "cached", False):
+        return
+    encode = SimpleTokenizer.encode
+
+    @functools.lru_cache(maxsize=1 << 16)
+    def cached(self, text: str) -> tuple[int, ...]:
+        return tuple(encode(self, text))
+
+    def encode_cached(self, text: str) -> list[int]:
+        return list(cached(self, text))
+
+    encode_cached.cached = True
+    SimpleTokenizer.encode = encode_cached
+
+
 def build_train_set(out: Path, count: int, world_seed: int) -> dict:
-    """The training shards: `count` train scenes, text negatives, rendered image negatives."""
+    """The training shards: `count` train scenes, text negatives, rendered image negatives.
+
+    Every valid negative slot (4 per caption at most) gets its rendered image.
+    """
     from ahnpl.pipeline.build import build
     from ahnpl.pipeline.recipe import Recipe
 
     recipe = Recipe.model_validate(
         {
             "input": {"source": "shapes", "count": count, "split": "train"},
-            "edit": {"editor": "render", "edits_per_image": 3},
+            "edit": {"editor": "render", "edits_per_image": 4},
             "output": {"out": str(out), "images_per_shard": 1000},
             "seed": world_seed,
         }
     )
+    manifest = out / "manifest.json"
+    if manifest.is_file():  # built by an earlier, interrupted run of the experiment
+        return json.loads(manifest.read_text())["totals"]
     result = build(recipe, progress=False)
     return result.manifest.totals.model_dump() if result.manifest is not None else {}
 
 
 def train_run(data: Path, out: Path, seed: int, args, steps: int, lr: float, extra: dict) -> Path:
-    """One `ahnpl.trainer` run; returns its checkpoint."""
+    """One `ahnpl.trainer` run; returns its checkpoint. Loss terms are logged 50 times."""
     from ahnpl.trainer.config import load_config
     from ahnpl.trainer.train import train
 
+    cache_tokenizer()
     overrides = {
-        "model.name": str(CONFIG),
+        "model.name": str(getattr(args, "model", CONFIG)),  # bench/shapes_alpha.py passes none
         "data.path": str(data),
         "data.batch_size": args.batch_size,
         "data.workers": args.workers,
@@ -90,14 +155,14 @@ def train_run(data: Path, out: Path, seed: int, args, steps: int, lr: float, ext
         "run.out": str(out),
         "run.steps": steps,
         "run.seed": seed,
-        "run.log_every": max(1, steps // 10),
+        "run.log_every": max(1, steps // 50),
         "run.save_every": steps,
         **extra,
     }
     return train(load_config(None, overrides))
 
 
-def evaluate_checkpoint(ckpt: Path, bench: Path) -> dict:
+def evaluate_checkpoint(ckpt: Path, bench: Path, model_config: Path = CONFIG) -> dict:
     """Shapes accuracies (%) and two collapse diagnostics (cosines).
 
     `img_img_cos`: mean cosine between the embeddings of different test images (near 1 when
@@ -109,7 +174,7 @@ def evaluate_checkpoint(ckpt: Path, bench: Path) -> dict:
     from ahnpl.evaluation.run import evaluate
     from ahnpl.models import create_model
 
-    model = create_model(str(CONFIG), pretrained=str(ckpt))
+    model = create_model(str(model_config), pretrained=str(ckpt))
     model.model.eval()
     res = evaluate(model, ["shapes"], data_root=bench, workers=0, batch_size=256)
     shapes = res["benchmarks"]["shapes"]
@@ -117,13 +182,9 @@ def evaluate_checkpoint(ckpt: Path, bench: Path) -> dict:
     figures["average"] = 100 * shapes["summary"]["average"]
     pairs = json.loads((bench / "shapes" / "pairs.json").read_text())["items"]
     firsts = list({p["image"]: p["caption"] for p in pairs}.items())[:64]
+    folder = bench / "shapes" / "images"
     with torch.no_grad():
-        images = torch.stack(
-            [
-                model.preprocess_val(Image.open(bench / "shapes" / "images" / name))
-                for name, _ in firsts
-            ]
-        )
+        images = torch.stack([model.preprocess_val(Image.open(folder / n)) for n, _ in firsts])
         v = torch.nn.functional.normalize(model.model.encode_image(images), dim=-1)
         t = torch.nn.functional.normalize(
             model.model.encode_text(model.tokenizer([c for _, c in firsts])), dim=-1
@@ -135,100 +196,240 @@ def evaluate_checkpoint(ckpt: Path, bench: Path) -> dict:
     return figures
 
 
-def table(results: dict[str, list[dict]], columns: list[str], digits: int = 1, scale=1) -> str:
-    lines = [
-        "| condition | " + " | ".join(columns) + " |",
-        "|---|" + "---|" * len(columns),
-    ]
-    for condition, runs in results.items():
-        cells = []
-        for col in columns:
-            values = [r[col] for r in runs]
-            std = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f"{statistics.mean(values):.{digits}f} ± {std:.{digits}f}")
-        lines.append(f"| {condition} | " + " | ".join(cells) + " |")
+def cached_run(folder: Path, run, bench: Path, model_config: Path, collect: bool = False):
+    """`run()` (→ checkpoint) evaluated, or the figures a finished earlier run left.
+
+    With `collect`, a run that has not finished is not started: None.
+    """
+    done = folder / "figures.json"
+    # {"placeholder": true} marks a run another process has taken over (no figures yet).
+    figures = json.loads(done.read_text()) if done.is_file() else {"placeholder": True}
+    if not figures.get("placeholder"):
+        return figures
+    if collect:
+        return None
+    t0 = time.perf_counter()
+    ckpt = run()
+    figures = evaluate_checkpoint(ckpt, bench, model_config)
+    figures["seconds"] = time.perf_counter() - t0
+    done.write_text(json.dumps(figures))
+    return figures
+
+
+def seed_runs(seed: int, start: str, args, data: Path, bench: Path) -> dict[str, dict]:
+    """Every condition of one seed and start; {condition: figures}."""
+    root = args.work / "runs" / start
+    names = [c for c in args.conditions if c in CONDITIONS or start == "warm"]
+    out: dict[str, dict] = {}
+    base: dict = {}
+    steps, lr = args.steps, args.lr_warm if start == "warm" else args.lr_scratch
+    if start == "warm":
+        folder = root / f"pretrain-{seed}"
+
+        def pretrain():
+            return train_run(
+                data, folder, seed, args, args.pretrain_steps, args.lr_scratch, CONDITIONS["clip"]
+            )
+
+        out["(start: plain clip)"] = cached_run(folder, pretrain, bench, args.model, args.collect)
+        base = {"model.pretrained": str(folder / "checkpoints" / "latest.pt")}
+    else:
+        steps = args.scratch_steps or args.pretrain_steps + args.steps
+    for name in names:
+        folder = root / f"{name}-{seed}"
+        extra = {**{**CONDITIONS, **ABLATIONS}[name], **base}
+
+        def run(folder=folder, extra=extra):
+            return train_run(data, folder, seed, args, steps, lr, extra)
+
+        out[name] = cached_run(folder, run, bench, args.model, args.collect)
+        if out[name] is None:
+            continue
+        print(
+            f"{start} {name} seed {seed}: average {out[name]['average']:.1f} "
+            f"({out[name]['seconds']:.0f} s)",
+            flush=True,
+        )
+    return out
+
+
+def summarize(runs: dict[str, dict[str, list[dict]]]) -> dict:
+    """{start: {condition: {column: {"mean", "std", "runs"}}}} over seeds (std 0 for one)."""
+    out: dict = {}
+    for start, by_condition in runs.items():
+        for name, figures in by_condition.items():
+            cell = out.setdefault(start, {}).setdefault(name, {})
+            for column in (*SPLITS, "average", "img_img_cos", "pos_cos", "seconds"):
+                values = [f[column] for f in figures if column in f]
+                if values:
+                    std = statistics.stdev(values) if len(values) > 1 else 0.0
+                    cell[column] = {"mean": statistics.mean(values), "std": std, "runs": values}
+    return out
+
+
+def sensitivity(cells: dict, a: str = "text", b: str = "clip", need: float = 8.0) -> dict:
+    """Does `a` beat `b` by at least `need` points on swap_att and swap_rel (issue 17)?
+
+    Per split: the gap of the means, the seeds' standard deviations, and `holds` = gap ≥
+    `need` and gap > 2 × the larger standard deviation. {} when a condition is missing.
+    """
+    if a not in cells or b not in cells:
+        return {}
+    out = {}
+    for split in ("swap_att", "swap_rel"):
+        gap = cells[a][split]["mean"] - cells[b][split]["mean"]
+        std = max(cells[a][split]["std"], cells[b][split]["std"])
+        out[split] = {"gap": gap, "std": std, "holds": gap >= need and gap > 2 * std}
+    return out
+
+
+def table(summary: dict[str, dict], columns: list[str], digits: int = 1) -> str:
+    lines = ["| condition | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for name, cell in summary.items():
+        values = [f"{cell[c]['mean']:.{digits}f} ± {cell[c]['std']:.{digits}f}" for c in columns]
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--work", default=None, help="folder for data and runs (default: a temp dir)")
-    p.add_argument("--count", type=int, default=3000, help="training scenes")
-    p.add_argument("--test-count", type=int, default=200, help="test scenes (4 pairs each)")
+    p.add_argument("--quick", action="store_true", help=f"one seed, warm start, small: {QUICK}")
+    p.add_argument("--work", type=Path, default=None, help="data and runs (default: temp dir)")
+    p.add_argument("--json", type=Path, default=None, help="write the summary JSON here")
+    p.add_argument("--plots", type=Path, default=None, help="write the PNG plots here")
+    p.add_argument("--model", type=Path, default=CONFIG, help="open_clip model-config JSON")
+    p.add_argument("--count", type=int, default=8000, help="training scenes")
+    p.add_argument("--test-count", type=int, default=400, help="test scenes (4 pairs each)")
+    p.add_argument("--pretrain-steps", type=int, default=200, help="plain-CLIP steps (warm)")
+    p.add_argument("--steps", type=int, default=100, help="steps of each warm-start run")
     p.add_argument(
-        "--pretrain-steps",
+        "--scratch-steps",
         type=int,
-        default=300,
-        help="plain-CLIP steps per seed before the compared runs (0: compare from scratch)",
+        default=None,
+        help="steps of each from-scratch run (default: pretrain + steps)",
     )
-    p.add_argument("--pretrain-lr", type=float, default=1e-3)
-    p.add_argument("--steps", type=int, default=150, help="steps of each compared run")
-    p.add_argument("--lr", type=float, default=None, help="default: 1e-3 from scratch, else 2e-4")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr-scratch", type=float, default=1e-3, help="random init and pretraining")
+    p.add_argument("--lr-warm", type=float, default=1e-3, help="fine-tuning the warm start")
+    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=0, help="loader workers per run")
     p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--starts", default="scratch,warm", help="scratch and/or warm")
     p.add_argument("--world-seed", type=int, default=0)
-    p.add_argument("--conditions", default=",".join(CONDITIONS))
-    args = p.parse_args()
-    lr = args.lr or (2e-4 if args.pretrain_steps else 1e-3)
+    p.add_argument("--conditions", default=",".join([*CONDITIONS, *ABLATIONS]))
+    p.add_argument(
+        "--parallel", action="store_true", help="one process per (start, seed), then collect"
+    )
+    p.add_argument(
+        "--collect", action="store_true", help="train nothing: report the finished runs in WORK"
+    )
+    args = p.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            if p.get_default(key) == getattr(args, key):
+                setattr(args, key, value)
+    args.conditions = args.conditions.split(",")
+    unknown = [c for c in args.conditions if c not in CONDITIONS and c not in ABLATIONS]
+    if unknown:
+        p.error(f"--conditions: unknown {unknown}; choose from {[*CONDITIONS, *ABLATIONS]}")
+    args.work = args.work or Path(tempfile.mkdtemp(prefix="shapes-experiment-"))
+    return args
 
+
+def _without(argv: list[str], flags: tuple[str, ...], bare: tuple[str, ...] = ()) -> list[str]:
+    """`argv` without the options `flags` and their values, and the switches `bare`."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in flags:
+            skip = True
+        elif a.split("=", 1)[0] not in flags and a not in bare:
+            out.append(a)
+    return out
+
+
+def run_in_parallel(args, argv: list[str]) -> None:
+    """One child process per (start, seed), same WORK; their figures are collected after."""
+    import subprocess
+
+    children = []
+    for start in args.starts.split(","):
+        for seed in args.seeds.split(","):
+            cmd = [sys.executable, __file__, *argv, "--starts", start, "--seeds", seed]
+            log = (args.work / f"{start}-{seed}.log").open("w")
+            children.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+    codes = [c.wait() for c in children]
+    if any(codes):
+        raise SystemExit(f"a child process failed (exit codes {codes}); see WORK/*-*.log")
+
+
+def report(args, summary: dict, totals: dict, wall: float) -> dict:
+    headline = "warm" if "warm" in summary else next(iter(summary))
+    doc = {
+        "conditions": {
+            name: {c: cell[c]["mean"] for c in (*SPLITS, "average")}
+            for name, cell in summary[headline].items()
+            if not name.startswith("(")
+        },
+        "headline_start": headline,
+        "starts": summary,
+        "sensitivity": {start: sensitivity(cells) for start, cells in summary.items()},
+        "totals": totals,
+        "seconds": wall,
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    }
+    for start, cells in summary.items():
+        print(f"\n{start}: shapes accuracy (%), mean ± std over seeds {args.seeds}")
+        print(table(cells, [*SPLITS, "average"]))
+        print(table(cells, ["img_img_cos", "pos_cos"], digits=3))
+        for split, v in doc["sensitivity"][start].items():
+            print(
+                f"text − clip on {split}: {v['gap']:+.1f} points (larger std {v['std']:.1f}); "
+                f"≥ 8 and > 2 std: {v['holds']}"
+            )
+    print(f"wall time: {wall:.0f} s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=1))
+    return doc
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     import torch
 
     torch.set_num_threads(1)  # 2 shared cores: more threads oversubscribe them
+    # Import everything now: editing the source tree during a long run cannot change it.
+    import ahnpl.evaluation.run  # noqa: F401
+    import ahnpl.trainer.train  # noqa: F401
+    from ahnpl.evaluation.shapes import write_benchmark
+
     started = time.perf_counter()
-    work = Path(args.work or tempfile.mkdtemp(prefix="shapes-experiment-"))
-    work.mkdir(parents=True, exist_ok=True)
-    data, bench = work / "train", work / "benchmarks"
+    args.work.mkdir(parents=True, exist_ok=True)
+    data, bench = args.work / "train", args.work / "benchmarks"
     totals = build_train_set(data, args.count, args.world_seed)
-    from ahnpl.evaluation.shapes import SPLITS, write_benchmark
-
-    write_benchmark(bench, args.test_count, args.world_seed)
-    print(f"data ready in {time.perf_counter() - started:.0f} s: {json.dumps(totals)}")
-
+    if not (bench / "shapes" / "pairs.json").is_file():
+        write_benchmark(bench, args.test_count, args.world_seed)
+    print(f"data ready in {time.perf_counter() - started:.0f} s: {json.dumps(totals)}", flush=True)
     seeds = [int(s) for s in args.seeds.split(",")]
-    results: dict[str, list[dict]] = {}
-    for seed in seeds:
-        start_from: dict = {}
-        if args.pretrain_steps:
-            # The paper fine-tunes a pretrained CLIP: every compared run starts from the same
-            # plain-CLIP checkpoint of its seed.
-            t0 = time.perf_counter()
-            pre = train_run(
-                data, work / "runs" / f"pretrain-{seed}", seed, args, args.pretrain_steps,
-                args.pretrain_lr, CONDITIONS["clip"],
-            )  # fmt: skip
-            start_from = {"model.pretrained": str(pre)}
-            figures = evaluate_checkpoint(pre, bench)
-            results.setdefault("(start: pretrained clip)", []).append(figures)
-            print(f"pretrain seed {seed}: average {figures['average']:.1f} "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
-        for condition in args.conditions.split(","):
-            t0 = time.perf_counter()
-            ckpt = train_run(
-                data, work / "runs" / f"{condition}-{seed}", seed, args, args.steps, lr,
-                {**CONDITIONS[condition], **start_from},
-            )  # fmt: skip
-            figures = evaluate_checkpoint(ckpt, bench)
-            results.setdefault(condition, []).append(figures)
-            print(f"{condition} seed {seed}: average {figures['average']:.1f} "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
-    wall = time.perf_counter() - started
-    start = f"from a {args.pretrain_steps}-step CLIP, " if args.pretrain_steps else "from scratch, "
-    print()
-    print(
-        f"shapes benchmark accuracy (%), mean ± std over seeds {seeds}; {start}{args.steps} "
-        f"steps × batch {args.batch_size} at lr {lr:g}, {args.count} train scenes, "
-        f"{args.test_count} test scenes"
-    )
-    print(table(results, [*SPLITS, "average"]))
-    print()
-    print("collapse check (cosines): different test images; matched image-caption pairs")
-    print(table(results, ["img_img_cos", "pos_cos"], digits=3, scale=1))
-    print(f"wall time: {wall:.0f} s")
-    (work / "results.json").write_text(
-        json.dumps({"args": vars(args), "totals": totals, "runs": results, "seconds": wall})
-    )
-    print(f"results: {work / 'results.json'}")
+    if args.parallel:
+        flags = ("--seeds", "--starts", "--json", "--plots")
+        run_in_parallel(args, _without(argv, flags, bare=("--parallel",)))
+        args.collect = True
+    runs: dict[str, dict[str, list[dict]]] = {}
+    for start in args.starts.split(","):
+        for seed in seeds:
+            for name, figures in seed_runs(seed, start, args, data, bench).items():
+                if figures is not None:
+                    runs.setdefault(start, {}).setdefault(name, []).append(figures)
+    doc = report(args, summarize(runs), totals, time.perf_counter() - started)
+    if args.plots:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from shapes_plots import plot_accuracy, plot_curves
+
+        plot_accuracy(doc, args.plots / "shapes_accuracy.png")
+        plot_curves(args.work / "runs", args.plots / "shapes_curves.png", seed=seeds[0])
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """The shapes benchmark: SugarCrepe-style caption pairs on the shapes world's test split.
 
-The world is `ahnpl.pipeline.shapes`; its test scenes each hold an object whose (colour,
-shape) combination never occurs in training, so the benchmark asks for composition, not
-memory. Protocol (SugarCrepe's): image-to-text, the true caption must score strictly above
-its one negative; accuracy per split and their mean ("average"). Splits, one pair per scene:
+The world is `ahnpl.pipeline.shapes_world` (this module imports neither the build nor its
+editor). The two related objects of a test scene are both (colour, shape) combinations that
+never occur in training, from one held-out block, so the benchmark asks for composition, not
+memory, and a swap_att pair names two held-out pairs on either side (no side is favoured by
+what training showed). Protocol (SugarCrepe's):
+image-to-text, the true caption must score strictly above its one negative; accuracy per
+split and their mean ("average"). Splits, one pair per scene:
 
-- `replace_att`: the held-out object's colour replaced by a colour absent from the scene;
+- `replace_att`: the first held-out object's colour replaced by a colour absent from the scene;
 - `swap_att`: the colours of the two related objects exchanged;
-- `replace_obj`: the held-out object's shape replaced by another shape;
+- `replace_obj`: the first held-out object's shape replaced by another shape;
 - `swap_rel`: the relation replaced by its opposite (left↔right, above↔below).
 
 Files: `<data_root>/shapes/pairs.json` (`{"seed", "count", "items": [{"key", "split",
@@ -24,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ahnpl.evaluation.benchmarks import ImageRef, Item, ItemList, register_benchmark
-from ahnpl.pipeline.shapes import (
+from ahnpl.pipeline.shapes_world import (
     COLOURS,
     HELD_OUT,
     OPPOSITE,
@@ -34,6 +37,7 @@ from ahnpl.pipeline.shapes import (
     render,
     sample_scene,
 )
+from ahnpl.seeding import python_rng
 
 SPLITS = ("replace_att", "swap_att", "replace_obj", "swap_rel")
 PAIRS_FILE = "pairs.json"
@@ -79,7 +83,7 @@ def write_benchmark(data_root: str | Path, count: int = 200, seed: int = 0) -> P
         scene = sample_scene(seed, "test", i)
         name = f"test-{i:06d}.png"
         (folder / "images" / name).write_bytes(encode_png(render(scene)))
-        rng = random.Random(f"{seed}:{i}")
+        rng = python_rng("shapes-eval", seed, i)
         caption = scene.caption()
         for split, negative in negatives_of(scene, rng).items():
             items.append(

@@ -39,6 +39,7 @@ from ahnpl.shards.manifest import (
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record, Reject, normalize_text
 
 from .distributors import Distributor, Progress, keep_torch_out, make_distributor, needs_torch
+from .held_out import HeldOut, reword, with_source_negatives
 from .images import ImageReject, encode_jpeg, load_image, read_bytes
 from .inputs import InputItem, InputPlan, ShardSpec, open_source
 from .lock import BuildLock
@@ -94,6 +95,7 @@ class ShardBuilder:
         self.writer = get_writer(recipe.output.format, self.types, edit_members)
         self._negatives = None
         self._editor = None
+        self.held_out = HeldOut(recipe.negatives.held_out)
 
     @property
     def negatives(self):
@@ -130,7 +132,7 @@ class ShardBuilder:
     ) -> ShardMarker:
         """Build one shard: write its file (none when every item was rejected), then its
         marker; `progress(n)` after each chunk of n images. Returns the marker."""
-        records, rejects, edit_failures = self.make_records(items, progress)
+        records, rejects, edit_failures, held_out = self.make_records(items, progress)
         entry = None
         if records:
             name = self.shard_name(shard_id)
@@ -143,6 +145,7 @@ class ShardBuilder:
                 sha256=digest,
                 bytes=size,
                 edit_failures=dict(edit_failures),
+                held_out_negatives=held_out,
                 **count_records(records, self.types),
             )
         marker = ShardMarker(
@@ -180,23 +183,26 @@ class ShardBuilder:
 
     def make_records(
         self, items: list[InputItem], progress: Progress | None = None
-    ) -> tuple[list[Record], list[Reject], Counter]:
-        """Items → records, rejects and edit failures, `CHUNK_IMAGES` images at a time (a
-        worker holds one chunk of decoded images); `progress(n)` after each chunk."""
+    ) -> tuple[list[Record], list[Reject], Counter, int]:
+        """Items → records, rejects, edit failures and the count of dropped held-out negatives,
+        `CHUNK_IMAGES` images at a time (a worker holds one chunk of decoded images);
+        `progress(n)` after each chunk."""
         records: list[Record] = []
         rejects: list[Reject] = []
         failures: Counter = Counter()
+        held_out = 0
         for start in range(0, len(items), CHUNK_IMAGES):
             chunk = items[start : start + CHUNK_IMAGES]
-            part, part_rejects, part_failures = self.make_chunk(chunk)
+            part, part_rejects, part_failures, part_held_out = self.make_chunk(chunk)
             records += part
             rejects += part_rejects
             failures.update(part_failures)
+            held_out += part_held_out
             if progress is not None:
                 progress(len(chunk))
-        return records, rejects, failures
+        return records, rejects, failures, held_out
 
-    def make_chunk(self, items: list[InputItem]) -> tuple[list[Record], list[Reject], Counter]:
+    def make_chunk(self, items: list[InputItem]) -> tuple[list[Record], list[Reject], Counter, int]:
         rejects: list[Reject] = []
         kept: list[tuple[InputItem, list[str], object]] = []
         for item in items:
@@ -219,6 +225,10 @@ class ShardBuilder:
         # The captions of one image are each other's siblings (false-for-the-image check).
         groups = [captions for _, captions, _ in kept]
         negatives_flat = [row for rows in self.negatives.generate_groups(groups) for row in rows]
+        # Before edit planning: a dropped slot is invalid, so it gets no image negative either.
+        flat = [caption for captions in groups for caption in captions]
+        negatives_flat, _ = reword(self.recipe.negatives.wording, flat, negatives_flat)
+        negatives_flat, held_out = self.held_out.drop(negatives_flat)
         records: list[Record] = []
         requests = []
         pos = 0
@@ -230,7 +240,7 @@ class ShardBuilder:
             if self.editor is not None:
                 requests += self.edit_requests(record.key, image.pil, captions, negatives)
         edit_failures = self.attach_edits(records, requests)
-        return records, rejects, edit_failures
+        return records, rejects, edit_failures, held_out
 
     @staticmethod
     def make_record(item: InputItem, captions: list[str], image, negatives) -> Record:
@@ -437,6 +447,7 @@ def build(
 def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) -> BuildResult:
     source = open_source(recipe.input, recipe.seed)
     plan = source.plan(recipe.output.images_per_shard)
+    recipe = with_source_negatives(recipe, plan.negatives)
     identity = {"recipe_hash": recipe_hash(recipe), "input_fingerprint": plan.fingerprint}
     folder = BuildFolder(out)
     state = BuildState(recipe=recipe_identity(recipe), **identity)

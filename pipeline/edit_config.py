@@ -50,6 +50,9 @@ class RenderOptions(EditorOptions):
     """The shapes world's exact renderer: any type whose negative it can draw."""
 
     editor: Literal["render"] = Field("render", exclude=True)
+    held_out: bool = Field(
+        True, description="refuse to draw a held-out composition into a training image"
+    )
 
 
 class DiffusionOptions(EditorOptions):

@@ -37,7 +37,20 @@ import fsspec
 from ahnpl.registry import Registry
 from ahnpl.shards.schema import normalize_text
 
+from .input_detect import detect_source
 from .recipe import InputConfig
+
+__all__ = [
+    "SOURCES",
+    "InputItem",
+    "InputPlan",
+    "InputSet",
+    "ShardSpec",
+    "SourceNegatives",
+    "detect_source",
+    "open_source",
+    "read_input",
+]
 
 
 @dataclass
@@ -62,12 +75,29 @@ class InputItem:
 
 
 @dataclass
+class SourceNegatives:
+    """What a source knows about the negatives of its own data (the shapes world's test
+    compositions, shape nouns and wording); the build adds it to the recipe's `negatives`
+    section (`ahnpl.pipeline.held_out.with_source_negatives`).
+
+    `held_out`: phrases no training negative may contain; `lexicons`: user lexicon files;
+    `wording`: a registered `ahnpl.pipeline.held_out.WORDINGS` name, or None.
+    """
+
+    held_out: list[str] = field(default_factory=list)
+    lexicons: list[str] = field(default_factory=list)
+    wording: str | None = None
+
+
+@dataclass
 class InputSet:
-    """A whole input held in memory (COCO JSON, the shapes world): items, rejects, fingerprint."""
+    """A whole input held in memory (COCO JSON, the shapes world): items, rejects, fingerprint,
+    and what the source declares about its negatives."""
 
     items: list[InputItem]
     rejects: list[dict] = field(default_factory=list)
     fingerprint: str = ""
+    negatives: SourceNegatives = field(default_factory=SourceNegatives)
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,7 @@ class InputPlan:
     shards: list[ShardSpec]
     rejects: list[dict]
     fingerprint: str
+    negatives: SourceNegatives = field(default_factory=SourceNegatives)
 
     @property
     def count(self) -> int:
@@ -107,6 +138,7 @@ SOURCES: Registry[type] = Registry(
         "parquet": "ahnpl.pipeline.inputs_columnar",
         "webdataset": "ahnpl.pipeline.inputs_columnar",
         "hf": "ahnpl.pipeline.inputs_columnar",
+        "shapes": "ahnpl.pipeline.shapes",
     },
 )
 
@@ -126,45 +158,7 @@ def read_input(cfg: InputConfig, seed: int = 0) -> InputSet:
     source = open_source(cfg, seed)
     plan = source.plan(1 << 30)
     items = [item for spec in plan.shards for item in source.read(spec)]
-    return InputSet(items, plan.rejects, plan.fingerprint)
-
-
-def detect_source(cfg: InputConfig) -> str:
-    """Guess the source from the input's name, then its first bytes.
-
-    Raises:
-        ValueError: nothing to detect from, or an input that is none of the known kinds.
-    """
-    target = cfg.input or cfg.captions
-    if not target:
-        raise ValueError(
-            "no input: pass --input PATH_GLOB_OR_URL (or --captions FILE for COCO), "
-            "or --source shapes"
-        )
-    lower = target.lower().rstrip("/")
-    if lower.startswith("hf://datasets/"):
-        return "hf"
-    for suffix, name in ((".json", "coco"), (".csv", "csv"), (".tsv", "tsv")):
-        if lower.endswith(suffix):
-            return name
-    if lower.endswith(".parquet") or lower.endswith(".tar") or "*" in lower or "{" in lower:
-        return "webdataset" if ".tar" in lower else "parquet"
-    fs, path = fsspec.core.url_to_fs(target)
-    if fs.isdir(path):
-        names = [p.rsplit("/", 1)[-1] for p in fs.ls(path, detail=False)]
-        if {"dataset_info.json", "state.json", "dataset_dict.json"} & set(names):
-            return "hf"
-        # img2dataset's tar output keeps a metadata-only Parquet beside each tar: tars first.
-        if any(n.endswith(".tar") for n in names):
-            return "webdataset"
-        if any(n.endswith(".parquet") for n in names):
-            return "parquet"
-        raise ValueError(f"{target}: a folder without Parquet, tars or a saved HF dataset")
-    if not fs.exists(path):
-        raise FileNotFoundError(f"input {target}: no such file or folder (--input)")
-    with fs.open(path, "rb") as f:
-        head = f.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
-    return "coco" if head.startswith(b"{") else "csv"
+    return InputSet(items, plan.rejects, plan.fingerprint, plan.negatives)
 
 
 def join_path(folder: str | None, name: str) -> str:
@@ -230,22 +224,11 @@ class InMemorySource:
     def plan(self, per_shard: int) -> InputPlan:
         inputs = self.input_set
         count = limited(self.cfg, len(inputs.items))
-        return InputPlan(even_shards(count, per_shard), inputs.rejects, inputs.fingerprint)
+        shards = even_shards(count, per_shard)
+        return InputPlan(shards, inputs.rejects, inputs.fingerprint, inputs.negatives)
 
     def read(self, spec: ShardSpec) -> Iterator[InputItem]:
         return iter(self.input_set.items[spec.start : spec.stop])
-
-
-@SOURCES.register("shapes")
-class ShapesSource(InMemorySource):
-    """The rendered shapes world of `ahnpl.pipeline.shapes`; a function of the seed."""
-
-    name = "shapes"
-
-    def load(self) -> InputSet:
-        from .shapes import read_shapes
-
-        return read_shapes(self.cfg, self.seed)
 
 
 @SOURCES.register("coco")

@@ -77,6 +77,13 @@ class NegativesConfig(_Section):
         None, description="statistics made by `ahnpl-gen stats` (used instead of `stats`)"
     )
     lexicons: list[PathStr] = Field(default_factory=list, description="user lexicon files")
+    held_out: list[str] = Field(
+        default_factory=list,
+        description="phrases no negative may contain: the compositions of a held-out evaluation",
+    )
+    wording: str | None = Field(
+        None, description="registered rewrite of each negative into its world's words"
+    )
 
     @field_validator("types")
     @classmethod
@@ -171,7 +178,7 @@ def _with_detected_source(recipe: Recipe) -> Recipe:
     """`input.source` detected from the input when not given, so the recipe, its hash and the
     manifest name what is read. An input that cannot be detected stays None: the build then
     says why, naming the flag."""
-    from .inputs import detect_source
+    from .input_detect import detect_source
 
     if recipe.input.source is not None:
         return recipe

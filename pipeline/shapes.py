@@ -1,289 +1,53 @@
-"""A rendered shapes world: images whose template captions are exactly true (issue 8).
+"""The shapes world on the build side: the `shapes` input source and the `render` editor.
 
-No pretrained CLIP loads on a CPU-only machine, so the effect of the AHNPL losses cannot be
-shown on the public benchmarks there. In this world every caption is true of its image and
-every negative caption can be rendered exactly, so a small CLIP trained from scratch shows,
-in minutes, whether a loss teaches attribute binding and relations.
-
-A scene holds 2 or 3 objects on a black 64×64 canvas; each object has a shape (the noun), a
-colour, a size (small | big) and a position. The caption names every object, in order, and the
-relation of the first to the second:
-
-    "a small red circle to the left of a big blue square"
-    "a big green triangle above a small yellow diamond, and a small white circle"
-
-Objects of one scene have distinct colours (so an attribute swap always changes the image).
-The test split holds (colour, shape) combinations that never occur in training
-(`HELD_OUT`): every test scene has at least one such object; no training scene has any.
-
-`read_shapes` is the `--source shapes` input of `ahnpl-gen build`; `RenderEditor` (editor name
-"render") renders a negative caption exactly by re-rendering the scene with the negative's
-attributes and relation, keeping everything else (positions recovered from the image by
-colour). Everything is a deterministic function of (seed, split, index).
+The world itself (scenes, renderer, grammar) is `ahnpl.pipeline.shapes_world`. This module
+registers `ShapesSource` as input source "shapes" (`ahnpl.pipeline.inputs.SOURCES`),
+`in_world_wording` as negative wording "shapes" (`ahnpl.pipeline.held_out.WORDINGS`) and
+`RenderEditor` as editor "render" (`ahnpl.pipeline.editors.EDITORS`) when it is imported; the
+three registries name it as the lazy home of those names, so nothing imports it by name.
+`RenderEditor` renders a negative caption exactly by
+re-rendering the scene with the negative's attributes and relation, keeping everything else
+(positions recovered from the image by colour), and never draws a held-out composition into a
+training image.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import random
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from .editors import EDITORS, EditRequest, EditResult
+from ahnpl.seeding import python_rng
 
-CANVAS = 64  # pixels; the size `ahnpl-tiny` and the bundled shapes config train at
-SUPERSAMPLE = 4  # drawn at 4× and downsampled, for anti-aliased edges
-BACKGROUND = (0, 0, 0)
+from .editing import EditRequest, EditResult
+from .editors import EDITORS
+from .held_out import WORDINGS
+from .inputs import SOURCES, InMemorySource, InputItem, InputSet, SourceNegatives
+from .shapes_world import (
+    BACKGROUND,
+    CANVAS,
+    LEXICON,
+    RADIUS,
+    RGB,
+    SHAPES,
+    Obj,
+    Scene,
+    drawable,
+    encode_png,
+    held_out_phrases,
+    in_world_wording,
+    names_held_out,
+    parse_caption,
+    place,
+    render,
+    sample_scene,
+    valid_layout,
+)
 
-SHAPES = ("circle", "square", "triangle", "diamond")
-# The world's palette (what scenes are made of) ...
-COLOURS = ("red", "green", "blue", "yellow", "purple", "white")
-# ... and what the renderer can draw: every colour the negatives' lexicon may propose except
-# black, the background (a black object would be invisible, so such negatives are refused).
-RGB = {
-    "red": (220, 30, 30),
-    "green": (30, 180, 50),
-    "blue": (40, 80, 235),
-    "yellow": (240, 220, 30),
-    "purple": (150, 50, 210),
-    "white": (245, 245, 245),
-    "orange": (250, 140, 0),
-    "pink": (250, 130, 200),
-    "brown": (130, 75, 30),
-    "gray": (128, 128, 128),
-    "silver": (190, 190, 200),
-    "gold": (212, 175, 55),
-    "beige": (225, 200, 160),
-}
-COLOUR_SYNONYMS = {"grey": "gray", "violet": "purple", "golden": "gold", "tan": "beige"}
-SIZES = ("small", "big")
-RADIUS = {"small": 6, "big": 11}  # half the bounding-box side, pixels at CANVAS
-# The size poles of the negatives' lexicon (attribute replacement draws any pole synonym).
-SIZE_WORDS = {
-    **dict.fromkeys(("big", "large", "huge", "giant", "enormous", "massive", "oversized"), "big"),
-    **dict.fromkeys(("small", "little", "tiny", "miniature"), "small"),
-}
-RELATIONS = ("left", "right", "above", "below")
-RELATION_TEXT = {
-    "left": "to the left of",
-    "right": "to the right of",
-    "above": "above",
-    "below": "below",
-}
-OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"}
-# Phrases the negatives' lexicon may put in a relation slot, mapped onto the world's four.
-# "on"/"under" read as above/below on a flat picture; front/behind/inside/near have no
-# meaning here and make a caption unparseable (so the editor refuses them).
-RELATION_PHRASES = {
-    "to the left of": "left",
-    "on the left of": "left",
-    "left of": "left",
-    "to the right of": "right",
-    "on the right of": "right",
-    "right of": "right",
-    "above": "above",
-    "over": "above",
-    "on top of": "above",
-    "atop": "above",
-    "on": "above",
-    "below": "below",
-    "under": "below",
-    "underneath": "below",
-    "beneath": "below",
-}
-# (colour, shape) pairs seen only in the test split: one shape per colour on a diagonal, so
-# every colour and every shape still occurs in training.
-HELD_OUT = frozenset((c, SHAPES[i % len(SHAPES)]) for i, c in enumerate(COLOURS))
-
-MIN_GAP = 14  # pixels between centres along the relation's axis
-MAX_OFF_AXIS = 5  # pixels across it, so "left of" is never also "above"
-SEPARATION = 3  # pixels between object boxes
 LOCATE_SLACK = 1.5  # pixels: how far `locate` may be off (anti-aliasing, JPEG)
-
-
-@dataclass(frozen=True)
-class Obj:
-    """One object: `x`, `y` are the centre in pixels of a CANVAS-sized image."""
-
-    shape: str
-    colour: str
-    size: str
-    x: float = 0.0
-    y: float = 0.0
-
-    def phrase(self) -> str:
-        article = "an" if self.size[0] in "aeiou" else "a"
-        return f"{article} {self.size} {self.colour} {self.shape}"
-
-
-@dataclass(frozen=True)
-class Scene:
-    """Objects in caption order; `relation` holds between objects 0 and 1."""
-
-    objects: tuple[Obj, ...]
-    relation: str
-
-    def caption(self) -> str:
-        a, b, *rest = self.objects
-        text = f"{a.phrase()} {RELATION_TEXT[self.relation]} {b.phrase()}"
-        for extra in rest:
-            text += f", and {extra.phrase()}"
-        return text
-
-
-# ---------------------------------------------------------------------------------------------
-# Geometry and rendering
-
-
-def relation_holds(a: Obj, b: Obj, relation: str, slack: float = 0.0) -> bool:
-    """Whether `a <relation> b` holds unambiguously (image y grows downwards).
-
-    `slack` (pixels) loosens both limits, for positions measured from an image (`locate` is
-    exact to about a pixel).
-    """
-    dx, dy = b.x - a.x, b.y - a.y
-    if relation in ("left", "right"):
-        along = dx if relation == "left" else -dx
-        return along >= MIN_GAP - slack and abs(dy) <= MAX_OFF_AXIS + slack
-    along = dy if relation == "above" else -dy
-    return along >= MIN_GAP - slack and abs(dx) <= MAX_OFF_AXIS + slack
-
-
-def _fits(obj: Obj) -> bool:
-    r = RADIUS[obj.size]
-    return r + 1 <= obj.x <= CANVAS - 1 - r and r + 1 <= obj.y <= CANVAS - 1 - r
-
-
-def _apart(a: Obj, b: Obj) -> bool:
-    gap = RADIUS[a.size] + RADIUS[b.size] + SEPARATION
-    return abs(a.x - b.x) >= gap or abs(a.y - b.y) >= gap
-
-
-def valid_layout(scene: Scene, slack: float = 0.0) -> bool:
-    objs = scene.objects
-    return (
-        all(_fits(o) for o in objs)
-        and all(_apart(a, b) for i, a in enumerate(objs) for b in objs[i + 1 :])
-        and relation_holds(objs[0], objs[1], scene.relation, slack)
-    )
-
-
-def place(scene: Scene, rng: random.Random, keep: int = 0, tries: int = 500) -> Scene | None:
-    """Positions for the objects from index `keep` on, satisfying the layout rules.
-
-    Objects before `keep` stay where they are. Returns None when no layout was found in
-    `tries` attempts (possible only for crowded scenes of big objects).
-    """
-    objs = list(scene.objects)
-    for _ in range(tries):
-        for i in range(keep, len(objs)):
-            r = RADIUS[objs[i].size]
-            if i == 1:  # the second object is placed along the relation's axis from the first
-                a, sign = objs[0], (1 if scene.relation in ("left", "above") else -1)
-                along = sign * rng.uniform(MIN_GAP, CANVAS)
-                off = rng.uniform(-MAX_OFF_AXIS, MAX_OFF_AXIS)
-                dx, dy = (along, off) if scene.relation in ("left", "right") else (off, along)
-                objs[i] = replace(objs[i], x=a.x + dx, y=a.y + dy)
-            else:
-                objs[i] = replace(
-                    objs[i],
-                    x=rng.uniform(r + 1, CANVAS - 1 - r),
-                    y=rng.uniform(r + 1, CANVAS - 1 - r),
-                )
-        candidate = Scene(tuple(objs), scene.relation)
-        if valid_layout(candidate):
-            return candidate
-    return None
-
-
-def render(scene: Scene, size: tuple[int, int] = (CANVAS, CANVAS)) -> Image.Image:
-    """The scene as an RGB image of `size` (width, height) pixels.
-
-    Raises:
-        ValueError: an object's colour cannot be drawn (not in `RGB`).
-    """
-    s = SUPERSAMPLE * CANVAS
-    canvas = Image.new("RGB", (s, s), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    k = SUPERSAMPLE
-    for o in scene.objects:
-        if o.colour not in RGB:
-            raise ValueError(f"colour {o.colour!r} cannot be drawn; drawable: {sorted(RGB)}")
-        fill, r, x, y = RGB[o.colour], RADIUS[o.size] * k, o.x * k, o.y * k
-        if o.shape == "circle":
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
-        elif o.shape == "square":
-            q = r * 0.85  # same visual weight as the circle
-            draw.rectangle((x - q, y - q, x + q, y + q), fill=fill)
-        elif o.shape == "triangle":
-            draw.polygon([(x, y - r), (x + r, y + r * 0.8), (x - r, y + r * 0.8)], fill=fill)
-        elif o.shape == "diamond":
-            draw.polygon([(x, y - r), (x + r, y), (x, y + r), (x - r, y)], fill=fill)
-        else:
-            raise ValueError(f"shape {o.shape!r} is not one of {SHAPES}")
-    return canvas.resize(size, Image.Resampling.BOX)
-
-
-def encode_png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-# ---------------------------------------------------------------------------------------------
-# Sampling scenes
-
-
-def _rng(seed: int, split: str, index: int) -> random.Random:
-    digest = hashlib.blake2b(f"shapes\x1f{seed}\x1f{split}\x1f{index}".encode(), digest_size=8)
-    return random.Random(int.from_bytes(digest.digest(), "little"))
-
-
-def _combos(split: str) -> list[tuple[str, str]]:
-    everything = [(c, s) for c in COLOURS for s in SHAPES]
-    return [p for p in everything if p not in HELD_OUT] if split == "train" else everything
-
-
-def sample_scene(seed: int, split: str, index: int) -> Scene:
-    """Scene `index` of `split` ("train" | "test"), a function of (seed, split, index).
-
-    Train scenes use only combinations outside `HELD_OUT`; test scenes have at least one
-    held-out object, which is one of the two related objects.
-
-    Raises:
-        ValueError: unknown split.
-    """
-    if split not in ("train", "test"):
-        raise ValueError(f"split {split!r}: expected 'train' or 'test'")
-    rng = _rng(seed, split, index)
-    while True:
-        n = rng.choice((2, 2, 3))
-        combos = _combos(split)
-        picks: list[tuple[str, str]] = []
-        if split == "test":
-            picks.append(rng.choice(sorted(HELD_OUT)))
-        while len(picks) < n:
-            c, s = rng.choice(combos)
-            if c not in {p[0] for p in picks}:
-                picks.append((c, s))
-        if split == "test":  # the held-out object is one of the two related ones
-            first = rng.randrange(2)
-            picks[0], picks[first] = picks[first], picks[0]
-        objs = [Obj(s, c, rng.choice(SIZES)) for c, s in picks]
-        scene = Scene(tuple(objs), rng.choice(RELATIONS))
-        # The first object anywhere; `place` puts the second along the relation's axis.
-        r = RADIUS[objs[0].size]
-        first = replace(
-            objs[0], x=rng.uniform(r + 1, CANVAS - 1 - r), y=rng.uniform(r + 1, CANVAS - 1 - r)
-        )
-        placed = place(Scene((first, *objs[1:]), scene.relation), rng, keep=1, tries=50)
-        if placed is not None:
-            return placed
 
 
 def read_shapes(cfg: Any, seed: int = 0):
@@ -296,10 +60,12 @@ def read_shapes(cfg: Any, seed: int = 0):
 
     Returns:
         InputSet of `InputItem(offset=i, source_id="shapes-<split>-<i>", path="", captions=[one
-        caption], image=PNG bytes)`, fingerprinted by (seed, split, count).
+        caption], image=PNG bytes)`, fingerprinted by (seed, split, count). It declares the
+        world's shape-noun lexicon (`LEXICON`), its wording ("shapes": `in_world_wording`,
+        so no negative is told from a caption by its words alone) and, for the train split,
+        the held-out phrases (`held_out_phrases`): no training negative may name a test
+        composition.
     """
-    from .inputs import InputItem, InputSet
-
     items = []
     for i in range(cfg.count):
         scene = sample_scene(seed, cfg.split, i)
@@ -313,49 +79,19 @@ def read_shapes(cfg: Any, seed: int = 0):
             )
         )
     fingerprint = hashlib.sha256(f"shapes:{seed}:{cfg.split}:{cfg.count}".encode()).hexdigest()
-    return InputSet(items, [], "sha256:" + fingerprint)
+    held_out = held_out_phrases() if cfg.split == "train" else []
+    negatives = SourceNegatives(held_out, [str(LEXICON)], "shapes")
+    return InputSet(items, [], "sha256:" + fingerprint, negatives)
 
 
-# ---------------------------------------------------------------------------------------------
-# The world's grammar: caption → objects and relation (no positions)
+@SOURCES.register("shapes")
+class ShapesSource(InMemorySource):
+    """`--source shapes`: the rendered world (`read_shapes`); a function of the seed."""
 
-_SHAPE_RE = "|".join(SHAPES)
-_COLOUR_RE = "|".join(sorted([*RGB, *COLOUR_SYNONYMS, "black"], key=len, reverse=True))
-_SIZE_RE = "|".join(sorted(SIZE_WORDS, key=len, reverse=True))
-_OBJ = rf"(?:an?|the)\s+(?:({_SIZE_RE})\s+)?(?:({_COLOUR_RE})\s+)?({_SHAPE_RE})"
-_REL = "|".join(sorted(map(re.escape, RELATION_PHRASES), key=len, reverse=True))
-_CAPTION = re.compile(
-    rf"^\s*{_OBJ}\s+({_REL})\s+{_OBJ}(?:\s*,?\s*and\s+{_OBJ})?\s*\.?\s*$", re.IGNORECASE
-)
+    name = "shapes"
 
-
-def parse_caption(text: str) -> Scene | None:
-    """The scene a caption of this world describes (positions 0), or None if it is not one.
-
-    Accepts the synonyms the negatives' lexicon may introduce ("huge" = big, "under" =
-    below, "grey" = gray). Objects without a size or colour word are not of this world
-    (None). "black" parses, as a colour `render` cannot draw.
-    """
-    m = _CAPTION.match(text)
-    if m is None:
-        return None
-    g = m.groups()
-    relation = RELATION_PHRASES[g[3].lower()]
-    objs = []
-    for size, colour, shape in (g[0:3], g[4:7], g[7:10]):
-        if shape is None:
-            continue
-        if size is None or colour is None:
-            return None
-        colour = colour.lower()
-        objs.append(
-            Obj(shape.lower(), COLOUR_SYNONYMS.get(colour, colour), SIZE_WORDS[size.lower()])
-        )
-    return Scene(tuple(objs), relation)
-
-
-def drawable(scene: Scene | None) -> bool:
-    return scene is not None and all(o.colour in RGB for o in scene.objects)
+    def load(self) -> InputSet:
+        return read_shapes(self.cfg, self.seed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,7 +117,7 @@ def locate(image: Image.Image, scene: Scene) -> Scene | None:
     close = dist <= 0.1 * ((palette - palette[0]) ** 2).sum(-1)[None, None]
     objs = []
     for i, o in enumerate(scene.objects, start=1):
-        ys, xs = np.nonzero((nearest == i) & close[:, :, i])
+        ys, xs = np.nonzero(_solid((nearest == i) & close[:, :, i]))
         if len(xs) < 4:
             return None
         cx = (xs.min() + xs.max() + 1) / 2 * CANVAS / w
@@ -392,13 +128,29 @@ def locate(image: Image.Image, scene: Scene) -> Scene | None:
     return Scene(tuple(objs), scene.relation)
 
 
+def _solid(mask: np.ndarray) -> np.ndarray:
+    """`mask` without stray pixels: a JPEG ringing pixel by another object's edge can match a
+    colour, and one such pixel would stretch that object's box. Keeps pixels with at least 3
+    of their 8 neighbours in the mask (every pixel of a drawn object has more)."""
+    padded = np.pad(mask, 1).astype(np.int8)
+    h, w = mask.shape
+    neighbours = sum(
+        padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if dy or dx
+    )
+    return mask & (neighbours >= 3)
+
+
 def apply_negative(original: Scene, negative: Scene, seed: int) -> Scene | None:
     """The original scene changed to make `negative` true, moving as little as possible.
 
     Objects keep their positions and take the negative's shape, colour and size (objects are
     matched by caption order). If the negative's relation does not hold, the two related
     objects exchange positions (left↔right, above↔below); failing that, the second object
-    and the rest are placed anew with a RNG from `seed`. Returns None if no layout fits.
+    and the rest are placed anew with `python_rng("shapes-render", seed)`. Returns None if
+    no layout fits.
     """
     if len(original.objects) != len(negative.objects):
         return None
@@ -407,13 +159,15 @@ def apply_negative(original: Scene, negative: Scene, seed: int) -> Scene | None:
         for o, n in zip(original.objects, negative.objects, strict=True)
     )
     scene = Scene(objs, negative.relation)
-    if valid_layout(scene, slack=LOCATE_SLACK):  # positions measured in the image
+    # No slack: the positions are measured (to about a pixel), and a negative drawn at them
+    # is measured again; only a layout that holds exactly keeps holding after both.
+    if valid_layout(scene):
         return scene
     a, b, *rest = objs
     swapped = Scene((_clamp(a, b.x, b.y), _clamp(b, a.x, a.y), *rest), scene.relation)
     if valid_layout(swapped):
         return swapped
-    rng = random.Random(seed)
+    rng = python_rng("shapes-render", seed)
     return place(scene, rng, keep=1) or place(scene, rng, keep=0)
 
 
@@ -432,13 +186,17 @@ class RenderEditor:
     objects; `edit` recovers the original scene (caption + positions from the image), applies
     the negative (`apply_negative`) and renders it at the request image's size. A request that
     does not fit (caption not of this world, an object not found, no layout) gets reason
-    "unsupported".
+    "unsupported". With `held_out` (the default) it never draws a held-out (colour, shape)
+    pair into a training image (one whose caption names none): reason "held_out".
     """
 
     name = "render"
 
-    def __init__(self, batch_size: int = 1, device: str | None = None) -> None:
+    def __init__(
+        self, batch_size: int = 1, device: str | None = None, held_out: bool = True
+    ) -> None:
         del batch_size, device  # accepted so every editor takes the common recipe fields
+        self.held_out = held_out
 
     def can_edit(self, negative: Any) -> bool:
         return drawable(parse_caption(str(getattr(negative, "text", ""))))
@@ -451,6 +209,8 @@ class RenderEditor:
         negative = parse_caption(str(req.negative.text))
         if original is None or not drawable(negative) or not drawable(original):
             return EditResult(None, "unsupported")
+        if self.held_out and names_held_out(negative) and not names_held_out(original):
+            return EditResult(None, "held_out")
         located = locate(req.image, original)
         if located is None:
             return EditResult(None, "unsupported")
@@ -460,4 +220,12 @@ class RenderEditor:
         return EditResult(render(scene, req.image.size), None)
 
     def info(self) -> dict:
-        return {"editor": self.name, "canvas": CANVAS, "shapes": list(SHAPES)}
+        return {
+            "editor": self.name,
+            "canvas": CANVAS,
+            "shapes": list(SHAPES),
+            "held_out": self.held_out,
+        }
+
+
+WORDINGS.add("shapes", in_world_wording)

@@ -37,6 +37,8 @@ class ShardEntry(BaseModel):
     edits: int
     edit_failures: dict[str, int] = Field(default_factory=dict)
     captions_without_negative: int = 0
+    # Text negatives dropped because they name a held-out composition (`negatives.held_out`).
+    held_out_negatives: int = 0
     status: str = "done"
 
 
@@ -60,6 +62,8 @@ class Totals(BaseModel):
     edit_failures: dict[str, int]
     shards: int
     bytes: int
+    # Text negatives dropped because they name a held-out composition (`negatives.held_out`).
+    held_out_negatives: int = 0
 
     @classmethod
     def from_entries(
@@ -88,6 +92,7 @@ class Totals(BaseModel):
             edit_failures=dict(sorted(edit_failures.items())),
             shards=len(entries),
             bytes=sum(e.bytes for e in entries),
+            held_out_negatives=sum(e.held_out_negatives for e in entries),
         )
 
 

@@ -82,7 +82,8 @@ def hand_dm(v, t, tn, m, how, tau_max=10.0, fixed=8.0, s=SCALE):
 
 def run(cfg_kwargs, v, t, tn, m, u=None, n=None):
     """The objective of `cfg_kwargs` (mode ahnpl unless given) on one batch."""
-    cfg = LossConfig(**cfg_kwargs)
+    # The hand formulas below are the `positive` form unless a test asks for `self`.
+    cfg = LossConfig(**{"mhn_form": "positive", **cfg_kwargs})
     objective = build_objective(cfg, m.shape[1], m.shape[0])
     scale = torch.tensor(SCALE, dtype=torch.float64)
     out = objective(Encoded(v, t, tn, m, u, n, scale))
@@ -350,7 +351,7 @@ def test_batch_margin_and_perturbation_are_stop_gradient():
     """Gradients equal those of the same loss with τ and t⁻ − t held constant."""
     v, t, tn, m = make(4, 3, seed=19, valid=0.8)
     leaves = [x.clone().requires_grad_(True) for x in (v, t, tn)]
-    loss = AHNPLLoss(LossConfig(image_negatives="feature", margin="mean"), 3)
+    loss = AHNPLLoss(LossConfig(image_negatives="feature", margin="mean", mhn_form="positive"), 3)
     out = loss(*leaves, m, None, None, torch.tensor(SCALE, dtype=torch.float64))
     got = torch.autograd.grad(out["dm_text"] + out["mhn_image"], leaves, allow_unused=True)
 

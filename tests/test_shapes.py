@@ -10,15 +10,18 @@ import pytest
 from PIL import Image
 
 from ahnpl.pipeline.editors import EditRequest
-from ahnpl.pipeline.shapes import (
+from ahnpl.pipeline.held_out import HeldOut
+from ahnpl.pipeline.shapes import LOCATE_SLACK, RenderEditor, locate, read_shapes
+from ahnpl.pipeline.shapes_world import (
     COLOURS,
     HELD_OUT,
-    LOCATE_SLACK,
-    RenderEditor,
+    LEXICON,
+    Obj,
     Scene,
-    locate,
+    held_out_phrases,
+    in_world_wording,
+    names_held_out,
     parse_caption,
-    read_shapes,
     relation_holds,
     render,
     sample_scene,
@@ -56,8 +59,33 @@ def test_test_split_holds_only_unseen_combinations():
         a, b = sample_scene(0, "test", i).objects[:2]
         assert (a.colour, a.shape) in HELD_OUT or (b.colour, b.shape) in HELD_OUT
     # every colour and every shape still occurs in training
-    assert {c for c, _ in train} == {c for c, _ in HELD_OUT}
+    assert {c for c, _ in train} == set(COLOURS) >= {c for c, _ in HELD_OUT}
     assert {s for _, s in train} == {s for _, s in HELD_OUT}
+
+
+def test_swap_att_negatives_name_as_many_held_out_pairs_as_their_caption(tmp_path):
+    """The test is not biased by the split: a model that prefers the pairs it saw in training
+    (every negative made of seen pairs, every caption with an unseen one) would score below
+    chance for that reason alone, and one that knows the seen pairs as units would score
+    above it without binding anything. Both sides of a swap_att pair name two held-out pairs;
+    swap_rel changes no pair."""
+    import json
+
+    from ahnpl.evaluation.shapes import write_benchmark
+
+    folder = write_benchmark(tmp_path, count=60, seed=0)
+    items = json.loads((folder / "pairs.json").read_text())["items"]
+
+    def held(text: str) -> int:
+        return sum((o.colour, o.shape) in HELD_OUT for o in parse_caption(text).objects[:2])
+
+    swaps = [p for p in items if p["split"] == "swap_att"]
+    assert len(swaps) == 60
+    for p in swaps:
+        assert held(p["caption"]) == held(p["negative"]) == 2, p
+        assert parse_caption(p["caption"]).objects[:2] != parse_caption(p["negative"]).objects[:2]
+    for p in (p for p in items if p["split"] == "swap_rel"):
+        assert held(p["caption"]) == held(p["negative"])
 
 
 def test_render_draws_each_object_where_the_scene_says():
@@ -164,7 +192,7 @@ def test_benchmark_pairs_change_exactly_what_their_split_names(tmp_path):
 
 
 @pytest.mark.slow
-def test_build_with_render_editor_then_evaluate(tmp_path, monkeypatch):
+def test_build_with_render_editor_then_evaluate(tmp_path):
     """`--source shapes` + `--editor render` build shards whose edits are exact negatives."""
     from ahnpl.evaluation.run import evaluate
     from ahnpl.evaluation.shapes import write_benchmark
@@ -223,3 +251,192 @@ def test_shapes_recipe_validates():
     recipe = load_recipe(Path(__file__).parents[1] / "manifests" / "shapes-train.yaml")
     assert recipe.input.source == "shapes" and recipe.edit.editor == "render"
     assert RenderEditor().name == recipe.edit.editor
+
+
+def _held_out_named(text: str) -> bool:
+    scene = parse_caption(text)
+    return scene is not None and names_held_out(scene)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stats", ["input", "bundled"])
+def test_no_training_negative_names_a_held_out_composition(tmp_path, stats):
+    """Text and image negatives of a train build never name a test composition (issue 17).
+
+    With the bundled (COCO) statistics, about 40 % of a train build's attribute,
+    attribute_swap and object negatives would name one ("a small red square" → "a small red
+    circle") and the render editor would draw them: training then teaches that exactly the
+    test's compositions are false. The input's own statistics rarely propose an unseen pair;
+    the rule holds either way.
+    """
+    from ahnpl.pipeline.build import build
+    from ahnpl.pipeline.recipe import Recipe
+    from ahnpl.shards.io import read_shard
+    from ahnpl.shards.manifest import shard_urls
+
+    recipe = Recipe.model_validate(
+        {
+            "input": {"source": "shapes", "count": 120, "split": "train"},
+            "edit": {"editor": "render", "edits_per_image": 4},
+            "output": {"out": str(tmp_path / "ds")},
+            "negatives": {"stats": stats},
+        }
+    )
+    manifest = build(recipe, progress=False).manifest
+    if stats == "bundled":
+        assert manifest.totals.held_out_negatives > 0  # the build did drop some
+    assert set(held_out_phrases()) <= set(manifest.recipe["negatives"]["held_out"])
+    assert manifest.recipe["negatives"]["wording"] == "shapes"
+    types = manifest.negative_types
+    texts, edited = 0, 0
+    for url in shard_urls(str(tmp_path / "ds"), manifest):
+        for rec in read_shard(url):
+            for row, valid in zip(rec.neg_texts, rec.neg_valid):
+                for text, ok in zip(row, valid):
+                    if ok:
+                        texts += 1
+                        assert not _held_out_named(text), text
+                        # In the world's words: nothing a true caption never says.
+                        assert in_world_wording(rec.captions[0], text) == text, text
+            for edit in rec.edits:
+                text = rec.neg_texts[edit.caption][edit.slot]
+                assert rec.neg_valid[edit.caption][edit.slot] and not _held_out_named(text)
+                edited += 1
+    assert texts > 250 and edited > 200
+    # The world's own lexicon makes object negatives (shape nouns) valid.
+    assert manifest.totals.valid_negatives["object"] > 0.5 * 120
+    assert types.index("object") >= 0
+
+
+def test_negatives_are_reworded_into_the_world_words_or_dropped():
+    caption = "a big red square to the left of a big blue circle"
+    assert in_world_wording(caption, "a tiny red square to the left of a tiny blue circle") == (
+        "a small red square to the left of a small blue circle"
+    )
+    assert in_world_wording(caption, "a big red square under a big blue circle") == (
+        "a big red square below a big blue circle"
+    )
+    assert in_world_wording(caption, "a big violet square to the left of a big blue circle") == (
+        "a big purple square to the left of a big blue circle"
+    )
+    # Off the palette, out of the grammar, or the same scene: no negative of this world.
+    assert in_world_wording(caption, "a big gray square to the left of a big blue circle") is None
+    assert in_world_wording(caption, "a big red square behind a big blue circle") is None
+    assert in_world_wording(caption, "a huge red square to the left of a big blue circle") is None
+    # A scene has one size, so no caption mixes them: such a negative is told by its words.
+    assert in_world_wording(caption, "a small red square to the left of a big blue circle") is None
+
+
+def test_render_editor_refuses_to_draw_a_held_out_composition():
+    caption = "a small red triangle to the left of a big blue circle"
+    src = Scene(
+        (Obj("triangle", "red", "small", 20, 32), Obj("circle", "blue", "big", 44, 32)), "left"
+    )
+    assert src.caption() == caption and not names_held_out(src)
+    req = EditRequest(
+        key="k",
+        caption_index=0,
+        slot=2,
+        image=render(src),
+        caption=caption,
+        negative=_neg("a small red circle to the left of a big blue circle"),
+        seed=0,
+    )
+    assert RenderEditor().edit([req])[0].reason == "held_out"
+    assert RenderEditor(held_out=False).edit([req])[0].image is not None
+    # A test image (it names a held-out pair itself) may be edited: benchmarks are not trained on.
+    test_caption = "a small red circle to the left of a big blue square"
+    test_src = Scene(
+        (Obj("circle", "red", "small", 20, 32), Obj("square", "blue", "big", 44, 32)), "left"
+    )
+    req2 = EditRequest(
+        key="k",
+        caption_index=0,
+        slot=0,
+        image=render(test_src),
+        caption=test_caption,
+        negative=_neg("a small red circle to the right of a big blue square", "relation"),
+        seed=0,
+    )
+    assert RenderEditor().edit([req2])[0].image is not None
+
+
+def test_held_out_phrases_match_whole_words_and_synonyms():
+    held = HeldOut(held_out_phrases())
+    assert held.named_in("a big Violet  Circle above a small red square") == "violet circle"
+    assert held.named_in("two red circles") == "red circles"
+    assert held.named_in("a big red triangle to the left of a small blue circle") is None
+    assert held.named_in("a small bred circle") is None
+    assert not HeldOut([]) and HeldOut([]).named_in("a red circle") is None
+    rows, dropped = held.drop([[_neg("a red circle"), None, _neg("a red triangle")]])
+    assert dropped == 1 and rows == [[None, None, rows[0][2]]]
+
+
+def test_user_lexicon_file_adds_object_nouns_and_bad_files_name_themselves(tmp_path):
+    from ahnpl.pipeline.lexicon import LexiconError, load_lexicon
+
+    lex = load_lexicon((str(LEXICON),))
+    assert lex.nouns[("circle",)].supercategory == "shape"
+    assert ("circle",) not in load_lexicon().nouns
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"objects": {"shape": [[]]}}')
+    with pytest.raises(LexiconError, match="bad.json"):
+        load_lexicon((str(bad),))
+
+
+def _imports(path) -> set[str]:
+    """Every module a file imports, at any depth (function-level imports too)."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ImportFrom):
+            found |= {f"{'.' * n.level}{n.module or ''}.{a.name}" for a in n.names}
+    return found
+
+
+def test_world_imports_no_build_and_the_benchmark_no_editor():
+    """No import cycles: the world imports only the seeding helper; the benchmark never loads
+    the build's editor, source or driver; `tools/import_cycles.py` finds none in this area."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    world = _imports(root / "pipeline" / "shapes_world.py")
+    assert [m for m in world if m.startswith(("ahnpl", "."))] == ["ahnpl.seeding.python_rng"]
+    for name in ("inputs.py", "editors.py", "recipe.py"):  # shapes registers itself into them
+        assert not [m for m in _imports(root / "pipeline" / name) if "shapes" in m], name
+    code = (
+        "import sys, ahnpl.evaluation.shapes\n"
+        "bad = [m for m in ('ahnpl.pipeline.editors', 'ahnpl.pipeline.shapes',"
+        " 'ahnpl.pipeline.inputs', 'ahnpl.pipeline.build') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    found = subprocess.run(
+        [sys.executable, str(root / "tools" / "import_cycles.py")], capture_output=True, text=True
+    ).stdout
+    mine = ("shapes", "held_out", "inputs", "recipe", "editors", "evaluation")
+    assert not [line for line in found.splitlines() if any(m in line for m in mine)], found
+
+
+def test_reword_keeps_the_changed_span_consistent():
+    from ahnpl.pipeline import shapes  # noqa: F401  (registers the "shapes" wording)
+    from ahnpl.pipeline.held_out import reword
+    from ahnpl.pipeline.negatives import Negative
+
+    caption = "a small red square to the left of a small blue circle"
+    moved = Negative("relation", "a tiny red square under a tiny blue circle", "", "", 0, 0)
+    tiny = caption.replace("small blue", "tiny blue")
+    same = Negative("attribute", tiny, "small", "tiny", 38, 43)
+    rows, dropped = reword("shapes", [caption], [[moved, same, None]])
+    assert dropped == 1 and rows[0][1:] == [None, None]
+    got = rows[0][0]
+    assert got.text == "a small red square below a small blue circle"
+    assert got.text == caption[: got.start] + got.replacement + caption[got.end :]
+    assert got.original == caption[got.start : got.end] == "to the left of"
+    assert reword(None, [caption], [[moved]]) == ([[moved]], 0)
+    with pytest.raises(ValueError, match="unknown"):
+        reword("nope", [caption], [[moved]])

@@ -49,8 +49,9 @@ class LossConfig(_Section):
     margin_fixed: float = Field(8.0, ge=0, description="τ for margin=fixed (logit units)")
     tau_max: float = Field(10.0, ge=0, description="upper clamp of τ (logit units)")
     margin_ema: float = Field(0.0, ge=0, lt=1, description="EMA factor for τ; 0 = batch only")
+    # `self` is the default because the shapes world measured it best (docs/TRAINING.md).
     mhn_form: Literal["positive", "self"] = Field(
-        "positive", description="anchor of the MHN terms: the cross-modal pair or itself"
+        "self", description="anchor of the MHN terms: the cross-modal pair or itself"
     )
     alpha: float = Field(
         0.3, ge=-1.0, le=1.0, description="α of the positive alignment (cosine), alpha_from=fixed"
