@@ -150,3 +150,27 @@ def test_an_unknown_pretrained_tag_is_one_line_on_every_command(tmp_path, demo_d
     assert "openai" in line and "local checkpoint file" in line
     code, out = _run(eval_app, ["--model", "ViT-B-32", "--pretrained", "openaii"])
     assert code == 2 and "not a pretrained tag of ViT-B-32" in _one_error_line(out)
+
+
+def test_train_on_a_copy_that_lost_a_shard_is_one_line_and_leaves_no_run(tmp_path, demo_dataset):
+    """A copied dataset missing one shard (or with one truncated) stops ahnpl-train before
+    the run folder or any loader worker exists: one `error:` line naming the shard, and no
+    `config.yaml` left behind that would demand --resume on the next try."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_dataset, copy)
+    shards = sorted((copy / "data").glob("shard-*.parquet"))
+    shards[1].unlink()
+    run = tmp_path / "run"
+    args = ["--data", str(copy), "--out", str(run), "--model", "ahnpl-tiny", "--steps", "1"]
+    code, out = _run(train_app, [*args, "--workers", "1"])
+    line = _one_error_line(out)
+    assert code == 2 and shards[1].name in line and "missing" in line
+    assert not (run / "config.yaml").exists()
+    shutil.copy(demo_dataset / "data" / shards[1].name, shards[1])
+    with open(shards[0], "ab") as f:
+        f.write(b"\0")
+    code, out = _run(train_app, [*args, "--workers", "1"])
+    line = _one_error_line(out)
+    assert code == 2 and shards[0].name in line and "bytes" in line

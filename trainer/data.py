@@ -121,6 +121,27 @@ def _mismatch(url: str, found: str, listed: str) -> str:
     )
 
 
+def check_shard_files(root: str, manifest: Manifest) -> None:
+    """Check that every shard the manifest lists exists with its listed size (a stat each).
+
+    Run in the main process before a run folder or loader workers exist, so a copy that lost
+    or truncated a shard stops the run with one line instead of a worker traceback mid-epoch.
+
+    Raises:
+        ShardMismatch: the first shard that is missing or has another size.
+    """
+    for entry, url in zip(manifest.shards, shard_urls(root, manifest)):
+        fs, path = fsspec.core.url_to_fs(url)
+        if not fs.exists(path):
+            raise ShardMismatch(
+                f"{url}: missing, the manifest lists it ({entry.rows} rows); "
+                "`ahnpl-gen verify` lists every difference"
+            )
+        size = fs.size(path)
+        if size != entry.bytes:
+            raise ShardMismatch(_mismatch(url, f"{size} bytes", f"{entry.bytes} bytes"))
+
+
 def verify_shards(root: str, manifest: Manifest) -> None:
     """Compare the sha256 and size of every shard with the manifest (`data.verify`).
 

@@ -24,7 +24,7 @@ from ahnpl.shards.manifest import load_manifest, manifest_sha256
 from . import checkpoint as ckpt
 from .config import TrainConfig, dump_config
 from .curves import write_curves
-from .data import StreamOptions, TrainData, build_loader
+from .data import StreamOptions, TrainData, build_loader, check_shard_files
 from .distributed import World, all_reduce_grads, cleanup, init_distributed
 from .metrics import MetricLogger, flatten, run_benchmarks
 from .objective import Objective, build_objective, encode
@@ -190,6 +190,7 @@ def train(cfg: TrainConfig) -> Path:
 
     Raises:
         ValueError: the run folder holds another run, or a resume changes the config.
+        ShardMismatch: a shard of the dataset is missing or has another size than listed.
     """
     world = init_distributed(cfg.run.device)
     try:
@@ -203,6 +204,7 @@ def _train(cfg: TrainConfig, world: World) -> Path:
     out = Path(cfg.run.out)
     ckpt_path = out / ckpt.RUN_FILES[0]
     state = check_run(cfg, world)
+    check_shard_files(cfg.data.path, load_manifest(cfg.data.path))
     world.barrier()  # every rank has seen the folder before rank 0 writes into it
     if world.is_main:
         out.mkdir(parents=True, exist_ok=True)
