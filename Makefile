@@ -29,7 +29,9 @@ demo: install
 	@echo
 	@echo "shards + manifest: $(DEMO)/dataset/ (manifest.json, data/shard-*.parquet, rejects.parquet)"
 	@echo "checkpoint:        $(DEMO)/train/checkpoints/latest.pt"
-	@echo "results:           $(DEMO)/results.json"
+	@echo "results:           $(DEMO)/results.json (.md, .png); training curves: $(DEMO)/train/curves.png"
+	@echo "note: the demo model is ahnpl-tiny from random weights after a few CPU steps, so its"
+	@echo "      SugarCrepe scores sit near chance (50%); the demo shows the pipeline, not a result."
 
 test: install
 	$(BIN)/python -m pytest -q
