@@ -138,18 +138,30 @@ def load_config(
     if path is not None:
         tree = read_yaml(path, kind)
         resolve_paths(model, tree, Path(path).resolve().parent)
+    given = set()
     for key, value in (overrides or {}).items():
         set_dotted(tree, key, value)
+        given.add(key)
     for assignment in args:
-        set_dotted(tree, *parse_override(assignment))
+        key, value = parse_override(assignment)
+        set_dotted(tree, key, value)
+        given.add(key)
     try:
         cfg = model.model_validate(tree)
     except ValidationError as e:
-        where = f"{kind} {path}" if path is not None else kind
         lines = describe_validation_error(e, model).splitlines()
-        raise ConfigError("\n".join(f"{where}: {line}" for line in lines)) from None
+        raise ConfigError("\n".join(_where(line, kind, path, given) for line in lines)) from None
     # What is still relative came from the command line or a default: the working directory.
     return _absolute(cfg, Path.cwd())
+
+
+def _where(line: str, kind: str, path: str | Path | None, given: set[str]) -> str:
+    """Prefix a validation line with where its field was set: a flag/override or the file."""
+    field = line.split(":", 1)[0]
+    # A user fixing a typo looks where it was typed: the command line, not the recipe file.
+    if any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in given):
+        return f"{kind} override: {line}"
+    return f"{kind} {path}: {line}" if path is not None else f"{kind}: {line}"
 
 
 def dump_config(cfg: BaseModel) -> str:

@@ -79,8 +79,12 @@ def test_errors_name_the_file_the_field_and_the_valid_fields(tmp_path):
     assert message.startswith(f"recipe {path}: inner.nmae: unknown field")
     assert "valid fields here: name, folder, folders, model" in message
     assert "\n" not in message
-    with pytest.raises(ConfigError, match=r"^recipe: seed: .*integer"):
+    with pytest.raises(ConfigError, match=r"^recipe override: seed: .*integer"):
         load_config(Outer, None, args=["seed=abc"], kind="recipe")
+    # A typo on the command line is blamed on the command line, not on the file given with it.
+    (tmp_path / "ok.yaml").write_text("seed: 1\n")
+    with pytest.raises(ConfigError, match=r"^recipe override: inner\.nmae: unknown field"):
+        load_config(Outer, tmp_path / "ok.yaml", args=["inner.nmae=x"], kind="recipe")
     with pytest.raises(ConfigError, match="no such file"):
         load_config(Outer, tmp_path / "missing.yaml")
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
@@ -114,5 +118,5 @@ def test_recipe_and_training_config_share_the_rules(tmp_path, monkeypatch):
     assert cfg.eval.images == [str(tmp_path / "cfg" / "i")]
     with pytest.raises(ConfigError, match=r"seed is a value \(0\), not a section"):
         load_recipe(path, ["seed=0", "seed.x=1"])
-    with pytest.raises(ConfigError, match=r"^training config: run\.seed: .*integer"):
+    with pytest.raises(ConfigError, match=r"^training config override: run\.seed: .*integer"):
         load_train_config(None, {"data.path": "d", "run.steps": 1}, ["run.seed.x=1"])
