@@ -21,7 +21,7 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_two_process_gradients_equal_single_process(tmp_path):
-    mp.spawn(fx.ddp_grad_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(fx.ddp_grad_worker, args=(2, str(tmp_path)), nprocs=2, join=True)
 
     for margin in fx.MARGINS:
         model = fx.TinyEncoder.build()

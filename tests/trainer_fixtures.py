@@ -92,7 +92,7 @@ def ddp_loss_config(margin: str = "mean"):
     )
 
 
-def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
+def ddp_grad_worker(rank: int, world_size: int, out_dir: str) -> None:
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
@@ -101,8 +101,10 @@ def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None
     from ahnpl.trainer.losses import AHNPLLoss
 
     torch.set_num_threads(1)
+    # A file rendezvous: no TCP store server thread in rank 0 that a peer still connected at
+    # exit can abort (seen once in CI as SIGABRT after the results were written).
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size
+        "gloo", init_method=f"file://{out_dir}/rendezvous", rank=rank, world_size=world_size
     )
     try:
         world = World(rank, world_size)
@@ -115,6 +117,8 @@ def ddp_grad_worker(rank: int, world_size: int, port: int, out_dir: str) -> None
             state = {"grads": grads, "terms": terms, "tau": loss_fn.margins()}
             state["alpha"] = loss_fn.pos.alpha
             torch.save(state, f"{out_dir}/{margin}-rank{rank}.pt")
+            del model
+        dist.barrier()  # no rank tears the group down while a peer still uses it
     finally:
         dist.destroy_process_group()
 

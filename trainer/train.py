@@ -194,7 +194,11 @@ def train(cfg: TrainConfig) -> Path:
     """
     world = init_distributed(cfg.run.device)
     try:
-        return _train(cfg, world)
+        last = _train(cfg, world)
+        # Leave together: a rank that exits while a peer still writes its checkpoint or
+        # talks to the rendezvous store (rank 0 hosts it under SLURM) takes the peer down.
+        world.barrier()
+        return last
     finally:
         cleanup()
 
