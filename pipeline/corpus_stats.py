@@ -40,6 +40,7 @@ from pathlib import Path
 from ahnpl.atomic import write_bytes_atomic
 from ahnpl.pipeline.caption_parse import Parse, match_phrase, shared_spacy
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
+from ahnpl.shards.layout import STATS_NAME  # noqa: F401  (re-exported: the dataset file name)
 
 FORMAT = "ahnpl-corpus-stats"
 VERSION = 1
@@ -433,7 +434,6 @@ def write_stats(path: str | Path, data: bytes) -> None:
     write_bytes_atomic(str(path), data)
 
 
-STATS_NAME = "corpus_stats.json.gz"
 STATS_MODES = ("input", "input+bundled", "bundled")
 
 

@@ -3,6 +3,7 @@
     DIR/manifest.json         what the dataset holds (the contract's entry point)
     DIR/README.md             the dataset card
     DIR/rejects.parquet       every input row that was not stored, with its reason
+    DIR/corpus_stats.json.gz  the corpus statistics counted from the build's own input (DESIGN §4)
     DIR/data/shard-NNNNN.parquet  (or .tar)  the shards, numbered by global input offset
     DIR/_progress/            build state: per-shard markers, the build lock
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 
 DATA_DIR = "data"
+STATS_NAME = "corpus_stats.json.gz"
 PROGRESS_DIR = "_progress"
 SHARD_SUFFIXES = {"parquet": ".parquet", "webdataset": ".tar"}
 _SHARD_NAME_RE = re.compile(r"^data/shard-(\d{5,})\.(parquet|tar)$")

@@ -6,6 +6,7 @@ executed. `verify` re-reads every shard and compares it with the manifest.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections import Counter
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ahnpl.atomic import write_json_atomic  # noqa: F401  (re-exported for callers)
 
 from .io import ShardFormatError, read_shard
-from .layout import DATA_DIR, shard_name_problem
+from .layout import DATA_DIR, STATS_NAME, shard_name_problem
 from .schema import REJECT_SCHEMA, SCHEMA_VERSION, Reject, slot_order
 
 MANIFEST_NAME = "manifest.json"
@@ -182,8 +183,9 @@ def verify(root: str) -> list[str]:
     Checked: shard names (exactly `data/shard-NNNNN.<ext>`, each listed once), files in
     `data/` that the manifest does not list, each shard's presence, size, sha256, schema,
     record slots and key uniqueness (within the shard and across the dataset), its counts
-    against its entry, the totals recomputed from the entries and `rejects.parquet`, and the
-    negative types (known, in slot order, the recipe's). A shard that cannot be read is a
+    against its entry, the totals recomputed from the entries and `rejects.parquet`, the
+    negative types (known, in slot order, the recipe's), and the corpus statistics counted
+    from the input (present, with the recorded sha256). A shard that cannot be read is a
     problem, never an exception.
 
     Returns:
@@ -202,6 +204,7 @@ def verify(root: str) -> list[str]:
         return [f"{MANIFEST_NAME}: unreadable ({type(e).__name__}: {e})"]
     fs, base = fsspec.core.url_to_fs(root)
     problems = _check_types(manifest) + _check_names(manifest) + _extra_files(fs, base, manifest)
+    problems += _check_statistics(fs, base, manifest)
     seen_keys: dict[str, str] = {}
     checked: set[str] = set()
     for entry in manifest.shards:
@@ -235,6 +238,27 @@ def _check_types(manifest: Manifest) -> list[str]:
                 f"the manifest's types are {types}"
             )
     return problems
+
+
+def _check_statistics(fs, base: str, manifest: Manifest) -> list[str]:
+    """The statistics the negatives were chosen by, when the build counted them from its own
+    input: the dataset carries them, and they are the bytes whose sha256 the manifest records
+    (a resumed or extended build reads them)."""
+    negatives = manifest.recipe.get("negatives") or {}
+    if negatives.get("stats_file") or negatives.get("stats") not in ("input", "input+bundled"):
+        return []  # the bundled statistics or a user's file: not stored in the dataset
+    recorded = ((manifest.versions.get("negatives") or {}).get("statistics") or {}).get("sha256")
+    path = join(base, STATS_NAME)
+    if not fs.exists(path):
+        return [f"{STATS_NAME}: missing; the manifest records statistics sha256 {recorded}"]
+    data = fs.cat_file(path)
+    try:
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    except (OSError, EOFError) as e:
+        return [f"{STATS_NAME}: unreadable ({e})"]
+    if hashlib.sha256(data).hexdigest() != recorded:
+        return [f"{STATS_NAME}: sha256 differs from the manifest's ({recorded})"]
+    return []
 
 
 def _check_names(manifest: Manifest) -> list[str]:

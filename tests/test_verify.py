@@ -195,3 +195,22 @@ def test_a_manifest_that_is_not_one_is_a_problem_not_a_traceback(copy):
         result = _verify(copy)
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
         assert result.stdout.startswith("FAIL manifest.json:")
+
+
+def test_the_input_statistics_must_be_there_and_be_the_recorded_ones(copy):
+    """The negatives were chosen by `corpus_stats.json.gz`; a copy that drops it, or a
+    hand-edit of it, leaves a manifest whose recorded statistics sha256 is a lie."""
+    import gzip
+
+    stats = copy / "corpus_stats.json.gz"
+    assert load_manifest(str(copy)).recipe["negatives"]["stats"] == "input"
+    assert _verify(copy).exit_code == 0
+    original = stats.read_bytes()
+    doc = json.loads(gzip.decompress(original))
+    doc["meta"]["captions"] += 1
+    stats.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    result = _verify(copy)
+    assert result.exit_code == 1 and "corpus_stats.json.gz: sha256 differs" in result.output
+    stats.unlink()
+    result = _verify(copy)
+    assert result.exit_code == 1 and "corpus_stats.json.gz: missing" in result.output
