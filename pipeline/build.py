@@ -490,6 +490,7 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         for i in shards
     )
     if done:
+        notes += folder.remove_outside(set(shards))
         manifest = finalize(out, recipe, plan, builder, sorted(shards))
     skipped = sum(1 for i in shards if distributor.owns(i)) - len(todo)
     return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)

@@ -26,7 +26,7 @@ import fsspec
 from pydantic import BaseModel, ConfigDict
 
 from ahnpl.atomic import is_temporary, write_json_atomic
-from ahnpl.shards.layout import DATA_DIR, PROGRESS_DIR
+from ahnpl.shards.layout import DATA_DIR, PROGRESS_DIR, shard_id_of
 from ahnpl.shards.manifest import MANIFEST_NAME, REJECTS_NAME, ShardEntry, join, sha256_of
 from ahnpl.shards.schema import Reject
 
@@ -253,6 +253,26 @@ class BuildFolder:
         self._rm(marker_name(shard_id))
         self._rm(name)
         self.remove_temporaries(name)
+
+    def remove_outside(self, planned: set[int]) -> list[str]:
+        """Remove the shards (file and marker) whose ids this build's plan does not have, as
+        left by an earlier build of more offsets (`--limit 20` after a full build); a stale
+        shard would otherwise sit in `data/` unlisted. Returns a note per removed shard."""
+        data = join(self.base, DATA_DIR)
+        if not self.fs.isdir(data):
+            return []
+        notes = []
+        for path in sorted(self.fs.ls(data, detail=False)):
+            name = f"{DATA_DIR}/{path.rstrip('/').rsplit('/', 1)[-1]}"
+            shard_id = shard_id_of(name)
+            if shard_id is None or shard_id in planned:
+                continue
+            try:
+                self.discard(shard_id, name)
+            except FileNotFoundError:
+                continue  # another rank removed it first
+            notes.append(f"{name}: removed (its offsets are outside this build's input)")
+        return notes
 
     def remove_temporaries(self, name: str) -> None:
         """Remove temporary files left next to `name` by a killed writer."""

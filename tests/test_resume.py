@@ -5,6 +5,7 @@ partly copied folders, and concurrent builds never leave a dataset whose manifes
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -57,6 +58,23 @@ def test_a_limited_build_then_a_full_one_loses_no_image(inputs, reference, tmp_p
     assert _offsets(out) == list(range(6))
     assert load_manifest(str(out)).totals.images == 6
     assert _shards(out) == _shards(reference)
+    assert verify(str(out)) == []
+
+
+def test_a_smaller_rebuild_leaves_no_stale_shard_and_verifies(inputs, reference, tmp_path):
+    """A full build, then `--limit 3` into the same folder: shard 2 (offsets [4, 6)) is no
+    longer in the input, so it goes (with its marker) instead of sitting unlisted in data/."""
+    out = tmp_path / "ds"
+    shutil.copytree(reference, out)
+    result = _build(inputs, out, "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert "data/shard-00002.parquet: removed" in result.output
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "shard-00000.parquet",
+        "shard-00001.parquet",
+    ]
+    assert not (out / "_progress" / "shard-00002.json").exists()
+    assert _offsets(out) == [0, 1, 2]
     assert verify(str(out)) == []
 
 
