@@ -79,6 +79,37 @@ class Features:
     def global_batch(self) -> int:
         return self.all_v.shape[0]
 
+    @classmethod
+    def gathered(cls, v, t, tn, m, u, n, pixel, scale, world: World, gather_u: bool) -> Features:
+        """The local rows and their columns gathered over `world` (with gradients); the image
+        negatives only when `gather_u` (they are contrastive candidates), and no collective
+        for slots that do not exist (K = 0: plain CLIP)."""
+        b, k, d = tn.shape
+        gather_u = gather_u and u is not None
+        if k:
+            all_tn, all_m = world.gather(tn), world.gather(m)
+        else:
+            all_tn = tn.new_zeros(world.world_size * b, 0, d)
+            all_m = m.new_zeros(world.world_size * b, 0)
+        return cls(
+            v=v,
+            t=t,
+            tn=tn,
+            m=m,
+            u=u,
+            n=n,
+            pixel=pixel,
+            scale=scale,
+            all_v=world.gather(v),
+            all_t=world.gather(t),
+            all_tn=all_tn,
+            all_m=all_m,
+            all_u=world.gather(u) if gather_u else None,
+            all_n=world.gather(n) if gather_u else None,
+            offset=world.rank * b,
+            world=world,
+        )
+
 
 def _zero(f: Features) -> torch.Tensor:
     # A zero that stays in the graph keeps DDP and autograd shapes uniform.
@@ -362,25 +393,8 @@ class AHNPLLoss(HardNegativeLoss):
         u, n, pixel = compose_image_negatives(
             self.cfg.image_negatives, v, t, tn, m, f32(neg_image_emb), pmask
         )
-        w = self.world
-        gather_u = u is not None and self.itc.image_negatives
-        return Features(
-            v=v,
-            t=t,
-            tn=tn,
-            m=m,
-            u=u,
-            n=n,
-            pixel=pixel,
-            scale=scale,
-            all_v=w.gather(v),
-            all_t=w.gather(t),
-            all_tn=w.gather(tn),
-            all_m=w.gather(m),
-            all_u=w.gather(u) if gather_u else None,
-            all_n=w.gather(n) if gather_u else None,
-            offset=w.rank * v.shape[0],
-            world=w,
+        return Features.gathered(
+            v, t, tn, m, u, n, pixel, scale, self.world, self.itc.image_negatives
         )
 
     def terms(self, f: Features) -> dict[str, torch.Tensor]:
@@ -438,25 +452,7 @@ class ClipLoss(nn.Module):
             b, d = v.shape
             none = v.new_zeros(b, 0, d)
             mask = torch.zeros(b, 0, dtype=torch.bool, device=v.device)
-            w = self.world
-            all_v, all_t = w.gather(v), w.gather(t)
-            f = Features(
-                v=v,
-                t=t,
-                tn=none,
-                m=mask,
-                u=None,
-                n=None,
-                pixel=None,
-                scale=f32(torch.as_tensor(logit_scale, device=v.device)),
-                all_v=all_v,
-                all_t=all_t,
-                all_tn=none,
-                all_m=mask,
-                all_u=None,
-                all_n=None,
-                offset=w.rank * b,
-                world=w,
-            )
+            scale = f32(torch.as_tensor(logit_scale, device=v.device))
+            f = Features.gathered(v, t, none, mask, None, None, None, scale, self.world, False)
             itc = self.itc(f)
         return {"itc": itc, "total": itc}
