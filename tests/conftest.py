@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,23 @@ def make_coco_subset(src: Path, dst: Path, n_images: int) -> Path:
     path = dst / "captions.json"
     path.write_text(json.dumps(subset))
     return path
+
+
+def build_command(captions: Path, images: Path, out: Path, *extra: str) -> list[str]:
+    """`ahnpl-gen build` of one shard per image, as a subprocess command (for tests that kill,
+    interrupt or race real build processes)."""
+    args = ["--captions", str(captions), "--images", str(images), "--out", str(out)]
+    return [
+        sys.executable,
+        "-m",
+        "ahnpl.pipeline.cli",
+        "build",
+        *args,
+        *extra,
+        "--images-per-shard",
+        "1",
+        "--no-progress",
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import make_coco_subset
+from conftest import build_command, make_coco_subset
 
 from ahnpl.pipeline.build import build
 from ahnpl.pipeline.recipe import load_recipe
@@ -158,23 +157,7 @@ def test_killed_build_resumes_to_identical_bytes(tmp_path, coco_mini, world):
     build(_recipe(captions, tmp_path / "images", ref, "output.images_per_shard=1"), progress=False)
 
     out = tmp_path / "killed"
-    base = [
-        sys.executable,
-        "-m",
-        "ahnpl.pipeline.cli",
-        "build",
-        "--captions",
-        str(captions),
-        "--images",
-        str(tmp_path / "images"),
-        "--out",
-        str(out),
-        "--images-per-shard",
-        "1",
-        "--no-progress",
-        "--world-size",
-        str(world),
-    ]
+    base = build_command(captions, tmp_path / "images", out, "--world-size", str(world))
     # Rank 0 is killed mid-build; with two ranks, rank 1 runs to the end meanwhile.
     _start_and_kill(base + ["--rank", "0"], out, markers=3)
     assert not (out / "manifest.json").exists()

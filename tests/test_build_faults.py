@@ -8,14 +8,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import unicodedata
 from pathlib import Path
 
 import fsspec
 import pytest
-from conftest import make_coco_subset
+from conftest import build_command, make_coco_subset
 from fsspec.spec import AbstractFileSystem
 from typer.testing import CliRunner
 
@@ -205,23 +204,7 @@ def test_rejects_parquet_is_byte_reproducible(subset, tmp_path):
 def test_ctrl_c_stops_promptly_and_says_how_to_resume(tmp_path, coco_mini, workers):
     captions = make_coco_subset(coco_mini, tmp_path, 12)
     out = tmp_path / "ds"
-    cmd = [
-        sys.executable,
-        "-m",
-        "ahnpl.pipeline.cli",
-        "build",
-        "--captions",
-        str(captions),
-        "--images",
-        str(tmp_path / "images"),
-        "--out",
-        str(out),
-        "--images-per-shard",
-        "1",
-        "--no-progress",
-        "--workers",
-        str(workers),
-    ]
+    cmd = build_command(captions, tmp_path / "images", out, "--workers", str(workers))
     # Its own session, so the SIGINT goes to the whole group as a terminal's Ctrl-C does.
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 180

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_coco_subset
+from conftest import build_command, make_coco_subset
 from typer.testing import CliRunner
 
 from ahnpl.pipeline.cli import app
@@ -233,23 +233,7 @@ def test_two_builds_started_together_never_mix(inputs, tmp_path):
     captions, images = inputs
 
     def command(out: Path, seed: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "ahnpl.pipeline.cli",
-            "build",
-            "--captions",
-            str(captions),
-            "--images",
-            str(images),
-            "--out",
-            str(out),
-            "--images-per-shard",
-            "1",
-            "--no-progress",
-            "--seed",
-            str(seed),
-        ]
+        return build_command(captions, images, out, "--seed", str(seed))
 
     out = tmp_path / "ds"
     procs = [subprocess.Popen(command(out, seed), stderr=subprocess.PIPE) for seed in (0, 1)]
