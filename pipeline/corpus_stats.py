@@ -11,6 +11,7 @@ Counts, over parsed captions, which words go together in each role a rule edits:
 | `prt`  | verb, particle of a phrasal verb      | pick · up                    |
 | `mod`  | modifier, noun, adjacent ("compound" candidates) | polar · bear      |
 | `crel` | class of the thing located, relation, object | food · on · plate    |
+| `co`   | a noun of the caption, a lexicon noun in the same caption | lake · boat     |
 
 Nouns are keyed by their lexicon group's head word ("guy" counts as "man", "dogs" as "dog"),
 verbs by their base form, relations by their lexicon group ("next to" counts as "near"), so
@@ -44,7 +45,7 @@ from ahnpl.shards.layout import STATS_NAME  # noqa: F401  (re-exported: the data
 
 FORMAT = "ahnpl-corpus-stats"
 VERSION = 1
-TABLES = ("rel", "svo", "amod", "gov", "prt", "mod", "crel")
+TABLES = ("rel", "svo", "amod", "gov", "prt", "mod", "crel", "co")
 COMPOUND_MIN = 3
 VETO_EXPECTED = 1.0
 VETO_RATIO = 0.1
@@ -158,6 +159,27 @@ def observe(p: Parse, lex: Lexicon) -> Iterator[tuple[str, tuple[str, ...]]]:
             # parsed with "swimming" as the noun).
             if i + 1 < len(p) and p.tags[i + 1] in _NOUN_TAGS:
                 yield "mod", (p.lows[i], p.lows[i + 1])
+    yield from cooccurrences(p, lex)
+
+
+def caption_nouns(p: Parse, lex: Lexicon, skip: range = range(0)) -> set[str]:
+    """Keys of the common nouns of a caption (compound modifiers too: "baseball" in
+    "baseball game"), tokens in `skip` aside."""
+    return {
+        noun_key(p, i, lex) for i, t in enumerate(p.tags) if t in ("NN", "NNS") and i not in skip
+    }
+
+
+def cooccurrences(p: Parse, lex: Lexicon) -> Iterator[tuple[str, tuple[str, str]]]:
+    """("co", (noun, lexicon noun)) for each pair of different nouns of one caption: what a
+    scene holds together ("lake" and "boat", not "lake" and "bus"). Only lexicon nouns are
+    candidates of the object rule, so only they are counted on the right."""
+    keys = sorted(caption_nouns(p, lex))
+    candidates = [k for k in keys if k in lex.noun_heads]
+    for a in keys:
+        for b in candidates:
+            if a != b:
+                yield "co", (a, b)
 
 
 @dataclass
@@ -197,6 +219,7 @@ class CorpusStats:
             "prt|v": ("prt", (0,), 1),
             "crel|cr": ("crel", (0, 1), 2),
             "crel|co": ("crel", (0, 2), 1),
+            "co|n": ("co", (0,), 1),
         }
         for name, (table, ctx, cand) in views.items():
             idx: dict[tuple, dict[str, int]] = {}

@@ -109,6 +109,8 @@ class Lexicon:
     collectives: frozenset[str]  # "group" in "a group of people"
     verb_membership: dict[str, tuple[str, ...]]  # base → group names
     group_heads: dict[int, str]  # noun group id → its first (replacement) word
+    noun_heads: frozenset[str]  # those words: the statistics keys of lexicon nouns
+    settings: dict[str, str]  # noun group head → its medium ("boat" → water); see objects.json
     kind_words: dict[str, tuple[str, ...]]  # supercategory → its groups' heads (statistics keys)
     compounds: frozenset[tuple[str, ...]]  # word sequences kept whole ("polar bear")
     idioms: frozenset[tuple[str, ...]]  # fixed phrases no rule edits inside
@@ -175,6 +177,18 @@ def _nouns(data: dict):
         frozenset(invariant),
         heads,
     )
+
+
+def _settings(data: dict, heads: frozenset[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for setting, words in sorted(data.items()):
+        for w in words:
+            if w not in heads or w in out:
+                raise ValueError(
+                    f"settings.{setting}: {w!r} is no noun group head, or listed twice"
+                )
+            out[w] = setting
+    return out
 
 
 def _relations(data: dict) -> tuple[dict[tuple[str, ...], Relation], int]:
@@ -402,6 +416,8 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         animate_extra=frozenset(objects["animate_extra"]),
         collectives=frozenset(objects["collectives"]),
         group_heads=heads,
+        noun_heads=frozenset(heads.values()),
+        settings=_settings(objects.get("settings", {}), frozenset(heads.values())),
         kind_words={k: tuple(sg for _, sg, _, _ in v) for k, v in noun_choices.items()},
         compounds=compounds,
         idioms=idioms,

@@ -26,6 +26,7 @@ from ahnpl.pipeline.caption_parse import (
 from ahnpl.pipeline.corpus_stats import (
     OBSERVED_MIN,
     CorpusStats,
+    caption_nouns,
     entity_class,
     head_key,
     noun_key,
@@ -61,6 +62,11 @@ VERB_KNOWN = 60
 VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
+# A noun the rest of the scene predicts SCENE_EXPECTED times among its kind but that was seen
+# there under SCENE_RATIO of that ("a tennis racket … in a baseball game") does not fit it;
+# the scene also weighs the choice among those that fit.
+SCENE_EXPECTED = 3.0
+SCENE_RATIO = 0.1
 OBJECT_KNOWN = 20  # a context where this many things of a kind were seen has shown which fit
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
@@ -557,9 +563,14 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     for s, e, noun, plural in found:
         feats = _noun_features(p, e - 1, ctx)
         kind = lex.kind_words[noun.supercategory]
+        # The rest of the scene must hold the new noun too: no tennis racket in a baseball
+        # game (nouns seen together in one caption, `co`).
+        own = noun_key(p, e - 1, lex)
+        scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+        setting = lex.settings.get(lex.group_heads[noun.group])
         cands = []
         for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
-            if gid in present or sg in ctx.siblings.nouns:
+            if gid in present or sg in ctx.siblings.nouns or lex.settings.get(sg) != setting:
                 continue
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
@@ -567,6 +578,9 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if not _fits_known_contexts(stats, feats, sg, kind):
                 continue
             score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
+            if score is not None and scene:
+                fit = stats.score(scene, sg, among=kind, veto=SCENE_EXPECTED, ratio=SCENE_RATIO)
+                score = None if fit is None else (score + fit) / 2
             if score is not None:
                 cands.append((match_case(p.words[s], pl if plural else sg), score, False))
         if cands:

@@ -43,6 +43,10 @@ def test_counts_each_role_by_lexicon_keys():
     assert ("polar", "bear") in stats.compounds  # seen 3 times, "polar" always with "bear"
     assert ("red", "car") not in stats.compounds
     assert stats.meta["captions"] == len(CAPTIONS)
+    # Nouns of one caption are counted together; only lexicon nouns as candidates.
+    assert stats.count("co|n", ("beach",), "horse") == 1
+    assert stats.count("co|n", ("horse",), "man") == 1
+    assert stats.count("co|n", ("horse",), "beach") == 0  # "beach" is no lexicon noun
 
 
 def test_same_captions_give_the_same_bytes_in_any_order(tmp_path):

@@ -697,3 +697,45 @@ def test_object_must_fit_the_contexts_the_corpus_knows():
             "zebra",
             "giraffe",
         ), neg
+
+
+def test_object_must_fit_the_rest_of_the_scene():
+    gen = NegativeGenerator(types=("object",))
+    for seed in range(4):
+        gen.seed = seed
+        # A baseball player swings a bat: the rest of the caption rules out a tennis racket.
+        for caption in (
+            "A baseball player swings a bat at the ball.",
+            "A hitter that just swung his bat in a baseball game.",
+        ):
+            neg = gen.generate_one(caption)[0]
+            assert neg is None or "tennis" not in neg.replacement, neg
+
+
+def test_object_keeps_the_medium_of_vehicles_and_boards():
+    """A boat stays on the water, a train on its rails, a skateboard on the street: a noun
+    of a setting is only replaced by one of the same setting (objects.json `settings`)."""
+    gen = NegativeGenerator(types=("object",))
+    lex = load_lexicon()
+
+    def setting(phrase: str) -> str | None:
+        words = _strip_article(phrase).split()
+        noun = next(
+            lex.nouns[tuple(words[k:])] for k in range(len(words)) if tuple(words[k:]) in lex.nouns
+        )
+        return lex.settings.get(lex.group_heads[noun.group])
+
+    captions = [
+        "A small boat floating on a lake.",
+        "A train at a rest in a small train station",
+        "A man riding a skateboard down the street.",
+        "A commercial plane on the strip to take off.",
+    ]
+    seen = 0
+    for seed in range(4):
+        gen.seed = seed
+        for neg in gen.generate(captions):
+            if neg[0] is not None and setting(neg[0].original) is not None:
+                seen += 1
+                assert setting(neg[0].replacement) == setting(neg[0].original), neg[0]
+    assert seen > 0
