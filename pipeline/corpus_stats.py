@@ -11,7 +11,7 @@ Counts, over parsed captions, which words go together in each role a rule edits:
 | `prt`  | verb, particle of a phrasal verb      | pick · up                    |
 | `mod`  | modifier, noun, adjacent ("compound" candidates) | polar · bear      |
 | `crel` | class of the thing located, relation, object | food · on · plate    |
-| `co`   | a noun of the caption, a lexicon noun in the same caption | lake · boat     |
+| `co`   | a noun, a lexicon noun or verb of the same caption | lake · boat, pool · v:swim |
 
 Nouns are keyed by their lexicon group's head word ("guy" counts as "man", "dogs" as "dog"),
 verbs by their base form, relations by their lexicon group ("next to" counts as "near"), so
@@ -171,11 +171,18 @@ def caption_nouns(p: Parse, lex: Lexicon, skip: range = range(0)) -> set[str]:
 
 
 def cooccurrences(p: Parse, lex: Lexicon) -> Iterator[tuple[str, tuple[str, str]]]:
-    """("co", (noun, lexicon noun)) for each pair of different nouns of one caption: what a
-    scene holds together ("lake" and "boat", not "lake" and "bus"). Only lexicon nouns are
-    candidates of the object rule, so only they are counted on the right."""
+    """("co", (noun, lexicon noun or "v:" lexicon verb)) for each pair of a noun and another
+    noun or a verb of one caption: what a scene holds together ("lake" and "boat", not
+    "lake" and "bus"; "pool" and "v:swim", not "sidewalk" and "v:swim"). Only lexicon words
+    are candidates of the rules, so only they are counted on the right."""
     keys = sorted(caption_nouns(p, lex))
     candidates = [k for k in keys if k in lex.noun_heads]
+    verbs = {
+        "v:" + lex.verbs[low][0][0].forms[0]
+        for low, tag in zip(p.lows, p.tags)
+        if tag.startswith("VB") and low in lex.verbs
+    }
+    candidates += sorted(verbs)
     for a in keys:
         for b in candidates:
             if a != b:

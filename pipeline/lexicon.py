@@ -105,6 +105,9 @@ class Lexicon:
     # group → (transitive, object supercategories, verbs, subject supercategories); empty = any
     verb_groups: dict[str, tuple[bool, frozenset[str], tuple[Verb, ...], frozenset[str]]]
     animate_only: frozenset[str]  # base forms needing a living subject
+    human_only: frozenset[str]  # base forms never given to an animal
+    statives: frozenset[str]  # base forms of states ("hold"), never in a to-infinitive
+    road_only: frozenset[str]  # base forms only for road vehicles ("drive")
     animate_extra: frozenset[str]  # subject nouns outside the groups that are living
     collectives: frozenset[str]  # "group" in "a group of people"
     verb_membership: dict[str, tuple[str, ...]]  # base → group names
@@ -252,6 +255,9 @@ def _verbs(data: dict):
         groups,
         {k: tuple(v) for k, v in membership.items()},
         frozenset(data.get("animate_only", ())),
+        frozenset(data.get("human_only", ())),
+        frozenset(data.get("statives", ())),
+        frozenset(data.get("road_only", ())),
     )
 
 
@@ -385,7 +391,7 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
     nouns, noun_choices, group_words, max_noun, invariant, heads = _nouns(objects)
     rel = tables["relations"]
     relations, max_rel = _relations(rel)
-    verbs, verb_groups, membership, animate_only = _verbs(tables["verbs"])
+    verbs, verb_groups, membership, animate_only, *only = _verbs(tables["verbs"])
     phrases = tables["phrases"]
     compounds, idioms, max_phrase, phrase_starts = _phrases(phrases)
     return Lexicon(
@@ -413,6 +419,9 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         verb_groups=verb_groups,
         verb_membership=membership,
         animate_only=animate_only,
+        human_only=only[0],
+        statives=only[1],
+        road_only=only[2],
         animate_extra=frozenset(objects["animate_extra"]),
         collectives=frozenset(objects["collectives"]),
         group_heads=heads,

@@ -37,6 +37,8 @@ from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
 from ahnpl.pipeline.surface import match_case
 
 NOUN_TAGS = frozenset({"NN", "NNS"})
+# Captions in title case tag their nouns as proper ("Dog looking in a window").
+_PROPER_OR_COMMON = NOUN_TAGS | {"NNP", "NNPS"}
 _OBJECT_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS", "PRP"})
 _COLOUR_DEPS = frozenset({"amod", "compound", "acomp", "attr", "conj", "oprd", "nmod", "pobj"})
 _PREDICATE_DEPS = frozenset({"amod", "acomp", "conj", "attr", "oprd"})
@@ -67,6 +69,7 @@ VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausibl
 # the scene also weighs the choice among those that fit.
 SCENE_EXPECTED = 3.0
 SCENE_RATIO = 0.1
+VERB_SCENE_KNOWN = 80  # a scene word seen with this many verbs of the kind knows which fit
 OBJECT_KNOWN = 20  # a context where this many things of a kind were seen has shown which fit
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
@@ -591,7 +594,9 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     return [(s, e, repl)], score
 
 
-def _fits_known_contexts(stats: CorpusStats, feats: list, noun: str, kind: tuple) -> bool:
+def _fits_known_contexts(
+    stats: CorpusStats, feats: list, noun: str, kind: tuple, known: int = OBJECT_KNOWN
+) -> bool:
     """Whether `noun` was seen in each context of the caption that the corpus knows well
     (`OBJECT_KNOWN` sightings of its kind there): "brushing teeth with a clock", "riding a wave
     on a skateboard", "a cat flying" are not."""
@@ -599,7 +604,7 @@ def _fits_known_contexts(stats: CorpusStats, feats: list, noun: str, kind: tuple
         slot = stats.index[view].get(context)
         if not slot or slot.get(noun, 0):
             continue
-        if sum(slot.get(w, 0) for w in kind) >= OBJECT_KNOWN:
+        if sum(slot.get(w, 0) for w in kind) >= known:
             return False
     return True
 
@@ -642,6 +647,8 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue
         if frozen[i] or (_after_be(p, i) and TAG_TO_FORM[tag] == 0):
             continue  # "is hold": the caption's own error; a replacement would keep it
+        if p.child(i, ("acomp", "oprd")) is not None:
+            continue  # "looks clean", "sitting empty": a copula, the adjective says what is new
         if p.child(i, ("prt",)) is not None:
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
         obj = p.child(i, ("dobj",))
@@ -664,11 +671,20 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
     lex = ctx.lex
     obj = p.child(i, ("dobj",))
     transitive = obj is not None or p.child(i, ("auxpass", "nsubjpass")) is not None
+    # "A car is parked", "a man is seated": the passive of a verb of rest states where a thing
+    # is, as "is driving", "is standing" would; it takes their -ing form.
+    aux = p.child(i, ("auxpass",))
+    if k == 4 and obj is None and aux is not None and p.lows[aux] in _BE_FINITE:
+        if p.child(i, ("agent",)) is None:
+            transitive, k = False, 2
     obj_kind = _supercategory(p, obj, lex)
     # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers"; and a
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
-    subj = _subject_of(p, i)
+    subj = _agent_of(p, i)
     lifeless = not _animate(p, subj, lex)
+    animal = subj is not None and _supercategory(p, _members(p, subj, lex), lex) == "animal"
+    purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
+    setting = _setting(p, subj, lex)
     subj_kind = _supercategory(p, subj, lex)
     feats = _verb_features(p, i, ctx)
     groups = [
@@ -682,6 +698,8 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
     ]
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
+    kinds = tuple("v:" + m for m in among)
+    scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
     # "A bus parked in front of …" → "A bus driving in front of …": an intransitive verb has no
     # passive participle to put there.
     if k == 4 and p.deps[i] == "acl" and not transitive:
@@ -694,11 +712,22 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 base in v.synonyms
                 or present & set(other.forms)
                 or (lifeless and base in lex.animate_only)
+                or (animal and base in lex.human_only)
+                or (purpose and base in lex.statives)
+                or (base in lex.road_only and setting not in (None, "road"))
                 or base in ctx.siblings.verbs
                 or other.forms[k] in out
             ):
                 continue
             score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
+            if score is not None and scene:
+                # The rest of the scene must hold the new verb: nobody swims on a sidewalk.
+                fit = ctx.stats.score(
+                    scene, "v:" + base, among=kinds, veto=SCENE_EXPECTED, ratio=SCENE_RATIO
+                )
+                if not _fits_known_contexts(ctx.stats, scene, "v:" + base, kinds, VERB_SCENE_KNOWN):
+                    fit = None
+                score = None if fit is None else (score + fit) / 2
             if score is not None:
                 out[other.forms[k]] = (other.forms[k], score, False)
     return list(out.values())
@@ -751,6 +780,7 @@ def _verb_score(
     return score if score >= VERB_FLOOR else None
 
 
+_BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
 
 
@@ -769,14 +799,31 @@ def _supercategory(p: Parse, i: int | None, lex: Lexicon) -> str | None:
     return None
 
 
-def _animate(p: Parse, i: int | None, lex: Lexicon) -> bool:
+def _setting(p: Parse, i: int | None, lex: Lexicon) -> str | None:
+    """The setting (objects.json `settings`) of the lexicon noun ending at token i, if any."""
     if i is None:
-        return False
-    if p.lows[i] in lex.collectives:  # "a group of giraffes" → "giraffes"
+        return None
+    for n in range(min(lex.max_noun_len, i + 1), 0, -1):
+        noun = lex.nouns.get(tuple(p.lows[i - n + 1 : i + 1]))
+        if noun is not None:
+            return lex.settings.get(lex.group_heads[noun.group])
+    return None
+
+
+def _members(p: Parse, i: int, lex: Lexicon) -> int:
+    """The noun a collective stands for ("a group of giraffes" → giraffes), else i."""
+    if p.lows[i] in lex.collectives:
         of = p.child(i, ("prep",))
         inner = p.child(of, ("pobj",)) if of is not None and p.lows[of] == "of" else None
         if inner is not None:
-            i = inner
+            return inner
+    return i
+
+
+def _animate(p: Parse, i: int | None, lex: Lexicon) -> bool:
+    if i is None:
+        return False
+    i = _members(p, i, lex)
     return p.lows[i] in lex.animate_extra or _supercategory(p, i, lex) in ("person", "animal")
 
 
@@ -813,7 +860,7 @@ def _subject_of(p: Parse, v: int) -> int | None:
     subj = p.child(v, ("nsubj", "nsubjpass"))
     if subj is not None and not (p.lows[subj] in _RELATIVE and p.deps[v] == "relcl"):
         return subj
-    if p.deps[v] in ("acl", "relcl") and p.tags[p.heads[v]] in NOUN_TAGS:
+    if p.deps[v] in ("acl", "relcl") and p.tags[p.heads[v]] in _PROPER_OR_COMMON:
         h = p.heads[v]
         # Climb out of a prepositional phrase: "a man in a suit" does the standing.
         # Not out of "of": in "a portrait of a giraffe eating" the giraffe eats.
@@ -827,6 +874,19 @@ def _subject_of(p: Parse, v: int) -> int | None:
                 break
             h = up
         return h
+    return None
+
+
+def _agent_of(p: Parse, v: int) -> int | None:
+    """`_subject_of`, or for a clause without one the subject of the verb it depends on: the
+    dog does the catching in "a dog jumps to catch a frisbee"."""
+    seen = set()
+    while v not in seen:
+        seen.add(v)
+        subj = _subject_of(p, v)
+        if subj is not None or p.deps[v] not in ("xcomp", "advcl", "conj"):
+            return subj
+        v = p.heads[v]
     return None
 
 

@@ -739,3 +739,40 @@ def test_object_keeps_the_medium_of_vehicles_and_boards():
                 seen += 1
                 assert setting(neg[0].replacement) == setting(neg[0].original), neg[0]
     assert seen > 0
+
+
+@pytest.mark.parametrize(
+    "caption,never",
+    [
+        # An animal does not toss, point or cut; the subject of "to catch" is the dog.
+        ("A dog jumps in the air to catch a frisbee.", {"toss", "throw", "grab", "hold"}),
+        ("Dog looking in a window at a cat next to plants.", {"pointing", "waving"}),
+        ("Three zebras eat hay in a field.", {"cut", "cook", "prepare", "slice", "drink"}),
+        # A state is no purpose: "getting ready to hold a racket" says nothing.
+        ("A tennis player getting ready to swing a racket.", {"hold", "carry"}),
+        # Swimming and flying need their medium; driving needs a road.
+        ("People walking on the sidewalk.", {"swimming", "flying", "crossing"}),
+        ("An airplane parked on the tarmac.", {"driving"}),
+        # Other board sports need another surface: no skiing on a wave.
+        ("A man surfing on a wave.", {"skiing", "skateboarding", "snowboarding", "skating"}),
+        # "looks clean" is a copula: "points clean" is no sentence.
+        ("A kitchen looks very clean.", {"points", "smiles", "talks"}),
+        # "remove" says little, and nobody wears fruit.
+        ("A man is wearing a costume and speaking to children.", {"removing"}),
+        ("A man is holding fruit between his fingers.", {"wearing"}),
+    ],
+)
+def test_verb_fits_its_subject_object_and_scene(caption, never):
+    gen = NegativeGenerator(types=("verb",))
+    for seed in range(4):
+        gen.seed = seed
+        neg = gen.generate_one(caption)[0]
+        assert neg is None or neg.replacement.lower() not in never, neg
+
+
+def test_passive_of_a_verb_of_rest_becomes_an_activity():
+    gen = NegativeGenerator(types=("verb",))
+    neg = gen.generate_one("A car is parked on the street.")[0]
+    assert neg is not None and neg.replacement in ("driving", "traveling", "moving"), neg
+    # With an agent it is an action done to the subject: left alone.
+    assert gen.generate_one("A dog is walked by a man on a leash.")[0] is None
