@@ -209,7 +209,11 @@ def _relation_score(
             return None
     score = stats.score(feats, group, veto=RELATION_VETO)
     if score is None and stats.count(*feats[0], group) >= OBSERVED_MIN:
-        score = stats.score(feats, group, veto=math.inf)
+        # Seen for this pair, but not against the class of what is located: cats sit under a
+        # bench, people do not.
+        by_class = [f for f in feats if f[0] == "crel|co"]
+        if not by_class or stats.score(by_class, group, veto=RELATION_VETO) is not None:
+            score = stats.score(feats, group, veto=math.inf)
     return score if score is not None and score >= RELATION_FLOOR else None
 
 
@@ -221,7 +225,9 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     for i, low in enumerate(p.lows):
         if frozen[i] or in_phrase[i]:
             continue  # "on top of" ↛ "on bottom of": the phrase is replaced whole or not at all
-        if low in lex.side_adverbs and p.tags[i] == "RB" and p.deps[i] == "advmod":
+        # "playing outside in the grass": the place that follows says which side it is.
+        place = i + 1 < len(p) and p.tags[i + 1] == "IN"
+        if low in lex.side_adverbs and p.tags[i] == "RB" and p.deps[i] == "advmod" and not place:
             slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
         elif (
             low in lex.sides

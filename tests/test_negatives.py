@@ -776,3 +776,25 @@ def test_passive_of_a_verb_of_rest_becomes_an_activity():
     assert neg is not None and neg.replacement in ("driving", "traveling", "moving"), neg
     # With an agent it is an action done to the subject: left alone.
     assert gen.generate_one("A dog is walked by a man on a leash.")[0] is None
+
+
+def test_relation_places_only_what_can_be_there():
+    gen = NegativeGenerator(types=("relation",))
+    for seed in range(4):
+        gen.seed = seed
+        # "in" says a thing is contained: never a replacement ("a fire hydrant in a car").
+        for caption in (
+            "A white fire hydrant on the sidewalk by a car.",
+            "Several white birds standing near a puddle in a parking lot.",
+            "A baby is standing next to several boxes of apples.",
+        ):
+            neg = gen.generate_one(caption)[0]
+            assert neg is None or neg.replacement.lower() != "in", neg
+        # What is in a room is not in front of it.
+        neg = gen.generate_one("A young boy sitting on a bed in a bedroom.")[0]
+        assert neg is None or not neg.text.endswith(" a bedroom.") or " in a bedroom" in neg.text
+        # Cats sit under benches, people do not: the class of what is located decides.
+        neg = gen.generate_one("Two people sitting on a bench looking out over the ocean")[0]
+        assert neg is None or neg.replacement != "under", neg
+        # "outside in the grass": the place that follows says which side it is.
+        assert gen.generate_one("A pack of dogs are playing outside in the grass.")[0] is None
