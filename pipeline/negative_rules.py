@@ -54,6 +54,10 @@ SHARPNESS = 2.0
 RELATION_VETO = 0.5
 RELATION_FLOOR = -6.0
 VERTICAL = frozenset({"under", "above", "on", "in"})
+# Kinds of attribute any thing of a kind can have; a noun seen KIND_SEEN times with words of
+# one of them takes that kind (attribute_swap across kinds).
+PHYSICAL = frozenset({"colour", "material", "shape"})
+KIND_SEEN = 3
 HEAD_KNOWN = 5  # a verb seen with fewer relations than this may govern its preposition
 # A verb must fit its subject and object: a verb seen under a quarter as often as expected
 # there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
@@ -325,30 +329,56 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             s2 = stats.score([("amod|n", (nb,))], la)
             if s1 is None or s2 is None:
                 continue
-            # Two words of one kind trade places (colours, sizes, materials); across kinds only
-            # where the corpus states both new pairs ("a white table with a wooden vase"):
-            # otherwise the result reads oddly ("an empty bus on a yellow road").
-            if at is None or bt is None:
-                continue
-            # A size says little of a group or a room ("a long group of people").
-            if "size" in (at.kind, bt.kind) and not (
-                _is_object(p, ha, lex) and _is_object(p, hb, lex)
-            ):
-                continue
-            coordinated = _coordinated(p, a) or _coordinated(p, b)
-            if (
-                at.kind == bt.kind
-                or not coordinated
-                and (
-                    stats.count("amod|n", (na,), lb) >= OBSERVED_MIN
-                    and stats.count("amod|n", (nb,), la) >= OBSERVED_MIN
-                )
-            ):
+            if _swap_fits(p, (a, ha, at), (b, hb, bt), (na, nb), ctx):
                 pool.append(((a, b), (s1 + s2) / 2, False))
     if not pool:
         return None
     (a, b), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
     return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))], score
+
+
+def _swap_fits(p: Parse, x: tuple, y: tuple, nouns: tuple[str, str], ctx: RuleContext) -> bool:
+    """Whether modifiers x and y (token, noun token, Attribute or None) may trade nouns.
+
+    Two words of one kind trade places (colours, sizes, materials). Across kinds, or for a
+    descriptive adjective of no kind, only where the corpus states both new pairs
+    `OBSERVED_MIN` times ("a white table with a wooden vase"), or, for colours, materials and
+    shapes, where each noun is seen with words of the other's kind `KIND_SEEN` times (a vase
+    takes colours, a table materials): otherwise the result reads oddly ("an empty bus on a
+    yellow road"). Never for modifiers joined to others ("grey and white").
+    """
+    (a, ha, at), (b, hb, bt) = x, y
+    lex, stats = ctx.lex, ctx.stats
+    na, nb = nouns
+    la, lb = p.lows[a], p.lows[b]
+    observed = (
+        stats.count("amod|n", (na,), lb) >= OBSERVED_MIN
+        and stats.count("amod|n", (nb,), la) >= OBSERVED_MIN
+    )
+    kinds = {at.kind if at else None, bt.kind if bt else None}
+    # A size says little of a group or a room ("a long group of people") unless the corpus
+    # says it of those nouns.
+    if "size" in kinds and not observed:
+        if not (_is_object(p, ha, lex) and _is_object(p, hb, lex)):
+            return False
+    if len(kinds) == 1 and None not in kinds:
+        return True
+    if _coordinated(p, a) or _coordinated(p, b):
+        return False
+    if observed:
+        return True
+    if not kinds <= PHYSICAL:
+        return False
+    return (
+        _kind_count(stats, lex, na, bt.kind) >= KIND_SEEN
+        and _kind_count(stats, lex, nb, at.kind) >= KIND_SEEN
+    )
+
+
+def _kind_count(stats: CorpusStats, lex: Lexicon, noun: str, kind: str) -> int:
+    """How often the corpus says a word of attribute `kind` of `noun`."""
+    slot = stats.index["amod|n"].get((noun,)) or {}
+    return sum(c for w, c in slot.items() if (at := lex.attributes.get(w)) and at.kind == kind)
 
 
 def _is_object(p: Parse, h: int, lex: Lexicon) -> bool:

@@ -798,3 +798,24 @@ def test_relation_places_only_what_can_be_there():
         assert neg is None or neg.replacement != "under", neg
         # "outside in the grass": the place that follows says which side it is.
         assert gen.generate_one("A pack of dogs are playing outside in the grass.")[0] is None
+
+
+def test_attribute_swap_backs_off_to_what_a_noun_takes():
+    """Across kinds a swap needs the corpus to state both new pairs, or each noun to take
+    words of the other's kind (a vase takes materials, a table colours)."""
+    caption = "A white vase on a wooden table."
+    base = ["A red table.", "A blue table.", "A black table.", caption]
+    stats, _ = compute_stats(base + ["A glass vase.", "A ceramic vase.", "A metal vase."])
+    neg = NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption)[0]
+    assert neg is not None and neg.text == "A wooden vase on a white table.", neg
+    # A vase never said to be of any material takes none.
+    stats, _ = compute_stats(base + ["A tall vase.", "A small vase.", "A big vase."])
+    assert NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption) == [None]
+    # A size of a noun outside the object lexicon, where the corpus says it of both.
+    caption = "A tall building next to a short tree."
+    seen = ["A short building."] * 2 + ["A tall tree."] * 2 + [caption]
+    stats, _ = compute_stats(seen)
+    neg = NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption)[0]
+    assert neg is not None and neg.text == "A short building next to a tall tree.", neg
+    stats, _ = compute_stats([caption])
+    assert NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption) == [None]
