@@ -71,8 +71,9 @@ VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausibl
 # A noun the rest of the scene predicts SCENE_EXPECTED times among its kind but that was seen
 # there under SCENE_RATIO of that ("a tennis racket … in a baseball game") does not fit it;
 # the scene also weighs the choice among those that fit.
-SCENE_EXPECTED = 3.0
+SCENE_EXPECTED = 1.5
 SCENE_RATIO = 0.1
+VERB_SCENE_EXPECTED = 3.0
 VERB_SCENE_KNOWN = 80  # a scene word seen with this many verbs of the kind knows which fit
 OBJECT_KNOWN = 20  # a context where this many things of a kind were seen has shown which fit
 Result = tuple[list[Edit], float]
@@ -604,8 +605,11 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         kind = lex.kind_words[noun.supercategory]
         # The rest of the scene must hold the new noun too: no tennis racket in a baseball
         # game (nouns seen together in one caption, `co`).
+        # Not for people: captions say who does what unevenly (girls skateboard too).
         own = noun_key(p, e - 1, lex)
         scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+        if noun.supercategory == "person":
+            scene = []
         setting = lex.settings.get(lex.group_heads[noun.group])
         cands = []
         for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
@@ -759,7 +763,7 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
             if score is not None and scene:
                 # The rest of the scene must hold the new verb: nobody swims on a sidewalk.
                 fit = ctx.stats.score(
-                    scene, "v:" + base, among=kinds, veto=SCENE_EXPECTED, ratio=SCENE_RATIO
+                    scene, "v:" + base, among=kinds, veto=VERB_SCENE_EXPECTED, ratio=SCENE_RATIO
                 )
                 if not _fits_known_contexts(ctx.stats, scene, "v:" + base, kinds, VERB_SCENE_KNOWN):
                     fit = None

@@ -819,3 +819,15 @@ def test_attribute_swap_backs_off_to_what_a_noun_takes():
     assert neg is not None and neg.text == "A short building next to a tall tree.", neg
     stats, _ = compute_stats([caption])
     assert NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption) == [None]
+
+
+def test_scene_check_leaves_people_alone():
+    """The scene vetoes things, not who does what: captions show more boys than girls on
+    skateboards, and a girl on one is no implausible scene."""
+    gen = NegativeGenerator(types=("object",))
+    caption = "A girl riding a skateboard up the side of a ramp."
+    siblings = ["A boy riding a skateboard on a ramp.", "A man skateboarding at a park."]
+    for seed in range(3):
+        gen.seed = seed
+        neg = gen.generate_one(caption, siblings)[0]
+        assert neg is not None and neg.original == "girl", neg
