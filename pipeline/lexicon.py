@@ -100,6 +100,9 @@ class Lexicon:
     side_before: frozenset[str]
     side_after: frozenset[str]
     relation_object_stoplist: frozenset[str]
+    surfaces: frozenset[str]  # objects one is on ("street"): relations to them stay near-ish
+    surfaces_keep: frozenset[str]  # the relation groups a surface may take instead
+    ridden: frozenset[str]  # base forms of riding verbs ("ride", "surf")
     verbs: dict[str, tuple[tuple[Verb, int], ...]]  # form → (verb, form index) pairs
     # name → (transitive, supercategories the object must have (empty: any), verbs)
     # group → (transitive, object supercategories, verbs, subject supercategories); empty = any
@@ -414,6 +417,9 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         side_before=frozenset(rel["side_context_before"]),
         side_after=frozenset(rel["side_context_after"]),
         relation_object_stoplist=frozenset(rel["object_stoplist"]),
+        surfaces=frozenset(rel.get("surfaces", ())),
+        surfaces_keep=frozenset(rel.get("surfaces_keep", ())),
+        ridden=frozenset(rel.get("ridden", ())),
         locative=frozenset(rel.get("locative", ())),
         verbs=verbs,
         verb_groups=verb_groups,

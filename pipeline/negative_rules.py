@@ -244,7 +244,13 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             and not p.has(lex.sides[low])
         ):
             slots.append(((i, i + 1), [(lex.sides[low], 0.0, True)]))
+    riding = any(
+        t.startswith("VB") and verb_key(p, j, lex) in lex.ridden for j, t in enumerate(p.tags)
+    )
     for s, e, rel, obj in _relation_slots(p, ctx):
+        if riding and _setting(p, obj, lex) is not None:
+            continue  # "a man on a motorbike rides down the street": he is on it
+        surface = p.lows[obj] in lex.surfaces  # "a bus on a street" ↛ "in front of a street"
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         # For up and down the class of what is located speaks too: a cat sits under a bench,
@@ -255,6 +261,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         for group in rel.contrast:
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
+                continue
+            if surface and group not in lex.surfaces_keep:
                 continue
             score = _relation_score(
                 stats,

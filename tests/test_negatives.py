@@ -831,3 +831,20 @@ def test_scene_check_leaves_people_alone():
         gen.seed = seed
         neg = gen.generate_one(caption, siblings)[0]
         assert neg is not None and neg.original == "girl", neg
+
+
+def test_relation_to_a_surface_or_a_ridden_thing_stays_sensible():
+    gen = NegativeGenerator(types=("relation",))
+    for seed in range(4):
+        gen.seed = seed
+        # One is on a street or a wave, not in front of or under it.
+        for caption in (
+            "A large red and white bus on a city street.",
+            "A man riding a surfboard on a wave.",
+            "A train that is on a train track",
+        ):
+            neg = gen.generate_one(caption)[0]
+            assert neg is None or neg.replacement not in ("in front of", "under", "behind"), neg
+        # The rest of the caption says he rides it: "next to a motorbike rides" is no scene.
+        neg = gen.generate_one("A man on a motorbike rides down the street.")[0]
+        assert neg is None or neg.original != "on", neg
