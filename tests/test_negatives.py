@@ -848,3 +848,19 @@ def test_relation_to_a_surface_or_a_ridden_thing_stays_sensible():
         # The rest of the caption says he rides it: "next to a motorbike rides" is no scene.
         neg = gen.generate_one("A man on a motorbike rides down the street.")[0]
         assert neg is None or neg.original != "on", neg
+
+
+def test_vehicle_on_its_surface_and_depictions_stay():
+    gen = NegativeGenerator(types=("relation",))
+    for seed in range(4):
+        gen.seed = seed
+        # A train on its tracks, a boat on the water: "next to" them is no scene.
+        for caption in (
+            "A red and black train is traveling on the tracks.",
+            "A boat that is sitting on the water.",
+        ):
+            neg = gen.generate_one(caption)[0]
+            assert neg is None or neg.original != "on", neg
+        # What is on a screen or in the wild is not placed anywhere.
+        assert gen.generate_one("Two giraffes eat from a tree in the wild.")[0] is None
+        assert gen.generate_one("Two men and a woman on the television screen.")[0] is None
