@@ -713,8 +713,9 @@ def test_object_must_fit_the_rest_of_the_scene():
 
 
 def test_object_keeps_the_medium_of_vehicles_and_boards():
-    """A boat stays on the water, a train on its rails, a skateboard on the street: a noun
-    of a setting is only replaced by one of the same setting (objects.json `settings`)."""
+    """A boat stays on the water, a train on its rails, a skateboard on the street, a cat
+    among pets: a noun of a setting is only replaced by one of the same setting
+    (objects.json `settings`)."""
     gen = NegativeGenerator(types=("object",))
     lex = load_lexicon()
 
@@ -725,6 +726,13 @@ def test_object_keeps_the_medium_of_vehicles_and_boards():
         )
         return lex.settings.get(lex.group_heads[noun.group])
 
+    for seed in range(4):
+        gen.seed = seed
+        # Animals by where they live: a cat never becomes a bear, a bird never a cat.
+        bird = gen.generate_one("A small bird is perched on a twig in the trees.")[0]
+        assert bird is None or bird.replacement in ("duck", "ducks"), bird
+        cat = gen.generate_one("A cat crouched over sitting by a brick wall.")[0]
+        assert cat is None or cat.replacement.lower() in ("dog", "a dog"), cat
     captions = [
         "A small boat floating on a lake.",
         "A train at a rest in a small train station",
