@@ -54,6 +54,7 @@ SMOOTHING = 2.0
 COMPOUND_SHARE = 0.5
 BUNDLED = "coco_stats.json.gz"
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+_RELATIVE = frozenset({"that", "who", "which"})
 
 
 def noun_key(p: Parse, i: int, lex: Lexicon) -> str:
@@ -90,7 +91,8 @@ def entity_class(p: Parse, i: int, lex: Lexicon) -> str | None:
     on a couch is rare)."""
     if p.tags[i].startswith("VB"):
         subj = p.child(i, ("nsubj", "nsubjpass"))
-        if subj is None and p.deps[i] in ("acl", "relcl"):
+        # "a woman that is sitting on a bench": the relative pronoun stands for the woman.
+        if (subj is None or p.lows[subj] in _RELATIVE) and p.deps[i] in ("acl", "relcl"):
             subj = p.heads[i]
         if subj is None or subj == i:
             return None

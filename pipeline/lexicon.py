@@ -103,6 +103,7 @@ class Lexicon:
     surfaces: frozenset[str]  # objects one is on ("street"): relations to them stay near-ish
     surfaces_keep: frozenset[str]  # the relation groups a surface may take instead
     ridden: frozenset[str]  # base forms of riding verbs ("ride", "surf")
+    vehicle_settings: frozenset[str]  # settings of vehicles and boards (not of animals)
     verbs: dict[str, tuple[tuple[Verb, int], ...]]  # form → (verb, form index) pairs
     # name → (transitive, supercategories the object must have (empty: any), verbs)
     # group → (transitive, object supercategories, verbs, subject supercategories); empty = any
@@ -420,6 +421,7 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         surfaces=frozenset(rel.get("surfaces", ())),
         surfaces_keep=frozenset(rel.get("surfaces_keep", ())),
         ridden=frozenset(rel.get("ridden", ())),
+        vehicle_settings=frozenset(rel.get("vehicle_settings", ())),
         locative=frozenset(rel.get("locative", ())),
         verbs=verbs,
         verb_groups=verb_groups,

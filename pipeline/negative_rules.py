@@ -252,7 +252,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue  # "a man on a motorbike rides down the street": he is on it
         surface = p.lows[obj] in lex.surfaces  # "a bus on a street" ↛ "in front of a street"
         # A vehicle or board on its surface is not beside it: "a train next to the tracks".
-        vehicle = surface and _setting(p, _agent_of(p, p.heads[s]), lex) is not None
+        vehicle = surface and _setting(p, _agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         # For up and down the class of what is located speaks too: a cat sits under a bench,

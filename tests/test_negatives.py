@@ -872,3 +872,15 @@ def test_vehicle_on_its_surface_and_depictions_stay():
         # What is on a screen or in the wild is not placed anywhere.
         assert gen.generate_one("Two giraffes eat from a tree in the wild.")[0] is None
         assert gen.generate_one("Two men and a woman on the television screen.")[0] is None
+
+
+def test_relation_class_reads_through_relative_pronouns_and_animals_are_no_vehicles():
+    gen = NegativeGenerator(types=("relation",))
+    for seed in range(4):
+        gen.seed = seed
+        # "a woman that is sitting": the woman is located, and people do not sit under benches.
+        neg = gen.generate_one("A woman that is sitting outside on a bench in the snow.")[0]
+        assert neg is None or neg.replacement != "under", neg
+    # Cows on a field may stand next to it: only vehicles and boards keep to their surface.
+    neg = gen.generate_one("Two cows standing on a field.")[0]
+    assert neg is not None and neg.text == "Two cows standing next to a field.", neg
