@@ -512,6 +512,8 @@ def _plural(p: Parse, s: int, last: int, default: bool) -> bool:
         and p.heads[s - 1] >= s
     ):
         s -= 1
+        if p.lows[s] in _COUNTS or p.lows[s] in ("few", "couple", "dozen"):
+            return True  # "a few birds": the article goes with "few"
     before = p.lows[s - 1] if s > 0 else ""
     if before in ("a", "an", "one", "each", "every", "this", "that"):
         return False
