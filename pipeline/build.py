@@ -451,14 +451,15 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
     identity = {"recipe_hash": recipe_hash(recipe), "input_fingerprint": plan.fingerprint}
     folder = BuildFolder(out)
     state = BuildState(recipe=recipe_identity(recipe), **identity)
+    shards = {spec.shard_id: spec for spec in plan.shards}
     try:
         folder.claim(state)
+        _refuse_to_shrink(folder, out, set(shards))
     except BuildConflict:
         if not overwrite:
             raise
         folder.clear()
         folder.claim(state)
-    shards = {spec.shard_id: spec for spec in plan.shards}
     recipe_json = recipe.model_dump_json()
     _PROCESS.source = (recipe_json, source)  # in-process work reads the source opened here
     setup = WorkerSetup(recipe_json)
@@ -490,10 +491,21 @@ def _build_locked(recipe, out, rank, world, progress, overwrite, retry_rejects) 
         for i in shards
     )
     if done:
-        notes += folder.remove_outside(set(shards))
         manifest = finalize(out, recipe, plan, builder, sorted(shards))
     skipped = sum(1 for i in shards if distributor.owns(i)) - len(todo)
     return BuildResult(out, manifest, len(todo), skipped, notes, stats_seconds)
+
+
+def _refuse_to_shrink(folder: BuildFolder, out: str, planned: set[int]) -> None:
+    """A build of fewer offsets than the folder holds would drop finished shards: that
+    takes `--overwrite` (or another `--out`), never a silent note."""
+    past = folder.outside(planned)
+    if past:
+        raise BuildConflict(
+            f"{out} holds shards past this build's input ({', '.join(past[:3])}"
+            f"{', …' if len(past) > 3 else ''}; a smaller --limit?): pass --overwrite to "
+            "rebuild the folder with this input, or choose another --out"
+        )
 
 
 def _shards_to_build(

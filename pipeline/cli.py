@@ -153,7 +153,7 @@ def _fail_if_empty(result) -> None:
         reasons = ", ".join(f"{k} {v}" for k, v in result.manifest.rejects.items()) or "no input"
         _fail(
             f"no image was stored ({reasons}); see {result.out}/rejects.parquet, and check "
-            "--captions / --images",
+            "the input (--captions or --input) and --images",
             code=1,
         )
 
@@ -241,6 +241,14 @@ def preview(
 
     if (caption is None) == (file is None):
         _fail("give either a CAPTION or --file FILE")
+    lines = None
+    if file is not None:  # read before spaCy loads, so a wrong path fails at once
+        try:
+            lines = Path(file).read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError) as e:
+            _fail(f"--file {file}: {getattr(e, 'strerror', None) or e}")
+        if lines[-1] == "":
+            lines.pop()  # the newline that ends the last line starts no caption
     generator = NegativeGenerator(
         types=types.split(",") if types else CORE_NEGATIVE_TYPES,
         spacy_model=spacy_model,
@@ -256,9 +264,7 @@ def preview(
             "scores": {t: (n.score if n else None) for t, n in zip(generator.types, negatives)},
         }
 
-    if file is not None:
-        with open(file, encoding="utf-8") as f:
-            lines = [line.rstrip("\n") for line in f]
+    if lines is not None:
         out = sys.stdout
         for text, negatives in zip(lines, generator.generate(lines)):
             out.write(json.dumps(as_dict(text, negatives), ensure_ascii=False) + "\n")

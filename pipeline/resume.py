@@ -26,7 +26,7 @@ import fsspec
 from pydantic import BaseModel, ConfigDict
 
 from ahnpl.atomic import is_temporary, write_json_atomic
-from ahnpl.shards.layout import DATA_DIR, PROGRESS_DIR, shard_id_of
+from ahnpl.shards.layout import DATA_DIR, PROGRESS_DIR
 from ahnpl.shards.manifest import MANIFEST_NAME, REJECTS_NAME, ShardEntry, join, sha256_of
 from ahnpl.shards.schema import Reject
 
@@ -51,6 +51,7 @@ _BUILD_OUTPUTS = (DATA_DIR, PROGRESS_DIR, MANIFEST_NAME, REJECTS_NAME, "README.m
 
 
 _LEGACY_SHARD = re.compile(r"^shard-\d{5,}\.(parquet|tar)(\.tmp)?$")
+_SHARD_FILE = re.compile(r"^shard-(\d{5,})\.(parquet|tar|json)$")  # in data/ or _progress/
 
 
 class BuildConflict(ValueError):
@@ -254,25 +255,19 @@ class BuildFolder:
         self._rm(name)
         self.remove_temporaries(name)
 
-    def remove_outside(self, planned: set[int]) -> list[str]:
-        """Remove the shards (file and marker) whose ids this build's plan does not have, as
-        left by an earlier build of more offsets (`--limit 20` after a full build); a stale
-        shard would otherwise sit in `data/` unlisted. Returns a note per removed shard."""
-        data = join(self.base, DATA_DIR)
-        if not self.fs.isdir(data):
-            return []
-        notes = []
-        for path in sorted(self.fs.ls(data, detail=False)):
-            name = f"{DATA_DIR}/{path.rstrip('/').rsplit('/', 1)[-1]}"
-            shard_id = shard_id_of(name)
-            if shard_id is None or shard_id in planned:
+    def outside(self, planned: set[int]) -> list[str]:
+        """The shard files and markers whose shard ids `planned` lacks: what an earlier build
+        of more offsets left (`--limit 10` after a full build), sorted."""
+        found = []
+        for folder in (DATA_DIR, PROGRESS_DIR):
+            if not self._exists(folder):
                 continue
-            try:
-                self.discard(shard_id, name)
-            except FileNotFoundError:
-                continue  # another rank removed it first
-            notes.append(f"{name}: removed (its offsets are outside this build's input)")
-        return notes
+            for path in self.fs.ls(join(self.base, folder), detail=False):
+                name = path.rstrip("/").rsplit("/", 1)[-1]
+                match = _SHARD_FILE.match(name)
+                if match and int(match.group(1)) not in planned:
+                    found.append(f"{folder}/{name}")
+        return sorted(found)
 
     def remove_temporaries(self, name: str) -> None:
         """Remove temporary files left next to `name` by a killed writer."""

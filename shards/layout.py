@@ -35,12 +35,6 @@ def shard_name(shard_id: int, fmt: str) -> str:
     return f"{DATA_DIR}/shard-{shard_id:05d}{SHARD_SUFFIXES[fmt]}"
 
 
-def shard_id_of(name: str) -> int | None:
-    """The shard id of a `data/shard-NNNNN.<ext>` name, None for any other name."""
-    match = _SHARD_NAME_RE.match(name)
-    return int(match.group(1)) if match else None
-
-
 def shard_name_problem(name: str, fmt: str) -> str | None:
     """Why `name` is not a valid manifest shard name for `fmt`, or None when it is."""
     match = _SHARD_NAME_RE.match(name)

@@ -174,3 +174,24 @@ def test_train_on_a_copy_that_lost_a_shard_is_one_line_and_leaves_no_run(tmp_pat
     code, out = _run(train_app, [*args, "--workers", "1"])
     line = _one_error_line(out)
     assert code == 2 and shards[0].name in line and "bytes" in line
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_preview_of_a_file_that_is_not_one_is_one_line(tmp_path, kind):
+    path = tmp_path / "captions.txt"
+    if kind == "folder":
+        path.mkdir()
+    code, out = _run(gen_app, ["preview", "--file", str(path)])
+    assert code == 2 and out.startswith(f"error: --file {path}: ") and "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_preview_of_a_file_prints_one_json_line_per_caption(tmp_path):
+    import json
+
+    path = tmp_path / "captions.txt"
+    path.write_text("a red car to the left of a dog\nA small white dog on a red couch.\n")
+    code, out = _run(gen_app, ["preview", "--file", str(path), "--types", "relation,attribute"])
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["caption"] for r in rows] == path.read_text().splitlines()
+    assert rows[0]["negatives"]["relation"] == "a red car to the right of a dog"

@@ -61,21 +61,26 @@ def test_a_limited_build_then_a_full_one_loses_no_image(inputs, reference, tmp_p
     assert verify(str(out)) == []
 
 
-def test_a_smaller_rebuild_leaves_no_stale_shard_and_verifies(inputs, reference, tmp_path):
-    """A full build, then `--limit 3` into the same folder: shard 2 (offsets [4, 6)) is no
-    longer in the input, so it goes (with its marker) instead of sitting unlisted in data/."""
+def test_a_smaller_rebuild_refuses_and_loses_nothing(inputs, reference, tmp_path):
+    """A full build, then `--limit 3` into the same folder: shard 2 (offsets [4, 6)) is past
+    the new input. The build refuses (one line, nothing touched) instead of dropping finished
+    shards or leaving them unlisted; with --overwrite it makes a dataset that verifies."""
     out = tmp_path / "ds"
     shutil.copytree(reference, out)
+    before = {p.name: p.read_bytes() for p in (out / "data").iterdir()}
     result = _build(inputs, out, "--limit", "3")
+    assert result.exit_code == 2, result.output
+    assert "holds shards past this build's input (_progress/shard-00002.json" in result.output
+    assert "--overwrite" in result.output
+    assert {p.name: p.read_bytes() for p in (out / "data").iterdir()} == before
+    assert verify(str(out)) == []
+    result = _build(inputs, out, "--limit", "3", "--overwrite")
     assert result.exit_code == 0, result.output
-    assert "data/shard-00002.parquet: removed" in result.output
     assert sorted(p.name for p in (out / "data").iterdir()) == [
         "shard-00000.parquet",
         "shard-00001.parquet",
     ]
-    assert not (out / "_progress" / "shard-00002.json").exists()
-    assert _offsets(out) == [0, 1, 2]
-    assert verify(str(out)) == []
+    assert _offsets(out) == [0, 1, 2] and verify(str(out)) == []
 
 
 @pytest.mark.parametrize(
