@@ -118,8 +118,7 @@ class ItemList(list):
 BENCHMARKS: Registry[Benchmark] = Registry(
     "benchmark",
     lazy=BUILTIN_MODULES,
-    hint="A new one registers itself with @register_benchmark(NAME) in evaluation/NAME.py, "
-    "listed in BUILTIN_MODULES",
+    hint="`ahnpl-eval --list` describes each",
     identity=lambda bench: qualified_name(bench.load),
     option="--benchmark",
 )

@@ -227,7 +227,7 @@ def _check_types(manifest: Manifest) -> list[str]:
         return [f"negative_types: {e}"]
     problems = []
     if ordered != types or len(set(types)) != len(types):
-        problems.append(f"negative_types {types}: not unique in slot order {ordered}")
+        problems.append(f"negative_types {types}: must be unique and in slot order {ordered}")
     recipe_types = (manifest.recipe.get("negatives") or {}).get("types")
     if recipe_types is not None and recipe_types != types:
         problems.append(f"negative_types {types}: the recipe says {recipe_types}")
@@ -361,6 +361,7 @@ def _check_totals(manifest: Manifest, rejects: list[Reject]) -> list[str]:
         given = getattr(manifest.totals, field)
         if given != value:
             problems.append(
-                f"totals.{field}: manifest says {given}, the shards and rejects add up to {value}"
+                f"totals.{field}: manifest says {given}, its shard entries and rejects add up "
+                f"to {value}"
             )
     return problems

@@ -66,7 +66,7 @@ def test_totals_are_recomputed_from_the_entries(copy):
     _edit_manifest(copy, lambda m: m["totals"].update(images=999, captions=1))
     result = _verify(copy)
     assert result.exit_code == 1
-    assert "totals.images: manifest says 999, the shards and rejects add up to 30" in result.stdout
+    assert "totals.images: manifest says 999, its shard entries and rejects add up to 30" in result.stdout
     assert "totals.captions: manifest says 1" in result.stdout
 
 
