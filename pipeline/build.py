@@ -34,6 +34,7 @@ from ahnpl.shards.manifest import (
     Totals,
     count_records,
     join,
+    recipe_sha256,
     sha256_of,
 )
 from ahnpl.shards.schema import REJECT_SCHEMA, SCHEMA_VERSION, Edit, Record, Reject, normalize_text
@@ -92,7 +93,8 @@ class ShardBuilder:
         self.types = list(recipe.negatives.types)
         # Every tar sample gets one member per edit the budget allows (uniform samples).
         edit_members = recipe.edit.edits_per_image if recipe.edit.editor != "none" else 0
-        self.writer = get_writer(recipe.output.format, self.types, edit_members)
+        made_by = recipe_sha256(recipe.as_given())
+        self.writer = get_writer(recipe.output.format, self.types, edit_members, made_by)
         self._negatives = None
         self._editor = None
         self.held_out = HeldOut(recipe.negatives.held_out)

@@ -27,25 +27,20 @@ from pydantic import BaseModel, ConfigDict
 
 from ahnpl.atomic import is_temporary, write_json_atomic
 from ahnpl.shards.layout import DATA_DIR, PROGRESS_DIR
-from ahnpl.shards.manifest import MANIFEST_NAME, REJECTS_NAME, ShardEntry, join, sha256_of
+from ahnpl.shards.manifest import (
+    MANIFEST_NAME,
+    RECIPE_FIELDS_OUTSIDE_SHARDS,
+    REJECTS_NAME,
+    ShardEntry,
+    join,
+    sha256_of,
+    without_fields,
+)
 from ahnpl.shards.schema import Reject
 
 from .recipe import Recipe
 
 STATE_NAME = f"{PROGRESS_DIR}/build.json"
-# Fields that never change what a shard holds.
-_NOT_IDENTITY = {
-    ("output", "out"),
-    ("workers",),
-    # Where shards are built does not change their bytes (tests/test_distributors.py).
-    ("distributor",),
-    ("ray",),
-    ("negatives", "n_process"),
-    ("negatives", "batch_size"),
-    ("input", "limit"),
-    ("input", "captions"),
-    ("input", "images"),
-}
 # What `--overwrite` removes: everything a build writes, nothing else.
 _BUILD_OUTPUTS = (DATA_DIR, PROGRESS_DIR, MANIFEST_NAME, REJECTS_NAME, "README.md")
 
@@ -92,13 +87,7 @@ class ShardMarker(BaseModel):
 
 def recipe_identity(recipe: Recipe) -> dict:
     """The recipe fields that decide a shard's bytes, as a JSON-ready dict."""
-    data = recipe.model_dump(mode="json")
-    for path in _NOT_IDENTITY:
-        node = data
-        for part in path[:-1]:
-            node = node.get(part, {})
-        node.pop(path[-1], None)
-    return data
+    return without_fields(recipe.model_dump(mode="json"), RECIPE_FIELDS_OUTSIDE_SHARDS)
 
 
 def recipe_hash(recipe: Recipe) -> str:

@@ -64,13 +64,44 @@ def check_keys(records: list[Record]) -> None:
         seen.add(record.key)
 
 
-def dataset_metadata(negative_types: Sequence[str]) -> dict:
-    """What a shard says about its dataset: schema version and slot names (DESIGN §6).
+def dataset_metadata(negative_types: Sequence[str], recipe_sha256: str = "") -> dict:
+    """What a shard says about its dataset: schema version, slot names and, from a build,
+    the `recipe_sha256` of the recipe that made it (DESIGN §6).
 
     Stored in each Parquet file's schema metadata (key `ahnpl`) and in each tar sample's
-    JSON, so a shard is readable without the manifest.
+    JSON, so a shard is readable without the manifest, and `verify` can tell a manifest whose
+    recipe was edited after the build.
     """
-    return {"schema_version": SCHEMA_VERSION, "negative_types": list(negative_types)}
+    meta = {"schema_version": SCHEMA_VERSION, "negative_types": list(negative_types)}
+    return {**meta, "recipe_sha256": recipe_sha256} if recipe_sha256 else meta
+
+
+def shard_metadata(url: str) -> dict:
+    """The `dataset_metadata` a shard carries ({} when it has none).
+
+    Raises:
+        ShardFormatError: unknown suffix. Damaged files raise what their reader raises.
+    """
+    if url.endswith(".parquet"):
+        with fsspec.open(url, "rb") as f:
+            meta = pq.ParquetFile(f).schema_arrow.metadata or {}
+        raw = meta.get(METADATA_KEY.encode())
+        return json.loads(raw) if raw else {}
+    if url.endswith(".tar"):
+        for record_meta in _tar_json(url):
+            keys = ("schema_version", "negative_types", "recipe_sha256")
+            return {k: record_meta[k] for k in keys if k in record_meta}
+        return {}
+    raise ShardFormatError(f"{url}: unknown shard suffix (expected .parquet or .tar)")
+
+
+def _tar_json(url: str) -> Iterator[dict]:
+    from webdataset.tariterators import tar_file_iterator
+
+    with fsspec.open(url, "rb") as f:
+        for member in tar_file_iterator(f):
+            if member["fname"].endswith(".json"):
+                yield json.loads(member["data"])
 
 
 WRITERS: Registry[type[ShardWriter]] = Registry("shard format", option="output.format")
@@ -85,8 +116,13 @@ class ParquetWriter:
     name = "parquet"
     suffix = ".parquet"
 
-    def __init__(self, negative_types: Sequence[str] = (), edit_members: int | None = None):
-        meta = json.dumps(dataset_metadata(negative_types))
+    def __init__(
+        self,
+        negative_types: Sequence[str] = (),
+        edit_members: int | None = None,
+        recipe_sha256: str = "",
+    ):
+        meta = json.dumps(dataset_metadata(negative_types, recipe_sha256))
         self.schema = ARROW_SCHEMA.with_metadata({METADATA_KEY: meta})
 
     def write(self, records: list[Record], url: str) -> None:
@@ -124,8 +160,13 @@ class WebDatasetWriter:
     name = "webdataset"
     suffix = ".tar"
 
-    def __init__(self, negative_types: Sequence[str] = (), edit_members: int | None = None):
-        self.meta = dataset_metadata(negative_types)
+    def __init__(
+        self,
+        negative_types: Sequence[str] = (),
+        edit_members: int | None = None,
+        recipe_sha256: str = "",
+    ):
+        self.meta = dataset_metadata(negative_types, recipe_sha256)
         self.edit_members = edit_members
 
     def write(self, records: list[Record], url: str) -> None:
@@ -185,7 +226,10 @@ def _blank() -> bytes:
 
 
 def get_writer(
-    fmt: str, negative_types: Sequence[str] = (), edit_members: int | None = None
+    fmt: str,
+    negative_types: Sequence[str] = (),
+    edit_members: int | None = None,
+    recipe_sha256: str = "",
 ) -> ShardWriter:
     """Return the writer for `fmt` ("parquet" or "webdataset").
 
@@ -194,10 +238,12 @@ def get_writer(
         edit_members: edit images per tar sample (the build's edit budget, 0 without an
             editor, so every shard has the same members); None: the most any record of the
             shard has.
+        recipe_sha256: `ahnpl.shards.manifest.recipe_sha256` of the build's recipe, written
+            into every shard ("" writes none).
     Raises:
         ahnpl.registry.UnknownName (a ValueError): unknown format; the message lists them.
     """
-    return WRITERS.get(fmt)(negative_types, edit_members)
+    return WRITERS.get(fmt)(negative_types, edit_members, recipe_sha256)
 
 
 def read_shard(url: str, with_edits: bool = True) -> Iterator[Record]:

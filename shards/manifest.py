@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ahnpl.atomic import write_json_atomic  # noqa: F401  (re-exported for callers)
 
-from .io import ShardFormatError, read_shard
+from .io import ShardFormatError, read_shard, shard_metadata
 from .layout import DATA_DIR, STATS_NAME, shard_name_problem
 from .schema import REJECT_SCHEMA, SCHEMA_VERSION, Reject, slot_order
 
@@ -177,6 +177,43 @@ def count_records(records, negative_types: list[str]) -> dict[str, Any]:
     }
 
 
+# Recipe fields that never change a shard's bytes: where files are, how many offsets, and how
+# the work is spread (a `--limit 15` build's shards are kept by the full build).
+RECIPE_FIELDS_OUTSIDE_SHARDS = (
+    ("output", "out"),
+    ("workers",),
+    # Where shards are built does not change their bytes (tests/test_distributors.py).
+    ("distributor",),
+    ("ray",),
+    ("negatives", "n_process"),
+    ("negatives", "batch_size"),
+    ("input", "limit"),
+    ("input", "captions"),
+    ("input", "images"),
+)
+
+
+def without_fields(recipe: dict, fields) -> dict:
+    """A deep copy of the recipe dict without the dotted `fields` (tuples of keys)."""
+    data = json.loads(json.dumps(recipe))
+    for path in fields:
+        node = data
+        for part in path[:-1]:
+            node = node.get(part, {})
+        node.pop(path[-1], None)
+    return data
+
+
+def recipe_sha256(recipe: dict) -> str:
+    """sha256 of the recipe fields that decide a shard's bytes (`recipe` as the manifest stores
+    it; the input paths, also `input.input`, are left out since the input fingerprint covers
+    what they point at). Every shard of a build records it; `verify` recomputes it from the
+    manifest's recipe, so a hand-edited recipe does not pass."""
+    fields = (*RECIPE_FIELDS_OUTSIDE_SHARDS, ("input", "input"))
+    canonical = json.dumps(without_fields(recipe, fields), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def verify(root: str) -> list[str]:
     """Check a dataset against its manifest, trusting nothing in either (DESIGN §6, §10).
 
@@ -301,6 +338,12 @@ def _check_shard(
         problems.append(f"{entry.name}: empty shard (0 rows); readers such as datasets refuse it")
     records = []
     try:
+        made_by = shard_metadata(url).get("recipe_sha256")
+        if made_by is not None and made_by != recipe_sha256(manifest.recipe):
+            problems.append(
+                f"{entry.name}: made by another recipe than the manifest's (the recipe was "
+                "edited after the build, or the shard comes from another build)"
+            )
         for record in read_shard(url):
             record.validate(len(manifest.negative_types))
             if record.key in seen_keys:

@@ -66,7 +66,10 @@ def test_totals_are_recomputed_from_the_entries(copy):
     _edit_manifest(copy, lambda m: m["totals"].update(images=999, captions=1))
     result = _verify(copy)
     assert result.exit_code == 1
-    assert "totals.images: manifest says 999, its shard entries and rejects add up to 30" in result.stdout
+    assert (
+        "totals.images: manifest says 999, its shard entries and rejects add up to 30"
+        in result.stdout
+    )
     assert "totals.captions: manifest says 1" in result.stdout
 
 
@@ -214,3 +217,43 @@ def test_the_input_statistics_must_be_there_and_be_the_recorded_ones(copy):
     stats.unlink()
     result = _verify(copy)
     assert result.exit_code == 1 and "corpus_stats.json.gz: missing" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "webdataset"])
+@pytest.mark.parametrize(
+    "edit", [("seed", 7), ("negatives.types", ["relation", "object"]), ("edit.edits_per_image", 3)]
+)
+def test_a_recipe_edited_in_the_manifest_does_not_pass(copy, tar_dataset, tmp_path, fmt, edit):
+    """Every shard records the sha256 of the recipe that made it; a manifest whose recipe was
+    changed by hand (seed, types, editor) no longer describes its shards."""
+    root = copy
+    if fmt == "webdataset":
+        root = tmp_path / "tars"
+        shutil.copytree(tar_dataset, root)
+    assert _verify(root).exit_code == 0
+    field, value = edit
+
+    def change(m):
+        node = m["recipe"]
+        *parents, last = field.split(".")
+        for part in parents:
+            node = node[part]
+        node[last] = value
+
+    _edit_manifest(root, change)
+    result = _verify(root)
+    assert result.exit_code == 1
+    named = [line for line in result.output.splitlines() if "made by another recipe" in line]
+    assert len(named) == len(load_manifest(str(root)).shards)
+
+
+def test_fields_that_do_not_change_a_shard_may_differ(copy):
+    """Where the files were, how many workers, the limit: not part of a shard's recipe."""
+
+    def change(m):
+        m["recipe"]["workers"] = 7
+        m["recipe"]["output"]["out"] = "/elsewhere"
+        m["recipe"]["input"]["captions"] = "other/captions.json"
+
+    _edit_manifest(copy, change)
+    assert _verify(copy).exit_code == 0
