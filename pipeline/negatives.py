@@ -39,6 +39,7 @@ from ahnpl.pipeline.caption_parse import (
 )
 from ahnpl.pipeline.corpus_stats import CorpusStats, noun_key, observe, open_stats
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
+from ahnpl.pipeline.negation import negation_scope, touches
 from ahnpl.pipeline.negative_rules import RULES, Roles, RuleContext
 from ahnpl.seeding import SEPARATOR
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
@@ -169,6 +170,7 @@ class NegativeGenerator:
         self, caption: str, parse: Parse, siblings: Roles | None = None
     ) -> list[Negative | None]:
         ctx = RuleContext(self.lexicon, self.stats, siblings or Roles())
+        negated = negation_scope(parse)
         out: list[Negative | None] = []
         for type_, rule in self._rules:
             neg = None
@@ -178,6 +180,9 @@ class NegativeGenerator:
                     edits, score = result
                     start, end, repl = apply_edits(parse, caption, edits)
                     text = caption[:start] + repl + caption[end:]
+                    # Under a negation a replacement is no contradiction; existence flips it.
+                    if type_ != "existence" and touches(negated, start, end):
+                        text = caption
                     if text != caption:
                         neg = Negative(
                             type_, text, caption[start:end], repl, start, end, round(score, 4)
