@@ -869,3 +869,20 @@ def test_what_is_on_a_screen_or_in_the_wild_is_not_placed():
         "Two men and a woman on the television screen.",
     ):
         assert over_seeds("relation", caption) == [None] * 4
+
+
+def test_a_rare_vehicle_backs_off_to_the_vehicles_of_its_setting():
+    """ "Tram" and "helicopter" are too rare in the statistics for their absence from "travel
+    down the tracks" or "fly in the sky" to tell: they take their setting's counts (a train
+    travels there), but not under a name that fits the old noun only."""
+    for caption, new in (
+        ("A train traveling down tracks next to a lush forest.", "tram"),
+        ("The plane is flying high in the sky.", "helicopter"),
+    ):
+        negs = over_seeds("object", caption)
+        assert all(n is not None and n.replacement == new for n in negs), negs
+    for neg in over_seeds("object", "An American Airlines plane is in the sky"):
+        assert neg is None or neg.replacement != "helicopter", neg
+    # Animals do not share their uses: riding a horse never becomes riding a goat.
+    for neg in over_seeds("object", "Two equestrians riding their horses on the beach."):
+        assert neg is None or neg.replacement not in ("goats", "cows", "sheep"), neg
