@@ -643,7 +643,16 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
             if score is not None and scene:
-                fit = stats.score(scene, sg, among=kind, veto=SCENE_EXPECTED, ratio=SCENE_RATIO)
+                # A room is what it holds: each thing of the caption must have been seen in
+                # the new one ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
+                fit = stats.score(
+                    scene,
+                    sg,
+                    among=kind,
+                    veto=SCENE_EXPECTED,
+                    ratio=SCENE_RATIO,
+                    observed=noun.supercategory == "room",
+                )
                 score = None if fit is None else (score + fit) / 2
             if score is not None:
                 cands.append((match_case(p.words[s], pl if plural else sg), score, False))

@@ -886,3 +886,18 @@ def test_a_rare_vehicle_backs_off_to_the_vehicles_of_its_setting():
     # Animals do not share their uses: riding a horse never becomes riding a goat.
     for neg in over_seeds("object", "Two equestrians riding their horses on the beach."):
         assert neg is None or neg.replacement not in ("goats", "cows", "sheep"), neg
+
+
+def test_a_room_changes_only_where_the_new_room_holds_what_the_caption_names():
+    """Rooms are objects ("in a kitchen" → "in a bathroom"), and a room is what it holds:
+    every thing of the caption must have been seen in the new room."""
+    negs = over_seeds("object", "A very large and very posh living room.")
+    rooms = {"kitchen", "bathroom", "bedroom", "office", "living room"}
+    assert all(n is not None and n.replacement in rooms for n in negs), negs
+    for caption in (
+        "A grand piano in a formal residential living room",
+        "A bathroom with a tub, a toilet and a shower.",
+    ):
+        for neg in over_seeds("object", caption):
+            # A piano is seen in no bathroom or kitchen, a toilet and a tub in no other room.
+            assert neg is None or neg.replacement not in rooms, neg
