@@ -901,3 +901,14 @@ def test_a_room_changes_only_where_the_new_room_holds_what_the_caption_names():
         for neg in over_seeds("object", caption):
             # A piano is seen in no bathroom or kitchen, a toilet and a tub in no other room.
             assert neg is None or neg.replacement not in rooms, neg
+
+
+def test_making_a_food_becomes_another_thing_done_to_it():
+    """ "Make" is a source of the 'cooking' group: making a food becomes eating, cutting,
+    serving or slicing it (never preparing it, which says the same); making anything else
+    ("a phone call", "a catch") has no replacement."""
+    for caption in ("A man is in a kitchen making pizzas.", "A man making a sandwich."):
+        negs = over_seeds("verb", caption)
+        assert all(n is not None for n in negs), negs
+        assert {n.replacement for n in negs} <= {"eating", "cutting", "serving", "slicing"}, negs
+    assert over_seeds("verb", "A woman making a phone call on the street.") == [None] * 4
