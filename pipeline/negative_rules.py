@@ -76,6 +76,7 @@ SCENE_RATIO = 0.1
 VERB_SCENE_EXPECTED = 3.0
 VERB_SCENE_KNOWN = 80  # a scene word seen with this many verbs of the kind knows which fit
 OBJECT_KNOWN = 20  # a context where this many things of a kind were seen has shown which fit
+OBJECT_RARE = 20
 Result = tuple[list[Edit], float]
 _UNLOCATED = frozenset("day night morning afternoon evening time view scene".split())
 _ABSTRACT = frozenset("focus help care ease joy pride interest caution".split())
@@ -623,6 +624,14 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if noun.supercategory == "person":
             scene = []
         setting = lex.settings.get(lex.group_heads[noun.group])
+        # Vehicles of one medium move where the others do; animals do not share their uses.
+        # Not under a name or a noun modifier ("an American Airlines plane", "a 747 jumbo
+        # passenger jet"): those fit the old noun only, and a rare noun has no counts to say.
+        named = any(
+            p.deps[j] in ("compound", "nmod", "nummod") and j < s for j in p.children(e - 1)
+        )
+        moves = setting in lex.vehicle_settings and not named
+        peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
         cands = []
         for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
             if gid in present or sg in ctx.siblings.nouns or lex.settings.get(sg) != setting:
@@ -630,11 +639,20 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
                 continue
-            if not _fits_known_contexts(stats, feats, sg, kind):
+            if not _fits_known_contexts(stats, feats, sg, kind, peers=peers):
                 continue
             score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
             if score is not None and scene:
-                fit = stats.score(scene, sg, among=kind, veto=SCENE_EXPECTED, ratio=SCENE_RATIO)
+                # A room is what it holds: each thing of the caption must have been seen in
+                # the new one ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
+                fit = stats.score(
+                    scene,
+                    sg,
+                    among=kind,
+                    veto=SCENE_EXPECTED,
+                    ratio=SCENE_RATIO,
+                    observed=noun.supercategory == "room",
+                )
                 score = None if fit is None else (score + fit) / 2
             if score is not None:
                 cands.append((match_case(p.words[s], pl if plural else sg), score, False))
@@ -647,15 +665,27 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
 
 
 def _fits_known_contexts(
-    stats: CorpusStats, feats: list, noun: str, kind: tuple, known: int = OBJECT_KNOWN
+    stats: CorpusStats,
+    feats: list,
+    noun: str,
+    kind: tuple,
+    known: int = OBJECT_KNOWN,
+    peers: tuple = (),
 ) -> bool:
     """Whether `noun` was seen in each context of the caption that the corpus knows well
     (`OBJECT_KNOWN` sightings of its kind there): "brushing teeth with a clock", "riding a wave
-    on a skateboard", "a cat flying" are not."""
+    on a skateboard", "a cat flying" are not.
+
+    A noun the corpus hardly names (under `OBJECT_RARE` sightings in a view: "tram",
+    "helicopter") has no absences that tell; it backs off to its class, the other vehicles of
+    its setting (`peers`): a tram may travel down the tracks where a train does."""
     for view, context in feats:
         slot = stats.index[view].get(context)
         if not slot or slot.get(noun, 0):
             continue
+        if peers and stats.marginals[view][0].get(noun, 0) < OBJECT_RARE:
+            if any(slot.get(w, 0) for w in peers):
+                continue
         if sum(slot.get(w, 0) for w in kind) >= known:
             return False
     return True
