@@ -37,8 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from ahnpl.evaluation.shapes import SPLITS
+
 CONFIG = Path(__file__).with_name("shapes-clip.json")
-SPLITS = ("replace_att", "swap_att", "replace_obj", "swap_rel")
 
 _NO_PIXELS = {"data.image_negatives_per_sample": 0}
 # Two of the (up to four) rendered negatives per sample, drawn per step: bounds the cost.

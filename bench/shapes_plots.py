@@ -15,7 +15,9 @@ import csv
 import json
 from pathlib import Path
 
-SPLITS = ("replace_att", "swap_att", "replace_obj", "swap_rel", "average")
+from ahnpl.evaluation.shapes import SPLITS as BENCH_SPLITS
+
+SPLITS = (*BENCH_SPLITS, "average")
 TERMS = ("itc", "mhn_text", "mhn_image", "dm_text", "dm_image", "pos", "total")
 
 
@@ -32,7 +34,7 @@ def plot_accuracy(doc: dict, path: Path) -> Path:
     """Grouped bars: x = split, one bar per condition; returns `path`."""
     plt = _pyplot()
     starts = doc["starts"]
-    fig, axes = plt.subplots(len(starts), 1, figsize=(13, 4.2 * len(starts)), squeeze=False)
+    fig, axes = plt.subplots(len(starts), 1, figsize=(16, 4.2 * len(starts)), squeeze=False)
     for ax, (start, cells) in zip(axes[:, 0], starts.items()):
         names = list(cells)
         width = 0.85 / len(names)

@@ -1,17 +1,26 @@
-"""The shapes benchmark: SugarCrepe-style caption pairs on the shapes world's test split.
+"""The shapes benchmark: SugarCrepe-style caption pairs on the shapes world's test scenes.
 
 The world is `ahnpl.pipeline.shapes_world` (this module imports neither the build nor its
-editor). The two related objects of a test scene are both (colour, shape) combinations that
-never occur in training, from one held-out block, so the benchmark asks for composition, not
-memory, and a swap_att pair names two held-out pairs on either side (no side is favoured by
-what training showed). Protocol (SugarCrepe's):
-image-to-text, the true caption must score strictly above its one negative; accuracy per
-split and their mean ("average"). Splits, one pair per scene:
+editor). Two kinds of test scene, both new images (their own seed streams):
 
-- `replace_att`: the first held-out object's colour replaced by a colour absent from the scene;
-- `swap_att`: the colours of the two related objects exchanged;
-- `replace_obj`: the first held-out object's shape replaced by another shape;
-- `swap_rel`: the relation replaced by its opposite (left↔right, above↔below).
+- held-out scenes (`sample_scene(seed, "test", i)`): the two related objects are (colour,
+  shape) combinations that never occur in training, from one held-out block, so replacing a
+  colour or a shape asks for composition, not memory;
+- seen scenes (`sample_scene(seed, "test_seen", i)`): combinations seen in training whose
+  colour swap is made of seen combinations too, so the swap splits measure binding itself
+  (as ARO's and SugarCrepe's swap items do), not the systematic generalisation to unseen
+  combinations that the `_held_out` splits add.
+
+Protocol (SugarCrepe's): image-to-text, the true caption must score strictly above its one
+negative; accuracy per split and their mean ("average"). Splits, one pair per scene:
+
+- `replace_att` (held-out scene): the first held-out object's colour replaced by a colour
+  absent from the scene;
+- `swap_att` (seen scene): the colours of the two related objects exchanged;
+- `replace_obj` (held-out scene): the first held-out object's shape replaced;
+- `swap_rel` (seen scene): the relation replaced by its opposite (left↔right, above↔below);
+- `swap_att_held_out`, `swap_rel_held_out`: the same two swaps on the held-out scene (both
+  sides of `swap_att_held_out` name two held-out pairs).
 
 Files: `<data_root>/shapes/pairs.json` (`{"seed", "count", "items": [{"key", "split",
 "image", "caption", "negative"}]}`) and the PNGs under `<data_root>/shapes/images/`, made by
@@ -39,12 +48,30 @@ from ahnpl.pipeline.shapes_world import (
 )
 from ahnpl.seeding import python_rng
 
-SPLITS = ("replace_att", "swap_att", "replace_obj", "swap_rel")
+SPLITS = (
+    "replace_att",
+    "swap_att",
+    "replace_obj",
+    "swap_rel",
+    "swap_att_held_out",
+    "swap_rel_held_out",
+)
 PAIRS_FILE = "pairs.json"
 
 
+def _swapped(scene: Scene) -> str:
+    a, b, *rest = scene.objects
+    return Scene(
+        (replace(a, colour=b.colour), replace(b, colour=a.colour), *rest), scene.relation
+    ).caption()
+
+
+def _opposite(scene: Scene) -> str:
+    return Scene(scene.objects, OPPOSITE[scene.relation]).caption()
+
+
 def negatives_of(scene: Scene, rng: random.Random) -> dict[str, str]:
-    """One negative caption per split for a test scene (see the module docstring)."""
+    """The negative captions of a held-out test scene (see the module docstring)."""
     a, b, *rest = scene.objects
     novel = 0 if (a.colour, a.shape) in HELD_OUT else 1
 
@@ -56,20 +83,26 @@ def negatives_of(scene: Scene, rng: random.Random) -> dict[str, str]:
     present = {o.colour for o in scene.objects}
     colour = rng.choice([c for c in COLOURS if c not in present])
     shape = rng.choice([s for s in SHAPES if s != scene.objects[novel].shape])
-    swapped = (replace(a, colour=b.colour), replace(b, colour=a.colour), *rest)
     return {
         "replace_att": with_object(novel, colour=colour),
-        "swap_att": Scene(swapped, scene.relation).caption(),
         "replace_obj": with_object(novel, shape=shape),
-        "swap_rel": Scene(scene.objects, OPPOSITE[scene.relation]).caption(),
+        "swap_att_held_out": _swapped(scene),
+        "swap_rel_held_out": _opposite(scene),
     }
 
 
-def write_benchmark(data_root: str | Path, count: int = 200, seed: int = 0) -> Path:
-    """Render `count` test scenes and their pairs under `data_root/shapes`; return that folder.
+def seen_negatives_of(scene: Scene) -> dict[str, str]:
+    """The negative captions of a seen test scene: the two swaps."""
+    return {"swap_att": _swapped(scene), "swap_rel": _opposite(scene)}
 
-    The scenes are `sample_scene(seed, "test", i)` for i < count, so a training set built with
-    the same world seed never shares a (colour, shape) combination with them.
+
+def write_benchmark(data_root: str | Path, count: int = 200, seed: int = 0) -> Path:
+    """Render `count` scenes of each kind and their pairs under `data_root/shapes`.
+
+    Returns that folder. The scenes are `sample_scene(seed, "test", i)` and
+    `sample_scene(seed, "test_seen", i)` for i < count: a training set built with the same
+    world seed never shares a (colour, shape) combination with the former, nor an image with
+    either.
 
     Raises:
         ValueError: `count < 1`.
@@ -80,21 +113,23 @@ def write_benchmark(data_root: str | Path, count: int = 200, seed: int = 0) -> P
     (folder / "images").mkdir(parents=True, exist_ok=True)
     items = []
     for i in range(count):
-        scene = sample_scene(seed, "test", i)
-        name = f"test-{i:06d}.png"
-        (folder / "images" / name).write_bytes(encode_png(render(scene)))
-        rng = python_rng("shapes-eval", seed, i)
-        caption = scene.caption()
-        for split, negative in negatives_of(scene, rng).items():
-            items.append(
-                {
-                    "key": f"{i}-{split}",
-                    "split": split,
-                    "image": name,
-                    "caption": caption,
-                    "negative": negative,
-                }
-            )
+        held, seen = sample_scene(seed, "test", i), sample_scene(seed, "test_seen", i)
+        kinds = (
+            (held, f"test-{i:06d}.png", negatives_of(held, python_rng("shapes-eval", seed, i))),
+            (seen, f"seen-{i:06d}.png", seen_negatives_of(seen)),
+        )
+        for scene, name, negatives in kinds:
+            (folder / "images" / name).write_bytes(encode_png(render(scene)))
+            for split, negative in negatives.items():
+                items.append(
+                    {
+                        "key": f"{i}-{split}",
+                        "split": split,
+                        "image": name,
+                        "caption": scene.caption(),
+                        "negative": negative,
+                    }
+                )
     doc = {"seed": seed, "count": count, "items": items}
     (folder / PAIRS_FILE).write_text(json.dumps(doc, indent=1), encoding="utf-8")
     return folder
@@ -110,7 +145,7 @@ def summarize(splits: dict[str, dict]) -> dict[str, float]:
     "shapes",
     task="choice",
     summarize=summarize,
-    description="shapes world test split: held-out colour-shape pairs (docs/shapes.md)",
+    description="shapes world test scenes: binding, relations, held-out pairs (docs/shapes.md)",
     files=(PAIRS_FILE, "images/*.png"),
 )
 def load(data_root: Path) -> ItemList:
@@ -147,13 +182,15 @@ def load(data_root: Path) -> ItemList:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Render the shapes benchmark (test split).")
+    parser = argparse.ArgumentParser(description="Render the shapes benchmark (test scenes).")
     parser.add_argument("data_root", help="benchmark folder; writes DATA_ROOT/shapes")
-    parser.add_argument("--count", type=int, default=200, help="test scenes (4 pairs each)")
+    parser.add_argument(
+        "--count", type=int, default=200, help="test scenes of each kind (6 pairs per index)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="world seed (as the train build)")
     args = parser.parse_args(argv)
     folder = write_benchmark(args.data_root, args.count, args.seed)
-    print(f"wrote {args.count * len(SPLITS)} pairs on {args.count} images to {folder}")
+    print(f"wrote {args.count * len(SPLITS)} pairs on {2 * args.count} images to {folder}")
 
 
 if __name__ == "__main__":

@@ -268,39 +268,57 @@ def encode_png(image: Image.Image) -> bytes:
 # Sampling scenes
 
 
+SPLITS = ("train", "test", "test_seen")
+
+
 def _combos(split: str) -> list[tuple[str, str]]:
     everything = [(c, s) for c in COLOURS for s in SHAPES]
-    return [p for p in everything if p not in HELD_OUT] if split == "train" else everything
+    return everything if split == "test" else [p for p in everything if p not in HELD_OUT]
 
 
-def sample_scene(seed: int, split: str, index: int) -> Scene:
-    """Scene `index` of `split` ("train" | "test"), a function of (seed, split, index).
+def _swap_is_seen(picks: list[tuple[str, str]]) -> bool:
+    (c1, s1), (c2, s2) = picks[:2]
+    return (c2, s1) not in HELD_OUT and (c1, s2) not in HELD_OUT
 
-    Train scenes use only combinations outside `HELD_OUT`. A test scene's two related objects
-    are held-out pairs of one block (`HELD_OUT_BLOCKS`) with different colours and shapes, so
-    the colour-swapped caption (the benchmark's `swap_att` negative) names two held-out pairs
-    as the true caption does: what a model learnt about the pairs it saw in training helps
-    neither side.
 
-    Raises:
-        ValueError: unknown split.
-    """
-    if split not in ("train", "test"):
-        raise ValueError(f"split {split!r}: expected 'train' or 'test'")
-    rng = python_rng("shapes", seed, split, index)
+def _pick_objects(split: str, rng: random.Random) -> list[tuple[str, str]]:
+    """(colour, shape) of each object, distinct colours (see `sample_scene`)."""
     while True:
-        n = OBJECTS
-        combos = _combos(split)
         picks: list[tuple[str, str]] = []
         if split == "test":
             colours, shapes = HELD_OUT_BLOCKS[rng.randrange(len(HELD_OUT_BLOCKS))]
             c1, c2 = rng.sample(colours, 2)
             s1, s2 = rng.sample(shapes, 2)
             picks += [(c1, s1), (c2, s2)]
-        while len(picks) < n:
-            c, s = rng.choice(combos)
+        while len(picks) < OBJECTS:
+            c, s = rng.choice(_combos(split))
             if c not in {p[0] for p in picks}:
                 picks.append((c, s))
+        if split != "test_seen" or _swap_is_seen(picks):
+            return picks
+
+
+def sample_scene(seed: int, split: str, index: int) -> Scene:
+    """Scene `index` of `split` (`SPLITS`), a function of (seed, split, index).
+
+    - "train": only combinations outside `HELD_OUT`.
+    - "test": the two related objects are held-out pairs of one block (`HELD_OUT_BLOCKS`)
+      with different colours and shapes, so the colour-swapped caption names two held-out
+      pairs as the true caption does: what a model learnt about the pairs it saw in training
+      helps neither side (a test of binding on compositions never seen).
+    - "test_seen": new scenes (their own seed stream, so new positions) of pairs seen in
+      training whose colour swap is made of seen pairs too: neither side of the swap names a
+      held-out pair (a test of binding on known compositions, as ARO and SugarCrepe's swap
+      items are).
+
+    Raises:
+        ValueError: unknown split.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r}: expected one of {SPLITS}")
+    rng = python_rng("shapes", seed, split, index)
+    while True:
+        picks = _pick_objects(split, rng)
         # One size per scene: the attribute_swap rule then trades colours (two equal size words
         # never trade places), the binding the benchmark's swap_att tests.
         size = rng.choice(SIZES)

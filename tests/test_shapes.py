@@ -64,11 +64,11 @@ def test_test_split_holds_only_unseen_combinations():
 
 
 def test_swap_att_negatives_name_as_many_held_out_pairs_as_their_caption(tmp_path):
-    """The test is not biased by the split: a model that prefers the pairs it saw in training
-    (every negative made of seen pairs, every caption with an unseen one) would score below
-    chance for that reason alone, and one that knows the seen pairs as units would score
-    above it without binding anything. Both sides of a swap_att pair name two held-out pairs;
-    swap_rel changes no pair."""
+    """The held-out swap test is not biased by the split: a model that prefers the pairs it
+    saw in training (every negative made of seen pairs, every caption with an unseen one)
+    would score below chance for that reason alone, and one that knows the seen pairs as
+    units would score above it without binding anything. Both sides of a swap_att_held_out
+    pair name two held-out pairs; swap_rel_held_out changes no pair."""
     import json
 
     from ahnpl.evaluation.shapes import write_benchmark
@@ -79,13 +79,37 @@ def test_swap_att_negatives_name_as_many_held_out_pairs_as_their_caption(tmp_pat
     def held(text: str) -> int:
         return sum((o.colour, o.shape) in HELD_OUT for o in parse_caption(text).objects[:2])
 
-    swaps = [p for p in items if p["split"] == "swap_att"]
+    swaps = [p for p in items if p["split"] == "swap_att_held_out"]
     assert len(swaps) == 60
     for p in swaps:
         assert held(p["caption"]) == held(p["negative"]) == 2, p
         assert parse_caption(p["caption"]).objects[:2] != parse_caption(p["negative"]).objects[:2]
-    for p in (p for p in items if p["split"] == "swap_rel"):
-        assert held(p["caption"]) == held(p["negative"])
+    for p in (p for p in items if p["split"] == "swap_rel_held_out"):
+        assert held(p["caption"]) == held(p["negative"]) == 2
+
+
+def test_swap_splits_ask_for_binding_on_seen_pairs_in_new_images(tmp_path):
+    """swap_att and swap_rel measure binding itself: both sides name only pairs that training
+    shows (so what a model learnt of those pairs helps neither side), on scenes that are not
+    training scenes, while the training set still holds no held-out pair."""
+    import json
+
+    from ahnpl.evaluation.shapes import write_benchmark
+
+    folder = write_benchmark(tmp_path, count=60, seed=0)
+    items = json.loads((folder / "pairs.json").read_text())["items"]
+    train = {sample_scene(0, "train", i) for i in range(2000)}
+    for split in ("swap_att", "swap_rel"):
+        pairs = [p for p in items if p["split"] == split]
+        assert len(pairs) == 60 and all(p["image"].startswith("seen-") for p in pairs)
+        for p in pairs:
+            for text in (p["caption"], p["negative"]):
+                assert not names_held_out(parse_caption(text)), p
+    seen = [sample_scene(0, "test_seen", i) for i in range(60)]
+    assert not train & set(seen)
+    assert {(o.colour, o.shape) for s in seen for o in s.objects} <= _objects_seen("train", 300)
+    with pytest.raises(ValueError, match="test_seen"):
+        sample_scene(0, "validation", 0)
 
 
 def test_render_draws_each_object_where_the_scene_says():
@@ -183,9 +207,11 @@ def test_benchmark_pairs_change_exactly_what_their_split_names(tmp_path):
             "swap_att": {"colour"},
             "replace_obj": {"shape"},
             "swap_rel": set(),
+            "swap_att_held_out": {"colour"},
+            "swap_rel_held_out": set(),
         }[it.split]
         assert diff == expected
-        assert (pos.relation != neg.relation) == (it.split == "swap_rel")
+        assert (pos.relation != neg.relation) == it.split.startswith("swap_rel")
     (tmp_path / "shapes" / "pairs.json").unlink()
     with pytest.raises(FileNotFoundError, match="python -m ahnpl.evaluation.shapes"):
         bench.load(tmp_path)
@@ -238,9 +264,16 @@ def test_build_with_render_editor_then_evaluate(tmp_path):
     model = create_model("ahnpl-tiny")
     res = evaluate(model, ["shapes"], data_root=tmp_path / "bench", workers=0)
     shapes = res["benchmarks"]["shapes"]
-    assert shapes["n_scored"] == shapes["n_items"] == 12
+    assert shapes["n_scored"] == shapes["n_items"] == 18
     assert 0.0 <= shapes["summary"]["average"] <= 1.0
-    assert set(shapes["splits"]) == {"replace_att", "swap_att", "replace_obj", "swap_rel"}
+    assert set(shapes["splits"]) == {
+        "replace_att",
+        "swap_att",
+        "replace_obj",
+        "swap_rel",
+        "swap_att_held_out",
+        "swap_rel_held_out",
+    }
 
 
 def test_shapes_recipe_validates():
