@@ -8,15 +8,17 @@ in minutes, whether a loss teaches attribute binding and relations (docs/shapes.
 A scene holds 2 objects (the grammar also reads a third) on a black 64×64 canvas; each
 object has a shape (the noun), a colour, a size (small | big, the same for every object of a
 scene) and a position. The caption names every object, in order, and the
-relation of the first to the second:
+relation of the first to the second, "to the left of" or "above" (the right-hand or lower
+object comes second, so a relation is a word order):
 
     "a small red circle to the left of a small blue square"
     "a big green triangle above a big yellow diamond"
 
 Objects of one scene have distinct colours (so an attribute swap always changes the image).
 The test split holds (colour, shape) combinations that never occur in training
-(`HELD_OUT`): every test scene has at least one such object; no training scene has any, and
-no training negative may name one (`held_out_phrases`, `names_held_out`).
+(`HELD_OUT`): both related objects of a test scene are such pairs; no training scene has
+any, and no training negative may name one (`held_out_phrases`, `names_held_out`). The
+"test_seen" split holds new scenes of pairs seen in training.
 
 This module depends on PIL and numpy only: the build side (`ahnpl.pipeline.shapes`: the
 `shapes` input source and the `render` editor) and the benchmark (`ahnpl.evaluation.shapes`)
@@ -78,6 +80,12 @@ RELATION_TEXT = {
     "below": "below",
 }
 OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"}
+# The relations a caption says. "a red circle to the right of a blue square" is said "a blue
+# square to the left of a red circle": with one word per axis a relation is a word order (as
+# in ARO's VG-Relation and SugarCrepe's swap_obj), and a text encoder does not first have to
+# learn that "A right of B" means "B left of A" (measured: a NegCLIP probe learns relations
+# with canonical captions and does not with all four words; docs/shapes.md).
+CAPTION_RELATIONS = ("left", "above")
 # Phrases the negatives' lexicon may put in a relation slot, mapped onto the world's four.
 # "on"/"under" read as above/below on a flat picture; front/behind/inside/near have no
 # meaning here and make a caption unparseable (so the editor refuses them).
@@ -137,14 +145,24 @@ class Obj:
 
 @dataclass(frozen=True)
 class Scene:
-    """Objects in caption order; `relation` holds between objects 0 and 1."""
+    """`relation` holds between objects 0 and 1. Sampled scenes are canonical (objects in
+    caption order); a parsed negative may say "right of" or "below" until it is reworded."""
 
     objects: tuple[Obj, ...]
     relation: str
 
-    def caption(self) -> str:
+    def canonical(self) -> Scene:
+        """The same scene with its relation in `CAPTION_RELATIONS` (the two objects reordered)."""
+        if self.relation in CAPTION_RELATIONS:
+            return self
         a, b, *rest = self.objects
-        text = f"{a.phrase()} {RELATION_TEXT[self.relation]} {b.phrase()}"
+        return Scene((b, a, *rest), OPPOSITE[self.relation])
+
+    def caption(self) -> str:
+        """The caption in the world's words; the relation is one of `CAPTION_RELATIONS`."""
+        scene = self.canonical()
+        a, b, *rest = scene.objects
+        text = f"{a.phrase()} {RELATION_TEXT[scene.relation]} {b.phrase()}"
         for extra in rest:
             text += f", and {extra.phrase()}"
         return text
@@ -331,7 +349,9 @@ def sample_scene(seed: int, split: str, index: int) -> Scene:
         )
         placed = place(Scene((first, *objs[1:]), scene.relation), rng, keep=1, tries=50)
         if placed is not None:
-            return placed
+            # Laid out with all four relations (either object may be the one placed first),
+            # named in caption order.
+            return placed.canonical()
 
 
 # ---------------------------------------------------------------------------------------------

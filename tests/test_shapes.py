@@ -13,6 +13,7 @@ from ahnpl.pipeline.editors import EditRequest
 from ahnpl.pipeline.held_out import HeldOut
 from ahnpl.pipeline.shapes import LOCATE_SLACK, RenderEditor, locate, read_shapes
 from ahnpl.pipeline.shapes_world import (
+    CAPTION_RELATIONS,
     COLOURS,
     HELD_OUT,
     LEXICON,
@@ -196,6 +197,10 @@ def test_benchmark_pairs_change_exactly_what_their_split_names(tmp_path):
         pos, neg = parse_caption(it.positives[0]), parse_caption(it.negatives[0])
         assert (tmp_path / "shapes" / "images" / it.images[0].path).is_file()
         assert pos is not None and neg is not None and pos != neg
+        assert pos.relation == neg.relation and pos.relation in CAPTION_RELATIONS
+        if it.split.startswith("swap_rel"):  # "A left of B" → "B left of A": a word order
+            assert neg.objects == pos.objects[::-1]
+            continue
         diff = {
             field
             for p, n in zip(pos.objects, neg.objects, strict=True)
@@ -206,12 +211,9 @@ def test_benchmark_pairs_change_exactly_what_their_split_names(tmp_path):
             "replace_att": {"colour"},
             "swap_att": {"colour"},
             "replace_obj": {"shape"},
-            "swap_rel": set(),
             "swap_att_held_out": {"colour"},
-            "swap_rel_held_out": set(),
         }[it.split]
         assert diff == expected
-        assert (pos.relation != neg.relation) == it.split.startswith("swap_rel")
     (tmp_path / "shapes" / "pairs.json").unlink()
     with pytest.raises(FileNotFoundError, match="python -m ahnpl.evaluation.shapes"):
         bench.load(tmp_path)
@@ -346,8 +348,12 @@ def test_negatives_are_reworded_into_the_world_words_or_dropped():
     assert in_world_wording(caption, "a tiny red square to the left of a tiny blue circle") == (
         "a small red square to the left of a small blue circle"
     )
+    # A caption says "to the left of" or "above": the other two relations become a word order.
     assert in_world_wording(caption, "a big red square under a big blue circle") == (
-        "a big red square below a big blue circle"
+        "a big blue circle above a big red square"
+    )
+    assert in_world_wording(caption, "a big red square to the right of a big blue circle") == (
+        "a big blue circle to the left of a big red square"
     )
     assert in_world_wording(caption, "a big violet square to the left of a big blue circle") == (
         "a big purple square to the left of a big blue circle"
@@ -356,6 +362,7 @@ def test_negatives_are_reworded_into_the_world_words_or_dropped():
     assert in_world_wording(caption, "a big gray square to the left of a big blue circle") is None
     assert in_world_wording(caption, "a big red square behind a big blue circle") is None
     assert in_world_wording(caption, "a huge red square to the left of a big blue circle") is None
+    assert in_world_wording(caption, "a big blue circle to the right of a big red square") is None
     # A scene has one size, so no caption mixes them: such a negative is told by its words.
     assert in_world_wording(caption, "a small red square to the left of a big blue circle") is None
 
@@ -467,9 +474,10 @@ def test_reword_keeps_the_changed_span_consistent():
     rows, dropped = reword("shapes", [caption], [[moved, same, None]])
     assert dropped == 1 and rows[0][1:] == [None, None]
     got = rows[0][0]
-    assert got.text == "a small red square below a small blue circle"
+    # "under" is "below", said as a word order: the two objects trade places in the text.
+    assert got.text == "a small blue circle above a small red square"
     assert got.text == caption[: got.start] + got.replacement + caption[got.end :]
-    assert got.original == caption[got.start : got.end] == "to the left of"
+    assert got.original == caption[got.start : got.end] and got.start == len("a small ")
     assert reword(None, [caption], [[moved]]) == ([[moved]], 0)
     with pytest.raises(ValueError, match="unknown"):
         reword("nope", [caption], [[moved]])
