@@ -111,20 +111,24 @@ def _respan(neg, caption: str, text: str):
 
 
 def with_source_negatives(recipe, declared):
-    """`recipe` with the input source's held-out phrases, lexicon files and wording added.
+    """`recipe` with the input source's held-out phrases, lexicon files, wording and
+    statistics added.
 
     Args:
         recipe: `ahnpl.pipeline.recipe.Recipe`.
         declared: what the source declares (`ahnpl.pipeline.inputs.SourceNegatives`).
     Returns:
         A new Recipe (the given one is unchanged); entries already present are not repeated;
-        a wording set in the recipe wins.
+        a wording set in the recipe wins, and so do statistics (a `stats_file`, or a `stats`
+        other than the default "input").
     """
     neg = recipe.negatives
+    own_stats = neg.stats_file is not None or neg.stats != "input"
     update = {
         "held_out": list(dict.fromkeys([*neg.held_out, *declared.held_out])),
         "lexicons": list(dict.fromkeys([*neg.lexicons, *declared.lexicons])),
         "wording": neg.wording or declared.wording,
+        "stats_file": neg.stats_file if own_stats else declared.stats_file,
     }
     if all(getattr(neg, k) == v for k, v in update.items()):
         return recipe

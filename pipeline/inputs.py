@@ -81,12 +81,15 @@ class SourceNegatives:
     section (`ahnpl.pipeline.held_out.with_source_negatives`).
 
     `held_out`: phrases no training negative may contain; `lexicons`: user lexicon files;
-    `wording`: a registered `ahnpl.pipeline.held_out.WORDINGS` name, or None.
+    `wording`: a registered `ahnpl.pipeline.held_out.WORDINGS` name, or None; `stats_file`:
+    corpus statistics (`ahnpl-gen stats`) to use where the recipe keeps the default
+    `stats: input`, or None.
     """
 
     held_out: list[str] = field(default_factory=list)
     lexicons: list[str] = field(default_factory=list)
     wording: str | None = None
+    stats_file: str | None = None
 
 
 @dataclass

@@ -178,6 +178,16 @@ def held_out_phrases() -> list[str]:
     return sorted(f"{w} {shape}" for colour, shape in HELD_OUT for w in words[colour])
 
 
+def both_wordings(scene: Scene) -> list[str]:
+    """The scene's caption and the same scene said with the inverse relation ("a blue square
+    to the right of a red circle"): the corpus the world's statistics are made of, so the
+    negative rules find every relation's inverse plausible (a caption never says it; the
+    wording then turns it into a word order)."""
+    a, b, *rest = scene.objects
+    inverse = f"{b.phrase()} {RELATION_TEXT[OPPOSITE[scene.relation]]} {a.phrase()}"
+    return [scene.caption(), inverse + "".join(f", and {o.phrase()}" for o in rest)]
+
+
 def names_held_out(scene: Scene) -> bool:
     """Whether an object of `scene` is a held-out (colour, shape) pair."""
     return any((o.colour, o.shape) in HELD_OUT for o in scene.objects)

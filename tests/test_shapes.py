@@ -11,7 +11,7 @@ from PIL import Image
 
 from ahnpl.pipeline.editors import EditRequest
 from ahnpl.pipeline.held_out import HeldOut
-from ahnpl.pipeline.shapes import LOCATE_SLACK, RenderEditor, locate, read_shapes
+from ahnpl.pipeline.shapes import LOCATE_SLACK, STATS, RenderEditor, locate, read_shapes
 from ahnpl.pipeline.shapes_world import (
     CAPTION_RELATIONS,
     COLOURS,
@@ -324,8 +324,11 @@ def test_no_training_negative_names_a_held_out_composition(tmp_path, stats):
     assert manifest.recipe["negatives"]["wording"] == "shapes"
     types = manifest.negative_types
     texts, edited = 0, 0
+    relations: dict[str, list[bool]] = {}
     for url in shard_urls(str(tmp_path / "ds"), manifest):
         for rec in read_shard(url):
+            said = parse_caption(rec.captions[0]).relation
+            relations.setdefault(said, []).append(rec.neg_valid[0][types.index("relation")])
             for row, valid in zip(rec.neg_texts, rec.neg_valid):
                 for text, ok in zip(row, valid):
                     if ok:
@@ -338,6 +341,13 @@ def test_no_training_negative_names_a_held_out_composition(tmp_path, stats):
                 assert rec.neg_valid[edit.caption][edit.slot] and not _held_out_named(text)
                 edited += 1
     assert texts > 250 and edited > 200
+    # The world's statistics (declared by the source, unless the recipe picks others) find
+    # "below" plausible though no caption says it: vertical scenes get relation negatives too.
+    declared = manifest.recipe["negatives"]["stats_file"]
+    assert declared == (str(STATS) if stats == "input" else None)
+    if stats == "input":
+        assert set(relations) == set(CAPTION_RELATIONS)
+        assert all(sum(valid) > 0.8 * len(valid) for valid in relations.values()), relations
     # The world's own lexicon makes object negatives (shape nouns) valid.
     assert manifest.totals.valid_negatives["object"] > 0.5 * 120
     assert types.index("object") >= 0
