@@ -301,15 +301,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", type=Path, default=CONFIG, help="open_clip model-config JSON")
     p.add_argument("--count", type=int, default=8000, help="training scenes")
     p.add_argument("--test-count", type=int, default=400, help="test scenes (4 pairs each)")
-    p.add_argument("--pretrain-steps", type=int, default=200, help="plain-CLIP steps (warm)")
-    p.add_argument("--steps", type=int, default=100, help="steps of each warm-start run")
+    p.add_argument("--pretrain-steps", type=int, default=800, help="plain-CLIP steps (warm)")
+    p.add_argument("--steps", type=int, default=200, help="steps of each warm-start run")
     p.add_argument(
         "--scratch-steps",
         type=int,
-        default=None,
-        help="steps of each from-scratch run (default: pretrain + steps)",
+        default=400,
+        help="steps of each from-scratch run (0: pretrain + steps)",
     )
-    p.add_argument("--lr-scratch", type=float, default=1e-3, help="random init and pretraining")
+    p.add_argument("--lr-scratch", type=float, default=2e-3, help="random init and pretraining")
     p.add_argument("--lr-warm", type=float, default=1e-3, help="fine-tuning the warm start")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=0, help="loader workers per run")
