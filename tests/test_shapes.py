@@ -223,7 +223,7 @@ def test_benchmark_pairs_change_exactly_what_their_split_names(tmp_path):
 def test_build_with_render_editor_then_evaluate(tmp_path):
     """`--source shapes` + `--editor render` build shards whose edits are exact negatives."""
     from ahnpl.evaluation.run import evaluate
-    from ahnpl.evaluation.shapes import write_benchmark
+    from ahnpl.evaluation.shapes import SPLITS, write_benchmark
     from ahnpl.models import create_model
     from ahnpl.pipeline.build import build
     from ahnpl.pipeline.recipe import Recipe
@@ -268,14 +268,7 @@ def test_build_with_render_editor_then_evaluate(tmp_path):
     shapes = res["benchmarks"]["shapes"]
     assert shapes["n_scored"] == shapes["n_items"] == 18
     assert 0.0 <= shapes["summary"]["average"] <= 1.0
-    assert set(shapes["splits"]) == {
-        "replace_att",
-        "swap_att",
-        "replace_obj",
-        "swap_rel",
-        "swap_att_held_out",
-        "swap_rel_held_out",
-    }
+    assert set(shapes["splits"]) == set(SPLITS) and len(SPLITS) == 6
 
 
 def test_shapes_recipe_validates():
