@@ -87,21 +87,17 @@ def shard_metadata(url: str) -> dict:
             meta = pq.ParquetFile(f).schema_arrow.metadata or {}
         raw = meta.get(METADATA_KEY.encode())
         return json.loads(raw) if raw else {}
-    if url.endswith(".tar"):
-        for record_meta in _tar_json(url):
-            keys = ("schema_version", "negative_types", "recipe_sha256")
-            return {k: record_meta[k] for k in keys if k in record_meta}
-        return {}
-    raise ShardFormatError(f"{url}: unknown shard suffix (expected .parquet or .tar)")
-
-
-def _tar_json(url: str) -> Iterator[dict]:
+    if not url.endswith(".tar"):
+        raise ShardFormatError(f"{url}: unknown shard suffix (expected .parquet or .tar)")
     from webdataset.tariterators import tar_file_iterator
 
     with fsspec.open(url, "rb") as f:
-        for member in tar_file_iterator(f):
+        for member in tar_file_iterator(f):  # every sample carries it: the first one says
             if member["fname"].endswith(".json"):
-                yield json.loads(member["data"])
+                meta = json.loads(member["data"])
+                keys = ("schema_version", "negative_types", "recipe_sha256")
+                return {k: meta[k] for k in keys if k in meta}
+    return {}
 
 
 WRITERS: Registry[type[ShardWriter]] = Registry("shard format", option="output.format")

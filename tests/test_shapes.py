@@ -376,15 +376,8 @@ def test_render_editor_refuses_to_draw_a_held_out_composition():
         (Obj("triangle", "red", "small", 20, 32), Obj("circle", "blue", "big", 44, 32)), "left"
     )
     assert src.caption() == caption and not names_held_out(src)
-    req = EditRequest(
-        key="k",
-        caption_index=0,
-        slot=2,
-        image=render(src),
-        caption=caption,
-        negative=_neg("a small red circle to the left of a big blue circle"),
-        seed=0,
-    )
+    neg = _neg("a small red circle to the left of a big blue circle")
+    req = EditRequest("k", 0, 2, render(src), caption, neg, seed=0)
     assert RenderEditor().edit([req])[0].reason == "held_out"
     assert RenderEditor(held_out=False).edit([req])[0].image is not None
     # A test image (it names a held-out pair itself) may be edited: benchmarks are not trained on.
@@ -392,15 +385,8 @@ def test_render_editor_refuses_to_draw_a_held_out_composition():
     test_src = Scene(
         (Obj("circle", "red", "small", 20, 32), Obj("square", "blue", "big", 44, 32)), "left"
     )
-    req2 = EditRequest(
-        key="k",
-        caption_index=0,
-        slot=0,
-        image=render(test_src),
-        caption=test_caption,
-        negative=_neg("a small red circle to the right of a big blue square", "relation"),
-        seed=0,
-    )
+    neg2 = _neg("a small red circle to the right of a big blue square", "relation")
+    req2 = EditRequest("k", 0, 0, render(test_src), test_caption, neg2, seed=0)
     assert RenderEditor().edit([req2])[0].image is not None
 
 
