@@ -40,7 +40,7 @@ from ahnpl.pipeline.caption_parse import (
 from ahnpl.pipeline.corpus_stats import CorpusStats, noun_key, observe, open_stats
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
 from ahnpl.pipeline.negation import negation_scope, touches
-from ahnpl.pipeline.negative_rules import RULES, Roles, RuleContext
+from ahnpl.pipeline.rules import RULES, Roles, RuleContext
 from ahnpl.seeding import SEPARATOR
 from ahnpl.shards.schema import CORE_NEGATIVE_TYPES, slot_order
 

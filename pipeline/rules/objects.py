@@ -1,0 +1,268 @@
+"""The `object` and `object_swap` rules (DESIGN §4): replace a noun by one of its
+supercategory that fits the rest of the scene, keeping compounds whole and pronouns in
+agreement; swap two nouns that can take each other's role."""
+
+from __future__ import annotations
+
+import math
+
+from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase, moved_word
+from ahnpl.pipeline.corpus_stats import (
+    caption_nouns,
+    entity_class,
+    head_key,
+    noun_key,
+    relation_key,
+    verb_key,
+)
+from ahnpl.pipeline.lexicon import Lexicon
+from ahnpl.pipeline.rules.common import (
+    NOUN_TAGS,
+    RELATIVE,
+    SCENE_RATIO,
+    Result,
+    RuleContext,
+    fits_known_contexts,
+    is_compound,
+    is_plural,
+    pick,
+    plural_phrase,
+    subject_of,
+)
+from ahnpl.pipeline.surface import match_case
+
+# A noun the rest of the scene predicts SCENE_EXPECTED times among its kind but that was seen
+# there under SCENE_RATIO of that ("a tennis racket … in a baseball game") does not fit it;
+# the scene also weighs the choice among those that fit.
+SCENE_EXPECTED = 1.5
+
+
+def _nouns_in(p: Parse, ctx: RuleContext):
+    """(start, end, Noun, plural) for each lexicon noun that heads its phrase and is no part
+    of a compound it does not span whole ("bear" in "polar bear" is not replaced)."""
+    lex = ctx.lex
+    frozen = frozen_tokens(p, lex)
+    i, n = 0, len(p)
+    while i < n:
+        m = match_phrase(p.lows, i, lex.nouns, lex.max_noun_len, lex.noun_starts)
+        if m is None:
+            i += 1
+            continue
+        length, noun = m
+        last = i + length - 1
+        if p.tags[last] in NOUN_TAGS and p.deps[last] != "compound":
+            form = noun.plural if p.lows[last] not in lex.invariant_nouns else None
+            # Noun modifiers go with the noun: "computer monitors" → "cell phones".
+            s = i
+            while (
+                s > 0
+                and p.deps[s - 1] == "compound"
+                and p.heads[s - 1] == last
+                and p.tags[s - 1] in NOUN_TAGS
+                and p.lows[s - 1] not in lex.attributes
+            ):
+                s -= 1
+            inside = any(frozen[s : last + 1]) and tuple(p.lows[i : last + 1]) not in lex.compounds
+            before = s > 0 and is_compound(p, s - 1, s, ctx)
+            if not inside and not before:
+                default = form if form is not None else p.tags[last] == "NNS"
+                yield s, last + 1, noun, plural_phrase(p, s, last, default)
+        i += length
+
+
+def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
+    """The contexts a noun at token h stands in: its governor (verb or relation), what it
+    governs by a relation, its adjectives."""
+    lex, feats = ctx.lex, []
+    g, dep = p.heads[h], p.deps[h]
+    if dep in ("dobj", "nsubj", "nsubjpass") and p.tags[g].startswith("VB"):
+        v = verb_key(p, g, lex)
+        feats.append(("gov|g", (("v:" if dep == "dobj" else "s:") + v,)))
+    elif dep == "pobj" and g != h:
+        first, r = g, relation_key((p.lows[g],), lex)
+        for st in range(max(0, g - lex.max_relation_len + 1), g + 1):
+            m = match_phrase(p.lows, st, lex.relations, lex.max_relation_len, lex.relation_starts)
+            if m is not None and st + m[0] - 1 == g:  # "in front of": the relation starts at "in"
+                first, r = st, m[1].group
+                break
+        feats.append(("rel|hr", (head_key(p, p.heads[first], lex), r)))
+        cls = entity_class(p, p.heads[first], lex)
+        if cls is not None:
+            feats.append(("crel|cr", (cls, r)))
+    for j in p.children(h):
+        if p.deps[j] == "amod" and p.lows[j] in lex.swappable:
+            feats.append(("amod|a", (p.lows[j],)))
+        elif p.deps[j] in ("acl", "relcl") and p.tags[j].startswith("VB"):
+            # "a bird flying", "an airplane that is flying": the noun does what the verb says.
+            if p.child(j, ("nsubj", "nsubjpass")) in (None, *_relative_kids(p, j)):
+                feats.append(("gov|g", ("s:" + verb_key(p, j, lex),)))
+        elif p.deps[j] == "prep" and (pobj := p.child(j, ("pobj",))) is not None:
+            r = relation_key((p.lows[j],), lex)
+            feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
+    return feats
+
+
+def _relative_kids(p: Parse, v: int) -> list[int]:
+    return [j for j in p.children(v) if p.lows[j] in RELATIVE]
+
+
+def _gender(p: Parse, lex: Lexicon) -> frozenset[str]:
+    """The genders the caption's pronouns refer to ("his" → male)."""
+    out = set()
+    for low, tag in zip(p.lows, p.tags):
+        if tag in ("PRP", "PRP$"):
+            if low in lex.male:
+                out.add("male")
+            elif low in lex.female:
+                out.add("female")
+    return frozenset(out)
+
+
+def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    found = list(_nouns_in(p, ctx))
+    # Groups already in the caption are no replacement: "a dog and a cat" ↛ "a cat and a cat".
+    present = {noun.group for _, _, noun, _ in found} | {
+        lex.nouns[(w,)].group for w in p.lows if (w,) in lex.nouns
+    }
+    genders = _gender(p, lex)
+    slots = []
+    for s, e, noun, plural in found:
+        feats = _noun_features(p, e - 1, ctx)
+        kind = lex.kind_words[noun.supercategory]
+        # The rest of the scene must hold the new noun too: no tennis racket in a baseball
+        # game (nouns seen together in one caption, `co`).
+        # Not for people: captions say who does what unevenly (girls skateboard too).
+        own = noun_key(p, e - 1, lex)
+        scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+        if noun.supercategory == "person":
+            scene = []
+        setting = lex.settings.get(lex.group_heads[noun.group])
+        # Vehicles of one medium move where the others do; animals do not share their uses.
+        # Not under a name or a noun modifier ("an American Airlines plane", "a 747 jumbo
+        # passenger jet"): those fit the old noun only, and a rare noun has no counts to say.
+        named = any(
+            p.deps[j] in ("compound", "nmod", "nummod") and j < s for j in p.children(e - 1)
+        )
+        moves = setting in lex.vehicle_settings and not named
+        peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
+        cands = []
+        for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
+            if gid in present or sg in ctx.siblings.nouns or lex.settings.get(sg) != setting:
+                continue
+            # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
+            if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
+                continue
+            if not fits_known_contexts(stats, feats, sg, kind, peers=peers):
+                continue
+            score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
+            if score is not None and scene:
+                # A room is what it holds: each thing of the caption must have been seen in
+                # the new one ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
+                fit = stats.score(
+                    scene,
+                    sg,
+                    among=kind,
+                    veto=SCENE_EXPECTED,
+                    ratio=SCENE_RATIO,
+                    observed=noun.supercategory == "room",
+                )
+                score = None if fit is None else (score + fit) / 2
+            if score is not None:
+                cands.append((match_case(p.words[s], pl if plural else sg), score, False))
+        if cands:
+            slots.append(((s, e), cands))
+    if not slots:
+        return None
+    (s, e), repl, score = pick(rng, slots)
+    return [(s, e, repl)], score
+
+
+def _has_det(p: Parse, i: int) -> bool:
+    return p.child(i, ("det", "nummod", "poss")) is not None
+
+
+def _is_mass(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
+    noun = lex.nouns.get(tuple(p.lows[span[0] : span[1]])) or lex.nouns.get((p.lows[span[1] - 1],))
+    return noun is not None and noun.mass
+
+
+def _noun_span(p: Parse, h: int, lex: Lexicon) -> tuple[int, int]:
+    """The noun at h with its noun modifiers, or the lexicon phrase it ends ("hot dog")."""
+    for n in range(min(lex.max_noun_len, h + 1), 1, -1):
+        if tuple(p.lows[h - n + 1 : h + 1]) in lex.nouns:
+            return h - n + 1, h + 1
+    s = h
+    while s > 0 and p.deps[s - 1] == "compound" and p.heads[s - 1] == h:
+        s -= 1
+    return s, h + 1
+
+
+def _swap_pairs(p: Parse, lex: Lexicon):
+    """(subject span, object span, role features) of the nouns a verb or relation links."""
+    for i in range(len(p)):
+        anchor, obj, verb_anchor = None, None, p.tags[i].startswith("VB")
+        if verb_anchor:
+            obj, anchor = p.child(i, ("dobj",)), i
+        else:
+            m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+            if m is not None and (m[0] > 1 or p.deps[i] == "prep"):
+                obj, anchor = p.child(i + m[0] - 1, ("pobj",)), p.heads[i]
+        if obj is None or anchor is None:
+            continue
+        subj = subject_of(p, anchor)
+        if subj is None or subj == obj:
+            continue
+        a, b = _noun_span(p, subj, lex), _noun_span(p, obj, lex)
+        if (
+            p.tags[subj] not in NOUN_TAGS
+            or p.tags[obj] not in NOUN_TAGS
+            or "compound" in (p.deps[subj], p.deps[obj])
+            or p.lows[subj] == p.lows[obj]
+            or p.lows[subj] in lex.relation_object_stoplist
+            or p.lows[obj] in lex.relation_object_stoplist
+            or (a[1] > b[0] and b[1] > a[0])  # overlapping spans
+        ):
+            continue
+        number = is_plural(p, subj, lex)
+        if (
+            number != is_plural(p, obj, lex)
+            or plural_phrase(p, a[0], subj, number) != number
+            or plural_phrase(p, b[0], obj, number) != number
+            # Determiners stay in place: "A plate with broccoli" ↛ "A broccoli with plate".
+            or _has_det(p, subj) != _has_det(p, obj)
+            or _is_mass(p, a, lex)
+            or _is_mass(p, b, lex)
+        ):
+            continue
+        s_key, o_key = noun_key(p, subj, lex), noun_key(p, obj, lex)
+        # The swapped statement itself must be in the corpus ("a cat chasing a dog" for "a dog
+        # chasing a cat"): only then can the nouns take each other's role ("the leash is
+        # wearing a dog", "a desk on a computer" are never said).
+        if verb_anchor:
+            v = verb_key(p, anchor, lex)
+            feats = ([("svo|vo", (v, s_key))], [("svo|sv", (o_key, v))])
+        else:
+            r = relation_key(tuple(p.lows[i : i + m[0]]), lex)
+            feats = ([("rel|ro", (r, s_key))], [("rel|hr", (o_key, r))])
+        # Adjectives stay in place: each noun must also go with the other's ("a sliding dog").
+        feats[0].extend(("amod|a", (p.lows[j],)) for j in p.children(subj) if p.deps[j] == "amod")
+        feats[1].extend(("amod|a", (p.lows[j],)) for j in p.children(obj) if p.deps[j] == "amod")
+        yield a, b, ((o_key, feats[0]), (s_key, feats[1]))
+
+
+def object_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    pairs = []
+    for a, b, feats in _swap_pairs(p, ctx.lex):
+        scores = [ctx.stats.score(f, cand, observed=True) for cand, f in feats]
+        if None not in scores:
+            pairs.append(((a, b), sum(scores) / 2, False))
+    if not pairs:
+        return None
+    (a, b), score, _ = rng.weighted(pairs, [math.exp(sc) for _, sc, _ in pairs])
+
+    def text(src: tuple[int, int], dst: tuple[int, int]) -> str:
+        head = moved_word(p, src[0], dst[0])
+        return head + p.text[p.ends[src[0]] : p.ends[src[1] - 1]]
+
+    return [(a[0], a[1], text(b, a)), (b[0], b[1], text(a, b))], score

@@ -1,0 +1,207 @@
+"""The `relation` rule: replace a spatial or relational preposition or phrase (DESIGN §4).
+
+Never a particle of a phrasal verb, an idiom or `with` (that is `existence`); the replacement is
+plausible for the (head, relation, object) triple and absent from every sibling caption."""
+
+from __future__ import annotations
+
+import math
+
+from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase
+from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
+    CorpusStats,
+    entity_class,
+    head_key,
+    noun_key,
+    relation_key,
+    verb_key,
+)
+from ahnpl.pipeline.lexicon import Lexicon
+from ahnpl.pipeline.rules.common import (
+    UNLOCATED,
+    Result,
+    RuleContext,
+    agent_of,
+    is_compound,
+    pick,
+    setting_of,
+)
+from ahnpl.pipeline.surface import match_case
+
+_OBJECT_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS", "PRP"})
+
+# Relations are few and frequent, so their statistics can speak earlier: a relation half as
+# often expected as once in a context, and unseen there, is not plausible in it.
+RELATION_VETO = 0.5
+RELATION_FLOOR = -6.0
+VERTICAL = frozenset({"under", "above", "on", "in"})
+HEAD_KNOWN = 5  # a verb seen with fewer relations than this may govern its preposition
+
+
+def _is_particle(p: Parse, i: int, ctx: RuleContext) -> bool:
+    """A preposition the corpus reads as a verb's particle more often than as a relation
+    ("pick up", "look out"), or one the parser attaches as a particle."""
+    if p.deps[i] == "prt":
+        return True
+    h = p.heads[i]
+    if not p.tags[h].startswith("VB"):
+        return False
+    v, st = verb_key(p, h, ctx.lex), ctx.stats
+    as_rel = st.count("rel|h", (v,), relation_key((p.lows[i],), ctx.lex))
+    return st.count("prt|v", (v,), p.lows[i]) > as_rel
+
+
+def _relation_slots(p: Parse, ctx: RuleContext):
+    """(first, end, Relation, object token) of each relation a rule may replace; the object
+    of "on it" is the noun "it" stands for (`_antecedent`)."""
+    lex = ctx.lex
+    frozen = frozen_tokens(p, lex)
+    n, i = len(p), 0
+    while i < n:
+        m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+        if m is None or frozen[i]:
+            i += 1
+            continue
+        length, rel = m
+        last = i + length - 1
+        # A lone preposition must be one ("up" as a particle, "by" as the passive agent are not);
+        # after a determiner the words are a noun phrase ("the inside of a toilet").
+        ok = length > 1 or (p.tags[i] == "IN" and p.deps[i] == "prep")
+        det = i > 0 and p.deps[i - 1] in ("det", "poss") and i <= p.heads[i - 1] <= last
+        ok = ok and not det and not _is_particle(p, i, ctx)
+        # "very close to", "right next to": the modifier would be left on the new phrase.
+        ok = ok and not any(p.deps[j] == "advmod" and j < i for j in p.children(i))
+        # "across the street from a building" says where the building is, not the street.
+        ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
+        obj = p.child(last, ("pobj",)) if ok else None
+        if obj is not None and p.lows[obj] in _PRONOUNS:
+            obj = _antecedent(p, i, obj, lex)
+        # Nothing is located by "a day at the beach" or "a view of": time and view heads.
+        head = p.lows[p.heads[i]]
+        if (
+            obj is not None
+            and p.tags[obj] in _OBJECT_TAGS
+            and (p.lows[obj] not in lex.relation_object_stoplist or _named_place(p, obj, ctx))
+            and head not in UNLOCATED
+        ):
+            yield i, i + length, rel, obj
+        i += length
+
+
+_PRONOUNS = {"it": "NN", "them": "NNS"}
+
+
+def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
+    """The noun a pronoun object stands for ("a lake with boats on it" → lake): the first
+    noun of the caption, of the pronoun's number, that is not the thing located."""
+    located = p.heads[rel]
+    for j in range(rel):
+        if (
+            p.tags[j] == _PRONOUNS[p.lows[pron]]
+            and j != located
+            and p.deps[j] != "compound"
+            and p.lows[j] not in lex.relation_object_stoplist
+            and p.lows[j] not in lex.collectives
+        ):
+            return j
+    return None
+
+
+def _named_place(p: Parse, obj: int, ctx: RuleContext) -> bool:
+    """A stop-listed word that its modifier makes a place ("a parking lot"): a compound the
+    lexicon or the corpus knows."""
+    return any(p.deps[j] == "compound" and is_compound(p, j, obj, ctx) for j in p.children(obj))
+
+
+def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
+    """Tokens inside a relation phrase of several words ("in front of", "on top of")."""
+    out, i = [False] * len(p), 0
+    while i < len(p):
+        m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+        if m is not None and m[0] > 1:
+            out[i : i + m[0]] = [True] * m[0]
+        i += m[0] if m is not None else 1
+    return out
+
+
+def _relation_score(
+    stats: CorpusStats, feats: list, group: str, verb_head: bool = False
+) -> float | None:
+    """Plausibility of relation `group` between a head and an object (`feats`: the pair, the
+    head alone, the object alone), or None. A relation the corpus states for this very pair
+    `OBSERVED_MIN` times is plausible whatever the marginal counts say."""
+    if stats.count(*feats[0], group) < OBSERVED_MIN:
+        # The head must have been seen with the new relation ("chewing on a toy" ↛ "chewing
+        # next to"), and so must the object where the relation needs something of it: one
+        # sits under a table, not under a bench or a slope.
+        if verb_head and stats.total(*feats[1]) < HEAD_KNOWN:
+            return None
+    score = stats.score(feats, group, veto=RELATION_VETO)
+    if score is None and stats.count(*feats[0], group) >= OBSERVED_MIN:
+        # Seen for this pair, but not against the class of what is located: cats sit under a
+        # bench, people do not.
+        by_class = [f for f in feats if f[0] == "crel|co"]
+        if not by_class or stats.score(by_class, group, veto=RELATION_VETO) is not None:
+            score = stats.score(feats, group, veto=math.inf)
+    return score if score is not None and score >= RELATION_FLOOR else None
+
+
+def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    slots = []
+    frozen = frozen_tokens(p, lex)
+    in_phrase = _in_relation_phrase(p, lex)
+    for i, low in enumerate(p.lows):
+        if frozen[i] or in_phrase[i]:
+            continue  # "on top of" ↛ "on bottom of": the phrase is replaced whole or not at all
+        # "playing outside in the grass": the place that follows says which side it is.
+        place = i + 1 < len(p) and p.tags[i + 1] == "IN"
+        if low in lex.side_adverbs and p.tags[i] == "RB" and p.deps[i] == "advmod" and not place:
+            slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
+        elif (
+            low in lex.sides
+            and p.tags[i] in ("NN", "JJ")
+            and (
+                (i > 0 and p.lows[i - 1] in lex.side_before)
+                or (i + 1 < len(p) and p.lows[i + 1] in lex.side_after)
+            )
+            and not p.has(lex.sides[low])
+        ):
+            slots.append(((i, i + 1), [(lex.sides[low], 0.0, True)]))
+    riding = any(
+        t.startswith("VB") and verb_key(p, j, lex) in lex.ridden for j, t in enumerate(p.tags)
+    )
+    for s, e, rel, obj in _relation_slots(p, ctx):
+        if riding and setting_of(p, obj, lex) is not None:
+            continue  # "a man on a motorbike rides down the street": he is on it
+        surface = p.lows[obj] in lex.surfaces  # "a bus on a street" ↛ "in front of a street"
+        # A vehicle or board on its surface is not beside it: "a train next to the tracks".
+        vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
+        h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
+        feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
+        # For up and down the class of what is located speaks too: a cat sits under a bench,
+        # a person does not.
+        cls = entity_class(p, p.heads[s], lex)
+        vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
+        cands = []
+        for group in rel.contrast:
+            say = lex.relation_say[group]
+            if p.has(say) or (group, o) in ctx.siblings.rel:
+                continue
+            if (surface and group not in lex.surfaces_keep) or (vehicle and group == "near"):
+                continue
+            score = _relation_score(
+                stats,
+                vertical if group in VERTICAL else feats,
+                group,
+                p.tags[p.heads[s]].startswith("VB"),
+            )
+            if score is not None:
+                cands.append((say, score, say in rel.replacements))
+        if cands:
+            slots.append(((s, e), cands))
+    if not slots:
+        return None
+    (s, e), repl, score = pick(rng, slots, antonyms=True)
+    return [(s, e, match_case(p.words[s], repl))], score

@@ -1,0 +1,231 @@
+"""The `verb` rule (DESIGN §4): replace a verb by one that fits its subject, its object, its
+medium and the scene, in the same form."""
+
+from __future__ import annotations
+
+import math
+
+from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase
+from ahnpl.pipeline.corpus_stats import OBSERVED_MIN, CorpusStats, caption_nouns, noun_key
+from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
+from ahnpl.pipeline.rules.common import (
+    SCENE_RATIO,
+    Result,
+    RuleContext,
+    agent_of,
+    fits_known_contexts,
+    pick,
+    setting_of,
+    subject_of,
+    supercategory_of,
+)
+from ahnpl.pipeline.surface import match_case
+
+# A verb must fit its subject and object: a verb seen under a quarter as often as expected
+# there ("horses sitting"), or one too rare for absence to tell ("an airplane falls"), is out.
+VERB_RATIO = 0.25
+VERB_FLOOR = -7.0
+VERB_KNOWN = 60
+
+# An object is more telling than a subject ("a man" does anything): fewer sightings suffice.
+VERB_KNOWN_OBJECT = 10
+VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
+VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
+VERB_SCENE_EXPECTED = 3.0
+VERB_SCENE_KNOWN = 80  # a scene word seen with this many verbs of the kind knows which fit
+
+
+def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
+    """The contexts of the verb at token i: its subject and object, its relations."""
+    lex = ctx.lex
+    subj, obj = subject_of(p, i), p.child(i, ("dobj",))
+    s = noun_key(p, subj, lex) if subj is not None else "-"
+    o = noun_key(p, obj, lex) if obj is not None else "-"
+    # The pair is most telling but sparse; the subject alone and the object alone are dense
+    # ("a man riding a bat": no verb of a bat is "ride").
+    feats = [("svo|so", (s, o))] if s != "-" else []
+    if s != "-":
+        feats.append(("svo|s", (s,)))
+    if o != "-" or s == "-":
+        feats.append(("svo|o", (o,)))
+    for j in p.children(i):
+        if p.deps[j] == "prep":
+            # A phrase counts as its group ("next to" as near), as the statistics count it.
+            m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
+            last = j + m[0] - 1 if m is not None else j
+            pobj = p.child(last, ("pobj",))
+            r = m[1].group if m is not None else p.lows[j]
+            if pobj is not None:
+                feats.append(("rel|ro", (r, noun_key(p, pobj, lex))))
+            else:
+                feats.append(("rel|r", (r,)))
+    return feats
+
+
+def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex = ctx.lex
+    frozen = frozen_tokens(p, lex)
+    slots = []
+    present = set(p.lows)
+    for i, (low, tag, dep) in enumerate(zip(p.lows, p.tags, p.deps)):
+        entries = lex.verbs.get(low)
+        if not entries or tag not in TAG_TO_FORM or dep in ("amod", "aux", "auxpass", "compound"):
+            continue
+        if frozen[i] or (_after_be(p, i) and TAG_TO_FORM[tag] == 0):
+            continue  # "is hold": the caption's own error; a replacement would keep it
+        if p.child(i, ("acomp", "oprd")) is not None:
+            continue  # "looks clean", "sitting empty": a copula, the adjective says what is new
+        if p.child(i, ("prt",)) is not None:
+            continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
+        obj = p.child(i, ("dobj",))
+        if obj is not None and p.tags[obj] == "PRP":
+            continue  # "serve it": what "it" is, and so which verbs fit it, is unknown
+        k = TAG_TO_FORM[tag]
+        match = [v for v, form in entries if form == k]
+        if len(match) != 1:
+            continue
+        cands = _verb_candidates(p, i, match[0], k, present, ctx)
+        if cands:
+            slots.append((i, cands))
+    if not slots:
+        return None
+    i, repl, score = pick(rng, slots)
+    return [(i, i + 1, match_case(p.words[i], repl))], score
+
+
+def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext) -> list:
+    lex = ctx.lex
+    obj = p.child(i, ("dobj",))
+    transitive = obj is not None or p.child(i, ("auxpass", "nsubjpass")) is not None
+    # "A car is parked", "a man is seated": the passive of a verb of rest states where a thing
+    # is, as "is driving", "is standing" would; it takes their -ing form.
+    aux = p.child(i, ("auxpass",))
+    if k == 4 and obj is None and aux is not None and p.lows[aux] in _BE_FINITE:
+        if p.child(i, ("agent",)) is None:
+            transitive, k = False, 2
+    obj_kind = supercategory_of(p, obj, lex)
+    # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers"; and a
+    # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
+    subj = agent_of(p, i)
+    lifeless = not _animate(p, subj, lex)
+    animal = subj is not None and supercategory_of(p, _members(p, subj, lex), lex) == "animal"
+    purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
+    setting = setting_of(p, subj, lex)
+    subj_kind = supercategory_of(p, subj, lex)
+    feats = _verb_features(p, i, ctx)
+    groups = [
+        (g, members)
+        for g in lex.verb_membership[v.forms[0]]
+        for g_transitive, objects, members, subjects in (lex.verb_groups[g],)
+        if g_transitive == transitive
+        and not (objects and obj_kind not in objects)
+        and not (subjects and subj_kind not in subjects)
+        and not (lifeless and g == "posture")
+    ]
+    # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
+    among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
+    kinds = tuple("v:" + m for m in among)
+    scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
+    # "A bus parked in front of …" → "A bus driving in front of …": an intransitive verb has no
+    # passive participle to put there.
+    if k == 4 and p.deps[i] == "acl" and not transitive:
+        k = 2
+    out: dict[str, tuple] = {}
+    for _, members in groups:
+        for other in members:
+            base = other.forms[0]
+            if (
+                base in v.synonyms
+                or present & set(other.forms)
+                or (lifeless and base in lex.animate_only)
+                or (animal and base in lex.human_only)
+                or (purpose and base in lex.statives)
+                or (base in lex.road_only and setting not in (None, "road"))
+                or base in ctx.siblings.verbs
+                or other.forms[k] in out
+            ):
+                continue
+            score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
+            if score is not None and scene:
+                # The rest of the scene must hold the new verb: nobody swims on a sidewalk.
+                fit = ctx.stats.score(
+                    scene, "v:" + base, among=kinds, veto=VERB_SCENE_EXPECTED, ratio=SCENE_RATIO
+                )
+                if not fits_known_contexts(ctx.stats, scene, "v:" + base, kinds, VERB_SCENE_KNOWN):
+                    fit = None
+                score = None if fit is None else (score + fit) / 2
+            if score is not None:
+                out[other.forms[k]] = (other.forms[k], score, False)
+    return list(out.values())
+
+
+def _verb_score(
+    stats: CorpusStats, feats: list, verb: str, among: tuple, transitive: bool, locative=()
+):
+    """Plausibility of `verb` in the frame `feats` (`_verb_features`), or None.
+
+    Passes when no context vetoes it (see `VERB_RATIO`, `VERB_FLOOR`), or when the corpus
+    shows the frame itself: the verb with this object (a transitive use) or this subject (an
+    intransitive one) `OBSERVED_MIN` times, with each of its prepositional phrases at least
+    once ("sit at a table" → "stand at a table"), and its object does not speak against it
+    ("wear an umbrella": seen twice, far below its share) unless seen `VERB_SEEN` times. Then
+    the sparse pair and subject counts veto nothing.
+    """
+    own = "svo|o" if transitive else "svo|s"
+    frame = [f for f in feats if f[0] in (own, "rel|ro")]
+    seen = stats.count(*frame[0], verb) if frame and frame[0][0] == own else 0
+    # Its own argument (the object; the subject without one), when the corpus knows it well,
+    # must have been seen with it: not "kick a hand", "wear a knife", "a man flies beside".
+    known = frame[0] if transitive and seen else None
+    if not transitive and feats and feats[0][0] == "svo|so":
+        known = feats[0]
+    if transitive and frame and frame[0][0] == own:
+        known = frame[0]
+    enough = VERB_KNOWN_OBJECT if transitive else VERB_KNOWN
+    if known and stats.total(*known) >= enough and stats.count(*known, verb) < VERB_MIN:
+        return None
+    # Each preposition that a verb governs must go with the new verb somewhere: not "parking
+    # past", "stopping through", "resting with"; a locative one fits any ("laying at a station").
+    if any(
+        stats.count("rel|h", (verb,), c[0]) < OBSERVED_MIN
+        for view, c in feats
+        if view == "rel|ro" and c[0] not in locative
+    ):
+        return None
+    score = stats.score(feats, verb, among=among, ratio=VERB_RATIO)
+    if score is not None:
+        return score if score >= VERB_FLOOR else None
+    if seen < OBSERVED_MIN:
+        return None
+    if any(stats.count(view, c, verb) < 1 for view, c in frame if view == "rel|ro"):
+        return None
+    weak = seen < VERB_SEEN
+    if weak and transitive and stats.score(frame[:1], verb, among=among, ratio=VERB_RATIO) is None:
+        return None
+    score = stats.score(feats, verb, among=among, veto=math.inf)
+    return score if score >= VERB_FLOOR else None
+
+
+_BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
+_BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
+
+
+def _after_be(p: Parse, i: int) -> bool:
+    return i > 0 and p.lows[i - 1] in _BE
+
+
+def _members(p: Parse, i: int, lex: Lexicon) -> int:
+    """The noun a collective stands for ("a group of giraffes" → giraffes), else i."""
+    if p.lows[i] in lex.collectives:
+        of = p.child(i, ("prep",))
+        inner = p.child(of, ("pobj",)) if of is not None and p.lows[of] == "of" else None
+        if inner is not None:
+            return inner
+    return i
+
+
+def _animate(p: Parse, i: int | None, lex: Lexicon) -> bool:
+    if i is None:
+        return False
+    i = _members(p, i, lex)
+    return p.lows[i] in lex.animate_extra or supercategory_of(p, i, lex) in ("person", "animal")
