@@ -230,7 +230,7 @@ def test_articles_follow_the_new_word():
 
 def test_plural_nouns_and_numbers_agree(gen):
     lex = load_lexicon()
-    got = by_type(gen, "Two dogs playing in a park")
+    got = by_type(gen, "Two dogs playing in the grass")
     assert lex.nouns[tuple(got["object"].replacement.lower().split())].plural
     number = got["attribute"].replacement
     assert number[0].isupper() and lex.numbers[number.lower()] >= 2 and number != "Two"

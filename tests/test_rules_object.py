@@ -1,0 +1,57 @@
+"""The `object` rule's places, athletes and drinks (DESIGN §4, docs/negatives.md round neg6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ahnpl.pipeline.lexicon import load_lexicon
+from ahnpl.pipeline.negatives import NegativeGenerator
+
+SEEDS = range(30)
+
+
+@pytest.fixture(scope="module")
+def draws():
+    """caption → the object negatives of seeds 0..29 (None where there is none)."""
+    gens = [NegativeGenerator(types=["object"], seed=s) for s in SEEDS]
+
+    def run(caption: str) -> list:
+        return [g.generate_one(caption)[0] for g in gens]
+
+    return run
+
+
+def test_a_skier_becomes_a_snowboarder_not_a_man(draws):
+    # Athletes are people of a setting: a skier is only replaced by another athlete of the
+    # snow, never by "a man" (who may be the skier).
+    negs = [n for n in draws("A skier going down a slope.") if n is not None]
+    assert negs and {n.replacement for n in negs} == {"snowboarder"}
+
+
+def test_a_man_never_becomes_an_athlete(draws):
+    for neg in draws("A man walking along the beach."):
+        assert neg is None or neg.replacement not in ("skier", "snowboarder"), neg
+
+
+def test_a_place_becomes_another_place_that_takes_its_preposition(draws):
+    places = set(load_lexicon().kind_words["place"])
+    negs = [n for n in draws("A bench that has been placed in a field.") if n is not None]
+    moved = [n for n in negs if n.original == "field"]
+    assert moved and {n.replacement for n in moved} <= places
+    # Things stand on a sidewalk, never in one.
+    assert all(n.replacement != "sidewalk" for n in moved), moved
+
+
+def test_a_place_fits_its_adjectives(draws):
+    # A lush green field may become a lush green park, not a lush green street.
+    negs = [n for n in draws("A horse standing on top of a lush green field.") if n is not None]
+    assert negs
+    assert all(n.replacement != "street" for n in negs), negs
+
+
+def test_a_drink_becomes_another_drink_without_an_article(draws):
+    negs = [n for n in draws("A glass of wine on a table.") if n is not None]
+    drinks = [n for n in negs if n.original == "wine"]
+    assert drinks
+    assert {n.replacement for n in drinks} <= set(load_lexicon().kind_words["beverage"])
+    assert all(n.text.startswith("A glass of ") for n in drinks)
