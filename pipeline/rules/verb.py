@@ -75,7 +75,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue  # "is hold": the caption's own error; a replacement would keep it
         if p.child(i, ("acomp", "oprd")) is not None:
             continue  # "looks clean", "sitting empty": a copula, the adjective says what is new
-        if p.child(i, ("prt",)) is not None:
+        prt = p.child(i, ("prt",))
+        particle = p.lows[prt] if prt is not None else None
+        if particle is not None and (particle not in _DIRECTIONS or p.child(i, ("dobj",))):
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
         obj = p.child(i, ("dobj",))
         if obj is not None and p.tags[obj] == "PRP":
@@ -84,7 +86,7 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         match = [v for v, form in entries if form == k]
         if len(match) != 1:
             continue
-        cands = _verb_candidates(p, i, match[0], k, present, ctx)
+        cands = _verb_candidates(p, i, match[0], k, present, ctx, particle)
         if cands:
             slots.append((i, cands))
     if not slots:
@@ -93,7 +95,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     return [(i, i + 1, match_case(p.words[i], repl))], score
 
 
-def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext) -> list:
+def _verb_candidates(
+    p: Parse, i: int, v, k: int, present: set, ctx: RuleContext, particle: str | None = None
+) -> list:
     lex = ctx.lex
     obj = p.child(i, ("dobj",))
     transitive = obj is not None or p.child(i, ("auxpass", "nsubjpass")) is not None
@@ -108,6 +112,13 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
     subj = agent_of(p, i)
     lifeless = not _animate(p, subj, lex)
+    # A thing other than a vehicle does nothing: "a bowl holds soup", "a clock reads 8:29"
+    # state what is there ("pulls soup", "checks 8:29" are no scene). A passive's subject is
+    # what is done to ("the cake is cut"); a room or a place found as the subject is a
+    # misparse of where someone does it ("a man is in a kitchen making pizzas").
+    kind = supercategory_of(p, _members(p, subj, lex), lex) if subj is not None else None
+    if kind not in _DOERS and p.child(i, ("nsubjpass", "auxpass")) is None:
+        return []
     animal = subj is not None and supercategory_of(p, _members(p, subj, lex), lex) == "animal"
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
     setting = setting_of(p, subj, lex)
@@ -143,6 +154,9 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 or (base in lex.road_only and setting not in (None, "road"))
                 or base in ctx.siblings.verbs
                 or other.forms[k] in out
+                # "sitting down" → "lying down", "walking up" → "running up": the corpus
+                # must say the new verb with the particle ("falling up" is no phrase).
+                or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
             score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
@@ -206,6 +220,10 @@ def _verb_score(
     return score if score >= VERB_FLOOR else None
 
 
+# Subjects that do things (None: a noun the lexicon does not know, often a person).
+_DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
+# Particles of direction keep a verb of posture or motion literal: "sitting down".
+_DIRECTIONS = frozenset({"down", "up"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
 

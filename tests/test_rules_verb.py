@@ -1,0 +1,65 @@
+"""The `verb` rule's round-neg6 sources and checks (DESIGN §4, docs/negatives.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ahnpl.pipeline.lexicon import load_lexicon
+from ahnpl.pipeline.negatives import NegativeGenerator
+
+SEEDS = range(20)
+
+
+@pytest.fixture(scope="module")
+def draws():
+    """caption → the verb negatives of seeds 0..19 (None where there is none)."""
+    gens = [NegativeGenerator(types=["verb"], seed=s) for s in SEEDS]
+
+    def run(caption: str) -> list:
+        return [g.generate_one(caption)[0] for g in gens]
+
+    return run
+
+
+def _posture(word: str) -> bool:
+    verb = load_lexicon().verbs[word][0][0]
+    return "posture" in load_lexicon().verb_membership[verb.forms[0]]
+
+
+@pytest.mark.parametrize("caption", ["A dog laying down on a couch.", "A cat is sitting down."])
+def test_a_posture_with_down_becomes_another_posture_with_down(draws, caption):
+    negs = draws(caption)
+    assert all(n is not None for n in negs)
+    for neg in negs:
+        assert _posture(neg.original.lower()) and _posture(neg.replacement), neg
+        assert neg.text.endswith(f"{neg.replacement} down" + caption.split(" down", 1)[1])
+
+
+def test_a_phrasal_verb_with_an_object_stays(draws):
+    # "holding up a sign": the particle and the object make another verb.
+    assert draws("A man holding up a sign.") == [None] * len(SEEDS)
+
+
+@pytest.mark.parametrize(
+    "caption", ["A bowl holds soup with broccoli.", "A clock that reads 8:29 on a wall."]
+)
+def test_a_thing_does_nothing(draws, caption):
+    # A bowl holds soup, a clock reads a time: states, no action to change ("a bowl serves
+    # soup", "a clock checks 8:29").
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_a_vehicle_still_moves(draws):
+    negs = [n for n in draws("A bus parked on the street.") if n is not None]
+    assert negs and all(n.replacement in ("driving", "traveling", "moving") for n in negs), negs
+
+
+def test_holding_a_food_becomes_eating_it(draws):
+    negs = [n for n in draws("A guy holding an apple.") if n is not None]
+    assert {n.replacement for n in negs} >= {"eating"}
+
+
+def test_skateboarding_becomes_a_motion_on_foot(draws):
+    motion = {m.forms[2] for m in load_lexicon().verb_groups["motion"][2]}
+    negs = draws("A boy skateboarding down the street.")
+    assert all(n is not None and n.replacement in motion for n in negs), negs
