@@ -234,8 +234,8 @@ def test_plural_nouns_and_numbers_agree(gen):
     assert lex.nouns[tuple(got["object"].replacement.lower().split())].plural
     number = got["attribute"].replacement
     assert number[0].isupper() and lex.numbers[number.lower()] >= 2 and number != "Two"
-    # "A few birds are": the article goes with "few", the noun stays plural.
-    neg = by_type(gen, "A few birds are on the roof of a house.")["object"]
+    # "A few dogs are": the article goes with "few", the noun stays plural.
+    neg = by_type(gen, "A few dogs are on the roof of a house.")["object"]
     assert neg is not None and lex.nouns[tuple(neg.replacement.lower().split())].plural, neg
 
 

@@ -55,3 +55,32 @@ def test_a_drink_becomes_another_drink_without_an_article(draws):
     assert drinks
     assert {n.replacement for n in drinks} <= set(load_lexicon().kind_words["beverage"])
     assert all(n.text.startswith("A glass of ") for n in drinks)
+
+
+@pytest.mark.parametrize(
+    ("caption", "kind"),
+    [("A bird perched on a branch.", "duck"), ("A taxi parked on the street.", "car")],
+)
+def test_a_noun_and_a_kind_of_it_never_replace_each_other(draws, caption, kind):
+    # A bird may be a duck, a taxi is a car: neither replacement is false for the image.
+    assert all(n is None or n.replacement != kind for n in draws(caption))
+
+
+def test_an_adjective_the_new_noun_never_takes_vetoes_it(draws):
+    # The corpus describes bears and elephants often, never as tall.
+    negs = draws("Two tall giraffes are next to bare trees.")
+    assert all(n is None or n.original != "giraffes" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "There are two yellow flowers inside a vase.",
+        "A large building with a clock at the top of it.",
+    ],
+)
+def test_what_holds_or_carries_a_thing_knows_which_things_fit(draws, caption):
+    # Flowers are seen in vases and baskets, not in candles or lamps; buildings carry clocks
+    # and signs, not lamps.
+    negs = [n for n in draws(caption) if n is not None]
+    assert all(n.replacement not in ("candle", "lamp", "teddy bear") for n in negs), negs

@@ -42,6 +42,11 @@ SCENE_EXPECTED = 1.5
 # this often among its relations ("in a field" ↛ "in a beach", "on the street" → "on a beach").
 PLACE = "place"
 PLACE_RELATION_SHARE = 0.05
+# What a relation's head holds or is near ("flowers in a vase", "a pair of scissors") is
+# known from fewer sightings than a verb's object: the new noun must be one of them.
+LOCATED_KNOWN = 6
+# A noun described this often has shown which adjectives it takes ("tall" is no bear's).
+ADJECTIVES_KNOWN = 10
 # A verb or noun seen with this many places has shown where it happens ("grazing in" a field,
 # "surfing on" the ocean): the new place must be one of them.
 PLACE_KNOWN = 3
@@ -153,6 +158,9 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if noun.supercategory == "person" and setting is None:
             scene = []
         relation = _governing_relation(feats) if noun.supercategory == PLACE else None
+        adjectives = _adjectives(p, e - 1, lex)
+        # Not for people: who is on a court or in a dress, captions say unevenly.
+        located = [f for f in feats if f[0] in ("rel|hr", "rel|ro")] if scene else []
         # Vehicles of one medium move where the others do; animals do not share their uses.
         # Not under a name or a noun modifier ("an American Airlines plane", "a 747 jumbo
         # passenger jet"): those fit the old noun only, and a rare noun has no counts to say.
@@ -165,13 +173,19 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
             if gid in present or sg in ctx.siblings.nouns or lex.settings.get(sg) != setting:
                 continue
+            if (lex.group_heads[noun.group], sg) in lex.kinds:
+                continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
                 continue
             known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
             if not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
                 continue
+            if not fits_known_contexts(stats, located, sg, kind, LOCATED_KNOWN, peers=peers):
+                continue
             if relation is not None and not _takes_relation(stats, relation, sg):
+                continue
+            if not _takes_adjectives(stats, adjectives, sg):
                 continue
             score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
             if score is not None and scene:
@@ -194,6 +208,24 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         return None
     (s, e), repl, score = pick(rng, slots)
     return [(s, e, repl)], score
+
+
+def _adjectives(p: Parse, h: int, lex: Lexicon) -> list[str]:
+    """The adjectives (and material noun modifiers: "a paper plate") of the noun at h."""
+    return [
+        p.lows[j]
+        for j in p.children(h)
+        if (p.deps[j] == "amod" and p.tags[j] in ("JJ", "VBN"))
+        or (p.deps[j] == "compound" and p.lows[j] in lex.attributes)
+    ]
+
+
+def _takes_adjectives(stats, adjectives: list[str], noun: str) -> bool:
+    """Whether `noun` was seen with each adjective, where the corpus describes it often
+    (`ADJECTIVES_KNOWN` times): no "tall bear", "opened tv", "paper pan"."""
+    if not adjectives or stats.total("amod|n", (noun,)) < ADJECTIVES_KNOWN:
+        return True
+    return all(stats.count("amod|n", (noun,), a) for a in adjectives)
 
 
 def _governing_relation(feats: list[tuple[str, tuple]]) -> str | None:
