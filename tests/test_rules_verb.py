@@ -63,3 +63,17 @@ def test_skateboarding_becomes_a_motion_on_foot(draws):
     motion = {m.forms[2] for m in load_lexicon().verb_groups["motion"][2]}
     negs = draws("A boy skateboarding down the street.")
     assert all(n is not None and n.replacement in motion for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    ["Four people wait to cross the street at an intersection.", "A bus stops to pick up people."],
+)
+def test_a_verb_with_a_purpose_keeps_it(draws, caption):
+    # "play to cross the street", "a bus drives to pick up people" make no sense.
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_a_motion_with_a_purpose_may_become_another(draws):
+    negs = [n for n in draws("A dog jumps to catch a frisbee.") if n is not None]
+    assert any(n.original == "jumps" for n in negs), negs

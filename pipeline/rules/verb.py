@@ -6,7 +6,13 @@ from __future__ import annotations
 import math
 
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase
-from ahnpl.pipeline.corpus_stats import OBSERVED_MIN, CorpusStats, caption_nouns, noun_key
+from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
+    CorpusStats,
+    caption_nouns,
+    noun_key,
+    verb_key,
+)
 from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
 from ahnpl.pipeline.rules.common import (
     SCENE_RATIO,
@@ -82,6 +88,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         obj = p.child(i, ("dobj",))
         if obj is not None and p.tags[obj] == "PRP":
             continue  # "serve it": what "it" is, and so which verbs fit it, is unknown
+        if _purpose(p, i) and "motion" not in lex.verb_membership.get(verb_key(p, i, lex), ()):
+            continue  # "waiting to cross", "stopped to let people board": only a motion has
+            # a purpose another motion serves too ("jumps to catch" → "runs to catch")
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
         if len(match) != 1:
@@ -226,6 +235,15 @@ _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 _DIRECTIONS = frozenset({"down", "up"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
+
+
+def _purpose(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs a to-infinitive ("waiting to cross the street")."""
+    return any(
+        p.deps[j] in ("xcomp", "advcl", "ccomp")
+        and any(p.lows[k] == "to" and p.deps[k] == "aux" for k in p.children(j))
+        for j in p.children(i)
+    )
 
 
 def _after_be(p: Parse, i: int) -> bool:
