@@ -197,7 +197,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                     among=kind,
                     veto=SCENE_EXPECTED,
                     ratio=SCENE_RATIO,
-                    observed=noun.supercategory in ("room", PLACE),
+                    observed=noun.supercategory in ("room", "indoor", PLACE),
                 )
                 score = None if fit is None else (score + fit) / 2
             if score is not None:
