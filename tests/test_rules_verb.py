@@ -77,3 +77,15 @@ def test_a_verb_with_a_purpose_keeps_it(draws, caption):
 def test_a_motion_with_a_purpose_may_become_another(draws):
     negs = [n for n in draws("A dog jumps to catch a frisbee.") if n is not None]
     assert any(n.original == "jumps" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "verb"),
+    [
+        ("Someone feeding a goat a piece of carrot.", "feeding"),  # two objects
+        ("The meal on the dish is ready to be eaten.", "eaten"),  # an adjective's infinitive
+        ("Sheep stand and lay in hay strewn around a barn.", "lay"),  # a past beside a present
+    ],
+)
+def test_a_verb_in_a_frame_of_its_own_stays(draws, caption, verb):
+    assert all(n is None or n.original != verb for n in draws(caption))

@@ -91,6 +91,8 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if _purpose(p, i) and "motion" not in lex.verb_membership.get(verb_key(p, i, lex), ()):
             continue  # "waiting to cross", "stopped to let people board": only a motion has
             # a purpose another motion serves too ("jumps to catch" → "runs to catch")
+        if _frame_of_its_own(p, i):
+            continue
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
         if len(match) != 1:
@@ -244,6 +246,26 @@ def _purpose(p: Parse, i: int) -> bool:
         and any(p.lows[k] == "to" and p.deps[k] == "aux" for k in p.children(j))
         for j in p.children(i)
     )
+
+
+def _frame_of_its_own(p: Parse, i: int) -> bool:
+    """Whether the verb at i stands in a frame few verbs share: two objects ("feeding a goat
+    a carrot"), a clause ("watching a couple cut a cake"), the infinitive of an adjective
+    ("the meal is ready to be eaten"), or a tense its coordinated verb does not share
+    ("sheep stand and lay", where "lay" is read as a past)."""
+    deps = [p.deps[j] for j in p.children(i)]
+    if "dative" in deps or "ccomp" in deps or deps.count("dobj") > 1:
+        return True
+    h = p.heads[i]
+    if p.tags[h] == "JJ" and any(p.lows[j] == "to" for j in p.children(i)):
+        return True
+    return (
+        p.deps[i] == "conj" and p.tags[h].startswith("VB") and _past(p.tags[h]) != _past(p.tags[i])
+    )
+
+
+def _past(tag: str) -> bool:
+    return tag == "VBD"
 
 
 def _after_be(p: Parse, i: int) -> bool:
