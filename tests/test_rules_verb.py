@@ -85,6 +85,7 @@ def test_a_motion_with_a_purpose_may_become_another(draws):
         ("Someone feeding a goat a piece of carrot.", "feeding"),  # two objects
         ("The meal on the dish is ready to be eaten.", "eaten"),  # an adjective's infinitive
         ("Sheep stand and lay in hay strewn around a barn.", "lay"),  # a past beside a present
+        ("A man holding a skateboard and a microphone.", "holding"),  # two things held
     ],
 )
 def test_a_verb_in_a_frame_of_its_own_stays(draws, caption, verb):

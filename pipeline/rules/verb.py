@@ -250,11 +250,15 @@ def _purpose(p: Parse, i: int) -> bool:
 
 def _frame_of_its_own(p: Parse, i: int) -> bool:
     """Whether the verb at i stands in a frame few verbs share: two objects ("feeding a goat
-    a carrot"), a clause ("watching a couple cut a cake"), the infinitive of an adjective
-    ("the meal is ready to be eaten"), or a tense its coordinated verb does not share
-    ("sheep stand and lay", where "lay" is read as a past)."""
+    a carrot", "holding a cup and a bag"), a clause ("watching a couple cut a cake"), the
+    infinitive of an adjective ("the meal is ready to be eaten"), or a tense its coordinated
+    verb does not share ("sheep stand and lay", where "lay" is read as a past)."""
     deps = [p.deps[j] for j in p.children(i)]
     if "dative" in deps or "ccomp" in deps or deps.count("dobj") > 1:
+        return True
+    # Two things held are one frame: "holding a skateboard and a microphone" ↛ "riding …".
+    obj = p.child(i, ("dobj",))
+    if obj is not None and p.child(obj, ("conj",)) is not None:
         return True
     h = p.heads[i]
     if p.tags[h] == "JJ" and any(p.lows[j] == "to" for j in p.children(i)):
