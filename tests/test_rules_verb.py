@@ -90,3 +90,15 @@ def test_a_motion_with_a_purpose_may_become_another(draws):
 )
 def test_a_verb_in_a_frame_of_its_own_stays(draws, caption, verb):
     assert all(n is None or n.original != verb for n in draws(caption))
+
+
+def test_a_bird_keeps_its_posture(draws):
+    # A bird on a branch sits as it stands: "sitting" → "standing" changes nothing.
+    assert all(
+        n is None or n.original != "sitting" for n in draws("A blue bird sitting on a branch.")
+    )
+
+
+def test_no_sleeping_while_doing_something_else(draws):
+    negs = draws("The man is sitting on the park bench using his laptop.")
+    assert all(n is None or n.replacement != "sleeping" for n in negs), negs

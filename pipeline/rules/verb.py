@@ -38,7 +38,8 @@ VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
 VERB_SCENE_EXPECTED = 3.0
-VERB_SCENE_KNOWN = 80  # a scene word seen with this many verbs of the kind knows which fit
+VERB_SCENE_KNOWN = 80
+# a scene word seen with this many verbs of the kind knows which fit
 
 
 def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
@@ -143,7 +144,11 @@ def _verb_candidates(
         and not (objects and obj_kind not in objects)
         and not (subjects and subj_kind not in subjects)
         and not (lifeless and g == "posture")
+        # A bird on a branch sits as it stands: no change of meaning.
+        and not (setting == "bird" and g == "posture")
     ]
+    # Asleep, one does nothing else: "a cat sits on a bench watching the ground" ↛ "sleeps".
+    busy = any(p.deps[j] in _ALSO and p.tags[j] == "VBG" for j in p.children(i))
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
     kinds = tuple("v:" + m for m in among)
@@ -163,6 +168,7 @@ def _verb_candidates(
                 or (animal and base in lex.human_only)
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
+                or (busy and base == "sleep")
                 or base in ctx.siblings.verbs
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
@@ -233,6 +239,8 @@ def _verb_score(
 
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
 _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
+# Verbs of a clause that go on while the verb at hand does ("sits … watching").
+_ALSO = frozenset({"advcl", "xcomp", "conj"})
 # Particles of direction keep a verb of posture or motion literal: "sitting down".
 _DIRECTIONS = frozenset({"down", "up"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
