@@ -102,3 +102,7 @@ def test_a_bird_keeps_its_posture(draws):
 def test_no_sleeping_while_doing_something_else(draws):
     negs = draws("The man is sitting on the park bench using his laptop.")
     assert all(n is None or n.replacement != "sleeping" for n in negs), negs
+
+
+def test_a_likeness_is_no_action(draws):
+    assert draws("That looks like it may be hiding under something.") == [None] * len(SEEDS)

@@ -264,6 +264,9 @@ def _frame_of_its_own(p: Parse, i: int) -> bool:
     deps = [p.deps[j] for j in p.children(i)]
     if "dative" in deps or "ccomp" in deps or deps.count("dobj") > 1:
         return True
+    nxt = p.lows[i + 1] if i + 1 < len(p) else ""
+    if nxt == "like" or (nxt == "as" and p.deps[i + 1] == "prep"):
+        return True  # "looks like it may be hiding": a likeness, no action
     # Two things held are one frame: "holding a skateboard and a microphone" ↛ "riding …".
     obj = p.child(i, ("dobj",))
     if obj is not None and p.child(obj, ("conj",)) is not None:
