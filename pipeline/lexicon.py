@@ -127,6 +127,9 @@ class Lexicon:
     female: frozenset[str]
     existence_drop: frozenset[str]  # determiners dropped after "without"
     sources: tuple[str, ...] = ()  # user lexicon files merged in
+    # (noun, kind of it) pairs of group heads, both ways round: neither replaces the other
+    # ("a bird" → "a duck" may be true); objects.json "kinds"
+    kinds: frozenset[tuple[str, str]] = frozenset()
 
 
 def _attributes(data: dict) -> tuple[dict[str, Attribute], frozenset[str]]:
@@ -196,6 +199,16 @@ def _settings(data: dict, heads: frozenset[str]) -> dict[str, str]:
                 )
             out[w] = setting
     return out
+
+
+def _kinds(data: dict, heads: frozenset[str]) -> frozenset[tuple[str, str]]:
+    pairs = set()
+    for noun, kinds in sorted(data.items()):
+        for w in [noun, *kinds]:
+            if w not in heads:
+                raise ValueError(f"kinds.{noun}: {w!r} is no noun group head")
+        pairs.update(p for k in kinds for p in ((noun, k), (k, noun)))
+    return frozenset(pairs)
 
 
 def _relations(data: dict) -> tuple[dict[tuple[str, ...], Relation], int]:
@@ -435,6 +448,7 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         group_heads=heads,
         noun_heads=frozenset(heads.values()),
         settings=_settings(objects.get("settings", {}), frozenset(heads.values())),
+        kinds=_kinds(objects.get("kinds", {}), frozenset(heads.values())),
         kind_words={k: tuple(sg for _, sg, _, _ in v) for k, v in noun_choices.items()},
         compounds=compounds,
         idioms=idioms,

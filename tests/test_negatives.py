@@ -230,12 +230,12 @@ def test_articles_follow_the_new_word():
 
 def test_plural_nouns_and_numbers_agree(gen):
     lex = load_lexicon()
-    got = by_type(gen, "Two dogs playing in a park")
+    got = by_type(gen, "Two dogs playing in the grass")
     assert lex.nouns[tuple(got["object"].replacement.lower().split())].plural
     number = got["attribute"].replacement
     assert number[0].isupper() and lex.numbers[number.lower()] >= 2 and number != "Two"
-    # "A few birds are": the article goes with "few", the noun stays plural.
-    neg = by_type(gen, "A few birds are on the roof of a house.")["object"]
+    # "A few dogs are": the article goes with "few", the noun stays plural.
+    neg = by_type(gen, "A few dogs are on the roof of a house.")["object"]
     assert neg is not None and lex.nouns[tuple(neg.replacement.lower().split())].plural, neg
 
 

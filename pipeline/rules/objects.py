@@ -8,6 +8,7 @@ import math
 
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase, moved_word
 from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
     caption_nouns,
     entity_class,
     head_key,
@@ -18,6 +19,7 @@ from ahnpl.pipeline.corpus_stats import (
 from ahnpl.pipeline.lexicon import Lexicon
 from ahnpl.pipeline.rules.common import (
     NOUN_TAGS,
+    OBJECT_KNOWN,
     RELATIVE,
     SCENE_RATIO,
     Result,
@@ -28,6 +30,7 @@ from ahnpl.pipeline.rules.common import (
     pick,
     plural_phrase,
     subject_of,
+    supercategory_of,
 )
 from ahnpl.pipeline.surface import match_case
 
@@ -35,6 +38,18 @@ from ahnpl.pipeline.surface import match_case
 # there under SCENE_RATIO of that ("a tennis racket … in a baseball game") does not fit it;
 # the scene also weighs the choice among those that fit.
 SCENE_EXPECTED = 1.5
+# A place keeps the preposition that locates something in it: the new place must take it
+# this often among its relations ("in a field" ↛ "in a beach", "on the street" → "on a beach").
+PLACE = "place"
+PLACE_RELATION_SHARE = 0.05
+# What a relation's head holds or is near ("flowers in a vase", "a pair of scissors") is
+# known from fewer sightings than a verb's object: the new noun must be one of them.
+LOCATED_KNOWN = 6
+# A noun described this often has shown which adjectives it takes ("tall" is no bear's).
+ADJECTIVES_KNOWN = 10
+# A verb or noun seen with this many places has shown where it happens ("grazing in" a field,
+# "surfing on" the ocean): the new place must be one of them.
+PLACE_KNOWN = 3
 
 
 def _nouns_in(p: Parse, ctx: RuleContext):
@@ -75,6 +90,7 @@ def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]
     governs by a relation, its adjectives."""
     lex, feats = ctx.lex, []
     g, dep = p.heads[h], p.deps[h]
+    place = supercategory_of(p, h, lex) == PLACE
     if dep in ("dobj", "nsubj", "nsubjpass") and p.tags[g].startswith("VB"):
         v = verb_key(p, g, lex)
         feats.append(("gov|g", (("v:" if dep == "dobj" else "s:") + v,)))
@@ -90,7 +106,9 @@ def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]
         if cls is not None:
             feats.append(("crel|cr", (cls, r)))
     for j in p.children(h):
-        if p.deps[j] == "amod" and p.lows[j] in lex.swappable:
+        # A place is what its adjectives say ("a grassy field", "a snowy forest"): each is a
+        # context the new place must fit.
+        if p.deps[j] == "amod" and (p.lows[j] in lex.swappable or place):
             feats.append(("amod|a", (p.lows[j],)))
         elif p.deps[j] in ("acl", "relcl") and p.tags[j].startswith("VB"):
             # "a bird flying", "an airplane that is flying": the noun does what the verb says.
@@ -132,12 +150,17 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         kind = lex.kind_words[noun.supercategory]
         # The rest of the scene must hold the new noun too: no tennis racket in a baseball
         # game (nouns seen together in one caption, `co`).
-        # Not for people: captions say who does what unevenly (girls skateboard too).
+        # Not for people: captions say who does what unevenly (girls skateboard too); but a
+        # skier's scene is the snow, a skateboarder's the ramp, as a board's is.
         own = noun_key(p, e - 1, lex)
         scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
-        if noun.supercategory == "person":
-            scene = []
         setting = lex.settings.get(lex.group_heads[noun.group])
+        if noun.supercategory == "person" and setting is None:
+            scene = []
+        relation = _governing_relation(feats) if noun.supercategory == PLACE else None
+        adjectives = _adjectives(p, e - 1, lex)
+        # Not for people: who is on a court or in a dress, captions say unevenly.
+        located = [f for f in feats if f[0] in ("rel|hr", "rel|ro")] if scene else []
         # Vehicles of one medium move where the others do; animals do not share their uses.
         # Not under a name or a noun modifier ("an American Airlines plane", "a 747 jumbo
         # passenger jet"): those fit the old noun only, and a rare noun has no counts to say.
@@ -150,10 +173,19 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
             if gid in present or sg in ctx.siblings.nouns or lex.settings.get(sg) != setting:
                 continue
+            if (lex.group_heads[noun.group], sg) in lex.kinds:
+                continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
             # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
             if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
                 continue
-            if not fits_known_contexts(stats, feats, sg, kind, peers=peers):
+            known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
+            if not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
+                continue
+            if not fits_known_contexts(stats, located, sg, kind, LOCATED_KNOWN, peers=peers):
+                continue
+            if relation is not None and not _takes_relation(stats, relation, sg):
+                continue
+            if not _takes_adjectives(stats, adjectives, sg):
                 continue
             score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
             if score is not None and scene:
@@ -165,7 +197,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                     among=kind,
                     veto=SCENE_EXPECTED,
                     ratio=SCENE_RATIO,
-                    observed=noun.supercategory == "room",
+                    observed=noun.supercategory in ("room", "indoor", PLACE),
                 )
                 score = None if fit is None else (score + fit) / 2
             if score is not None:
@@ -176,6 +208,37 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         return None
     (s, e), repl, score = pick(rng, slots)
     return [(s, e, repl)], score
+
+
+def _adjectives(p: Parse, h: int, lex: Lexicon) -> list[str]:
+    """The adjectives (and material noun modifiers: "a paper plate") of the noun at h."""
+    return [
+        p.lows[j]
+        for j in p.children(h)
+        if (p.deps[j] == "amod" and p.tags[j] in ("JJ", "VBN"))
+        or (p.deps[j] == "compound" and p.lows[j] in lex.attributes)
+    ]
+
+
+def _takes_adjectives(stats, adjectives: list[str], noun: str) -> bool:
+    """Whether `noun` was seen with each adjective, where the corpus describes it often
+    (`ADJECTIVES_KNOWN` times): no "tall bear", "opened tv", "paper pan"."""
+    if not adjectives or stats.total("amod|n", (noun,)) < ADJECTIVES_KNOWN:
+        return True
+    return all(stats.count("amod|n", (noun,), a) for a in adjectives)
+
+
+def _governing_relation(feats: list[tuple[str, tuple]]) -> str | None:
+    """The relation group governing the noun (`_noun_features`' "rel|hr"), if any."""
+    return next((context[1] for view, context in feats if view == "rel|hr"), None)
+
+
+def _takes_relation(stats, relation: str, noun: str) -> bool:
+    """Whether the corpus locates things `relation` `noun` (`OBSERVED_MIN` times and
+    `PLACE_RELATION_SHARE` of the noun's relations): "on a beach", not "in a beach"."""
+    slot = stats.index["rel|o"].get((noun,)) or {}
+    seen = slot.get(relation, 0)
+    return seen >= OBSERVED_MIN and seen >= PLACE_RELATION_SHARE * sum(slot.values())
 
 
 def _has_det(p: Parse, i: int) -> bool:

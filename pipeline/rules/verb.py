@@ -6,7 +6,13 @@ from __future__ import annotations
 import math
 
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase
-from ahnpl.pipeline.corpus_stats import OBSERVED_MIN, CorpusStats, caption_nouns, noun_key
+from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
+    CorpusStats,
+    caption_nouns,
+    noun_key,
+    verb_key,
+)
 from ahnpl.pipeline.lexicon import TAG_TO_FORM, Lexicon
 from ahnpl.pipeline.rules.common import (
     SCENE_RATIO,
@@ -32,7 +38,8 @@ VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
 VERB_SCENE_EXPECTED = 3.0
-VERB_SCENE_KNOWN = 80  # a scene word seen with this many verbs of the kind knows which fit
+VERB_SCENE_KNOWN = 80
+# a scene word seen with this many verbs of the kind knows which fit
 
 
 def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
@@ -75,16 +82,23 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue  # "is hold": the caption's own error; a replacement would keep it
         if p.child(i, ("acomp", "oprd")) is not None:
             continue  # "looks clean", "sitting empty": a copula, the adjective says what is new
-        if p.child(i, ("prt",)) is not None:
+        prt = p.child(i, ("prt",))
+        particle = p.lows[prt] if prt is not None else None
+        if particle is not None and (particle not in _DIRECTIONS or p.child(i, ("dobj",))):
             continue  # phrasal verbs change meaning with the verb: "stand out", "lay out"
         obj = p.child(i, ("dobj",))
         if obj is not None and p.tags[obj] == "PRP":
             continue  # "serve it": what "it" is, and so which verbs fit it, is unknown
+        if _purpose(p, i) and "motion" not in lex.verb_membership.get(verb_key(p, i, lex), ()):
+            continue  # "waiting to cross", "stopped to let people board": only a motion has
+            # a purpose another motion serves too ("jumps to catch" → "runs to catch")
+        if _frame_of_its_own(p, i):
+            continue
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
         if len(match) != 1:
             continue
-        cands = _verb_candidates(p, i, match[0], k, present, ctx)
+        cands = _verb_candidates(p, i, match[0], k, present, ctx, particle)
         if cands:
             slots.append((i, cands))
     if not slots:
@@ -93,7 +107,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     return [(i, i + 1, match_case(p.words[i], repl))], score
 
 
-def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext) -> list:
+def _verb_candidates(
+    p: Parse, i: int, v, k: int, present: set, ctx: RuleContext, particle: str | None = None
+) -> list:
     lex = ctx.lex
     obj = p.child(i, ("dobj",))
     transitive = obj is not None or p.child(i, ("auxpass", "nsubjpass")) is not None
@@ -108,6 +124,13 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
     subj = agent_of(p, i)
     lifeless = not _animate(p, subj, lex)
+    # A thing other than a vehicle does nothing: "a bowl holds soup", "a clock reads 8:29"
+    # state what is there ("pulls soup", "checks 8:29" are no scene). A passive's subject is
+    # what is done to ("the cake is cut"); a room or a place found as the subject is a
+    # misparse of where someone does it ("a man is in a kitchen making pizzas").
+    kind = supercategory_of(p, _members(p, subj, lex), lex) if subj is not None else None
+    if kind not in _DOERS and p.child(i, ("nsubjpass", "auxpass")) is None:
+        return []
     animal = subj is not None and supercategory_of(p, _members(p, subj, lex), lex) == "animal"
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
     setting = setting_of(p, subj, lex)
@@ -121,7 +144,11 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
         and not (objects and obj_kind not in objects)
         and not (subjects and subj_kind not in subjects)
         and not (lifeless and g == "posture")
+        # A bird on a branch sits as it stands: no change of meaning.
+        and not (setting == "bird" and g == "posture")
     ]
+    # Asleep, one does nothing else: "a cat sits on a bench watching the ground" ↛ "sleeps".
+    busy = any(p.deps[j] in _ALSO and p.tags[j] == "VBG" for j in p.children(i))
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
     kinds = tuple("v:" + m for m in among)
@@ -141,8 +168,12 @@ def _verb_candidates(p: Parse, i: int, v, k: int, present: set, ctx: RuleContext
                 or (animal and base in lex.human_only)
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
+                or (busy and base == "sleep")
                 or base in ctx.siblings.verbs
                 or other.forms[k] in out
+                # "sitting down" → "lying down", "walking up" → "running up": the corpus
+                # must say the new verb with the particle ("falling up" is no phrase).
+                or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
             score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
@@ -206,8 +237,50 @@ def _verb_score(
     return score if score >= VERB_FLOOR else None
 
 
+# Subjects that do things (None: a noun the lexicon does not know, often a person).
+_DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
+# Verbs of a clause that go on while the verb at hand does ("sits … watching").
+_ALSO = frozenset({"advcl", "xcomp", "conj"})
+# Particles of direction keep a verb of posture or motion literal: "sitting down".
+_DIRECTIONS = frozenset({"down", "up"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
+
+
+def _purpose(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs a to-infinitive ("waiting to cross the street")."""
+    return any(
+        p.deps[j] in ("xcomp", "advcl", "ccomp")
+        and any(p.lows[k] == "to" and p.deps[k] == "aux" for k in p.children(j))
+        for j in p.children(i)
+    )
+
+
+def _frame_of_its_own(p: Parse, i: int) -> bool:
+    """Whether the verb at i stands in a frame few verbs share: two objects ("feeding a goat
+    a carrot", "holding a cup and a bag"), a clause ("watching a couple cut a cake"), the
+    infinitive of an adjective ("the meal is ready to be eaten"), or a tense its coordinated
+    verb does not share ("sheep stand and lay", where "lay" is read as a past)."""
+    deps = [p.deps[j] for j in p.children(i)]
+    if "dative" in deps or "ccomp" in deps or deps.count("dobj") > 1:
+        return True
+    nxt = p.lows[i + 1] if i + 1 < len(p) else ""
+    if nxt == "like" or (nxt == "as" and p.deps[i + 1] == "prep"):
+        return True  # "looks like it may be hiding": a likeness, no action
+    # Two things held are one frame: "holding a skateboard and a microphone" ↛ "riding …".
+    obj = p.child(i, ("dobj",))
+    if obj is not None and p.child(obj, ("conj",)) is not None:
+        return True
+    h = p.heads[i]
+    if p.tags[h] == "JJ" and any(p.lows[j] == "to" for j in p.children(i)):
+        return True
+    return (
+        p.deps[i] == "conj" and p.tags[h].startswith("VB") and _past(p.tags[h]) != _past(p.tags[i])
+    )
+
+
+def _past(tag: str) -> bool:
+    return tag == "VBD"
 
 
 def _after_be(p: Parse, i: int) -> bool:

@@ -1,0 +1,97 @@
+"""The `object` rule's places, athletes and drinks (DESIGN §4, docs/negatives.md round neg6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ahnpl.pipeline.lexicon import load_lexicon
+from ahnpl.pipeline.negatives import NegativeGenerator
+
+SEEDS = range(30)
+
+
+@pytest.fixture(scope="module")
+def draws():
+    """caption → the object negatives of seeds 0..29 (None where there is none)."""
+    gens = [NegativeGenerator(types=["object"], seed=s) for s in SEEDS]
+
+    def run(caption: str) -> list:
+        return [g.generate_one(caption)[0] for g in gens]
+
+    return run
+
+
+def test_a_skier_becomes_a_snowboarder_not_a_man(draws):
+    # Athletes are people of a setting: a skier is only replaced by another athlete of the
+    # snow, never by "a man" (who may be the skier).
+    negs = [n for n in draws("A skier going down a slope.") if n is not None]
+    assert negs and {n.replacement for n in negs} == {"snowboarder"}
+
+
+def test_a_man_never_becomes_an_athlete(draws):
+    for neg in draws("A man walking along the beach."):
+        assert neg is None or neg.replacement not in ("skier", "snowboarder"), neg
+
+
+def test_a_place_becomes_another_place_that_takes_its_preposition(draws):
+    places = set(load_lexicon().kind_words["place"])
+    negs = [n for n in draws("A bench that has been placed in a field.") if n is not None]
+    moved = [n for n in negs if n.original == "field"]
+    assert moved and {n.replacement for n in moved} <= places
+    # Things stand on a sidewalk, never in one.
+    assert all(n.replacement != "sidewalk" for n in moved), moved
+
+
+def test_a_place_fits_its_adjectives(draws):
+    # A lush green field may become a lush green park, not a lush green street.
+    negs = [n for n in draws("A horse standing on top of a lush green field.") if n is not None]
+    assert negs
+    assert all(n.replacement != "street" for n in negs), negs
+
+
+def test_a_drink_becomes_another_drink_without_an_article(draws):
+    negs = [n for n in draws("A glass of wine on a table.") if n is not None]
+    drinks = [n for n in negs if n.original == "wine"]
+    assert drinks
+    assert {n.replacement for n in drinks} <= set(load_lexicon().kind_words["beverage"])
+    assert all(n.text.startswith("A glass of ") for n in drinks)
+
+
+@pytest.mark.parametrize(
+    ("caption", "kind"),
+    [("A bird perched on a branch.", "duck"), ("A taxi parked on the street.", "car")],
+)
+def test_a_noun_and_a_kind_of_it_never_replace_each_other(draws, caption, kind):
+    # A bird may be a duck, a taxi is a car: neither replacement is false for the image.
+    assert all(n is None or n.replacement != kind for n in draws(caption))
+
+
+def test_an_adjective_the_new_noun_never_takes_vetoes_it(draws):
+    # The corpus describes bears and elephants often, never as tall.
+    negs = draws("Two tall giraffes are next to bare trees.")
+    assert all(n is None or n.original != "giraffes" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "There are two yellow flowers inside a vase.",
+        "A large building with a clock at the top of it.",
+    ],
+)
+def test_what_holds_or_carries_a_thing_knows_which_things_fit(draws, caption):
+    # Flowers are seen in vases and baskets, not in candles or lamps; buildings carry clocks
+    # and signs, not lamps.
+    negs = [n for n in draws(caption) if n is not None]
+    assert all(n.replacement not in ("candle", "lamp", "teddy bear") for n in negs), negs
+
+
+def test_an_indoor_thing_must_have_been_seen_with_the_rest_of_the_scene(draws):
+    # A clock on a building is no lamp, vase, book or teddy bear on it: "indoor" things
+    # share a COCO supercategory, not their places, so each other noun of the caption must
+    # have been seen with the new one.
+    for caption in (
+        "An ornate clock on a building with tree branches.",
+        "A black clock with the word Kerttui showing 12:44",
+    ):
+        assert draws(caption) == [None] * len(SEEDS)

@@ -1,0 +1,108 @@
+"""The `verb` rule's round-neg6 sources and checks (DESIGN §4, docs/negatives.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ahnpl.pipeline.lexicon import load_lexicon
+from ahnpl.pipeline.negatives import NegativeGenerator
+
+SEEDS = range(20)
+
+
+@pytest.fixture(scope="module")
+def draws():
+    """caption → the verb negatives of seeds 0..19 (None where there is none)."""
+    gens = [NegativeGenerator(types=["verb"], seed=s) for s in SEEDS]
+
+    def run(caption: str) -> list:
+        return [g.generate_one(caption)[0] for g in gens]
+
+    return run
+
+
+def _posture(word: str) -> bool:
+    verb = load_lexicon().verbs[word][0][0]
+    return "posture" in load_lexicon().verb_membership[verb.forms[0]]
+
+
+@pytest.mark.parametrize("caption", ["A dog laying down on a couch.", "A cat is sitting down."])
+def test_a_posture_with_down_becomes_another_posture_with_down(draws, caption):
+    negs = draws(caption)
+    assert all(n is not None for n in negs)
+    for neg in negs:
+        assert _posture(neg.original.lower()) and _posture(neg.replacement), neg
+        assert neg.text.endswith(f"{neg.replacement} down" + caption.split(" down", 1)[1])
+
+
+def test_a_phrasal_verb_with_an_object_stays(draws):
+    # "holding up a sign": the particle and the object make another verb.
+    assert draws("A man holding up a sign.") == [None] * len(SEEDS)
+
+
+@pytest.mark.parametrize(
+    "caption", ["A bowl holds soup with broccoli.", "A clock that reads 8:29 on a wall."]
+)
+def test_a_thing_does_nothing(draws, caption):
+    # A bowl holds soup, a clock reads a time: states, no action to change ("a bowl serves
+    # soup", "a clock checks 8:29").
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_a_vehicle_still_moves(draws):
+    negs = [n for n in draws("A bus parked on the street.") if n is not None]
+    assert negs and all(n.replacement in ("driving", "traveling", "moving") for n in negs), negs
+
+
+def test_holding_a_food_becomes_eating_it(draws):
+    negs = [n for n in draws("A guy holding an apple.") if n is not None]
+    assert {n.replacement for n in negs} >= {"eating"}
+
+
+def test_skateboarding_becomes_a_motion_on_foot(draws):
+    motion = {m.forms[2] for m in load_lexicon().verb_groups["motion"][2]}
+    negs = draws("A boy skateboarding down the street.")
+    assert all(n is not None and n.replacement in motion for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    ["Four people wait to cross the street at an intersection.", "A bus stops to pick up people."],
+)
+def test_a_verb_with_a_purpose_keeps_it(draws, caption):
+    # "play to cross the street", "a bus drives to pick up people" make no sense.
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_a_motion_with_a_purpose_may_become_another(draws):
+    negs = [n for n in draws("A dog jumps to catch a frisbee.") if n is not None]
+    assert any(n.original == "jumps" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "verb"),
+    [
+        ("Someone feeding a goat a piece of carrot.", "feeding"),  # two objects
+        ("The meal on the dish is ready to be eaten.", "eaten"),  # an adjective's infinitive
+        ("Sheep stand and lay in hay strewn around a barn.", "lay"),  # a past beside a present
+        ("A man holding a skateboard and a microphone.", "holding"),  # two things held
+    ],
+)
+def test_a_verb_in_a_frame_of_its_own_stays(draws, caption, verb):
+    assert all(n is None or n.original != verb for n in draws(caption))
+
+
+def test_a_bird_keeps_its_posture(draws):
+    # A bird on a branch sits as it stands: "sitting" → "standing" changes nothing.
+    assert all(
+        n is None or n.original != "sitting" for n in draws("A blue bird sitting on a branch.")
+    )
+
+
+def test_no_sleeping_while_doing_something_else(draws):
+    negs = draws("The man is sitting on the park bench using his laptop.")
+    assert all(n is None or n.replacement != "sleeping" for n in negs), negs
+
+
+def test_a_likeness_is_no_action(draws):
+    assert draws("That looks like it may be hiding under something.") == [None] * len(SEEDS)
