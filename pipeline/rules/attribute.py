@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, moved_word
-from ahnpl.pipeline.corpus_stats import OBSERVED_MIN, CorpusStats, noun_key
+from ahnpl.pipeline.corpus_stats import OBSERVED_MIN, CorpusStats, entity_class, noun_key
 from ahnpl.pipeline.lexicon import Lexicon
 from ahnpl.pipeline.rules.common import (
     NOUN_TAGS,
@@ -27,6 +27,12 @@ _NUMBER_WORDS_BY_VALUE: dict[int, str] = {}
 # one of them takes that kind (attribute_swap across kinds).
 PHYSICAL = frozenset({"colour", "material", "shape"})
 KIND_SEEN = 3
+# A modifier moves to a noun the corpus describes at least NOUN_DESCRIBED times, and a colour
+# to an animal or a food only where it is NATURAL_SHARE of what is said of that noun.
+NOUN_DESCRIBED = 10
+NATURAL_COLOURS = frozenset({"animal", "food"})
+NATURAL_SHARE = 0.02
+_DESCRIBED = frozenset({"JJ", "JJR", "JJS", "VBN", "NN", "NNS"})
 
 
 def _modifiers(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
@@ -81,9 +87,142 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if _swap_fits(p, (a, ha, at), (b, hb, bt), (na, nb), ctx):
                 pool.append(((a, b), (s1 + s2) / 2, False))
     if not pool:
-        return None
+        return _move(p, ctx, mods, rng)
     (a, b), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
     return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))], score
+
+
+def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices) -> Result | None:
+    """Where no two modifiers trade, one moves to another noun of the caption that has none
+    ("a red train next to a field" → "a train next to a red field": SugarCrepe's swap_att
+    does the same). The new pair must be plausible: observed, or, for colours, materials and
+    shapes, a noun seen with words of that kind (`_kind_count`)."""
+    pool = []
+    for a, ha in mods:
+        if not _movable(p, ctx, a, ha):
+            continue
+        for hb, j in _bare_nouns(p, ctx):
+            if p.lows[hb] == p.lows[ha] or j in (a, a + 1) or _of_phrase(p, ha, hb):
+                continue
+            score = _move_score(p, ctx, a, hb)
+            if score is not None:
+                pool.append(((a, j), score, False))
+    if not pool:
+        return None
+    (a, j), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
+    # The article before either edit follows the new first word ("an old car" → "a car").
+    removed = (a, a + 2, moved_word(p, a + 1, a))
+    inserted = (j, j + 1, moved_word(p, a, j) + " " + _lowered_first(p, j))
+    return [removed, inserted], score
+
+
+def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> bool:
+    """Whether modifier a can leave its noun ha whole: a lone word ("very small", "dark
+    blue" and "grey and white" cannot), directly before its noun or its compound, of a
+    thing (not "a large group", "a large amount")."""
+    if _coordinated(p, a) or p.children(a) or p.lows[ha] in _UNDESCRIBED:
+        return False
+    at = ctx.lex.attributes.get(p.lows[a])
+    if at is not None and at.kind == "colour" and entity_class(p, ha, ctx.lex) == "person":
+        return False  # "a black man": a person's colour is no attribute to move
+    if p.lows[ha] in ctx.lex.collectives:
+        return False
+    between = range(a + 1, ha)
+    return all(p.deps[k] in ("compound", "amod", "nmod") and p.heads[k] <= ha for k in between)
+
+
+# Nouns that name the picture or a part of the scene, not a thing a modifier describes.
+_UNDESCRIBED = frozenset(
+    "picture photo photograph image shot view scene background foreground side front top bottom "
+    "middle area way lot lots bunch variety couple pair number kind type sort day night time "
+    "morning afternoon evening something someone amount body".split()
+)
+
+
+def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
+    """(noun, first token of its pre-modifiers) of each noun without a lexicon modifier: a
+    moved word goes before its compound ("two red tennis balls"), never inside one."""
+    lex, frozen = ctx.lex, frozen_tokens(p, ctx.lex)
+    out = []
+    for h, tag in enumerate(p.tags):
+        if tag not in NOUN_TAGS or p.deps[h] in ("compound", "nmod") or frozen[h]:
+            continue
+        if p.lows[h] in lex.collectives or p.lows[h] in _UNDESCRIBED:
+            continue
+        if _of_thing(p, h) and supercategory_of(p, h, lex) is None:
+            continue  # "a game of tennis", "a pool of water": the head noun is what is described
+        if entity_class(p, h, lex) == "person":
+            continue  # "a white man", "another large lady": never said of a person
+        # Only nouns before it ("tennis balls"); a quantifier stays first ("several large boats").
+        j = h
+        while j > 0 and p.deps[j - 1] in ("compound", "nmod") and j - 1 < p.heads[j - 1] <= h:
+            j -= 1
+        if j > 0 and (p.deps[j - 1] in ("amod", "conj") or p.tags[j - 1] in _DESCRIBED):
+            continue  # described already ("red and yellow umbrella"), or a split compound
+        if j > 0 and j <= p.heads[j - 1] < h:
+            continue  # "a one way sign": the word before belongs to the compound
+        if any(w in lex.swappable or w in lex.attributes or w.endswith("ing") for w in p.lows[j:h]):
+            continue  # "a glass fruit bowl", "another lady cutting pizza" (a misparse)
+        if any(frozen[j:h]) or (h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")):
+            continue
+        out.append((h, j))
+    return out
+
+
+def _of_thing(p: Parse, h: int) -> bool:
+    """Whether noun h is the "of" complement of a noun that is not a part or a side of it."""
+    if p.deps[h] != "pobj" or p.lows[p.heads[h]] != "of":
+        return False
+    head = p.heads[p.heads[h]]
+    return p.tags[head] in NOUN_TAGS and p.lows[head] not in _UNDESCRIBED
+
+
+def _of_phrase(p: Parse, x: int, y: int) -> bool:
+    """Whether one noun is the "of" complement of the other ("a slice of red pizza")."""
+    return any(p.lows[p.heads[m]] == "of" and p.heads[p.heads[m]] == n for m, n in ((x, y), (y, x)))
+
+
+def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
+    """Plausibility of modifier a on noun hb, None where the corpus speaks against it, a
+    sibling caption states it, or nothing shows that the noun takes such a word."""
+    lex, stats = ctx.lex, ctx.stats
+    la, nb = p.lows[a], noun_key(p, hb, lex)
+    if (la, nb) in ctx.siblings.amod:
+        return None
+    score = stats.score([("amod|n", (nb,))], la)
+    if score is None:
+        return None
+    at = lex.attributes.get(la)
+    seen, total = stats.count("amod|n", (nb,), la), stats.total("amod|n", (nb,))
+    if at is not None and at.kind == "colour":
+        if p.lows[hb] in lex.surfaces or p.lows[hb] in _GROUNDS or _is_room(p, hb, lex):
+            return None  # "the green field", "the blue sky", "a white bathroom": hardly false
+        if supercategory_of(p, hb, lex) in NATURAL_COLOURS:
+            # An animal or a food has its own colours: once or twice is a parse error
+            # ("a blue dog", "purple rice").
+            return score if seen >= max(OBSERVED_MIN, NATURAL_SHARE * total) else None
+    if seen >= OBSERVED_MIN and total >= NOUN_DESCRIBED:
+        return score
+    if at is None or at.kind not in PHYSICAL or not _is_object(p, hb, lex):
+        return None
+    return score if _kind_count(stats, lex, nb, at.kind) >= KIND_SEEN else None
+
+
+# Grounds and skies have the colour of their kind: a colour moved there hardly changes a scene.
+_GROUNDS = frozenset("sky skies grass ground dirt sand snow park lawn hay air".split())
+
+
+def _is_room(p: Parse, h: int, lex: Lexicon) -> bool:
+    return supercategory_of(p, h, lex) == "room" or p.lows[h] in ("room", "rooms")
+
+
+def _lowered_first(p: Parse, j: int) -> str:
+    """Token j's word, lowercased if it started the caption and no longer does."""
+    word = p.words[j]
+    first = next((k for k, w in enumerate(p.words) if w.strip()), 0)
+    if j == first and word[:1].isupper() and not word[:2].isupper():
+        return word[0].lower() + word[1:]
+    return word
 
 
 def _swap_fits(p: Parse, x: tuple, y: tuple, nouns: tuple[str, str], ctx: RuleContext) -> bool:

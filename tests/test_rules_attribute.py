@@ -1,0 +1,63 @@
+"""attribute_swap's moves (DESIGN §4): where no two modifiers trade, one moves to another noun
+("a red train next to a field" → "a train next to a red field", as SugarCrepe's swap_att)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ahnpl.pipeline.corpus_stats import compute_stats
+from ahnpl.pipeline.negative_checks import broken_invariants
+from ahnpl.pipeline.negatives import NegativeGenerator
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return NegativeGenerator(types=("attribute_swap",))
+
+
+def swap(gen, caption, siblings=()):
+    return gen.generate_one(caption, list(siblings))[0]
+
+
+def test_a_modifier_moves_to_a_noun_that_takes_it(gen):
+    for caption, want in {
+        # The articles before both edits follow the new first word.
+        "An old car parked next to a building.": "A car parked next to an old building.",
+        "A red bus parked next to a building.": "A bus parked next to a red building.",
+        "A white plate with rice and a fork.": "A plate with white rice and a fork.",
+    }.items():
+        neg = swap(gen, caption)
+        assert neg is not None and neg.text == want, (caption, neg)
+        assert broken_invariants(caption, neg) == []
+
+
+def test_a_move_needs_evidence_and_is_false_for_the_image():
+    caption = "A red vase next to a lamp."
+    seen = ["A red lamp.", "A red lamp on a desk.", caption] + ["A tall lamp."] * 8
+    stats, _ = compute_stats(seen)
+    neg = NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption)[0]
+    assert neg is not None and neg.text == "A vase next to a red lamp.", neg
+    # Another caption of the image says the lamp is red: the move is no negative.
+    gen = NegativeGenerator(types=("attribute_swap",), stats=stats)
+    assert gen.generate_one(caption, ["A red lamp and a red vase."])[0] is None
+    # A lamp never said to be red, nor of any colour, takes none.
+    stats, _ = compute_stats([caption] + ["A tall lamp."] * 10)
+    assert NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption) == [None]
+
+
+def test_moves_keep_people_grounds_and_phrases_whole(gen):
+    for caption in (
+        "A white man wearing a tie and a hat.",  # a person's colour is no attribute to move
+        "A man standing next to a red car.",  # nor is a colour said of a person ("a red man")
+        "A blue kite is flying in the sky",  # the sky is blue anyway
+        "A very small dog next to a chair.",  # "a very chair"
+        "Grey and white cat sitting in a small sink.",
+        "A long canoe paddled along by a large group of people.",
+        "A plate with a hot dog and baked beans.",
+    ):
+        assert swap(gen, caption) is None, caption
+
+
+def test_a_swap_is_preferred_to_a_move(gen):
+    neg = swap(gen, "a black cat next to an orange dog")
+    assert neg.text == "an orange cat next to a black dog"
