@@ -26,6 +26,7 @@ from ahnpl.pipeline.rules.common import (
     is_compound,
     pick,
     setting_of,
+    supercategory_of,
 )
 from ahnpl.pipeline.surface import match_case
 
@@ -110,7 +111,10 @@ def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
 
 def _named_place(p: Parse, obj: int, ctx: RuleContext) -> bool:
     """A stop-listed word that its modifier makes a place ("a parking lot"): a compound the
-    lexicon or the corpus knows."""
+    lexicon or the corpus knows. Never a room ("their living room", "a commercial kitchen"):
+    what is in a room is not in front of it."""
+    if supercategory_of(p, obj, ctx.lex) == "room" or p.lows[obj] in ("room", "rooms"):
+        return False
     return any(p.deps[j] == "compound" and is_compound(p, j, obj, ctx) for j in p.children(obj))
 
 

@@ -1,0 +1,42 @@
+"""relation (DESIGN §4): the antonym pairs of motion (into/out of, onto/off), corners, and
+rooms, whatever their modifier, as no relation objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from ahnpl.pipeline.negatives import NegativeGenerator
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return NegativeGenerator(types=("relation",))
+
+
+def over_seeds(caption):
+    return [
+        NegativeGenerator(types=("relation",), seed=s).generate_one(caption)[0] for s in range(4)
+    ]
+
+
+def test_motion_out_of_becomes_into(gen):
+    for caption, want in {
+        "A dog jumping out of a car.": "A dog jumping into a car.",
+        "A man pulls an elephant out of a truck.": "A man pulls an elephant into a truck.",
+    }.items():
+        neg = gen.generate_one(caption)[0]
+        assert neg is not None and neg.text == want, (caption, neg)
+
+
+def test_a_corner_is_an_edge(gen):
+    neg = gen.generate_one("A pay phone is sitting at the corner of an empty street.")[0]
+    assert neg is not None and neg.replacement == "in the middle of", neg
+
+
+def test_idioms_and_rooms_stay(gen):
+    # "a bite out of it" says it was bitten, not where it is: no "a bite into it".
+    caption = "A woman's hand holding a half peeled banana with a large bite out of it"
+    assert over_seeds(caption) == [None] * 4
+    # A room stays a room with a modifier the corpus reads as a compound: what is in a living
+    # room is not behind it.
+    assert over_seeds("A person watching TV in a living room with lamps.") == [None] * 4
