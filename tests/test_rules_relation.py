@@ -40,3 +40,24 @@ def test_idioms_and_rooms_stay(gen):
     # A room stays a room with a modifier the corpus reads as a compound: what is in a living
     # room is not behind it.
     assert over_seeds("A person watching TV in a living room with lamps.") == [None] * 4
+
+
+def test_reciprocal_objects_move_apart():
+    for caption, want in {
+        "A couple of elephants standing next to each other.": (
+            "A couple of elephants standing far from each other."
+        ),
+        "Two boats floating next to each other on a lake.": (
+            "Two boats floating far from each other on a lake."
+        ),
+    }.items():
+        assert [n.text for n in over_seeds(caption)] == [want] * 4
+    # A row says they are side by side whatever the negative claims.
+    assert over_seeds("A row of surfboards sitting next to each other.") == [None] * 4
+
+
+def test_a_pile_or_a_group_is_judged_by_what_it_holds():
+    negs = over_seeds("a person standing next to a pile of luggage bags")
+    assert all(n is not None for n in negs)
+    # Not "under a pile of luggage": a pile has a height of its own.
+    assert {n.replacement for n in negs} <= {"behind", "in front of"}, negs

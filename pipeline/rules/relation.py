@@ -78,6 +78,8 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         obj = p.child(last, ("pobj",)) if ok else None
         if obj is not None and p.lows[obj] in _PRONOUNS:
             obj = _antecedent(p, i, obj, lex)
+        if obj is not None and p.lows[obj] in PARTITIVES:
+            obj = _of_complement(p, obj)  # "next to a stack of luggage": the luggage
         # Nothing is located by "a day at the beach" or "a view of": time and view heads.
         head = p.lows[p.heads[i]]
         if (
@@ -91,6 +93,20 @@ def _relation_slots(p: Parse, ctx: RuleContext):
 
 
 _PRONOUNS = {"it": "NN", "them": "NNS"}
+# Nouns that count or gather what their "of" names ("a pile of luggage", "a body of water").
+PARTITIVES = frozenset(
+    "stack stacks pile piles group groups bunch bunches lot lots row rows line lines couple "
+    "pair set variety number assortment selection array collection body herd flock".split()
+)
+
+
+def _of_complement(p: Parse, i: int) -> int | None:
+    """The noun of "of" after token i ("a pile of luggage" → luggage), if any."""
+    of = p.child(i, ("prep",))
+    if of is None or p.lows[of] != "of":
+        return None
+    obj = p.child(of, ("pobj",))
+    return obj if obj is not None and p.tags[obj] in _OBJECT_TAGS else None
 
 
 def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
@@ -116,6 +132,34 @@ def _named_place(p: Parse, obj: int, ctx: RuleContext) -> bool:
     if supercategory_of(p, obj, ctx.lex) == "room" or p.lows[obj] in ("room", "rooms"):
         return False
     return any(p.deps[j] == "compound" and is_compound(p, j, obj, ctx) for j in p.children(obj))
+
+
+def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
+    """ "next to each other" → "far from each other", "near one another" → "far from one
+    another": the only change of place a reciprocal object takes ("behind each other",
+    "under one another" say nothing clear)."""
+    lex, out, i = ctx.lex, [], 0
+    if any(w in ROWS for w in p.lows):
+        return []  # "a row of surfboards ... next to each other": a row says they are
+    frozen = frozen_tokens(p, lex)
+    while i < len(p):
+        m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+        if m is None:
+            i += 1
+            continue
+        length, rel = m
+        end = i + length
+        pair = tuple(p.lows[end : end + 2])
+        if rel.group == "near" and pair in RECIPROCALS and not frozen[i] and not p.has("far"):
+            if not any(p.deps[j] == "advmod" and j < i for j in p.children(i)):
+                score = ctx.stats.score([("rel|o", ("other",))], "far", veto=math.inf)
+                out.append(((i, end), [(lex.relation_say["far"], score, True)]))
+        i = end
+    return out
+
+
+RECIPROCALS = frozenset({("each", "other"), ("one", "another")})
+ROWS = frozenset("row rows line lines lined queue".split())
 
 
 def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
@@ -193,6 +237,10 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
+            # A pile or a group has a height of its own: "under a stack of luggage" is odd.
+            gathered = p.lows[p.heads[obj]] == "of" and p.lows[p.heads[p.heads[obj]]] in PARTITIVES
+            if gathered and group in VERTICAL:
+                continue
             if (surface and group not in lex.surfaces_keep) or (vehicle and group == "near"):
                 continue
             score = _relation_score(
@@ -205,6 +253,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 cands.append((say, score, say in rel.replacements))
         if cands:
             slots.append(((s, e), cands))
+    slots += _reciprocal_slots(p, ctx)
     if not slots:
         return None
     (s, e), repl, score = pick(rng, slots, antonyms=True)
