@@ -61,3 +61,16 @@ def test_moves_keep_people_grounds_and_phrases_whole(gen):
 def test_a_swap_is_preferred_to_a_move(gen):
     neg = swap(gen, "a black cat next to an orange dog")
     assert neg.text == "an orange cat next to a black dog"
+
+
+def test_big_or_small_moves_between_things_not_onto_animals(gen):
+    neg = swap(gen, "Man and woman holding a knife up to a small cake.")
+    assert neg is not None and neg.text == "Man and woman holding a small knife up to a cake."
+    neg = swap(gen, "Large dog lying on couch with blanket in living room.")
+    assert neg is not None and neg.text == "Dog lying on large couch with blanket in living room."
+    for caption in (
+        "A man standing next to an elephant with a long trunk.",  # "a long elephant"
+        "A cow standing in a field with lots of tall grass.",  # "a tall cow"
+        "A horse pulling a carriage on a narrow path.",  # "a narrow horse"
+    ):
+        assert swap(gen, caption) is None, caption

@@ -61,3 +61,20 @@ def test_a_pile_or_a_group_is_judged_by_what_it_holds():
     assert all(n is not None for n in negs)
     # Not "under a pile of luggage": a pile has a height of its own.
     assert {n.replacement for n in negs} <= {"behind", "in front of"}, negs
+
+
+def test_beside_a_ground_becomes_on_it():
+    caption = "A big cow and a smaller cow standing beside a road."
+    want = "A big cow and a smaller cow standing on a road."
+    assert [n.text for n in over_seeds(caption)] == [want] * 4
+    # Not on water, and not for a fixture: "a bench sitting on a small road".
+    for caption in (
+        "A man in a red jacket standing next to a river.",
+        "A metal park bench sitting next to a small road.",
+    ):
+        assert all(n is None or n.replacement != "on" for n in over_seeds(caption)), caption
+
+
+def test_away_from_is_the_opposite_of_toward(gen):
+    neg = gen.generate_one("A cat looks away from an open computer.")[0]
+    assert neg is not None and neg.text == "A cat looks toward an open computer."

@@ -145,7 +145,7 @@ def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
     lex, frozen = ctx.lex, frozen_tokens(p, ctx.lex)
     out = []
     for h, tag in enumerate(p.tags):
-        if tag not in NOUN_TAGS or p.deps[h] in ("compound", "nmod") or frozen[h]:
+        if tag not in NOUN_TAGS or p.deps[h] in ("compound", "nmod"):
             continue
         if p.lows[h] in lex.collectives or p.lows[h] in _UNDESCRIBED:
             continue
@@ -159,11 +159,15 @@ def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
             j -= 1
         if j > 0 and (p.deps[j - 1] in ("amod", "conj") or p.tags[j - 1] in _DESCRIBED):
             continue  # described already ("red and yellow umbrella"), or a split compound
-        if j > 0 and j <= p.heads[j - 1] < h:
+        if j > 0 and j <= p.heads[j - 1] < h and p.deps[j - 1] not in ("det", "poss"):
             continue  # "a one way sign": the word before belongs to the compound
         if any(w in lex.swappable or w in lex.attributes or w.endswith("ing") for w in p.lows[j:h]):
             continue  # "a glass fruit bowl", "another lady cutting pizza" (a misparse)
-        if any(frozen[j:h]) or (h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")):
+        # Before a compound or an idiom, never inside one: "a blue teddy bear", not "a hot
+        # red dog" or "in the red air".
+        if (j > 0 and frozen[j - 1] and frozen[j]) or (
+            h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")
+        ):
             continue
         out.append((h, j))
     return out
@@ -203,11 +207,17 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
             return score if seen >= max(OBSERVED_MIN, NATURAL_SHARE * total) else None
     if seen >= OBSERVED_MIN and total >= NOUN_DESCRIBED:
         return score
-    if at is None or at.kind not in PHYSICAL or not _is_object(p, hb, lex):
+    # A size is physical too where a thing moves to a thing ("a large ball next to a glass"
+    # → "a ball next to a large glass"), not to what it holds ("a small vase with water").
+    # Only big or small, and not of an animal: "a tall cow", "a long elephant" are odd.
+    sized = la in _BIG_SMALL and supercategory_of(p, hb, lex) not in _NO_SIZE
+    if at is None or (at.kind not in PHYSICAL and not sized) or not _is_object(p, hb, lex):
         return None
     return score if _kind_count(stats, lex, nb, at.kind) >= KIND_SEEN else None
 
 
+_NO_SIZE = frozenset({"food_mass", "room", "animal"})
+_BIG_SMALL = frozenset("big large huge giant small little tiny".split())
 # Grounds and skies have the colour of their kind: a colour moved there hardly changes a scene.
 _GROUNDS = frozenset("sky skies grass ground dirt sand snow park lawn hay air".split())
 

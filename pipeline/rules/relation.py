@@ -93,6 +93,9 @@ def _relation_slots(p: Parse, ctx: RuleContext):
 
 
 _PRONOUNS = {"it": "NN", "them": "NNS"}
+BESIDE = frozenset({"near", "front", "behind"})
+GOERS = frozenset({"person", "animal", "vehicle"})  # what stands or moves on a ground
+WATERS = frozenset("water ocean sea lake river waves wave".split())
 # Nouns that count or gather what their "of" names ("a pile of luggage", "a body of water").
 PARTITIVES = frozenset(
     "stack stacks pile piles group groups bunch bunches lot lots row rows line lines couple "
@@ -232,6 +235,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         # a person does not.
         cls = entity_class(p, p.heads[s], lex)
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
+        afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
@@ -241,7 +245,12 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             gathered = p.lows[p.heads[obj]] == "of" and p.lows[p.heads[p.heads[obj]]] in PARTITIVES
             if gathered and group in VERTICAL:
                 continue
-            if (surface and group not in lex.surfaces_keep) or (vehicle and group == "near"):
+            # Beside a road is not on it: a thing by a ground may stand on it, not on water.
+            onto = group == "on" and rel.group in BESIDE and p.lows[obj] not in WATERS
+            onto = onto and cls in GOERS and not afloat
+            if (surface and group not in lex.surfaces_keep and not onto) or (
+                vehicle and group == "near"
+            ):
                 continue
             score = _relation_score(
                 stats,
