@@ -74,3 +74,16 @@ def test_big_or_small_moves_between_things_not_onto_animals(gen):
         "A horse pulling a carriage on a narrow path.",  # "a narrow horse"
     ):
         assert swap(gen, caption) is None, caption
+
+
+def test_a_moved_word_takes_its_place_in_the_order_of_adjectives(gen):
+    # A size goes before a colour, a colour before a material noun.
+    neg = swap(gen, "A large dog sleeping on a white couch.")
+    assert neg is not None and neg.text == "A dog sleeping on a large white couch."
+    neg = swap(gen, "Two people outside of a stone building near a red fire hydrant.")
+    assert neg is not None and neg.text == (
+        "Two people outside of a red stone building near a fire hydrant."
+    )
+    # Never a second word of one kind: "a wooden glass fruit bowl".
+    neg = swap(gen, "Some oranges in a glass fruit bowl on top of a wooden table.")
+    assert neg is None or "wooden glass" not in neg.text, neg

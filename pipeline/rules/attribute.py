@@ -101,9 +101,12 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
     for a, ha in mods:
         if not _movable(p, ctx, a, ha):
             continue
-        for hb, j in _bare_nouns(p, ctx):
+        rank = _ORDER.get(getattr(ctx.lex.attributes.get(p.lows[a]), "kind", None), len(_ORDER))
+        for hb, j, first in _bare_nouns(p, ctx):
             if p.lows[hb] == p.lows[ha] or j in (a, a + 1) or _of_phrase(p, ha, hb):
                 continue
+            if rank >= first:
+                continue  # "a white couch" takes "large" before its colour, not "white" again
             score = _move_score(p, ctx, a, hb)
             if score is not None:
                 pool.append(((a, j), score, False))
@@ -139,9 +142,17 @@ _UNDESCRIBED = frozenset(
 )
 
 
-def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
-    """(noun, first token of its pre-modifiers) of each noun without a lexicon modifier: a
-    moved word goes before its compound ("two red tennis balls"), never inside one."""
+# The order of English adjectives by kind: a moved word goes before the words of later kinds
+# a noun has ("a large white couch", "a round wooden table").
+_ORDER = {"size": 0, "shape": 1, "colour": 2, "material": 3}
+_UNSEEN = len(_ORDER) + 1
+
+
+def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int, int]]:
+    """(noun, first token of its pre-modifiers, `_ORDER` rank of its first modifier) of each
+    noun without a modifier or with lone lexicon modifiers of a kind (`_UNSEEN` rank where it
+    has none): a moved word goes before its compound ("two red tennis balls"), never inside
+    one."""
     lex, frozen = ctx.lex, frozen_tokens(p, ctx.lex)
     out = []
     for h, tag in enumerate(p.tags):
@@ -154,23 +165,48 @@ def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
         if entity_class(p, h, lex) == "person":
             continue  # "a white man", "another large lady": never said of a person
         # Only nouns before it ("tennis balls"); a quantifier stays first ("several large boats").
-        j = h
-        while j > 0 and p.deps[j - 1] in ("compound", "nmod") and j - 1 < p.heads[j - 1] <= h:
-            j -= 1
-        if j > 0 and (p.deps[j - 1] in ("amod", "conj") or p.tags[j - 1] in _DESCRIBED):
-            continue  # described already ("red and yellow umbrella"), or a split compound
-        if j > 0 and j <= p.heads[j - 1] < h and p.deps[j - 1] not in ("det", "poss"):
-            continue  # "a one way sign": the word before belongs to the compound
-        if any(w in lex.swappable or w in lex.attributes or w.endswith("ing") for w in p.lows[j:h]):
-            continue  # "a glass fruit bowl", "another lady cutting pizza" (a misparse)
+        span = _pre_modifiers(p, lex, h)
+        if span is None:
+            continue
+        j, first = span
         # Before a compound or an idiom, never inside one: "a blue teddy bear", not "a hot
         # red dog" or "in the red air".
         if (j > 0 and frozen[j - 1] and frozen[j]) or (
             h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")
         ):
             continue
-        out.append((h, j))
+        out.append((h, j, first))
     return out
+
+
+def _pre_modifiers(p: Parse, lex: Lexicon, h: int) -> tuple[int, int] | None:
+    """(first token, `_ORDER` rank of the first lexicon modifier) of what stands before noun
+    h: its compound nouns, then lone lexicon modifiers of an ordered kind; None where
+    something else describes it (another adjective, "red and yellow", a misparsed compound)."""
+    j = h
+    while j > 0 and p.deps[j - 1] in ("compound", "nmod") and j - 1 < p.heads[j - 1] <= h:
+        j -= 1
+    # A material noun of the compound is a modifier ("a stone building"); any other word
+    # of the lexicon describes it already, and "-ing" is a misparse ("a lady cutting pizza").
+    ranks = [_ORDER.get(_kind(lex, w), -1) for w in p.lows[j:h]]
+    if any(w in lex.swappable and r < 0 or w.endswith("ing") for w, r in zip(p.lows[j:h], ranks)):
+        return None
+    first = min([r for r in ranks if r >= 0], default=_UNSEEN)
+    while j > 0 and p.heads[j - 1] == h and _ORDER.get(_kind(lex, p.lows[j - 1])) is not None:
+        if _coordinated(p, j - 1) or p.children(j - 1):
+            break  # "red and yellow umbrella", "dark blue car": the phrase stays
+        j -= 1
+        first = _ORDER[_kind(lex, p.lows[j])]
+    if j > 0 and (p.deps[j - 1] in ("amod", "conj") or p.tags[j - 1] in _DESCRIBED):
+        return None  # described already ("red and yellow umbrella"), or a split compound
+    if j > 0 and j <= p.heads[j - 1] < h and p.deps[j - 1] not in ("det", "poss"):
+        return None  # "a one way sign": the word before belongs to the compound
+    return j, first
+
+
+def _kind(lex: Lexicon, word: str) -> str | None:
+    at = lex.attributes.get(word)
+    return at.kind if at is not None else None
 
 
 def _of_thing(p: Parse, h: int) -> bool:
