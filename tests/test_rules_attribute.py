@@ -87,3 +87,9 @@ def test_a_moved_word_takes_its_place_in_the_order_of_adjectives(gen):
     # Never a second word of one kind: "a wooden glass fruit bowl".
     neg = swap(gen, "Some oranges in a glass fruit bowl on top of a wooden table.")
     assert neg is None or "wooden glass" not in neg.text, neg
+
+
+def test_two_joined_colours_move_together(gen):
+    neg = swap(gen, "A red and white bicycle next to a building and door.")
+    assert neg is not None and neg.text == "A bicycle next to a red and white building and door."
+    assert broken_invariants("A red and white bicycle next to a building and door.", neg) == []

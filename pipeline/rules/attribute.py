@@ -93,45 +93,73 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
 
 
 def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices) -> Result | None:
-    """Where no two modifiers trade, one moves to another noun of the caption that has none
-    ("a red train next to a field" → "a train next to a red field": SugarCrepe's swap_att
-    does the same). The new pair must be plausible: observed, or, for colours, materials and
-    shapes, a noun seen with words of that kind (`_kind_count`)."""
+    """Where no two modifiers trade, one moves to another noun of the caption ("a red train
+    next to a field" → "a train next to a red field": SugarCrepe's swap_att does the same),
+    a pair of colours whole ("a red and white bus" → "a bus by red and white trees"). The new
+    pairs must be plausible: observed, or, for colours, materials and shapes, a noun seen
+    with words of that kind (`_kind_count`)."""
     pool = []
     for a, ha in mods:
-        if not _movable(p, ctx, a, ha):
+        e = _movable(p, ctx, a, ha)
+        if e is None:
             continue
-        rank = _ORDER.get(getattr(ctx.lex.attributes.get(p.lows[a]), "kind", None), len(_ORDER))
+        rank = _ORDER.get(_kind(ctx.lex, p.lows[a]), len(_ORDER))
+        words = [k for k in range(a, e) if p.lows[k] not in _JOINERS]
         for hb, j, first in _bare_nouns(p, ctx):
-            if p.lows[hb] == p.lows[ha] or j in (a, a + 1) or _of_phrase(p, ha, hb):
+            if p.lows[hb] == p.lows[ha] or a <= j <= e or _of_phrase(p, ha, hb):
                 continue
             if rank >= first:
                 continue  # "a white couch" takes "large" before its colour, not "white" again
-            score = _move_score(p, ctx, a, hb)
-            if score is not None:
-                pool.append(((a, j), score, False))
+            scores = [_move_score(p, ctx, k, hb) for k in words]
+            if None not in scores:
+                pool.append(((a, e, j), min(scores), False))
     if not pool:
         return None
-    (a, j), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
+    (a, e, j), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
     # The article before either edit follows the new first word ("an old car" → "a car").
-    removed = (a, a + 2, moved_word(p, a + 1, a))
-    inserted = (j, j + 1, moved_word(p, a, j) + " " + _lowered_first(p, j))
-    return [removed, inserted], score
+    removed = (a, e + 1, moved_word(p, e, a))
+    phrase = " ".join([moved_word(p, a, j), *p.words[a + 1 : e]])
+    return [removed, (j, j + 1, phrase + " " + _lowered_first(p, j))], score
 
 
-def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> bool:
-    """Whether modifier a can leave its noun ha whole: a lone word ("very small", "dark
-    blue" and "grey and white" cannot), directly before its noun or its compound, of a
-    thing (not "a large group", "a large amount")."""
-    if _coordinated(p, a) or p.children(a) or p.lows[ha] in _UNDESCRIBED:
-        return False
-    at = ctx.lex.attributes.get(p.lows[a])
-    if at is not None and at.kind == "colour" and entity_class(p, ha, ctx.lex) == "person":
-        return False  # "a black man": a person's colour is no attribute to move
-    if p.lows[ha] in ctx.lex.collectives:
-        return False
-    between = range(a + 1, ha)
-    return all(p.deps[k] in ("compound", "amod", "nmod") and p.heads[k] <= ha for k in between)
+_JOINERS = frozenset({"and", "&"})
+
+
+def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> int | None:
+    """End (exclusive) of the modifier phrase starting at a that can leave its noun ha whole:
+    a lone word, or two colours joined by "and" ("very small" and "dark blue" cannot),
+    directly before its noun or its compound, of a thing (not "a large group", "a large
+    amount"); None where there is none."""
+    lex = ctx.lex
+    if p.lows[ha] in _UNDESCRIBED or p.lows[ha] in lex.collectives:
+        return None
+    if _kind(lex, p.lows[a]) == "colour" and entity_class(p, ha, lex) == "person":
+        return None  # "a black man": a person's colour is no attribute to move
+    if a > 0 and p.lows[a - 1] in ("and", "&", ","):
+        return None
+    kids = p.children(a)
+    if not kids and p.deps[a] != "conj":
+        e = a + 1
+    elif _colour_pair(p, lex, a, kids):
+        e = a + 3
+    else:
+        return None
+    between = range(e, ha)
+    ok = all(p.deps[k] in ("compound", "amod", "nmod") and p.heads[k] <= ha for k in between)
+    return e if ok and e < len(p) else None
+
+
+def _colour_pair(p: Parse, lex: Lexicon, a: int, kids: list[int]) -> bool:
+    """Whether a starts "red and white": two colours, the second with nothing of its own."""
+    return (
+        a + 2 < len(p)
+        and kids == [a + 1, a + 2]
+        and p.lows[a + 1] in _JOINERS
+        and p.deps[a + 2] == "conj"
+        and not p.children(a + 2)
+        and _kind(lex, p.lows[a]) == "colour"
+        and _kind(lex, p.lows[a + 2]) == "colour"
+    )
 
 
 # Nouns that name the picture or a part of the scene, not a thing a modifier describes.
