@@ -77,9 +77,17 @@ def test_big_or_small_moves_between_things_not_onto_animals(gen):
 
 
 def test_a_moved_word_takes_its_place_in_the_order_of_adjectives(gen):
-    # A size goes before a colour, a colour before a material noun.
-    neg = swap(gen, "A large dog sleeping on a white couch.")
-    assert neg is not None and neg.text == "A dog sleeping on a large white couch."
+    # A size goes before a colour, a colour before a material noun, whichever word moves.
+    caption = "A large dog sleeping on a white couch."
+    gens = [NegativeGenerator(types=("attribute_swap",), seed=s) for s in range(4)]
+    texts = {g.generate_one(caption)[0].text for g in gens}
+    assert texts and texts <= {
+        "A dog sleeping on a large white couch.",
+        "A large white dog sleeping on a couch.",
+    }, texts
+    # After a word of an earlier kind: "a small blue plane".
+    neg = swap(gen, "A small plane flying through a blue sky.")
+    assert neg is not None and neg.text == "A small blue plane flying through a sky."
     neg = swap(gen, "Two people outside of a stone building near a red fire hydrant.")
     assert neg is not None and neg.text == (
         "Two people outside of a red stone building near a fire hydrant."

@@ -105,11 +105,12 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
             continue
         rank = _ORDER.get(_kind(ctx.lex, p.lows[a]), len(_ORDER))
         words = [k for k in range(a, e) if p.lows[k] not in _JOINERS]
-        for hb, j, first in _bare_nouns(p, ctx):
-            if p.lows[hb] == p.lows[ha] or a <= j <= e or _of_phrase(p, ha, hb):
+        for hb, j, mods_b in _bare_nouns(p, ctx):
+            j = _insertion(j, mods_b, rank)
+            if j is None or p.lows[hb] == p.lows[ha] or a <= j <= e or _of_phrase(p, ha, hb):
                 continue
-            if rank >= first:
-                continue  # "a white couch" takes "large" before its colour, not "white" again
+            if entity_class(p, hb, ctx.lex) == "person":
+                continue  # "a white man", "another large lady", "a young woman holding a child"
             scores = [_move_score(p, ctx, k, hb) for k in words]
             if None not in scores:
                 pool.append(((a, e, j), min(scores), False))
@@ -125,6 +126,20 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
 _JOINERS = frozenset({"and", "&"})
 
 
+def _insertion(j: int, mods: list[tuple[int, int]], rank: int) -> int | None:
+    """Where a word of `_ORDER` rank `rank` goes among a noun's modifiers (token, rank) that
+    start at token j: after those of earlier kinds, before later ones ("a large white
+    couch", "a small blue plane"); None where the noun has one of its kind ("white" again)
+    or the word has no place in the order (an age, a state) and the noun is described."""
+    ranks = [r for _, r in mods]
+    if rank in ranks or (mods and rank == len(_ORDER)):
+        return None
+    later = [k for k, r in mods if r > rank]
+    if later:
+        return min(later)
+    return max(k for k, _ in mods) + 1 if mods else j
+
+
 def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> int | None:
     """End (exclusive) of the modifier phrase starting at a that can leave its noun ha whole:
     a lone word, or two colours joined by "and" ("very small" and "dark blue" cannot),
@@ -137,6 +152,8 @@ def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> int | None:
         return None  # "a black man": a person's colour is no attribute to move
     if a > 0 and p.lows[a - 1] in ("and", "&", ","):
         return None
+    if a > 0 and p.tags[a - 1] == "IN" and p.lows[a - 1] != "of" and p.tags[ha] == "NN":
+        return None  # "in wooden room" → "in room": a bare singular noun is left
     kids = p.children(a)
     if not kids and p.deps[a] != "conj":
         e = a + 1
@@ -166,21 +183,20 @@ def _colour_pair(p: Parse, lex: Lexicon, a: int, kids: list[int]) -> bool:
 _UNDESCRIBED = frozenset(
     "picture photo photograph image shot view scene background foreground side front top bottom "
     "middle area way lot lots bunch variety couple pair number kind type sort day night time "
-    "morning afternoon evening something someone amount body".split()
+    "morning afternoon evening something someone amount body pictures photos photographs images "
+    "views assortment selection array collection eyes eye hair fur ears".split()
 )
 
 
 # The order of English adjectives by kind: a moved word goes before the words of later kinds
 # a noun has ("a large white couch", "a round wooden table").
 _ORDER = {"size": 0, "shape": 1, "colour": 2, "material": 3}
-_UNSEEN = len(_ORDER) + 1
 
 
-def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int, int]]:
-    """(noun, first token of its pre-modifiers, `_ORDER` rank of its first modifier) of each
-    noun without a modifier or with lone lexicon modifiers of a kind (`_UNSEEN` rank where it
-    has none): a moved word goes before its compound ("two red tennis balls"), never inside
-    one."""
+def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int, list]]:
+    """(noun, first token of its pre-modifiers, its lexicon modifiers as (token, `_ORDER`
+    rank)) of each noun without a modifier or with lone lexicon modifiers of ordered kinds:
+    a moved word goes before its compound ("two red tennis balls"), never inside one."""
     lex, frozen = ctx.lex, frozen_tokens(p, ctx.lex)
     out = []
     for h, tag in enumerate(p.tags):
@@ -190,27 +206,26 @@ def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int, int]]:
             continue
         if _of_thing(p, h) and supercategory_of(p, h, lex) is None:
             continue  # "a game of tennis", "a pool of water": the head noun is what is described
-        if entity_class(p, h, lex) == "person":
-            continue  # "a white man", "another large lady": never said of a person
         # Only nouns before it ("tennis balls"); a quantifier stays first ("several large boats").
         span = _pre_modifiers(p, lex, h)
         if span is None:
             continue
-        j, first = span
+        j, mods = span
         # Before a compound or an idiom, never inside one: "a blue teddy bear", not "a hot
         # red dog" or "in the red air".
         if (j > 0 and frozen[j - 1] and frozen[j]) or (
             h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")
         ):
             continue
-        out.append((h, j, first))
+        out.append((h, j, mods))
     return out
 
 
-def _pre_modifiers(p: Parse, lex: Lexicon, h: int) -> tuple[int, int] | None:
-    """(first token, `_ORDER` rank of the first lexicon modifier) of what stands before noun
-    h: its compound nouns, then lone lexicon modifiers of an ordered kind; None where
-    something else describes it (another adjective, "red and yellow", a misparsed compound)."""
+def _pre_modifiers(p: Parse, lex: Lexicon, h: int) -> tuple[int, list] | None:
+    """(first token, [(token, `_ORDER` rank)] of its lexicon modifiers) of what stands
+    before noun h: its compound nouns, then lone lexicon modifiers of an ordered kind; None
+    where something else describes it (another adjective, "red and yellow", a misparsed
+    compound)."""
     j = h
     while j > 0 and p.deps[j - 1] in ("compound", "nmod") and j - 1 < p.heads[j - 1] <= h:
         j -= 1
@@ -219,17 +234,17 @@ def _pre_modifiers(p: Parse, lex: Lexicon, h: int) -> tuple[int, int] | None:
     ranks = [_ORDER.get(_kind(lex, w), -1) for w in p.lows[j:h]]
     if any(w in lex.swappable and r < 0 or w.endswith("ing") for w, r in zip(p.lows[j:h], ranks)):
         return None
-    first = min([r for r in ranks if r >= 0], default=_UNSEEN)
+    mods = [(j + k, r) for k, r in enumerate(ranks) if r >= 0]
     while j > 0 and p.heads[j - 1] == h and _ORDER.get(_kind(lex, p.lows[j - 1])) is not None:
         if _coordinated(p, j - 1) or p.children(j - 1):
             break  # "red and yellow umbrella", "dark blue car": the phrase stays
         j -= 1
-        first = _ORDER[_kind(lex, p.lows[j])]
-    if j > 0 and (p.deps[j - 1] in ("amod", "conj") or p.tags[j - 1] in _DESCRIBED):
+        mods.insert(0, (j, _ORDER[_kind(lex, p.lows[j])]))
+    if j > 0 and (p.deps[j - 1] in ("amod", "conj") or p.tags[j - 1] in _DESCRIBED | {","}):
         return None  # described already ("red and yellow umbrella"), or a split compound
     if j > 0 and j <= p.heads[j - 1] < h and p.deps[j - 1] not in ("det", "poss"):
         return None  # "a one way sign": the word before belongs to the compound
-    return j, first
+    return j, mods
 
 
 def _kind(lex: Lexicon, word: str) -> str | None:
@@ -262,9 +277,12 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
         return None
     at = lex.attributes.get(la)
     seen, total = stats.count("amod|n", (nb,), la), stats.total("amod|n", (nb,))
+    ground = p.lows[hb] in lex.surfaces or p.lows[hb] in _GROUNDS
+    if ground and (at is None or at.kind != "size"):
+        return None  # "the green field", "the blue sky", "a snowy slope": hardly false
     if at is not None and at.kind == "colour":
-        if p.lows[hb] in lex.surfaces or p.lows[hb] in _GROUNDS or _is_room(p, hb, lex):
-            return None  # "the green field", "the blue sky", "a white bathroom": hardly false
+        if _is_room(p, hb, lex):
+            return None  # "a white bathroom": its walls may well be white
         if supercategory_of(p, hb, lex) in NATURAL_COLOURS:
             # An animal or a food has its own colours: once or twice is a parse error
             # ("a blue dog", "purple rice").
