@@ -54,6 +54,9 @@ def test_moves_keep_people_grounds_and_phrases_whole(gen):
         "Grey and white cat sitting in a small sink.",
         "A long canoe paddled along by a large group of people.",
         "A plate with a hot dog and baked beans.",
+        "A man in white shirt sitting at a laptop in bedroom.",  # "a man in shirt"
+        "Two snowboarders riding down a hill in a snowy forest.",  # "a snowy hill": the same snow
+        "Tabby cat with green eyes wearing a hat",  # "a cat with eyes"
     ):
         assert swap(gen, caption) is None, caption
 
