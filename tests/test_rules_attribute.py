@@ -104,3 +104,10 @@ def test_two_joined_colours_move_together(gen):
     neg = swap(gen, "A red and white bicycle next to a building and door.")
     assert neg is not None and neg.text == "A bicycle next to a red and white building and door."
     assert broken_invariants("A red and white bicycle next to a building and door.", neg) == []
+
+
+def test_a_degree_moves_with_its_word(gen):
+    caption = "The extremely small car is parked behind the bus."
+    neg = swap(gen, caption)
+    assert neg is not None and neg.text == "The car is parked behind the extremely small bus."
+    assert broken_invariants(caption, neg) == []

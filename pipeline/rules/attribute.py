@@ -100,26 +100,27 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
     with words of that kind (`_kind_count`)."""
     pool = []
     for a, ha in mods:
-        e = _movable(p, ctx, a, ha)
-        if e is None:
+        span = _movable(p, ctx, a, ha)
+        if span is None:
             continue
+        s, e = span
         rank = _ORDER.get(_kind(ctx.lex, p.lows[a]), len(_ORDER))
         words = [k for k in range(a, e) if p.lows[k] not in _JOINERS]
         for hb, j, mods_b in _bare_nouns(p, ctx):
             j = _insertion(j, mods_b, rank)
-            if j is None or p.lows[hb] == p.lows[ha] or a <= j <= e or _of_phrase(p, ha, hb):
+            if j is None or p.lows[hb] == p.lows[ha] or s <= j <= e or _of_phrase(p, ha, hb):
                 continue
             if entity_class(p, hb, ctx.lex) == "person":
                 continue  # "a white man", "another large lady", "a young woman holding a child"
             scores = [_move_score(p, ctx, k, hb) for k in words]
             if None not in scores:
-                pool.append(((a, e, j), min(scores), False))
+                pool.append(((s, e, j), min(scores), False))
     if not pool:
         return None
-    (a, e, j), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
+    (s, e, j), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
     # The article before either edit follows the new first word ("an old car" → "a car").
-    removed = (a, e + 1, moved_word(p, e, a))
-    phrase = " ".join([moved_word(p, a, j), *p.words[a + 1 : e]])
+    removed = (s, e + 1, moved_word(p, e, s))
+    phrase = " ".join([moved_word(p, s, j), *p.words[s + 1 : e]])
     return [removed, (j, j + 1, phrase + " " + _lowered_first(p, j))], score
 
 
@@ -140,30 +141,42 @@ def _insertion(j: int, mods: list[tuple[int, int]], rank: int) -> int | None:
     return max(k for k, _ in mods) + 1 if mods else j
 
 
-def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> int | None:
-    """End (exclusive) of the modifier phrase starting at a that can leave its noun ha whole:
-    a lone word, or two colours joined by "and" ("very small" and "dark blue" cannot),
-    directly before its noun or its compound, of a thing (not "a large group", "a large
-    amount"); None where there is none."""
+def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> tuple[int, int] | None:
+    """(first, end) tokens of the modifier phrase of word a that can leave its noun ha
+    whole: a lone word, with its degree or shade ("very small", "dark blue"), or two colours
+    joined by "and", directly before its noun or its compound, of a thing (not "a large
+    group", "a large amount"); None where there is none."""
     lex = ctx.lex
     if p.lows[ha] in _UNDESCRIBED or p.lows[ha] in lex.collectives:
         return None
     if _kind(lex, p.lows[a]) == "colour" and entity_class(p, ha, lex) == "person":
         return None  # "a black man": a person's colour is no attribute to move
-    if a > 0 and p.lows[a - 1] in ("and", "&", ","):
-        return None
-    if a > 0 and p.tags[a - 1] == "IN" and p.lows[a - 1] != "of" and p.tags[ha] == "NN":
-        return None  # "in wooden room" → "in room": a bare singular noun is left
     kids = p.children(a)
+    s = a - 1 if kids and kids[0] == a - 1 and _degree(p, a - 1) else a
+    kids = [k for k in kids if k != s or s == a]
+    if s > 0 and p.lows[s - 1] in ("and", "&", ","):
+        return None
+    if s > 0 and p.tags[s - 1] == "IN" and p.lows[s - 1] != "of" and p.tags[ha] == "NN":
+        return None  # "in wooden room" → "in room": a bare singular noun is left
     if not kids and p.deps[a] != "conj":
         e = a + 1
-    elif _colour_pair(p, lex, a, kids):
+    elif s == a and _colour_pair(p, lex, a, kids):
         e = a + 3
     else:
         return None
     between = range(e, ha)
     ok = all(p.deps[k] in ("compound", "amod", "nmod") and p.heads[k] <= ha for k in between)
-    return e if ok and e < len(p) else None
+    return (s, e) if ok and e < len(p) else None
+
+
+# Words that grade a modifier and go with it: "very small", "dark blue".
+_DEGREES = frozenset("very really extremely super dark light bright pale deep".split())
+
+
+def _degree(p: Parse, k: int) -> bool:
+    return (
+        p.lows[k] in _DEGREES and not p.children(k) and p.deps[k] in ("advmod", "amod", "npadvmod")
+    )
 
 
 def _colour_pair(p: Parse, lex: Lexicon, a: int, kids: list[int]) -> bool:
