@@ -111,3 +111,12 @@ def test_a_degree_moves_with_its_word(gen):
     neg = swap(gen, caption)
     assert neg is not None and neg.text == "The car is parked behind the extremely small bus."
     assert broken_invariants(caption, neg) == []
+
+
+def test_a_noun_the_corpus_hardly_describes_takes_what_its_class_takes(gen):
+    # The corpus hardly describes skateboards; sports gear often takes a colour.
+    neg = swap(gen, "A boy is jumping his skateboard over an orange cone.")
+    assert neg is not None and neg.text == "A boy is jumping his orange skateboard over a cone."
+    # Not a game one plays, nor a packaged compound with a colour of its own.
+    assert swap(gen, "a little boy in a blue shirt is playing baseball") is None
+    assert swap(gen, "a blue pickup truck stopped at a stop sign") is None

@@ -7,7 +7,13 @@ from __future__ import annotations
 import math
 
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, moved_word
-from ahnpl.pipeline.corpus_stats import OBSERVED_MIN, CorpusStats, entity_class, noun_key
+from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
+    CorpusStats,
+    entity_class,
+    noun_key,
+    verb_key,
+)
 from ahnpl.pipeline.lexicon import Lexicon
 from ahnpl.pipeline.rules.common import (
     NOUN_TAGS,
@@ -30,6 +36,7 @@ KIND_SEEN = 3
 # A modifier moves to a noun the corpus describes at least NOUN_DESCRIBED times, and a colour
 # to an animal or a food only where it is NATURAL_SHARE of what is said of that noun.
 NOUN_DESCRIBED = 10
+CLASS_SHARE = 0.2  # a class of which a fifth of what is said is of a kind takes that kind
 NATURAL_COLOURS = frozenset({"animal", "food"})
 NATURAL_SHARE = 0.02
 _DESCRIBED = frozenset({"JJ", "JJR", "JJS", "VBN", "NN", "NNS"})
@@ -308,7 +315,30 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
     sized = la in _BIG_SMALL and supercategory_of(p, hb, lex) not in _NO_SIZE
     if at is None or (at.kind not in PHYSICAL and not sized) or not _is_object(p, hb, lex):
         return None
-    return score if _kind_count(stats, lex, nb, at.kind) >= KIND_SEEN else None
+    if _kind_count(stats, lex, nb, at.kind) >= KIND_SEEN:
+        return score
+    # A noun the corpus hardly describes takes what its class takes (a rare vehicle a colour).
+    # Not a packaged compound ("a stop sign" is red) nor a game played ("playing baseball").
+    sc = supercategory_of(p, hb, lex)
+    if total >= NOUN_DESCRIBED or sc in NATURAL_COLOURS or frozen_tokens(p, lex)[hb]:
+        return None
+    if p.deps[hb] == "dobj" and verb_key(p, p.heads[hb], lex) == "play":
+        return None
+    return score if _class_share(stats, lex, sc, at.kind) >= CLASS_SHARE else None
+
+
+_CLASS_SHARES: dict[tuple[str, str, str], float] = {}
+
+
+def _class_share(stats: CorpusStats, lex: Lexicon, sc: str, kind: str) -> float:
+    """Share of words of `kind` among what the corpus says of the nouns of supercategory sc."""
+    key = (stats.sha256, sc, kind)
+    if key not in _CLASS_SHARES:
+        heads = lex.kind_words.get(sc, ())
+        total = sum(stats.total("amod|n", (h,)) for h in heads)
+        seen = sum(_kind_count(stats, lex, h, kind) for h in heads)
+        _CLASS_SHARES[key] = seen / total if total else 0.0
+    return _CLASS_SHARES[key]
 
 
 _NO_SIZE = frozenset({"food_mass", "room", "animal"})
