@@ -78,3 +78,28 @@ def test_beside_a_ground_becomes_on_it():
 def test_away_from_is_the_opposite_of_toward(gen):
     neg = gen.generate_one("A cat looks away from an open computer.")[0]
     assert neg is not None and neg.text == "A cat looks toward an open computer."
+
+
+def test_relations_bound_to_their_verb_or_to_water_stay():
+    for caption in (
+        "Stark white appliances stand out against brown wooden cabinets.",  # "stand out"
+        "A person leaning up against a metal rail while holding an umbrella.",
+        "A woman bending over and looking inside of a mini fridge.",  # "looking in front of"
+        "two black birds are swimming in some water",  # "swimming next to some water"
+        "A young woman playing tennis in a tournament.",  # an event is no place
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+
+
+def test_people_are_not_put_on_what_one_cannot_stand_on():
+    # Under a tree is a place to stand; on it is not.
+    for caption in (
+        "A giraffe is standing next to a tree.",
+        "An elephant standing next to an electric fence",
+    ):
+        for neg in over_seeds(caption):
+            assert neg is None or neg.replacement != "on", neg
+    # Nor is anyone on or under the person next to him.
+    caption = "A woman with a snowboard with a man standing next to her on a ski slope."
+    for neg in over_seeds(caption):
+        assert neg is None or neg.replacement not in ("on", "under"), neg

@@ -137,6 +137,42 @@ def _named_place(p: Parse, obj: int, ctx: RuleContext) -> bool:
     return any(p.deps[j] == "compound" and is_compound(p, j, obj, ctx) for j in p.children(obj))
 
 
+# Verbs whose preposition says where the action goes, not where the thing is: "looking
+# inside a fridge" is no place to be beside; in the water one swims, surfs or rides.
+LOOKING = frozenset("look looking looks looked peer peering stare staring gaze gazing peek".split())
+IN_WATER = frozenset("swim surf ride float paddle wade go play fish sail row".split())
+# A particle before the preposition that makes one phrase with it: "leaning up against",
+# "stand out against", "going out in the water" ("lit up on a counter" is not one).
+BOUND = frozenset({("up", "against"), ("out", "against"), ("out", "in"), ("out", "on")})
+# What a person or an animal may be on: furniture, a vehicle, a board, a ground.
+STOOD_ON = frozenset({"furniture", "vehicle", "sports"})
+_PEOPLE_PRONOUNS = frozenset({"her", "him", "me", "us", "you"})
+
+
+def _bound(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
+    """Whether the relation at s is bound to its verb (a particle before it, a verb of
+    looking) or to water by what is done there ("swimming in some water")."""
+    head = p.heads[s]
+    if s > 0 and (p.lows[s - 1], p.lows[s]) in BOUND and p.deps[s - 1] in ("prt", "advmod"):
+        return True
+    if not p.tags[head].startswith("VB"):
+        return False
+    return p.lows[head] in LOOKING or (p.lows[obj] in WATERS and verb_key(p, head, lex) in IN_WATER)
+
+
+def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex) -> bool:
+    """Whether up or down is absurd here: people are not on or under people ("a man
+    standing under her"), nor a person or an animal on what is not furniture, a vehicle,
+    a board or a ground ("a giraffe standing on a tree", "an elephant on a fence")."""
+    if cls in ("person", "animal") and p.lows[obj] in _PEOPLE_PRONOUNS:
+        return True
+    if entity_class(p, obj, lex) == "person" and cls == "person":
+        return True
+    if group == "on" and old in BESIDE and cls in ("person", "animal"):
+        return supercategory_of(p, obj, lex) not in STOOD_ON and p.lows[obj] not in lex.surfaces
+    return False
+
+
 def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
     """ "next to each other" → "far from each other", "near one another" → "far from one
     another": the only change of place a reciprocal object takes ("behind each other",
@@ -226,6 +262,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     for s, e, rel, obj in _relation_slots(p, ctx):
         if riding and setting_of(p, obj, lex) is not None:
             continue  # "a man on a motorbike rides down the street": he is on it
+        if rel.group not in ("toward", "away") and _bound(p, s, obj, lex):
+            continue
         surface = p.lows[obj] in lex.surfaces  # "a bus on a street" ↛ "in front of a street"
         # A vehicle or board on its surface is not beside it: "a train next to the tracks".
         vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
@@ -248,6 +286,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # Beside a road is not on it: a thing by a ground may stand on it, not on water.
             onto = group == "on" and rel.group in BESIDE and p.lows[obj] not in WATERS
             onto = onto and cls in GOERS and not afloat
+            if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex):
+                continue
             if (surface and group not in lex.surfaces_keep and not onto) or (
                 vehicle and group == "near"
             ):
