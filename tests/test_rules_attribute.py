@@ -57,6 +57,7 @@ def test_moves_keep_people_grounds_and_phrases_whole(gen):
         "A man in white shirt sitting at a laptop in bedroom.",  # "a man in shirt"
         "Two snowboarders riding down a hill in a snowy forest.",  # "a snowy hill": the same snow
         "Tabby cat with green eyes wearing a hat",  # "a cat with eyes"
+        "a small child laying in bed playing nintendo wii",  # "in small bed"
     ):
         assert swap(gen, caption) is None, caption
 

@@ -117,6 +117,8 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
             j = _insertion(j, mods_b, rank)
             if j is None or p.lows[hb] == p.lows[ha] or s <= j <= e or _of_phrase(p, ha, hb):
                 continue
+            if j > 0 and p.tags[j - 1] == "IN" and p.lows[hb] in _BARE_PLACES:
+                continue  # "in bed" → "in large bed": the phrase is fixed
             if entity_class(p, hb, ctx.lex) == "person":
                 continue  # "a white man", "another large lady", "a young woman holding a child"
             scores = [_move_score(p, ctx, k, hb) for k in words]
@@ -132,6 +134,7 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
 
 
 _JOINERS = frozenset({"and", "&"})
+_BARE_PLACES = frozenset("bed school church town class home work".split())
 
 
 def _insertion(j: int, mods: list[tuple[int, int]], rank: int) -> int | None:
