@@ -103,3 +103,13 @@ def test_people_are_not_put_on_what_one_cannot_stand_on():
     caption = "A woman with a snowboard with a man standing next to her on a ski slope."
     for neg in over_seeds(caption):
         assert neg is None or neg.replacement not in ("on", "under"), neg
+
+
+def test_a_person_on_a_board_or_bike_stays_on_it():
+    for caption in (
+        "A person on a skate board is doing a trick.",
+        "A man on a snowboard in the snow.",
+        "people holding onto umbrellas while walking down a wet road",
+    ):
+        for neg in over_seeds(caption):
+            assert neg is None or neg.original not in ("on", "onto"), neg

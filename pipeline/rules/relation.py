@@ -144,6 +144,11 @@ IN_WATER = frozenset("swim surf ride float paddle wade go play fish sail row".sp
 # A particle before the preposition that makes one phrase with it: "leaning up against",
 # "stand out against", "going out in the water" ("lit up on a counter" is not one).
 BOUND = frozenset({("up", "against"), ("out", "against"), ("out", "in"), ("out", "on")})
+POSTURES = frozenset({"sit", "lie", "lay", "stand"})
+# Verbs that take their preposition as a particle the corpus does not count as one.
+VERB_PREPOSITIONS = frozenset(
+    {("chew", "on"), ("chews", "on"), ("chewing", "on"), ("hold", "onto"), ("holding", "onto")}
+)
 # What a person or an animal may be on: furniture, a vehicle, a board, a ground.
 STOOD_ON = frozenset({"furniture", "vehicle", "sports"})
 _PEOPLE_PRONOUNS = frozenset({"her", "him", "me", "us", "you"})
@@ -155,8 +160,15 @@ def _bound(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
     head = p.heads[s]
     if s > 0 and (p.lows[s - 1], p.lows[s]) in BOUND and p.deps[s - 1] in ("prt", "advmod"):
         return True
+    # A person on a board or a bike does a trick on it, not next to it; one sitting on it
+    # may as well sit next to it.
+    if p.lows[s] == "on" and setting_of(p, obj, lex) is not None:
+        if entity_class(p, head, lex) == "person" and verb_key(p, head, lex) not in POSTURES:
+            return True
     if not p.tags[head].startswith("VB"):
         return False
+    if (p.lows[head], p.lows[s]) in VERB_PREPOSITIONS:
+        return True
     return p.lows[head] in LOOKING or (p.lows[obj] in WATERS and verb_key(p, head, lex) in IN_WATER)
 
 
