@@ -107,7 +107,7 @@ def test_people_are_not_put_on_what_one_cannot_stand_on():
 
 def test_a_person_on_a_board_or_bike_stays_on_it():
     for caption in (
-        "A person on a skate board is doing a trick.",
+        "A person on a skateboard is doing a trick.",
         "A man on a snowboard in the snow.",
         "people holding onto umbrellas while walking down a wet road",
     ):
