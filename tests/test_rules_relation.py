@@ -99,6 +99,16 @@ def test_people_are_not_put_on_what_one_cannot_stand_on():
     ):
         for neg in over_seeds(caption):
             assert neg is None or neg.replacement != "on", neg
+    # Nor under an animal, a boat or a place, nor a bed on a dresser, nor a clock before
+    # the wall it hangs on.
+    for caption in (
+        "Several people in a large rowboat with oars.",
+        "a bunch of people on camels walk up some stairs",
+        "A bedroom with a large bed sitting next to a black dresser.",
+        "An old clock hangs on the wall and gives the time.",
+    ):
+        for neg in over_seeds(caption):
+            assert neg is None or neg.replacement not in ("on", "under", "in front of"), neg
     # Nor is anyone on or under the person next to him.
     caption = "A woman with a snowboard with a man standing next to her on a ski slope."
     for neg in over_seeds(caption):

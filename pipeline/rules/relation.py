@@ -148,6 +148,7 @@ POSTURES = frozenset({"sit", "lie", "lay", "stand"})
 # Verbs that take their preposition as a particle the corpus does not count as one.
 VERB_PREPOSITIONS = frozenset(
     {("chew", "on"), ("chews", "on"), ("chewing", "on"), ("hold", "onto"), ("holding", "onto")}
+    | {(w, "on") for w in ("hanging", "hangs", "hung", "mounted")}  # on a wall, not before it
 )
 # What a person or an animal may be on: furniture, a vehicle, a board, a ground.
 STOOD_ON = frozenset({"furniture", "vehicle", "sports"})
@@ -182,6 +183,11 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
         return True
     if group == "on" and old in BESIDE and cls in ("person", "animal"):
         return supercategory_of(p, obj, lex) not in STOOD_ON and p.lows[obj] not in lex.surfaces
+    if group == "on" and old in BESIDE and cls == "furniture":
+        return True  # "a bed sitting on a dresser"
+    if group == "under" and cls in ("person", "animal"):
+        # Under a table, a tree or a car, not under an animal, a zoo or the sea.
+        return supercategory_of(p, obj, lex) in (None, "animal", "person", "room")
     return False
 
 
