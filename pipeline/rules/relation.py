@@ -183,8 +183,8 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
         return True
     if group == "on" and old in BESIDE and cls in ("person", "animal"):
         return supercategory_of(p, obj, lex) not in STOOD_ON and p.lows[obj] not in lex.surfaces
-    if group == "on" and old in BESIDE and cls == "furniture":
-        return True  # "a bed sitting on a dresser"
+    if old in BESIDE and cls == "furniture" and supercategory_of(p, obj, lex) == "furniture":
+        return True  # "a bed sitting on a dresser", "under a dresser"
     if group == "under" and cls in ("person", "animal"):
         # Under a table, a tree or a car, not under an animal, a zoo or the sea.
         return supercategory_of(p, obj, lex) in (None, "animal", "person", "room")
