@@ -123,3 +123,15 @@ def test_a_person_on_a_board_or_bike_stays_on_it():
     ):
         for neg in over_seeds(caption):
             assert neg is None or neg.original not in ("on", "onto"), neg
+
+
+def test_verb_phrases_and_paths_keep_their_preposition():
+    assert over_seeds("A fire hydrant has frozen and is covered in icicles.") == [None] * 4
+    for neg in over_seeds("Meal with corn on the cob placed on a plate."):
+        assert neg is None or "corn on the cob" in neg.text, neg
+    # Down a hill is a path: "going next to the snowy hill" says nothing of it.
+    for neg in over_seeds("a couple skiers going down the snowy hill"):
+        assert neg is None or neg.replacement != "next to", neg
+    # Beside a motorcycle is not on it.
+    for neg in over_seeds("a man and a woman are standing beside a red motorcycle"):
+        assert neg is None or neg.replacement != "on", neg

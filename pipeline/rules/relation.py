@@ -149,9 +149,11 @@ POSTURES = frozenset({"sit", "lie", "lay", "stand"})
 VERB_PREPOSITIONS = frozenset(
     {("chew", "on"), ("chews", "on"), ("chewing", "on"), ("hold", "onto"), ("holding", "onto")}
     | {(w, "on") for w in ("hanging", "hangs", "hung", "mounted")}  # on a wall, not before it
+    | {("covered", "in"), ("painted", "in"), ("dressed", "in")}
 )
-# What a person or an animal may be on: furniture, a vehicle, a board, a ground.
-STOOD_ON = frozenset({"furniture", "vehicle", "sports"})
+# What a person or an animal may be put on: furniture, a board, a ground (not a motorcycle
+# one stands beside).
+STOOD_ON = frozenset({"furniture", "sports"})
 _PEOPLE_PRONOUNS = frozenset({"her", "him", "me", "us", "you"})
 
 
@@ -181,7 +183,7 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
         return True
     if entity_class(p, obj, lex) == "person" and cls == "person":
         return True
-    if group == "on" and old in BESIDE and cls in ("person", "animal"):
+    if group == "on" and old in BESIDE and cls in ("person", "animal", "vehicle"):
         return supercategory_of(p, obj, lex) not in STOOD_ON and p.lows[obj] not in lex.surfaces
     if old in BESIDE and cls == "furniture" and supercategory_of(p, obj, lex) == "furniture":
         return True  # "a bed sitting on a dresser", "under a dresser"
