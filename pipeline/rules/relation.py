@@ -149,7 +149,8 @@ POSTURES = frozenset({"sit", "lie", "lay", "stand"})
 VERB_PREPOSITIONS = frozenset(
     {("chew", "on"), ("chews", "on"), ("chewing", "on"), ("hold", "onto"), ("holding", "onto")}
     | {(w, "on") for w in ("hanging", "hangs", "hung", "mounted")}  # on a wall, not before it
-    | {("covered", "in"), ("painted", "in"), ("dressed", "in")}
+    | {("covered", "in"), ("painted", "in"), ("dressed", "in"), ("decorated", "in")}
+    | {("talking", "into"), ("speaking", "into"), ("talks", "into")}
 )
 # What a person or an animal may be put on: furniture, a board, a ground (not a motorcycle
 # one stands beside).
@@ -183,7 +184,7 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
         return True
     if entity_class(p, obj, lex) == "person" and cls == "person":
         return True
-    if group == "on" and old in BESIDE and cls in ("person", "animal", "vehicle"):
+    if group == "on" and old != "in" and cls in ("person", "animal", "vehicle"):
         return supercategory_of(p, obj, lex) not in STOOD_ON and p.lows[obj] not in lex.surfaces
     if old in BESIDE and cls == "furniture" and supercategory_of(p, obj, lex) == "furniture":
         return True  # "a bed sitting on a dresser", "under a dresser"
@@ -218,7 +219,7 @@ def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
 
 
 RECIPROCALS = frozenset({("each", "other"), ("one", "another")})
-ROWS = frozenset("row rows line lines lined queue".split())
+ROWS = frozenset("row rows line lines lined queue pile piles stack".split())
 
 
 def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
