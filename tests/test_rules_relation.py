@@ -135,3 +135,15 @@ def test_verb_phrases_and_paths_keep_their_preposition():
     # Beside a motorcycle is not on it.
     for neg in over_seeds("a man and a woman are standing beside a red motorcycle"):
         assert neg is None or neg.replacement != "on", neg
+
+
+def test_what_a_thing_holds_or_bears_is_no_place():
+    for caption, never in {
+        "A sandwich that has a lot of lettuce on it.": ("next to", "in front of", "behind"),
+        "a old wall that has some writing on it": ("next to", "in front of", "behind"),
+        "A large brick tower with a clock on top.": ("bottom",),
+        "A group of men standing around a table of food.": ("on",),
+        "A bicycle is standing next to a bed in a room.": ("on",),
+    }.items():
+        for neg in over_seeds(caption):
+            assert neg is None or neg.replacement not in never, neg

@@ -26,6 +26,7 @@ from ahnpl.pipeline.rules.common import (
     is_compound,
     pick,
     setting_of,
+    subject_of,
     supercategory_of,
 )
 from ahnpl.pipeline.surface import match_case
@@ -77,7 +78,11 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
         obj = p.child(last, ("pobj",)) if ok else None
         if obj is not None and p.lows[obj] in _PRONOUNS:
+            # "a pizza with eggs on it", "a wall with writing on it" say what it holds or
+            # bears, not where a thing is ("a lake with boats on it" does).
             obj = _antecedent(p, i, obj, lex)
+            if obj is not None and rel.group not in BESIDE and _borne(p, p.heads[i], obj, rel, lex):
+                obj = None
         if obj is not None and p.lows[obj] in PARTITIVES:
             obj = _of_complement(p, obj)  # "next to a stack of luggage": the luggage
         # Nothing is located by "a day at the beach" or "a view of": time and view heads.
@@ -110,6 +115,28 @@ def _of_complement(p: Parse, i: int) -> int | None:
         return None
     obj = p.child(of, ("pobj",))
     return obj if obj is not None and p.tags[obj] in _OBJECT_TAGS else None
+
+
+FOODS = frozenset({"food", "food_mass"})
+MARKINGS = frozenset(
+    "writing words graffiti paint markings marks designs design stickers sticker letters logo "
+    "logos pictures picture drawings decorations text numbers names patterns stripes spots "
+    "print prints".split()
+)
+
+
+def _borne(p: Parse, thing: int, holder: int, rel, lex: Lexicon) -> bool:
+    """Whether "thing on it" says what the holder is made of or bears rather than where a
+    thing is: a food on a food ("a pizza with eggs on it"), words or paint on anything
+    ("a wall with writing on it")."""
+    if p.tags[thing].startswith("VB"):
+        thing = p.child(thing, ("dobj",)) or thing  # "a sandwich that has lettuce on it"
+    if p.lows[thing] in PARTITIVES:
+        thing = _of_complement(p, thing) or thing  # "a lot of lettuce on it"
+    sc = supercategory_of(p, thing, lex)
+    if sc in FOODS:
+        return supercategory_of(p, holder, lex) in FOODS
+    return p.lows[thing] in MARKINGS
 
 
 def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
@@ -152,9 +179,9 @@ VERB_PREPOSITIONS = frozenset(
     | {("covered", "in"), ("painted", "in"), ("dressed", "in"), ("decorated", "in")}
     | {("talking", "into"), ("speaking", "into"), ("talks", "into")}
 )
-# What a person or an animal may be put on: furniture, a board, a ground (not a motorcycle
-# one stands beside).
-STOOD_ON = frozenset({"furniture", "sports"})
+# What a person or an animal may be put on: a seat, a board, a ground (not a motorcycle one
+# stands beside, nor a table).
+SEATS = frozenset("chair couch sofa bench bed stool seat mattress ottoman sofa".split())
 _PEOPLE_PRONOUNS = frozenset({"her", "him", "me", "us", "you"})
 
 
@@ -185,13 +212,33 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
     if entity_class(p, obj, lex) == "person" and cls == "person":
         return True
     if group == "on" and old != "in" and cls in ("person", "animal", "vehicle"):
-        return supercategory_of(p, obj, lex) not in STOOD_ON and p.lows[obj] not in lex.surfaces
+        # A seat or a board for one who sits or stands, a ground for anything: not "men
+        # standing on a table", "a bicycle on a bed".
+        seat = cls != "vehicle" and (
+            noun_key(p, obj, lex) in SEATS or supercategory_of(p, obj, lex) == "sports"
+        )
+        return not seat and p.lows[obj] not in lex.surfaces
+    if group == "above" and cls in ("person", "animal"):
+        return True  # "a bear above a comforter"
     if old in BESIDE and cls == "furniture" and supercategory_of(p, obj, lex) == "furniture":
         return True  # "a bed sitting on a dresser", "under a dresser"
     if group == "under" and cls in ("person", "animal"):
         # Under a table, a tree or a car, not under an animal, a zoo or the sea.
         return supercategory_of(p, obj, lex) in (None, "animal", "person", "room")
     return False
+
+
+def _located_class(p: Parse, head: int, lex: Lexicon) -> str | None:
+    """`entity_class` of what a relation headed by token head locates; for a collective, of
+    what it gathers ("a group of men standing around a table": men)."""
+    cls = entity_class(p, head, lex)
+    if cls is not None:
+        return cls
+    who = subject_of(p, head) if p.tags[head].startswith("VB") else head
+    if who is not None and p.lows[who] in lex.collectives:
+        member = _of_complement(p, who)
+        return entity_class(p, member, lex) if member is not None else None
+    return None
 
 
 def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
@@ -292,7 +339,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
-        cls = entity_class(p, p.heads[s], lex)
+        cls = _located_class(p, p.heads[s], lex)
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
         cands = []
