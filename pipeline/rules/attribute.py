@@ -7,7 +7,13 @@ from __future__ import annotations
 import math
 
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, moved_word
-from ahnpl.pipeline.corpus_stats import OBSERVED_MIN, CorpusStats, noun_key
+from ahnpl.pipeline.corpus_stats import (
+    OBSERVED_MIN,
+    CorpusStats,
+    entity_class,
+    noun_key,
+    verb_key,
+)
 from ahnpl.pipeline.lexicon import Lexicon
 from ahnpl.pipeline.rules.common import (
     NOUN_TAGS,
@@ -27,6 +33,13 @@ _NUMBER_WORDS_BY_VALUE: dict[int, str] = {}
 # one of them takes that kind (attribute_swap across kinds).
 PHYSICAL = frozenset({"colour", "material", "shape"})
 KIND_SEEN = 3
+# A modifier moves to a noun the corpus describes at least NOUN_DESCRIBED times, and a colour
+# to an animal or a food only where it is NATURAL_SHARE of what is said of that noun.
+NOUN_DESCRIBED = 10
+CLASS_SHARE = 0.2  # a class of which a fifth of what is said is of a kind takes that kind
+NATURAL_COLOURS = frozenset({"animal", "food"})
+NATURAL_SHARE = 0.02
+_DESCRIBED = frozenset({"JJ", "JJR", "JJS", "VBN", "NN", "NNS"})
 
 
 def _modifiers(p: Parse, ctx: RuleContext) -> list[tuple[int, int]]:
@@ -81,9 +94,273 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if _swap_fits(p, (a, ha, at), (b, hb, bt), (na, nb), ctx):
                 pool.append(((a, b), (s1 + s2) / 2, False))
     if not pool:
-        return None
+        return _move(p, ctx, mods, rng)
     (a, b), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
     return [(a, a + 1, moved_word(p, b, a)), (b, b + 1, moved_word(p, a, b))], score
+
+
+def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices) -> Result | None:
+    """Where no two modifiers trade, one moves to another noun of the caption ("a red train
+    next to a field" → "a train next to a red field": SugarCrepe's swap_att does the same),
+    a pair of colours whole ("a red and white bus" → "a bus by red and white trees"). The new
+    pairs must be plausible: observed, or, for colours, materials and shapes, a noun seen
+    with words of that kind (`_kind_count`)."""
+    pool = []
+    for a, ha in mods:
+        span = _movable(p, ctx, a, ha)
+        if span is None:
+            continue
+        s, e = span
+        rank = _ORDER.get(_kind(ctx.lex, p.lows[a]), len(_ORDER))
+        words = [k for k in range(a, e) if p.lows[k] not in _JOINERS]
+        for hb, j, mods_b in _bare_nouns(p, ctx):
+            j = _insertion(j, mods_b, rank)
+            if j is None or p.lows[hb] == p.lows[ha] or s <= j <= e or _of_phrase(p, ha, hb):
+                continue
+            if j > 0 and p.tags[j - 1] == "IN" and p.lows[hb] in _BARE_PLACES:
+                continue  # "in bed" → "in large bed": the phrase is fixed
+            if entity_class(p, hb, ctx.lex) == "person":
+                continue  # "a white man", "another large lady", "a young woman holding a child"
+            scores = [_move_score(p, ctx, k, hb) for k in words]
+            if None not in scores:
+                pool.append(((s, e, j), min(scores), False))
+    if not pool:
+        return None
+    (s, e, j), score, _ = rng.weighted(pool, [math.exp(sc) for _, sc, _ in pool])
+    # The article before either edit follows the new first word ("an old car" → "a car").
+    removed = (s, e + 1, moved_word(p, e, s))
+    phrase = " ".join([moved_word(p, s, j), *p.words[s + 1 : e]])
+    return [removed, (j, j + 1, phrase + " " + _lowered_first(p, j))], score
+
+
+_JOINERS = frozenset({"and", "&"})
+_BARE_PLACES = frozenset("bed school church town class home work".split())
+
+
+def _insertion(j: int, mods: list[tuple[int, int]], rank: int) -> int | None:
+    """Where a word of `_ORDER` rank `rank` goes among a noun's modifiers (token, rank) that
+    start at token j: after those of earlier kinds, before later ones ("a large white
+    couch", "a small blue plane"); None where the noun has one of its kind ("white" again)
+    or the word has no place in the order (an age, a state) and the noun is described."""
+    ranks = [r for _, r in mods]
+    if rank in ranks or (mods and rank == len(_ORDER)):
+        return None
+    later = [k for k, r in mods if r > rank]
+    if later:
+        return min(later)
+    return max(k for k, _ in mods) + 1 if mods else j
+
+
+def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> tuple[int, int] | None:
+    """(first, end) tokens of the modifier phrase of word a that can leave its noun ha
+    whole: a lone word, with its degree or shade ("very small", "dark blue"), or two colours
+    joined by "and", directly before its noun or its compound, of a thing (not "a large
+    group", "a large amount"); None where there is none."""
+    lex = ctx.lex
+    if p.lows[ha] in _UNDESCRIBED or p.lows[ha] in lex.collectives:
+        return None
+    if _kind(lex, p.lows[a]) == "colour" and entity_class(p, ha, lex) == "person":
+        return None  # "a black man": a person's colour is no attribute to move
+    kids = p.children(a)
+    s = a - 1 if kids and kids[0] == a - 1 and _degree(p, a - 1) else a
+    kids = [k for k in kids if k != s or s == a]
+    if s > 0 and p.lows[s - 1] in ("and", "&", ","):
+        return None
+    if s > 0 and p.tags[s - 1] == "IN" and p.lows[s - 1] != "of" and p.tags[ha] == "NN":
+        return None  # "in wooden room" → "in room": a bare singular noun is left
+    if not kids and p.deps[a] != "conj":
+        e = a + 1
+    elif s == a and _colour_pair(p, lex, a, kids):
+        e = a + 3
+    else:
+        return None
+    between = range(e, ha)
+    ok = all(p.deps[k] in ("compound", "amod", "nmod") and p.heads[k] <= ha for k in between)
+    return (s, e) if ok and e < len(p) else None
+
+
+# Words that grade a modifier and go with it: "very small", "dark blue".
+_DEGREES = frozenset("very really extremely super dark light bright pale deep".split())
+
+
+def _degree(p: Parse, k: int) -> bool:
+    return (
+        p.lows[k] in _DEGREES and not p.children(k) and p.deps[k] in ("advmod", "amod", "npadvmod")
+    )
+
+
+def _colour_pair(p: Parse, lex: Lexicon, a: int, kids: list[int]) -> bool:
+    """Whether a starts "red and white": two colours, the second with nothing of its own."""
+    return (
+        a + 2 < len(p)
+        and kids == [a + 1, a + 2]
+        and p.lows[a + 1] in _JOINERS
+        and p.deps[a + 2] == "conj"
+        and not p.children(a + 2)
+        and _kind(lex, p.lows[a]) == "colour"
+        and _kind(lex, p.lows[a + 2]) == "colour"
+    )
+
+
+# Nouns that name the picture or a part of the scene, not a thing a modifier describes.
+_UNDESCRIBED = frozenset(
+    "picture photo photograph image shot view scene background foreground side front top bottom "
+    "middle area way lot lots bunch variety couple pair number kind type sort day night time "
+    "morning afternoon evening something someone amount body pictures photos photographs images "
+    "views assortment selection array collection eyes eye hair fur ears".split()
+)
+
+
+# The order of English adjectives by kind: a moved word goes before the words of later kinds
+# a noun has ("a large white couch", "a round wooden table").
+_ORDER = {"size": 0, "shape": 1, "colour": 2, "material": 3}
+
+
+def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int, list]]:
+    """(noun, first token of its pre-modifiers, its lexicon modifiers as (token, `_ORDER`
+    rank)) of each noun without a modifier or with lone lexicon modifiers of ordered kinds:
+    a moved word goes before its compound ("two red tennis balls"), never inside one."""
+    lex, frozen = ctx.lex, frozen_tokens(p, ctx.lex)
+    out = []
+    for h, tag in enumerate(p.tags):
+        if tag not in NOUN_TAGS or p.deps[h] in ("compound", "nmod"):
+            continue
+        if p.lows[h] in lex.collectives or p.lows[h] in _UNDESCRIBED:
+            continue
+        if _of_thing(p, h) and supercategory_of(p, h, lex) is None:
+            continue  # "a game of tennis", "a pool of water": the head noun is what is described
+        # Only nouns before it ("tennis balls"); a quantifier stays first ("several large boats").
+        span = _pre_modifiers(p, lex, h)
+        if span is None:
+            continue
+        j, mods = span
+        # Before a compound or an idiom, never inside one: "a blue teddy bear", not "a hot
+        # red dog" or "in the red air".
+        if (j > 0 and frozen[j - 1] and frozen[j]) or (
+            h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")
+        ):
+            continue
+        out.append((h, j, mods))
+    return out
+
+
+def _pre_modifiers(p: Parse, lex: Lexicon, h: int) -> tuple[int, list] | None:
+    """(first token, [(token, `_ORDER` rank)] of its lexicon modifiers) of what stands
+    before noun h: its compound nouns, then lone lexicon modifiers of an ordered kind; None
+    where something else describes it (another adjective, "red and yellow", a misparsed
+    compound)."""
+    j = h
+    while j > 0 and p.deps[j - 1] in ("compound", "nmod") and j - 1 < p.heads[j - 1] <= h:
+        j -= 1
+    # A material noun of the compound is a modifier ("a stone building"); any other word
+    # of the lexicon describes it already, and "-ing" is a misparse ("a lady cutting pizza").
+    ranks = [_ORDER.get(_kind(lex, w), -1) for w in p.lows[j:h]]
+    if any(w in lex.swappable and r < 0 or w.endswith("ing") for w, r in zip(p.lows[j:h], ranks)):
+        return None
+    mods = [(j + k, r) for k, r in enumerate(ranks) if r >= 0]
+    while j > 0 and p.heads[j - 1] == h and _ORDER.get(_kind(lex, p.lows[j - 1])) is not None:
+        if _coordinated(p, j - 1) or p.children(j - 1):
+            break  # "red and yellow umbrella", "dark blue car": the phrase stays
+        j -= 1
+        mods.insert(0, (j, _ORDER[_kind(lex, p.lows[j])]))
+    if j > 0 and (p.deps[j - 1] in ("amod", "conj") or p.tags[j - 1] in _DESCRIBED | {","}):
+        return None  # described already ("red and yellow umbrella"), or a split compound
+    if j > 0 and j <= p.heads[j - 1] < h and p.deps[j - 1] not in ("det", "poss"):
+        return None  # "a one way sign": the word before belongs to the compound
+    return j, mods
+
+
+def _kind(lex: Lexicon, word: str) -> str | None:
+    at = lex.attributes.get(word)
+    return at.kind if at is not None else None
+
+
+def _of_thing(p: Parse, h: int) -> bool:
+    """Whether noun h is the "of" complement of a noun that is not a part or a side of it."""
+    if p.deps[h] != "pobj" or p.lows[p.heads[h]] != "of":
+        return False
+    head = p.heads[p.heads[h]]
+    return p.tags[head] in NOUN_TAGS and p.lows[head] not in _UNDESCRIBED
+
+
+def _of_phrase(p: Parse, x: int, y: int) -> bool:
+    """Whether one noun is the "of" complement of the other ("a slice of red pizza")."""
+    return any(p.lows[p.heads[m]] == "of" and p.heads[p.heads[m]] == n for m, n in ((x, y), (y, x)))
+
+
+def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
+    """Plausibility of modifier a on noun hb, None where the corpus speaks against it, a
+    sibling caption states it, or nothing shows that the noun takes such a word."""
+    lex, stats = ctx.lex, ctx.stats
+    la, nb = p.lows[a], noun_key(p, hb, lex)
+    if (la, nb) in ctx.siblings.amod:
+        return None
+    score = stats.score([("amod|n", (nb,))], la)
+    if score is None:
+        return None
+    at = lex.attributes.get(la)
+    seen, total = stats.count("amod|n", (nb,), la), stats.total("amod|n", (nb,))
+    ground = p.lows[hb] in lex.surfaces or p.lows[hb] in _GROUNDS
+    if ground and (at is None or at.kind != "size"):
+        return None  # "the green field", "the blue sky", "a snowy slope": hardly false
+    if at is not None and at.kind == "colour":
+        if _is_room(p, hb, lex):
+            return None  # "a white bathroom": its walls may well be white
+        if supercategory_of(p, hb, lex) in NATURAL_COLOURS:
+            # An animal or a food has its own colours: once or twice is a parse error
+            # ("a blue dog", "purple rice").
+            return score if seen >= max(OBSERVED_MIN, NATURAL_SHARE * total) else None
+    if seen >= OBSERVED_MIN and total >= NOUN_DESCRIBED:
+        return score
+    # A size is physical too where a thing moves to a thing ("a large ball next to a glass"
+    # → "a ball next to a large glass"), not to what it holds ("a small vase with water").
+    # Only big or small, and not of an animal: "a tall cow", "a long elephant" are odd.
+    sized = la in _BIG_SMALL and supercategory_of(p, hb, lex) not in _NO_SIZE
+    if at is None or (at.kind not in PHYSICAL and not sized) or not _is_object(p, hb, lex):
+        return None
+    if _kind_count(stats, lex, nb, at.kind) >= KIND_SEEN:
+        return score
+    # A noun the corpus hardly describes takes what its class takes (a rare vehicle a colour).
+    # Not a packaged compound ("a stop sign" is red) nor a game played ("playing baseball").
+    sc = supercategory_of(p, hb, lex)
+    if total >= NOUN_DESCRIBED or sc in NATURAL_COLOURS or frozen_tokens(p, lex)[hb]:
+        return None
+    if p.deps[hb] == "dobj" and verb_key(p, p.heads[hb], lex) == "play":
+        return None
+    return score if _class_share(stats, lex, sc, at.kind) >= CLASS_SHARE else None
+
+
+_CLASS_SHARES: dict[tuple[str, str, str], float] = {}
+
+
+def _class_share(stats: CorpusStats, lex: Lexicon, sc: str, kind: str) -> float:
+    """Share of words of `kind` among what the corpus says of the nouns of supercategory sc."""
+    key = (stats.sha256, sc, kind)
+    if key not in _CLASS_SHARES:
+        heads = lex.kind_words.get(sc, ())
+        total = sum(stats.total("amod|n", (h,)) for h in heads)
+        seen = sum(_kind_count(stats, lex, h, kind) for h in heads)
+        _CLASS_SHARES[key] = seen / total if total else 0.0
+    return _CLASS_SHARES[key]
+
+
+_NO_SIZE = frozenset({"food_mass", "room", "animal"})
+_BIG_SMALL = frozenset("big large huge giant small little tiny".split())
+# Grounds and skies have the colour of their kind: a colour moved there hardly changes a scene.
+_GROUNDS = frozenset("sky skies grass ground dirt sand snow park lawn hay air".split())
+
+
+def _is_room(p: Parse, h: int, lex: Lexicon) -> bool:
+    return supercategory_of(p, h, lex) == "room" or p.lows[h] in ("room", "rooms")
+
+
+def _lowered_first(p: Parse, j: int) -> str:
+    """Token j's word, lowercased if it started the caption and no longer does."""
+    word = p.words[j]
+    first = next((k for k, w in enumerate(p.words) if w.strip()), 0)
+    if j == first and word[:1].isupper() and not word[:2].isupper():
+        return word[0].lower() + word[1:]
+    return word
 
 
 def _swap_fits(p: Parse, x: tuple, y: tuple, nouns: tuple[str, str], ctx: RuleContext) -> bool:

@@ -26,6 +26,8 @@ from ahnpl.pipeline.rules.common import (
     is_compound,
     pick,
     setting_of,
+    subject_of,
+    supercategory_of,
 )
 from ahnpl.pipeline.surface import match_case
 
@@ -76,7 +78,13 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
         obj = p.child(last, ("pobj",)) if ok else None
         if obj is not None and p.lows[obj] in _PRONOUNS:
+            # "a pizza with eggs on it", "a wall with writing on it" say what it holds or
+            # bears, not where a thing is ("a lake with boats on it" does).
             obj = _antecedent(p, i, obj, lex)
+            if obj is not None and rel.group not in BESIDE and _borne(p, p.heads[i], obj, rel, lex):
+                obj = None
+        if obj is not None and p.lows[obj] in PARTITIVES:
+            obj = _of_complement(p, obj)  # "next to a stack of luggage": the luggage
         # Nothing is located by "a day at the beach" or "a view of": time and view heads.
         head = p.lows[p.heads[i]]
         if (
@@ -90,6 +98,45 @@ def _relation_slots(p: Parse, ctx: RuleContext):
 
 
 _PRONOUNS = {"it": "NN", "them": "NNS"}
+BESIDE = frozenset({"near", "front", "behind"})
+GOERS = frozenset({"person", "animal", "vehicle"})  # what stands or moves on a ground
+WATERS = frozenset("water ocean sea lake river waves wave".split())
+# Nouns that count or gather what their "of" names ("a pile of luggage", "a body of water").
+PARTITIVES = frozenset(
+    "stack stacks pile piles group groups bunch bunches lot lots row rows line lines couple "
+    "pair set variety number assortment selection array collection body herd flock".split()
+)
+
+
+def _of_complement(p: Parse, i: int) -> int | None:
+    """The noun of "of" after token i ("a pile of luggage" → luggage), if any."""
+    of = p.child(i, ("prep",))
+    if of is None or p.lows[of] != "of":
+        return None
+    obj = p.child(of, ("pobj",))
+    return obj if obj is not None and p.tags[obj] in _OBJECT_TAGS else None
+
+
+FOODS = frozenset({"food", "food_mass"})
+MARKINGS = frozenset(
+    "writing words graffiti paint markings marks designs design stickers sticker letters logo "
+    "logos pictures picture drawings decorations text numbers names patterns stripes spots "
+    "print prints".split()
+)
+
+
+def _borne(p: Parse, thing: int, holder: int, rel, lex: Lexicon) -> bool:
+    """Whether "thing on it" says what the holder is made of or bears rather than where a
+    thing is: a food on a food ("a pizza with eggs on it"), words or paint on anything
+    ("a wall with writing on it")."""
+    if p.tags[thing].startswith("VB"):
+        thing = p.child(thing, ("dobj",)) or thing  # "a sandwich that has lettuce on it"
+    if p.lows[thing] in PARTITIVES:
+        thing = _of_complement(p, thing) or thing  # "a lot of lettuce on it"
+    sc = supercategory_of(p, thing, lex)
+    if sc in FOODS:
+        return supercategory_of(p, holder, lex) in FOODS
+    return p.lows[thing] in MARKINGS
 
 
 def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
@@ -110,8 +157,116 @@ def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
 
 def _named_place(p: Parse, obj: int, ctx: RuleContext) -> bool:
     """A stop-listed word that its modifier makes a place ("a parking lot"): a compound the
-    lexicon or the corpus knows."""
+    lexicon or the corpus knows. Never a room ("their living room", "a commercial kitchen"):
+    what is in a room is not in front of it."""
+    if supercategory_of(p, obj, ctx.lex) == "room" or p.lows[obj] in ("room", "rooms"):
+        return False
     return any(p.deps[j] == "compound" and is_compound(p, j, obj, ctx) for j in p.children(obj))
+
+
+# Verbs whose preposition says where the action goes, not where the thing is: "looking
+# inside a fridge" is no place to be beside; in the water one swims, surfs or rides.
+LOOKING = frozenset("look looking looks looked peer peering stare staring gaze gazing peek".split())
+IN_WATER = frozenset("swim surf ride float paddle wade go play fish sail row".split())
+# A particle before the preposition that makes one phrase with it: "leaning up against",
+# "stand out against", "going out in the water" ("lit up on a counter" is not one).
+BOUND = frozenset({("up", "against"), ("out", "against"), ("out", "in"), ("out", "on")})
+POSTURES = frozenset({"sit", "lie", "lay", "stand"})
+# Verbs that take their preposition as a particle the corpus does not count as one.
+VERB_PREPOSITIONS = frozenset(
+    {("chew", "on"), ("chews", "on"), ("chewing", "on"), ("hold", "onto"), ("holding", "onto")}
+    | {(w, "on") for w in ("hanging", "hangs", "hung", "mounted")}  # on a wall, not before it
+    | {("covered", "in"), ("painted", "in"), ("dressed", "in"), ("decorated", "in")}
+    | {("talking", "into"), ("speaking", "into"), ("talks", "into")}
+)
+# What a person or an animal may be put on: a seat, a board, a ground (not a motorcycle one
+# stands beside, nor a table).
+SEATS = frozenset("chair couch sofa bench bed stool seat mattress ottoman sofa".split())
+_PEOPLE_PRONOUNS = frozenset({"her", "him", "me", "us", "you"})
+
+
+def _bound(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
+    """Whether the relation at s is bound to its verb (a particle before it, a verb of
+    looking) or to water by what is done there ("swimming in some water")."""
+    head = p.heads[s]
+    if s > 0 and (p.lows[s - 1], p.lows[s]) in BOUND and p.deps[s - 1] in ("prt", "advmod"):
+        return True
+    # A person on a board or a bike does a trick on it, not next to it; one sitting on it
+    # may as well sit next to it.
+    if p.lows[s] == "on" and setting_of(p, obj, lex) is not None:
+        if entity_class(p, head, lex) == "person" and verb_key(p, head, lex) not in POSTURES:
+            return True
+    if not p.tags[head].startswith("VB"):
+        return False
+    if (p.lows[head], p.lows[s]) in VERB_PREPOSITIONS:
+        return True
+    return p.lows[head] in LOOKING or (p.lows[obj] in WATERS and verb_key(p, head, lex) in IN_WATER)
+
+
+def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex) -> bool:
+    """Whether up or down is absurd here: people are not on or under people ("a man
+    standing under her"), nor a person or an animal on what is not furniture, a vehicle,
+    a board or a ground ("a giraffe standing on a tree", "an elephant on a fence")."""
+    if cls in ("person", "animal") and p.lows[obj] in _PEOPLE_PRONOUNS:
+        return True
+    if entity_class(p, obj, lex) == "person" and cls == "person":
+        return True
+    if group == "on" and old != "in" and cls in ("person", "animal", "vehicle"):
+        # A seat or a board for one who sits or stands, a ground for anything: not "men
+        # standing on a table", "a bicycle on a bed".
+        seat = cls != "vehicle" and (
+            noun_key(p, obj, lex) in SEATS or supercategory_of(p, obj, lex) == "sports"
+        )
+        return not seat and p.lows[obj] not in lex.surfaces
+    if group == "above" and cls in ("person", "animal"):
+        return True  # "a bear above a comforter"
+    if old in BESIDE and cls == "furniture" and supercategory_of(p, obj, lex) == "furniture":
+        return True  # "a bed sitting on a dresser", "under a dresser"
+    if group == "under" and cls in ("person", "animal"):
+        # Under a table, a tree or a car, not under an animal, a zoo or the sea.
+        return supercategory_of(p, obj, lex) in (None, "animal", "person", "room")
+    return False
+
+
+def _located_class(p: Parse, head: int, lex: Lexicon) -> str | None:
+    """`entity_class` of what a relation headed by token head locates; for a collective, of
+    what it gathers ("a group of men standing around a table": men)."""
+    cls = entity_class(p, head, lex)
+    if cls is not None:
+        return cls
+    who = subject_of(p, head) if p.tags[head].startswith("VB") else head
+    if who is not None and p.lows[who] in lex.collectives:
+        member = _of_complement(p, who)
+        return entity_class(p, member, lex) if member is not None else None
+    return None
+
+
+def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
+    """ "next to each other" → "far from each other", "near one another" → "far from one
+    another": the only change of place a reciprocal object takes ("behind each other",
+    "under one another" say nothing clear)."""
+    lex, out, i = ctx.lex, [], 0
+    if any(w in ROWS for w in p.lows):
+        return []  # "a row of surfboards ... next to each other": a row says they are
+    frozen = frozen_tokens(p, lex)
+    while i < len(p):
+        m = match_phrase(p.lows, i, lex.relations, lex.max_relation_len, lex.relation_starts)
+        if m is None:
+            i += 1
+            continue
+        length, rel = m
+        end = i + length
+        pair = tuple(p.lows[end : end + 2])
+        if rel.group == "near" and pair in RECIPROCALS and not frozen[i] and not p.has("far"):
+            if not any(p.deps[j] == "advmod" and j < i for j in p.children(i)):
+                score = ctx.stats.score([("rel|o", ("other",))], "far", veto=math.inf)
+                out.append(((i, end), [(lex.relation_say["far"], score, True)]))
+        i = end
+    return out
+
+
+RECIPROCALS = frozenset({("each", "other"), ("one", "another")})
+ROWS = frozenset("row rows line lines lined queue pile piles stack".split())
 
 
 def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
@@ -175,6 +330,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     for s, e, rel, obj in _relation_slots(p, ctx):
         if riding and setting_of(p, obj, lex) is not None:
             continue  # "a man on a motorbike rides down the street": he is on it
+        if rel.group not in ("toward", "away") and _bound(p, s, obj, lex):
+            continue
         surface = p.lows[obj] in lex.surfaces  # "a bus on a street" ↛ "in front of a street"
         # A vehicle or board on its surface is not beside it: "a train next to the tracks".
         vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
@@ -182,14 +339,26 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
-        cls = entity_class(p, p.heads[s], lex)
+        cls = _located_class(p, p.heads[s], lex)
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
+        afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
-            if (surface and group not in lex.surfaces_keep) or (vehicle and group == "near"):
+            # A pile or a group has a height of its own: "under a stack of luggage" is odd.
+            gathered = p.lows[p.heads[obj]] == "of" and p.lows[p.heads[p.heads[obj]]] in PARTITIVES
+            if gathered and group in VERTICAL:
+                continue
+            # Beside a road is not on it: a thing by a ground may stand on it, not on water.
+            onto = group == "on" and rel.group in BESIDE and p.lows[obj] not in WATERS
+            onto = onto and cls in GOERS and not afloat
+            if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex):
+                continue
+            if (surface and group not in lex.surfaces_keep and not onto) or (
+                vehicle and group == "near"
+            ):
                 continue
             score = _relation_score(
                 stats,
@@ -201,6 +370,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 cands.append((say, score, say in rel.replacements))
         if cands:
             slots.append(((s, e), cands))
+    slots += _reciprocal_slots(p, ctx)
     if not slots:
         return None
     (s, e), repl, score = pick(rng, slots, antonyms=True)
