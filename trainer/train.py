@@ -227,9 +227,11 @@ def _train(cfg: TrainConfig, world: World) -> Path:
         pixel_negatives=objective.wants_pixel_negatives,
         invalid_slot_text=objective.invalid_slot_text,
     )
+    # A synthetic world whose captions name positions has no use for crops (they move them).
+    transform = loaded.preprocess_train if cfg.data.augment == "crop" else loaded.preprocess_val
     data = build_loader(
         cfg.data,
-        loaded.preprocess_train,
+        transform,
         loaded.tokenizer,
         cfg.run.seed,
         world.rank,
