@@ -78,6 +78,9 @@ class OptimConfig(_Section):
     eps: float = 1e-6
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = Field(None, gt=0, description="max global grad norm; None = off")
+    fused: bool = Field(
+        False, description="AdamW's fused kernel: one pass per parameter, the same update"
+    )
 
 
 class RunConfig(_Section):

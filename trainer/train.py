@@ -74,7 +74,9 @@ class Run:
         self.model, self.objective = model, objective
         groups = param_groups(model, cfg) + objective.param_groups()
         o = cfg.optim
-        self.optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps)
+        self.optimizer = torch.optim.AdamW(
+            groups, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, fused=o.fused or None
+        )
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.run.precision == "fp16")
         self.ddp = DDP(model) if world.world_size > 1 else model
         dtype = AMP_DTYPES.get(cfg.run.precision, torch.float32)
