@@ -329,8 +329,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", type=Path, default=CONFIG, help="open_clip model-config JSON")
     p.add_argument("--count", type=int, default=8000, help="training scenes")
     p.add_argument("--test-count", type=int, default=400, help="test scenes (4 pairs each)")
-    p.add_argument("--pretrain-steps", type=int, default=1000, help="plain-CLIP steps (warm)")
-    p.add_argument("--steps", type=int, default=500, help="steps of each warm-start run")
+    p.add_argument("--pretrain-steps", type=int, default=300, help="plain-CLIP steps (warm)")
+    p.add_argument("--steps", type=int, default=400, help="steps of each warm-start run")
     p.add_argument(
         "--scratch-steps",
         type=int,
