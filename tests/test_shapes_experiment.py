@@ -90,3 +90,37 @@ def test_plots_are_written_from_a_summary_and_metrics(tmp_path):
     for png in (acc, curves):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
     assert shapes_plots.read_metrics(folder / "metrics.csv")["loss/itc"] == [3.0, 2.0]
+
+
+def test_scratch_clip_is_the_warm_starts_plain_clip_run(tmp_path, monkeypatch):
+    trained = []
+
+    def train_run(data, out, seed, args, steps, lr, extra):
+        trained.append((out.relative_to(tmp_path).as_posix(), steps, lr))
+        (out / "checkpoints").mkdir(parents=True)
+        (out / "config.yaml").write_text("")
+        return out / "checkpoints" / "latest.pt"
+
+    monkeypatch.setattr(sx, "train_run", train_run)
+    monkeypatch.setattr(
+        sx, "evaluate_checkpoint", lambda ckpt, bench, model: _figures(len(trained))
+    )
+    argv = ["--work", str(tmp_path), "--conditions", "clip,text", "--pretrain-steps", "30"]
+    args = sx.parse_args([*argv, "--scratch-steps", "30", "--steps", "5"])
+    warm = sx.seed_runs(0, "warm", args, tmp_path, tmp_path)
+    scratch = sx.seed_runs(0, "scratch", args, tmp_path, tmp_path)
+    assert list(scratch) == ["clip", "text"]
+    assert scratch["clip"] == warm["(start: plain clip)"]
+    assert trained == [
+        ("runs/warm/pretrain-0", 30, 2e-3),
+        ("runs/warm/clip-0", 5, 1e-3),
+        ("runs/warm/text-0", 5, 1e-3),
+        ("runs/scratch/text-0", 30, 2e-3),
+    ]
+    # Other step counts: scratch clip is a run of its own.
+    args = sx.parse_args([*argv, "--scratch-steps", "40", "--work", str(tmp_path / "b")])
+    sx.seed_runs(0, "scratch", args, tmp_path, tmp_path)
+    assert trained[-2:] == [
+        ("b/runs/scratch/clip-0", 40, 2e-3),
+        ("b/runs/scratch/text-0", 40, 2e-3),
+    ]

@@ -33,6 +33,11 @@ class DataConfig(_Section):
     captions_per_image: Literal["all", "one"] = "all"
     image_negatives_per_sample: int = Field(2, ge=0, description="pixel negatives cap")
     on_error: Literal["skip", "raise"] = Field("skip", description="undecodable sample policy")
+    augment: Literal["crop", "none"] = Field(
+        "crop",
+        description="training images: the model's training transform (open_clip: a random "
+        "resized crop) or `none`, its evaluation transform (no randomness)",
+    )
     verify: bool = Field(
         False, description="compare every shard's sha256 with the manifest before training"
     )
@@ -73,6 +78,9 @@ class OptimConfig(_Section):
     eps: float = 1e-6
     warmup_steps: int = Field(50, ge=0)
     grad_clip: float | None = Field(None, gt=0, description="max global grad norm; None = off")
+    fused: bool = Field(
+        False, description="AdamW's fused kernel: one pass per parameter, the same update"
+    )
 
 
 class RunConfig(_Section):

@@ -74,7 +74,9 @@ class Run:
         self.model, self.objective = model, objective
         groups = param_groups(model, cfg) + objective.param_groups()
         o = cfg.optim
-        self.optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps)
+        self.optimizer = torch.optim.AdamW(
+            groups, lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, fused=o.fused or None
+        )
         self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.run.precision == "fp16")
         self.ddp = DDP(model) if world.world_size > 1 else model
         dtype = AMP_DTYPES.get(cfg.run.precision, torch.float32)
@@ -227,9 +229,11 @@ def _train(cfg: TrainConfig, world: World) -> Path:
         pixel_negatives=objective.wants_pixel_negatives,
         invalid_slot_text=objective.invalid_slot_text,
     )
+    # A synthetic world whose captions name positions has no use for crops (they move them).
+    transform = loaded.preprocess_train if cfg.data.augment == "crop" else loaded.preprocess_val
     data = build_loader(
         cfg.data,
-        loaded.preprocess_train,
+        transform,
         loaded.tokenizer,
         cfg.run.seed,
         world.rank,
