@@ -107,6 +107,21 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     return [(i, i + 1, match_case(p.words[i], repl))], score
 
 
+def _groups(lex, v, transitive: bool, obj_kind, subj_kind, lifeless: bool, setting) -> list:
+    """The verb groups of `v` whose frame (transitivity, object and subject kinds) fits."""
+    return [
+        (g, members)
+        for g in lex.verb_membership[v.forms[0]]
+        for g_transitive, objects, members, subjects in (lex.verb_groups[g],)
+        if g_transitive == transitive
+        and not (objects and obj_kind not in objects)
+        and not (subjects and subj_kind not in subjects)
+        and not (lifeless and g == "posture")
+        # A bird on a branch sits as it stands: no change of meaning.
+        and not (setting == "bird" and g == "posture")
+    ]
+
+
 def _verb_candidates(
     p: Parse, i: int, v, k: int, present: set, ctx: RuleContext, particle: str | None = None
 ) -> list:
@@ -131,22 +146,13 @@ def _verb_candidates(
     kind = supercategory_of(p, _members(p, subj, lex), lex) if subj is not None else None
     if kind not in _DOERS and p.child(i, ("nsubjpass", "auxpass")) is None:
         return []
-    animal = subj is not None and supercategory_of(p, _members(p, subj, lex), lex) == "animal"
+    animal = kind == "animal"
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
     setting = setting_of(p, subj, lex)
-    subj_kind = supercategory_of(p, subj, lex)
     feats = _verb_features(p, i, ctx)
-    groups = [
-        (g, members)
-        for g in lex.verb_membership[v.forms[0]]
-        for g_transitive, objects, members, subjects in (lex.verb_groups[g],)
-        if g_transitive == transitive
-        and not (objects and obj_kind not in objects)
-        and not (subjects and subj_kind not in subjects)
-        and not (lifeless and g == "posture")
-        # A bird on a branch sits as it stands: no change of meaning.
-        and not (setting == "bird" and g == "posture")
-    ]
+    groups = _groups(
+        lex, v, transitive, obj_kind, supercategory_of(p, subj, lex), lifeless, setting
+    )
     # Asleep, one does nothing else: "a cat sits on a bench watching the ground" ↛ "sleeps".
     busy = any(p.deps[j] in _ALSO and p.tags[j] == "VBG" for j in p.children(i))
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
