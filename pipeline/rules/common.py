@@ -133,21 +133,27 @@ def fits_known_contexts(
     return True
 
 
-def supercategory_of(p: Parse, i: int | None, lex: Lexicon) -> str | None:
-    """Supercategory of the lexicon noun ending at token i ("surf board" → sports), if any."""
+def _lexicon_noun(p: Parse, i: int | None, lex: Lexicon):
+    """The lexicon noun ending at token i, longest first ("surf board"), or None."""
     if i is None:
         return None
     for n in range(min(lex.max_noun_len, i + 1), 0, -1):
         noun = lex.nouns.get(tuple(p.lows[i - n + 1 : i + 1]))
         if noun is not None:
-            return noun.supercategory
+            return noun
     return None
+
+
+def supercategory_of(p: Parse, i: int | None, lex: Lexicon) -> str | None:
+    """Supercategory of the lexicon noun ending at token i ("surf board" → sports), if any."""
+    noun = _lexicon_noun(p, i, lex)
+    return None if noun is None else noun.supercategory
 
 
 def setting_of(p: Parse, i: int | None, lex: Lexicon) -> str | None:
     """The setting (objects.json `settings`) of the lexicon noun ending at token i, if any."""
-    if i is None:
-        return None
+    noun = _lexicon_noun(p, i, lex)
+    return None if noun is None else lex.settings.get(lex.group_heads[noun.group])
     for n in range(min(lex.max_noun_len, i + 1), 0, -1):
         noun = lex.nouns.get(tuple(p.lows[i - n + 1 : i + 1]))
         if noun is not None:
