@@ -13,6 +13,7 @@ a replacement):
     colours:   [[teal], [maroon]]         materials: [[bamboo]]     shapes: [[hexagonal]]
     relations: {GROUP: {phrases: [inside of], say: inside, contrast: [GROUPS], opposite: [GROUPS]}}
     compounds: [fire pit]                 idioms: [on the go]
+    undescribed: [frame]   grounds: [turf]    bare_places: [camp]   # attribute_swap's moves
 
 A bad entry raises `LexiconError` naming the file and the entry.
 """
@@ -130,6 +131,11 @@ class Lexicon:
     # (noun, kind of it) pairs of group heads, both ways round: neither replaces the other
     # ("a bird" → "a duck" may be true); objects.json "kinds"
     kinds: frozenset[tuple[str, str]] = frozenset()
+    # attribute_swap's moves (attributes.json): nouns no modifier describes ("a large group"),
+    # grounds that only a size moves onto ("the blue sky"), nouns of bare phrases ("in bed")
+    undescribed: frozenset[str] = frozenset()
+    grounds: frozenset[str] = frozenset()
+    bare_places: frozenset[str] = frozenset()
 
 
 def _attributes(data: dict) -> tuple[dict[str, Attribute], frozenset[str]]:
@@ -287,7 +293,11 @@ _USER_KEYS = {
     "relations": "relations",
     "compounds": "compounds",
     "idioms": "idioms",
+    "undescribed": "undescribed",
+    "grounds": "grounds",
+    "bare_places": "bare_places",
 }
+_NOUN_LISTS = ("undescribed", "grounds", "bare_places")  # attributes.json lists of single nouns
 
 
 def _words(path: str, where: str, value) -> list[str]:
@@ -325,7 +335,12 @@ def _merge_user(path: str, data: dict, tables: dict) -> None:
     """Add one user lexicon's entries to the packaged JSON tables (in place), validated."""
     for key, value in data.items():
         target = _USER_KEYS[key]
-        if target in ("colour", "material", "shape", "compounds", "idioms"):
+        if target in _NOUN_LISTS:
+            words = _words(path, key, value)
+            if any(" " in w for w in words):
+                raise LexiconError(f"lexicon {path}: entry {key} = {words!r}: single nouns only")
+            tables["attributes"][target] += words
+        elif target in ("colour", "material", "shape", "compounds", "idioms"):
             if not isinstance(value, list):
                 raise LexiconError(f"lexicon {path}: entry {key} must be a list")
             for k, group in enumerate(value):
@@ -458,4 +473,5 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         female=frozenset(phrases["female"]),
         existence_drop=frozenset(phrases["existence"]["drop_determiners"]),
         sources=paths,
+        **{k: frozenset(tables["attributes"][k]) for k in _NOUN_LISTS},
     )

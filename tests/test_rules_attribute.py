@@ -121,3 +121,25 @@ def test_a_noun_the_corpus_hardly_describes_takes_what_its_class_takes(gen):
     # Not a game one plays, nor a packaged compound with a colour of its own.
     assert swap(gen, "a little boy in a blue shirt is playing baseball") is None
     assert swap(gen, "a blue pickup truck stopped at a stop sign") is None
+
+
+def test_a_user_lexicon_extends_the_nouns_moves_leave_alone(tmp_path):
+    caption = "An old car parked next to a building."
+    assert swap(NegativeGenerator(types=("attribute_swap",)), caption).text == (
+        "A car parked next to an old building."
+    )
+    user = tmp_path / "city.yaml"
+    user.write_text("undescribed: [building]\n")
+    gen = NegativeGenerator(types=("attribute_swap",), lexicons=(str(user),))
+    neg = swap(gen, caption)
+    assert neg is None or "old building" not in neg.text, neg
+
+
+@pytest.mark.parametrize("entry", ["grounds: turf", "bare_places: [fire pit]", "grounds: [Turf]"])
+def test_a_bad_noun_list_entry_names_the_file_and_the_entry(tmp_path, entry):
+    from ahnpl.pipeline.lexicon import LexiconError, load_lexicon
+
+    user = tmp_path / "bad.yaml"
+    user.write_text(entry + "\n")
+    with pytest.raises(LexiconError, match=r"bad\.yaml.*(grounds|bare_places)"):
+        load_lexicon((str(user),))

@@ -117,7 +117,7 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
             j = _insertion(j, mods_b, rank)
             if j is None or p.lows[hb] == p.lows[ha] or s <= j <= e or _of_phrase(p, ha, hb):
                 continue
-            if j > 0 and p.tags[j - 1] == "IN" and p.lows[hb] in _BARE_PLACES:
+            if j > 0 and p.tags[j - 1] == "IN" and p.lows[hb] in ctx.lex.bare_places:
                 continue  # "in bed" → "in large bed": the phrase is fixed
             if entity_class(p, hb, ctx.lex) == "person":
                 continue  # "a white man", "another large lady", "a young woman holding a child"
@@ -134,7 +134,6 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
 
 
 _JOINERS = frozenset({"and", "&"})
-_BARE_PLACES = frozenset("bed school church town class home work".split())
 
 
 def _insertion(j: int, mods: list[tuple[int, int]], rank: int) -> int | None:
@@ -157,7 +156,7 @@ def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> tuple[int, int] | N
     joined by "and", directly before its noun or its compound, of a thing (not "a large
     group", "a large amount"); None where there is none."""
     lex = ctx.lex
-    if p.lows[ha] in _UNDESCRIBED or p.lows[ha] in lex.collectives:
+    if p.lows[ha] in lex.undescribed or p.lows[ha] in lex.collectives:
         return None
     if _kind(lex, p.lows[a]) == "colour" and entity_class(p, ha, lex) == "person":
         return None  # "a black man": a person's colour is no attribute to move
@@ -202,15 +201,6 @@ def _colour_pair(p: Parse, lex: Lexicon, a: int, kids: list[int]) -> bool:
     )
 
 
-# Nouns that name the picture or a part of the scene, not a thing a modifier describes.
-_UNDESCRIBED = frozenset(
-    "picture photo photograph image shot view scene background foreground side front top bottom "
-    "middle area way lot lots bunch variety couple pair number kind type sort day night time "
-    "morning afternoon evening something someone amount body pictures photos photographs images "
-    "views assortment selection array collection eyes eye hair fur ears".split()
-)
-
-
 # The order of English adjectives by kind: a moved word goes before the words of later kinds
 # a noun has ("a large white couch", "a round wooden table").
 _ORDER = {"size": 0, "shape": 1, "colour": 2, "material": 3}
@@ -225,9 +215,9 @@ def _bare_nouns(p: Parse, ctx: RuleContext) -> list[tuple[int, int, list]]:
     for h, tag in enumerate(p.tags):
         if tag not in NOUN_TAGS or p.deps[h] in ("compound", "nmod"):
             continue
-        if p.lows[h] in lex.collectives or p.lows[h] in _UNDESCRIBED:
+        if p.lows[h] in lex.collectives or p.lows[h] in lex.undescribed:
             continue
-        if _of_thing(p, h) and supercategory_of(p, h, lex) is None:
+        if _of_thing(p, h, lex) and supercategory_of(p, h, lex) is None:
             continue  # "a game of tennis", "a pool of water": the head noun is what is described
         # Only nouns before it ("tennis balls"); a quantifier stays first ("several large boats").
         span = _pre_modifiers(p, lex, h)
@@ -275,12 +265,12 @@ def _kind(lex: Lexicon, word: str) -> str | None:
     return at.kind if at is not None else None
 
 
-def _of_thing(p: Parse, h: int) -> bool:
+def _of_thing(p: Parse, h: int, lex: Lexicon) -> bool:
     """Whether noun h is the "of" complement of a noun that is not a part or a side of it."""
     if p.deps[h] != "pobj" or p.lows[p.heads[h]] != "of":
         return False
     head = p.heads[p.heads[h]]
-    return p.tags[head] in NOUN_TAGS and p.lows[head] not in _UNDESCRIBED
+    return p.tags[head] in NOUN_TAGS and p.lows[head] not in lex.undescribed
 
 
 def _of_phrase(p: Parse, x: int, y: int) -> bool:
@@ -300,7 +290,7 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
         return None
     at = lex.attributes.get(la)
     seen, total = stats.count("amod|n", (nb,), la), stats.total("amod|n", (nb,))
-    ground = p.lows[hb] in lex.surfaces or p.lows[hb] in _GROUNDS
+    ground = p.lows[hb] in lex.surfaces or p.lows[hb] in lex.grounds
     if ground and (at is None or at.kind != "size"):
         return None  # "the green field", "the blue sky", "a snowy slope": hardly false
     if at is not None and at.kind == "colour":
@@ -346,8 +336,6 @@ def _class_share(stats: CorpusStats, lex: Lexicon, sc: str, kind: str) -> float:
 
 _NO_SIZE = frozenset({"food_mass", "room", "animal"})
 _BIG_SMALL = frozenset("big large huge giant small little tiny".split())
-# Grounds and skies have the colour of their kind: a colour moved there hardly changes a scene.
-_GROUNDS = frozenset("sky skies grass ground dirt sand snow park lawn hay air".split())
 
 
 def _is_room(p: Parse, h: int, lex: Lexicon) -> bool:
