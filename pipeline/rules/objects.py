@@ -25,6 +25,7 @@ from ahnpl.pipeline.rules.common import (
     SCENE_RATIO,
     Result,
     RuleContext,
+    agent_of,
     fits_known_contexts,
     is_compound,
     is_plural,
@@ -58,6 +59,15 @@ OBSERVED_SCENES = frozenset({"room", "indoor", PLACE})
 # replacement; only a noun of another supercategory replaces it, as SugarCrepe's replace_obj
 # does ("Several people standing in the snow" → "Several birds …").
 HYPERNYMS = {"person": "animal"}
+# Of the animals only those that live among people replace them: no giraffes down a street.
+HYPERNYM_SETTINGS = frozenset({None, "pet", "farm", "bird"})
+# A child stays a child (and a grown-up a grown-up) where the caption says what only one of
+# them has: "a child's toy", "a kiddie train", "waiting for his parents".
+CHILD = "child"
+CHILDHOOD = frozenset(
+    "toy toys kiddie parent parents pacifier playground school crib stroller mom mother dad "
+    "father daddy mommy".split()
+)
 # People known by what they do (a catcher squats, a pitcher throws): the new one must have
 # been seen (`OBSERVED_MIN` times) in each context of the old one, by setting.
 STRICT_SETTINGS = frozenset({"baseball"})
@@ -208,6 +218,7 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
     known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
     strict = setting in STRICT_SETTINGS
+    childhood = _possessive(p, e - 1) or any(w in CHILDHOOD for w in p.lows)
     shared = _shared_features(p, e - 1, ctx) if strict else []
     cands = []
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
@@ -215,6 +226,8 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             continue
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
+        if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
+            continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
         if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
             continue
@@ -277,7 +290,12 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
     scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
     adjectives = _adjectives(p, e - 1, lex)
     cands = []
+    # A person doing what only people do ("petting a cat") is no animal.
+    if any(verb_key(p, j, lex) in lex.human_only for j in _verbs_of(p, holders)):
+        return []
     for gid, sg, pl, _ in lex.noun_choices[target]:
+        if lex.settings.get(sg) not in HYPERNYM_SETTINGS:
+            continue
         if not _false_for_image(ctx, gid, sg, present) or not _takes_adjectives(
             stats, adjectives, sg
         ):
@@ -289,6 +307,15 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
         if score is not None and fit is not None:
             cands.append((match_case(p.words[s], pl if plural else sg), (score + fit) / 2, False))
     return cands
+
+
+def _possessive(p: Parse, h: int) -> bool:
+    return h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")
+
+
+def _verbs_of(p: Parse, holders: list[int]) -> list[int]:
+    """Tokens of the verbs done by the noun at one of `holders` ("sitting … petting a cat")."""
+    return [j for j in range(len(p)) if p.tags[j].startswith("VB") and agent_of(p, j) in holders]
 
 
 def _unseen(stats, feats: list, noun: str, kind: tuple) -> bool:
