@@ -134,10 +134,13 @@ def test_a_person_is_never_a_replacement(draws):
         "People are sitting on the ground petting a cat.",  # only people pet
         "two people sitting at a table posing for a photo",  # no animal sits at a table
         "People are riding on elephants in a river.",  # nor rides an elephant
+        "A person riding a bike down the street.",  # nor a bike
+        "A person walking a dog on a sidewalk.",  # nor walks a dog
     ],
 )
 def test_people_stay_people_where_only_people_fit(draws, caption):
-    assert not _of(draws(caption), "people"), caption
+    negs = draws(caption)
+    assert not _of(negs, "people") and not _of(negs, "person"), caption
 
 
 def test_people_never_become_wild_animals(draws):

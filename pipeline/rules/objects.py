@@ -346,17 +346,24 @@ def _located(p: Parse, holders: list[int], lex: Lexicon) -> list[tuple[str, str]
 
 
 def _frame(p: Parse, h: int, lex: Lexicon) -> list[tuple[str, tuple]]:
-    """The verb frame of the noun at h beside its verb: ("svo|vo", (verb, object)) for a
-    subject, ("svo|sv", (subject, verb)) for an object; "people riding horses" ↛ "dogs …"."""
+    """The verb frames of the noun at h beside its verbs: ("svo|vo", (verb, object)) for a
+    subject, also of a participle or relative clause on it ("a person riding a bike"), and
+    ("svo|sv", (subject, verb)) for an object; "people riding horses" ↛ "dogs …"."""
     g, dep = p.heads[h], p.deps[h]
-    if not p.tags[g].startswith("VB") or g == h:
-        return []
-    v = verb_key(p, g, lex)
-    if dep == "nsubj" and (o := p.child(g, ("dobj",))) is not None:
-        return [("svo|vo", (v, noun_key(p, o, lex)))]
-    if dep == "dobj" and (sj := p.child(g, ("nsubj",))) is not None:
-        return [("svo|sv", (noun_key(p, sj, lex), v))]
-    return []
+    out = []
+    if dep == "dobj" and g != h and (sj := p.child(g, ("nsubj",))) is not None:
+        out.append(("svo|sv", (noun_key(p, sj, lex), verb_key(p, g, lex))))
+    doing = [g] if dep == "nsubj" and g != h else []
+    doing += [
+        j
+        for j in p.children(h)
+        if p.deps[j] in ("acl", "relcl")
+        and p.child(j, ("nsubj", "nsubjpass")) in (None, *_relative_kids(p, j))
+    ]
+    for v in doing:
+        if p.tags[v].startswith("VB") and (o := p.child(v, ("dobj",))) is not None:
+            out.append(("svo|vo", (verb_key(p, v, lex), noun_key(p, o, lex))))
+    return out
 
 
 def _adjectives(p: Parse, h: int, lex: Lexicon) -> list[str]:
