@@ -66,11 +66,8 @@ HYPERNYM_SETTINGS = frozenset({None, "pet", "farm", "bird"})
 CHILD = "child"
 CHILDHOOD = frozenset(
     "toy toys kiddie parent parents pacifier playground school crib stroller mom mother dad "
-    "father daddy mommy".split()
+    "father daddy mommy league little-league adult adults".split()
 )
-# People known by what they do (a catcher squats, a pitcher throws): the new one must have
-# been seen (`OBSERVED_MIN` times) in each context of the old one, by setting.
-STRICT_SETTINGS = frozenset({"baseball"})
 
 
 def _nouns_in(p: Parse, ctx: RuleContext):
@@ -86,8 +83,14 @@ def _nouns_in(p: Parse, ctx: RuleContext):
             continue
         length, noun = m
         last = i + length - 1
-        # Not a noun modifier, even one parsed as an adjective ("an adult black bear").
-        modifier = p.deps[last] in ("amod", "nmod") and p.heads[last] > last
+        # Not a noun modifier, even one parsed as an adjective ("a sink faucet"); a first
+        # conjunct parsed so ("a stove, sink and coffee maker") is a noun of its own.
+        h = p.heads[last]
+        modifier = (
+            p.deps[last] in ("amod", "nmod")
+            and h > last
+            and not any(p.tags[k] in ("CC", ",") for k in range(last + 1, h))
+        )
         if p.tags[last] in NOUN_TAGS and p.deps[last] != "compound" and not modifier:
             form = noun.plural if p.lows[last] not in lex.invariant_nouns else None
             # Noun modifiers go with the noun: "computer monitors" → "cell phones".
@@ -217,9 +220,7 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     moves = setting in lex.vehicle_settings and not named
     peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
     known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
-    strict = setting in STRICT_SETTINGS
     childhood = _possessive(p, e - 1) or any(w in CHILDHOOD for w in p.lows)
-    shared = _shared_features(p, e - 1, ctx) if strict else []
     cands = []
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
@@ -238,8 +239,6 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
         if relation is not None and not _takes_relation(stats, relation, sg):
             continue
         if not _takes_adjectives(stats, adjectives, sg):
-            continue
-        if strict and _unseen(stats, feats + shared, sg, kind):
             continue
         score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
         if score is not None and scene:
@@ -267,7 +266,7 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
     lex, stats = ctx.lex, ctx.stats
     s, e = span
     h = e - 1
-    feats = _noun_features(p, h, ctx) + _frame(p, h, lex) + _shared_features(p, h, ctx)
+    feats = _noun_features(p, h, ctx) + _frame(p, h, lex)
     # "A group of people playing": the group's contexts are the people's.
     of, holders = p.heads[h], [h]
     if p.deps[h] == "pobj" and p.lows[of] == "of" and p.lows[p.heads[of]] in lex.collectives:
@@ -316,22 +315,6 @@ def _possessive(p: Parse, h: int) -> bool:
 def _verbs_of(p: Parse, holders: list[int]) -> list[int]:
     """Tokens of the verbs done by the noun at one of `holders` ("sitting … petting a cat")."""
     return [j for j in range(len(p)) if p.tags[j].startswith("VB") and agent_of(p, j) in holders]
-
-
-def _unseen(stats, feats: list, noun: str, kind: tuple) -> bool:
-    """Whether some context of `feats` has not seen `noun` `OBSERVED_MIN` times."""
-    return bool(feats) and stats.score(feats, noun, among=kind, observed=True) is None
-
-
-def _shared_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
-    """A coordinated noun's governor contexts, which are its first conjunct's ("the catcher
-    and umpire squat": the umpire squats too)."""
-    root = h
-    while p.deps[root] == "conj" and p.heads[root] != root:
-        root = p.heads[root]
-    if root == h or p.tags[root] not in NOUN_TAGS:
-        return []
-    return [f for f in _noun_features(p, root, ctx) if f[0] in ("gov|g", "rel|hr", "crel|cr")]
 
 
 def _located(p: Parse, holders: list[int], lex: Lexicon) -> list[tuple[str, str]]:
