@@ -21,7 +21,7 @@ A bad entry raises `LexiconError` naming the file and the entry.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -136,6 +136,9 @@ class Lexicon:
     undescribed: frozenset[str] = frozenset()
     grounds: frozenset[str] = frozenset()
     bare_places: frozenset[str] = frozenset()
+    # noun (group head) → the nouns it is a kind of ("boy" → "child"): a sibling caption's
+    # "boy" makes "a child" true, its "child" does not make "a boy" true
+    kind_of: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _attributes(data: dict) -> tuple[dict[str, Attribute], frozenset[str]]:
@@ -215,6 +218,14 @@ def _kinds(data: dict, heads: frozenset[str]) -> frozenset[tuple[str, str]]:
                 raise ValueError(f"kinds.{noun}: {w!r} is no noun group head")
         pairs.update(p for k in kinds for p in ((noun, k), (k, noun)))
     return frozenset(pairs)
+
+
+def _kind_of(data: dict) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for noun, kinds in sorted(data.items()):
+        for k in kinds:
+            out.setdefault(k, set()).add(noun)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _relations(data: dict) -> tuple[dict[tuple[str, ...], Relation], int]:
@@ -464,6 +475,7 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         noun_heads=frozenset(heads.values()),
         settings=_settings(objects.get("settings", {}), frozenset(heads.values())),
         kinds=_kinds(objects.get("kinds", {}), frozenset(heads.values())),
+        kind_of=_kind_of(objects.get("kinds", {})),
         kind_words={k: tuple(sg for _, sg, _, _ in v) for k, v in noun_choices.items()},
         compounds=compounds,
         idioms=idioms,

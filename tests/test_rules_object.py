@@ -95,3 +95,85 @@ def test_an_indoor_thing_must_have_been_seen_with_the_rest_of_the_scene(draws):
         "A black clock with the word Kerttui showing 12:44",
     ):
         assert draws(caption) == [None] * len(SEEDS)
+
+
+# --- round neg7: people as a source ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sibling_draws():
+    """(caption, siblings) → the object negatives of seeds 0..29."""
+    gens = [NegativeGenerator(types=["object"], seed=s) for s in SEEDS]
+    return lambda caption, siblings: [g.generate_one(caption, siblings)[0] for g in gens]
+
+
+def _of(negs: list, original: str) -> list:
+    return [n for n in negs if n is not None and n.original.lower() == original]
+
+
+def test_people_become_animals_in_number_never_a_kind_of_person(draws):
+    # "people" is the hypernym of the person nouns: "a group of men" may be true, "a group of
+    # sheep" is not (SugarCrepe replace_obj: "Several people …" → "Several birds …").
+    lex = load_lexicon()
+    animals = {pl for _, _, pl, _ in lex.noun_choices["animal"]}
+    moved = _of(draws("A group of people standing around each other."), "people")
+    assert moved and {n.replacement for n in moved} <= animals, moved
+    single = _of(draws("A person is standing in the white snow."), "person")
+    singular = {sg for _, sg, _, _ in lex.noun_choices["animal"]}
+    assert single and {n.replacement for n in single} <= singular, single
+
+
+def test_a_person_is_never_a_replacement(draws):
+    for neg in draws("A man walking along the beach.") + draws("Two women sitting on a bench."):
+        assert neg is None or neg.replacement.lower() not in ("person", "people"), neg
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "People are sitting on the ground petting a cat.",  # only people pet
+        "two people sitting at a table posing for a photo",  # no animal sits at a table
+        "People are riding on elephants in a river.",  # nor rides an elephant
+        "A person riding a bike down the street.",  # nor a bike
+        "A person walking a dog on a sidewalk.",  # nor walks a dog
+    ],
+)
+def test_people_stay_people_where_only_people_fit(draws, caption):
+    negs = draws(caption)
+    assert not _of(negs, "people") and not _of(negs, "person"), caption
+
+
+def test_people_never_become_wild_animals(draws):
+    negs = _of(draws("There are two people standing on the side of a street."), "people")
+    assert negs
+    assert not {n.replacement for n in negs} & {"giraffes", "elephants", "zebras", "bears"}
+
+
+def test_a_child_becomes_a_grown_up_but_not_where_only_a_child_fits(draws):
+    grown = _of(draws("Four children sit eating birthday cake at a picnic table."), "children")
+    assert grown and {n.replacement for n in grown} <= {"men", "women"}, grown
+    for caption in (
+        "Several children are riding on a toy train ride.",
+        "A little-league baseball game with a kid up to bat.",
+        "Children & one adult flying a kite in an open area",
+        "The child is waiting for his parents to come in.",
+        "A brown teddy bear sits by a child's toy.",
+    ):
+        assert not [n for n in draws(caption) if n is not None and "child" in n.original], caption
+
+
+def test_a_sibling_naming_a_kind_of_the_candidate_makes_it_true(draws, sibling_draws):
+    # A sibling's "boy" makes "a child" true; its "child" leaves "a boy" false.
+    caption = "A smiling man stands under a pink and red umbrella."
+    assert any(n is not None and n.replacement == "child" for n in draws(caption))
+    for n in sibling_draws(caption, ["A little boy under an umbrella."]):
+        assert n is None or n.replacement != "child", n
+    boys = sibling_draws(caption, ["A child under an umbrella."])
+    assert any(n is not None and n.replacement == "boy" for n in boys)
+
+
+def test_a_noun_parsed_as_a_modifier_is_not_replaced(draws):
+    # spaCy reads "sink" here as an adjective of "faucet"; a first conjunct parsed so is a
+    # noun of its own.
+    assert not _of(draws("A cat drinking from a sink faucet that was left running."), "sink")
+    assert _of(draws("A kitchen with a stainless steel fridge and granite counters."), "fridge")

@@ -14,6 +14,7 @@ from ahnpl.pipeline.corpus_stats import (
     head_key,
     noun_key,
     relation_key,
+    relations_in,
     verb_key,
 )
 from ahnpl.pipeline.lexicon import Lexicon
@@ -24,6 +25,7 @@ from ahnpl.pipeline.rules.common import (
     SCENE_RATIO,
     Result,
     RuleContext,
+    agent_of,
     fits_known_contexts,
     is_compound,
     is_plural,
@@ -50,6 +52,22 @@ ADJECTIVES_KNOWN = 10
 # A verb or noun seen with this many places has shown where it happens ("grazing in" a field,
 # "surfing on" the ocean): the new place must be one of them.
 PLACE_KNOWN = 3
+# The kinds whose scene is what they hold or stand among: each other noun of the caption must
+# have been seen with the new one ("a grand piano in a bathroom", "a church over a river").
+OBSERVED_SCENES = frozenset({"room", "indoor", PLACE})
+# A hypernym of a supercategory's nouns ("a person" may be a man or a child) is never a
+# replacement; only a noun of another supercategory replaces it, as SugarCrepe's replace_obj
+# does ("Several people standing in the snow" → "Several birds …").
+HYPERNYMS = {"person": "animal"}
+# Of the animals only those that live among people replace them: no giraffes down a street.
+HYPERNYM_SETTINGS = frozenset({None, "pet", "farm", "bird"})
+# A child stays a child (and a grown-up a grown-up) where the caption says what only one of
+# them has: "a child's toy", "a kiddie train", "waiting for his parents".
+CHILD = "child"
+CHILDHOOD = frozenset(
+    "toy toys kiddie parent parents pacifier playground school crib stroller mom mother dad "
+    "father daddy mommy league little-league adult adults".split()
+)
 
 
 def _nouns_in(p: Parse, ctx: RuleContext):
@@ -65,7 +83,15 @@ def _nouns_in(p: Parse, ctx: RuleContext):
             continue
         length, noun = m
         last = i + length - 1
-        if p.tags[last] in NOUN_TAGS and p.deps[last] != "compound":
+        # Not a noun modifier, even one parsed as an adjective ("a sink faucet"); a first
+        # conjunct parsed so ("a stove, sink and coffee maker") is a noun of its own.
+        h = p.heads[last]
+        modifier = (
+            p.deps[last] in ("amod", "nmod")
+            and h > last
+            and not any(p.tags[k] in ("CC", ",") for k in range(last + 1, h))
+        )
+        if p.tags[last] in NOUN_TAGS and p.deps[last] != "compound" and not modifier:
             form = noun.plural if p.lows[last] not in lex.invariant_nouns else None
             # Noun modifiers go with the noun: "computer monitors" → "cell phones".
             s = i
@@ -137,7 +163,7 @@ def _gender(p: Parse, lex: Lexicon) -> frozenset[str]:
 
 
 def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
-    lex, stats = ctx.lex, ctx.stats
+    lex = ctx.lex
     found = list(_nouns_in(p, ctx))
     # Groups already in the caption are no replacement: "a dog and a cat" ↛ "a cat and a cat".
     present = {noun.group for _, _, noun, _ in found} | {
@@ -146,68 +172,181 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     genders = _gender(p, lex)
     slots = []
     for s, e, noun, plural in found:
-        feats = _noun_features(p, e - 1, ctx)
-        kind = lex.kind_words[noun.supercategory]
-        # The rest of the scene must hold the new noun too: no tennis racket in a baseball
-        # game (nouns seen together in one caption, `co`).
-        # Not for people: captions say who does what unevenly (girls skateboard too); but a
-        # skier's scene is the snow, a skateboarder's the ramp, as a board's is.
-        own = noun_key(p, e - 1, lex)
-        scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
-        setting = lex.settings.get(lex.group_heads[noun.group])
-        if noun.supercategory == "person" and setting is None:
-            scene = []
-        relation = _governing_relation(feats) if noun.supercategory == PLACE else None
-        adjectives = _adjectives(p, e - 1, lex)
-        # Not for people: who is on a court or in a dress, captions say unevenly.
-        located = [f for f in feats if f[0] in ("rel|hr", "rel|ro")] if scene else []
-        # Vehicles of one medium move where the others do; animals do not share their uses.
-        # Not under a name or a noun modifier ("an American Airlines plane", "a 747 jumbo
-        # passenger jet"): those fit the old noun only, and a rare noun has no counts to say.
-        named = any(
-            p.deps[j] in ("compound", "nmod", "nummod") and j < s for j in p.children(e - 1)
-        )
-        moves = setting in lex.vehicle_settings and not named
-        peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
-        cands = []
-        for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
-            if gid in present or sg in ctx.siblings.nouns or lex.settings.get(sg) != setting:
-                continue
-            if (lex.group_heads[noun.group], sg) in lex.kinds:
-                continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
-            # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
-            if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
-                continue
-            known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
-            if not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
-                continue
-            if not fits_known_contexts(stats, located, sg, kind, LOCATED_KNOWN, peers=peers):
-                continue
-            if relation is not None and not _takes_relation(stats, relation, sg):
-                continue
-            if not _takes_adjectives(stats, adjectives, sg):
-                continue
-            score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
-            if score is not None and scene:
-                # A room is what it holds: each thing of the caption must have been seen in
-                # the new one ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
-                fit = stats.score(
-                    scene,
-                    sg,
-                    among=kind,
-                    veto=SCENE_EXPECTED,
-                    ratio=SCENE_RATIO,
-                    observed=noun.supercategory in ("room", "indoor", PLACE),
-                )
-                score = None if fit is None else (score + fit) / 2
-            if score is not None:
-                cands.append((match_case(p.words[s], pl if plural else sg), score, False))
+        target = HYPERNYMS.get(lex.group_heads[noun.group])
+        if target is not None:
+            cands = _across(p, ctx, (s, e), target, plural, present)
+        else:
+            cands = _within(p, ctx, (s, e), noun, plural, present, genders)
         if cands:
             slots.append(((s, e), cands))
     if not slots:
         return None
     (s, e), repl, score = pick(rng, slots)
     return [(s, e, repl)], score
+
+
+def _false_for_image(ctx: RuleContext, gid: int, sg: str, present: set[int]) -> bool:
+    """Whether noun `sg` (group `gid`) is absent from the caption and from its siblings, also
+    as a kind of it: a sibling's "boy" makes "a child" true (its "child" leaves "a boy" false)."""
+    said = ctx.siblings.nouns
+    specific = [w for w in said if sg in ctx.lex.kind_of.get(w, ())]
+    return gid not in present and sg not in said and sg not in HYPERNYMS and not specific
+
+
+def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
+    """Candidates for the noun at `span` among the other nouns of its supercategory, each
+    (text, score, False): plausible in its contexts and scene, false for the image."""
+    lex, stats = ctx.lex, ctx.stats
+    s, e = span
+    feats = _noun_features(p, e - 1, ctx)
+    kind = lex.kind_words[noun.supercategory]
+    # The rest of the scene must hold the new noun too: no tennis racket in a baseball
+    # game (nouns seen together in one caption, `co`).
+    # Not for people: captions say who does what unevenly (girls skateboard too); but a
+    # skier's scene is the snow, a skateboarder's the ramp, as a board's is.
+    own = noun_key(p, e - 1, lex)
+    scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+    setting = lex.settings.get(lex.group_heads[noun.group])
+    if noun.supercategory == "person" and setting is None:
+        scene = []
+    relation = _governing_relation(feats) if noun.supercategory == PLACE else None
+    adjectives = _adjectives(p, e - 1, lex)
+    # Not for people: who is on a court or in a dress, captions say unevenly.
+    located = [f for f in feats if f[0] in ("rel|hr", "rel|ro")] if scene else []
+    # Vehicles of one medium move where the others do; animals do not share their uses.
+    # Not under a name or a noun modifier ("an American Airlines plane", "a 747 jumbo
+    # passenger jet"): those fit the old noun only, and a rare noun has no counts to say.
+    named = any(p.deps[j] in ("compound", "nmod", "nummod") and j < s for j in p.children(e - 1))
+    moves = setting in lex.vehicle_settings and not named
+    peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
+    known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
+    childhood = _possessive(p, e - 1) or any(w in CHILDHOOD for w in p.lows)
+    cands = []
+    for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
+        if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
+            continue
+        if (lex.group_heads[noun.group], sg) in lex.kinds:
+            continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
+        if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
+            continue
+        # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
+        if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
+            continue
+        if not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
+            continue
+        if not fits_known_contexts(stats, located, sg, kind, LOCATED_KNOWN, peers=peers):
+            continue
+        if relation is not None and not _takes_relation(stats, relation, sg):
+            continue
+        if not _takes_adjectives(stats, adjectives, sg):
+            continue
+        score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
+        if score is not None and scene:
+            # A room is what it holds: each thing of the caption must have been seen in
+            # the new one ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
+            fit = stats.score(
+                scene,
+                sg,
+                among=kind,
+                veto=SCENE_EXPECTED,
+                ratio=SCENE_RATIO,
+                observed=noun.supercategory in OBSERVED_SCENES,
+            )
+            score = None if fit is None else (score + fit) / 2
+        if score is not None:
+            cands.append((match_case(p.words[s], pl if plural else sg), score, False))
+    return cands
+
+
+def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> list:
+    """Candidates for a hypernym at `span` ("people") among the nouns of supercategory
+    `target` (animals): each must have been seen (`OBSERVED_MIN` times) in every context of
+    the noun, in its verb's frame, and with every other noun of the caption, since a noun of
+    another kind has no counts of the old one's kind to be judged against."""
+    lex, stats = ctx.lex, ctx.stats
+    s, e = span
+    h = e - 1
+    feats = _noun_features(p, h, ctx) + _frame(p, h, lex)
+    # "A group of people playing": the group's contexts are the people's.
+    of, holders = p.heads[h], [h]
+    if p.deps[h] == "pobj" and p.lows[of] == "of" and p.lows[p.heads[of]] in lex.collectives:
+        holders.append(p.heads[of])
+        of_key = relation_key(("of",), lex)
+        feats += [f for f in _noun_features(p, holders[1], ctx) if f[1][0] != of_key]
+        feats += _frame(p, holders[1], lex)
+    # Where the caption puts it, its kind must have been put (no animal "at a table").
+    places = _located(p, holders, lex)
+    if any(stats.count("crel|cr", (target, r), o) < OBSERVED_MIN for r, o in places):
+        return []
+    # What the caption does must be done by the new noun somewhere: no cows cutting a ribbon.
+    verbs = sorted(
+        "v:" + lex.verbs[low][0][0].forms[0]
+        for low, tag in zip(p.lows, p.tags)
+        if tag.startswith("VB") and low in lex.verbs
+    )
+    kind = lex.kind_words[target]
+    own = noun_key(p, e - 1, lex)
+    scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+    adjectives = _adjectives(p, e - 1, lex)
+    cands = []
+    # A person doing what only people do ("petting a cat") is no animal.
+    if any(verb_key(p, j, lex) in lex.human_only for j in _verbs_of(p, holders)):
+        return []
+    for gid, sg, pl, _ in lex.noun_choices[target]:
+        if lex.settings.get(sg) not in HYPERNYM_SETTINGS:
+            continue
+        if not _false_for_image(ctx, gid, sg, present) or not _takes_adjectives(
+            stats, adjectives, sg
+        ):
+            continue
+        if any(stats.count("co|n", (sg,), v) < OBSERVED_MIN for v in verbs):
+            continue
+        score = stats.score(feats, sg, among=kind, observed=True) if feats else None
+        fit = stats.score(scene, sg, among=kind, observed=True) if scene else score
+        if score is not None and fit is not None:
+            cands.append((match_case(p.words[s], pl if plural else sg), (score + fit) / 2, False))
+    return cands
+
+
+def _possessive(p: Parse, h: int) -> bool:
+    return h + 1 < len(p) and p.lows[h + 1] in ("'s", "'")
+
+
+def _verbs_of(p: Parse, holders: list[int]) -> list[int]:
+    """Tokens of the verbs done by the noun at one of `holders` ("sitting … petting a cat")."""
+    return [j for j in range(len(p)) if p.tags[j].startswith("VB") and agent_of(p, j) in holders]
+
+
+def _located(p: Parse, holders: list[int], lex: Lexicon) -> list[tuple[str, str]]:
+    """(relation, object) of each relation that locates the noun at one of `holders`, itself
+    or as the subject of its verb ("people sitting at a table": at, table)."""
+    out = []
+    for s, e, obj in relations_in(p, lex):
+        head = p.heads[s]
+        if obj not in holders and (head in holders or subject_of(p, head) in holders):
+            out.append((relation_key(tuple(p.lows[s:e]), lex), noun_key(p, obj, lex)))
+    return out
+
+
+def _frame(p: Parse, h: int, lex: Lexicon) -> list[tuple[str, tuple]]:
+    """The verb frames of the noun at h beside its verbs: ("svo|vo", (verb, object)) for a
+    subject, also of a participle or relative clause on it ("a person riding a bike"), and
+    ("svo|sv", (subject, verb)) for an object; "people riding horses" ↛ "dogs …"."""
+    g, dep = p.heads[h], p.deps[h]
+    out = []
+    if dep == "dobj" and g != h and (sj := p.child(g, ("nsubj",))) is not None:
+        out.append(("svo|sv", (noun_key(p, sj, lex), verb_key(p, g, lex))))
+    doing = [g] if dep == "nsubj" and g != h else []
+    doing += [
+        j
+        for j in p.children(h)
+        if p.deps[j] in ("acl", "relcl")
+        and p.child(j, ("nsubj", "nsubjpass")) in (None, *_relative_kids(p, j))
+    ]
+    for v in doing:
+        if p.tags[v].startswith("VB") and (o := p.child(v, ("dobj",))) is not None:
+            out.append(("svo|vo", (verb_key(p, v, lex), noun_key(p, o, lex))))
+    return out
 
 
 def _adjectives(p: Parse, h: int, lex: Lexicon) -> list[str]:
