@@ -106,3 +106,32 @@ def test_no_sleeping_while_doing_something_else(draws):
 
 def test_a_likeness_is_no_action(draws):
     assert draws("That looks like it may be hiding under something.") == [None] * len(SEEDS)
+
+
+def test_a_standing_animal_may_walk_and_a_walking_one_stand(draws):
+    # SugarCrepe's replace_rel: "standing on a field" → "running"; the corpus walks giraffes
+    # in fields, so both directions are there.
+    stand = {n.replacement for n in draws("Two giraffes standing in a grassy field.") if n}
+    walk = {n.replacement for n in draws("Two giraffes walking in a grassy field.") if n}
+    assert stand & {"walking", "running"}, stand
+    assert "standing" in walk, walk
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        ("A man standing on one leg.", {"walking", "running"}),  # nobody walks on one leg
+        ("A giraffe trying to stand up in the grass.", {"walk", "run"}),  # "stand up": rise
+        ("People standing and sitting on a field.", {"walking", "running"}),  # "… and sitting"
+        ("A congested road where different vehicles are running.", {"standing"}),  # no gait
+    ],
+)
+def test_a_posture_and_a_gait_trade_only_where_the_corpus_says_both(draws, caption, forbidden):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in forbidden, neg
+
+
+def test_a_motion_with_a_purpose_does_not_halt(draws):
+    # "runs to hit the ball" ↛ "stands to hit the ball".
+    for neg in draws("A boy runs to hit the ball."):
+        assert neg is None or neg.replacement != "stands", neg

@@ -164,11 +164,14 @@ def _verb_candidates(
     if k == 4 and p.deps[i] == "acl" and not transitive:
         k = 2
     out: dict[str, tuple] = {}
-    for _, members in groups:
+    for g, members in groups:
+        if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, lex, particle)):
+            continue
         for other in members:
             base = other.forms[0]
             if (
                 base in v.synonyms
+                or (g in _FRAME_SEEN and not _frame_seen(ctx.stats, feats, base))
                 or present & set(other.forms)
                 or (lifeless and base in lex.animate_only)
                 or (animal and base in lex.human_only)
@@ -243,6 +246,10 @@ def _verb_score(
     return score if score >= VERB_FLOOR else None
 
 
+# Groups whose replacements must have been seen in each prepositional frame of the verb: a
+# posture becomes a gait only where the corpus walks or runs ("standing in a field" →
+# "walking in a field"; SugarCrepe's replace_rel: "standing on a field" → "running").
+_FRAME_SEEN = frozenset({"gait", "halt"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
 _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 # Verbs of a clause that go on while the verb at hand does ("sits … watching").
@@ -251,6 +258,26 @@ _ALSO = frozenset({"advcl", "xcomp", "conj"})
 _DIRECTIONS = frozenset({"down", "up"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
+
+
+def _literal_slot(p: Parse, i: int, lex: Lexicon, particle: str | None) -> bool:
+    """Whether a posture at i may become a gait, or a gait a posture: not "stand up" (to
+    rise), not with a purpose ("runs to hit the ball" ↛ "stands to hit"), not beside another
+    posture that shares its phrase ("people standing and sitting on a field" ↛ "running and
+    sitting")."""
+    if particle is not None or _purpose(p, i) or (i > 0 and p.lows[i - 1] == "to"):
+        return False
+    near = [j for j in p.children(i) if p.deps[j] == "conj"]
+    if p.deps[i] == "conj":
+        near.append(p.heads[i])
+    return not any("posture" in lex.verb_membership.get(verb_key(p, j, lex), ()) for j in near)
+
+
+def _frame_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
+    """Whether the corpus says `verb` with each (relation, object) of the slot: a place one
+    stands on is not always one to walk on ("a bird standing on a branch" ↛ "walking on a
+    branch", "standing on one leg" ↛ "walking on one leg")."""
+    return all(stats.count(view, c, verb) >= OBSERVED_MIN for view, c in feats if view == "rel|ro")
 
 
 def _purpose(p: Parse, i: int) -> bool:
