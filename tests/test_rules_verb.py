@@ -135,3 +135,35 @@ def test_a_motion_with_a_purpose_does_not_halt(draws):
     # "runs to hit the ball" ↛ "stands to hit the ball".
     for neg in draws("A boy runs to hit the ball."):
         assert neg is None or neg.replacement != "stands", neg
+
+
+def test_a_vehicle_at_rest_moves_along_its_way(draws):
+    # "parked on the side of a road" → "driving down a road": the new verb takes the relation
+    # the corpus gives it to the road.
+    negs = draws("A city bus parked on the side of a road.")
+    assert negs and all(n is not None for n in negs)
+    for neg in negs:
+        assert neg.original == "parked on the side of", neg
+        assert neg.replacement in ("driving down", "traveling down", "moving down"), neg
+        assert neg.text == f"A city bus {neg.replacement} a road."
+
+
+def test_a_moving_vehicle_comes_to_rest_parked(draws):
+    # A bus "parking" is barely a scene; a parked one is.
+    negs = [n for n in draws("A bus driving down the street.") if n is not None]
+    assert negs and {n.replacement for n in negs} <= {"parked on", "stopped on"}, negs
+
+
+@pytest.mark.parametrize(
+    "caption", ["Two horses standing behind a wire fence.", "A woman sitting at a table."]
+)
+def test_a_posture_keeps_its_relation(draws, caption):
+    rel = caption.split()[3] if caption.startswith("Two") else "at"
+    for neg in draws(caption):
+        assert neg is None or f" {rel} " in neg.text, neg
+
+
+def test_a_relation_changes_only_right_after_its_verb(draws):
+    # "sitting still on the side of the road" ↛ "driving still down the road".
+    for neg in draws("A bus sitting still on the side of the road."):
+        assert neg is None or "still down" not in neg.text, neg

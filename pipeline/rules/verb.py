@@ -38,6 +38,7 @@ VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
 VERB_SCENE_EXPECTED = 3.0
+RELATION_SEEN = 3  # a verb seen this often with a relation to an object takes it there
 VERB_SCENE_KNOWN = 80
 # a scene word seen with this many verbs of the kind knows which fit
 
@@ -104,6 +105,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     if not slots:
         return None
     i, repl, score = pick(rng, slots)
+    if isinstance(repl, tuple):
+        form, relation = repl
+        return [(i, i + 1, match_case(p.words[i], form)), relation], score
     return [(i, i + 1, match_case(p.words[i], repl))], score
 
 
@@ -157,7 +161,6 @@ def _verb_candidates(
     busy = any(p.deps[j] in _ALSO and p.tags[j] == "VBG" for j in p.children(i))
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
-    kinds = tuple("v:" + m for m in among)
     scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
     # "A bus parked in front of …" → "A bus driving in front of …": an intransitive verb has no
     # passive participle to put there.
@@ -185,18 +188,66 @@ def _verb_candidates(
                 or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
-            score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
-            if score is not None and scene:
-                # The rest of the scene must hold the new verb: nobody swims on a sidewalk.
-                fit = ctx.stats.score(
-                    scene, "v:" + base, among=kinds, veto=VERB_SCENE_EXPECTED, ratio=SCENE_RATIO
-                )
-                if not fits_known_contexts(ctx.stats, scene, "v:" + base, kinds, VERB_SCENE_KNOWN):
-                    fit = None
-                score = None if fit is None else (score + fit) / 2
+            score = _plausible(ctx, feats, base, among, transitive, scene)
+            extra = None
+            if score is None and g in _RELATION_GROUPS:
+                # "A train traveling down the tracks" → "parked on the tracks": the new verb
+                # with the relation the corpus gives it to that object.
+                alt = _relation_for(p, i, base, ctx, feats)
+                if alt is not None:
+                    score = _plausible(ctx, alt[0], base, among, transitive, scene)
+                    extra = alt[1]
             if score is not None:
-                out[other.forms[k]] = (other.forms[k], score, False)
+                # A vehicle "parking", "stopping" is barely a scene: it is parked, stopped.
+                form = other.forms[4 if k == 2 and base in _AT_REST else k]
+                out[form] = (form if extra is None else (form, extra), score, False)
     return list(out.values())
+
+
+def _plausible(ctx: RuleContext, feats: list, verb: str, among: tuple, transitive: bool, scene):
+    """`_verb_score` of `verb` in `feats`, averaged with its fit to the scene, or None."""
+    score = _verb_score(ctx.stats, feats, verb, among, transitive, ctx.lex.locative)
+    if score is None or not scene:
+        return score
+    # The rest of the scene must hold the new verb: nobody swims on a sidewalk.
+    kinds = tuple("v:" + m for m in among)
+    fit = ctx.stats.score(
+        scene, "v:" + verb, among=kinds, veto=VERB_SCENE_EXPECTED, ratio=SCENE_RATIO
+    )
+    if fit is None or not fits_known_contexts(
+        ctx.stats, scene, "v:" + verb, kinds, VERB_SCENE_KNOWN
+    ):
+        return None
+    return (score + fit) / 2
+
+
+def _relation_for(p: Parse, i: int, verb: str, ctx: RuleContext, feats: list):
+    """For a verb whose one prepositional phrase does not take `verb`: (the features with the
+    relation the corpus says most for `verb` with that object, seen `RELATION_SEEN` times,
+    and the edit of the relation), else None."""
+    lex = ctx.lex
+    preps = [j for j in p.children(i) if p.deps[j] == "prep"]
+    # Right after the verb: not "next to" parsed as an adverb and "to", not "sitting still on".
+    if len(preps) != 1 or preps[0] != i + 1 or frozen_tokens(p, lex)[preps[0]]:
+        return None
+    j = preps[0]
+    m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
+    n, group = (m[0], m[1].group) if m is not None else (1, p.lows[j])
+    pobj = p.child(j + n - 1, ("pobj",))
+    if pobj is None:
+        return None
+    o = noun_key(p, pobj, lex)
+    seen = ctx.stats.index["rel|ho"].get((verb, o)) or {}
+    options = [
+        (c, r)
+        for r, c in seen.items()
+        if r in lex.relation_say and r != group and c >= RELATION_SEEN
+    ]
+    if not options:
+        return None
+    r = max(options)[1]
+    new = [("rel|ro", (r, o)) if view == "rel|ro" else (view, c) for view, c in feats]
+    return new, (j, j + n, lex.relation_say[r])
 
 
 def _verb_score(
@@ -250,6 +301,11 @@ def _verb_score(
 # posture becomes a gait only where the corpus walks or runs ("standing in a field" →
 # "walking in a field"; SugarCrepe's replace_rel: "standing on a field" → "running").
 _FRAME_SEEN = frozenset({"gait", "halt"})
+# Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
+# "parked on the road"): a vehicle moves along a way and rests on it.
+_RELATION_GROUPS = frozenset({"vehicle_motion"})
+# Verbs whose -ing form is an act where the participle states the scene ("parked").
+_AT_REST = frozenset({"park", "stop"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
 _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 # Verbs of a clause that go on while the verb at hand does ("sits … watching").
