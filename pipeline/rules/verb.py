@@ -174,7 +174,6 @@ def _verb_candidates(
             base = other.forms[0]
             if (
                 base in v.synonyms
-                or (g in _FRAME_SEEN and not _frame_seen(ctx.stats, feats, base))
                 or present & set(other.forms)
                 or (lifeless and base in lex.animate_only)
                 or (animal and base in lex.human_only)
@@ -188,15 +187,7 @@ def _verb_candidates(
                 or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
-            score = _plausible(ctx, feats, base, among, transitive, scene)
-            extra = None
-            if score is None and g in _RELATION_GROUPS:
-                # "A train traveling down the tracks" → "parked on the tracks": the new verb
-                # with the relation the corpus gives it to that object.
-                alt = _relation_for(p, i, base, ctx, feats)
-                if alt is not None:
-                    score = _plausible(ctx, alt[0], base, among, transitive, scene)
-                    extra = alt[1]
+            score, extra = _fit_frame(p, i, ctx, g, feats, base, among, transitive, scene)
             if score is not None:
                 # A vehicle "parking", "stopping" is barely a scene: it is parked, stopped.
                 form = other.forms[4 if k == 2 and base in _AT_REST else k]
@@ -219,6 +210,20 @@ def _plausible(ctx: RuleContext, feats: list, verb: str, among: tuple, transitiv
     ):
         return None
     return (score + fit) / 2
+
+
+def _fit_frame(p: Parse, i: int, ctx: RuleContext, g: str, feats, verb, among, transitive, scene):
+    """(score, relation edit or None) of `verb` of group `g` at slot i, or (None, None)."""
+    seen = g not in _FRAME_SEEN or _frame_seen(ctx.stats, feats, verb)
+    score = _plausible(ctx, feats, verb, among, transitive, scene) if seen else None
+    if score is not None or g not in _RELATION_GROUPS:
+        return score, None
+    # "A train traveling down the tracks" → "parked on the tracks": the new verb with the
+    # relation the corpus gives it to that object.
+    alt = _relation_for(p, i, verb, ctx, feats)
+    if alt is None or (g in _FRAME_SEEN and not _frame_seen(ctx.stats, alt[0], verb)):
+        return None, None
+    return _plausible(ctx, alt[0], verb, among, transitive, scene), alt[1]
 
 
 def _relation_for(p: Parse, i: int, verb: str, ctx: RuleContext, feats: list):
