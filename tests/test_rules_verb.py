@@ -167,3 +167,21 @@ def test_a_relation_changes_only_right_after_its_verb(draws):
     # "sitting still on the side of the road" ↛ "driving still down the road".
     for neg in draws("A bus sitting still on the side of the road."):
         assert neg is None or "still down" not in neg.text, neg
+
+
+def test_a_ridden_vehicle_at_rest_is_being_ridden(draws):
+    negs = draws("A black Honda motorcycle parked in front of a garage.")
+    assert any(n is not None and n.replacement == "being ridden" for n in negs), negs
+    assert all(n is None or n.text.endswith("being ridden in front of a garage.") for n in negs)
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A scooter parked on the street.",  # the corpus hardly rides scooters
+        "A man sitting on a motorcycle parked on the road.",  # someone is on it already
+        "A row of parked motorcycles sitting in front of a restaurant.",  # "parked … ridden"
+    ],
+)
+def test_being_ridden_only_where_nobody_rides_it_and_the_corpus_does(draws, caption):
+    assert all(n is None or n.replacement != "being ridden" for n in draws(caption))

@@ -39,6 +39,8 @@ VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
 VERB_SCENE_EXPECTED = 3.0
 RELATION_SEEN = 3  # a verb seen this often with a relation to an object takes it there
+RIDDEN = "being ridden"
+RIDDEN_SEEN = 10  # a vehicle the corpus rides this often is ridden, not driven
 VERB_SCENE_KNOWN = 80
 # a scene word seen with this many verbs of the kind knows which fit
 
@@ -192,7 +194,31 @@ def _verb_candidates(
                 # A vehicle "parking", "stopping" is barely a scene: it is parked, stopped.
                 form = other.forms[4 if k == 2 and base in _AT_REST else k]
                 out[form] = (form if extra is None else (form, extra), score, False)
+    ridden = _ridden(p, i, ctx, v, k, subj, feats, scene)
+    if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
+        out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, scene):
+    """Score of "being ridden" for a vehicle at rest that people ride ("a motorcycle parked
+    on the street" → "being ridden on the street"; the corpus rides it `RIDDEN_SEEN` times),
+    in the -ing slot, with nobody on it already; else None."""
+    lex = ctx.lex
+    if k != 2 or subj is None or v.forms[0] not in _RESTING or "ride" in ctx.siblings.verbs:
+        return None
+    s = _members(p, subj, lex)
+    if supercategory_of(p, s, lex) != "vehicle":
+        return None
+    if p.deps[s] == "pobj" and p.lows[p.heads[s]] in ("on", "onto"):
+        return None  # "a man sitting on a motorcycle parked on the road": he is on it
+    key = noun_key(p, s, lex)
+    if ctx.stats.count("svo|o", (key,), "ride") < RIDDEN_SEEN:
+        return None
+    if any(p.lows[j] in ("parked", "parking") for j in range(len(p)) if j != i):
+        return None  # "a row of parked motorcycles sitting …"
+    frame = [("svo|o", (key,))] + [f for f in feats if f[0].startswith("rel|")]
+    return _plausible(ctx, frame, "ride", ("ride", v.forms[0]), True, scene)
 
 
 def _plausible(ctx: RuleContext, feats: list, verb: str, among: tuple, transitive: bool, scene):
@@ -311,6 +337,8 @@ _FRAME_SEEN = frozenset({"gait", "halt"})
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
+# Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
+_RESTING = frozenset({"park", "sit", "stand", "stop", "rest"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
 _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 # Verbs of a clause that go on while the verb at hand does ("sits … watching").
