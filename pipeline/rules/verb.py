@@ -190,6 +190,8 @@ def _verb_candidates(
             ):
                 continue
             score, extra = _fit_frame(p, i, ctx, g, feats, base, among, transitive, scene)
+            if extra is not None and k == 4:
+                continue  # "cars sit parked on the side of a street" ↛ "sit driven down"
             if score is not None:
                 # A vehicle "parking", "stopping" is barely a scene: it is parked, stopped.
                 form = other.forms[4 if k == 2 and base in _AT_REST else k]
@@ -217,6 +219,8 @@ def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, sc
         return None
     if any(p.lows[j] in ("parked", "parking") for j in range(len(p)) if j != i):
         return None  # "a row of parked motorcycles sitting …"
+    if i + 1 < len(p) and p.lows[i + 1] == "by":
+        return None  # "being ridden by the doors" reads as who rides it
     frame = [("svo|o", (key,))] + [f for f in feats if f[0].startswith("rel|")]
     return _plausible(ctx, frame, "ride", ("ride", v.forms[0]), True, scene)
 
