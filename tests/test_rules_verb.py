@@ -192,3 +192,9 @@ def test_a_participle_keeps_its_relation(draws):
     # "cars sit parked on the side of a street" ↛ "cars sit driven down a street".
     for neg in draws("Many cars sit parked on the side of a street."):
         assert neg is None or "driven" not in neg.text, neg
+
+
+def test_being_ridden_is_said_of_the_vehicle_that_rests(draws):
+    # The people stand, not the motorcycle: "… with people being ridden beside it" is no scene.
+    caption = "An old with motorcycle with people standing beside it."
+    assert all(n is None or n.replacement != "being ridden" for n in draws(caption))

@@ -210,7 +210,10 @@ def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, sc
     if k != 2 or subj is None or v.forms[0] not in _RESTING or "ride" in ctx.siblings.verbs:
         return None
     s = _members(p, subj, lex)
-    if supercategory_of(p, s, lex) != "vehicle":
+    # The vehicle must be what rests, the verb's subject or the noun it describes ("a
+    # motorcycle parked …"), not "a motorcycle with people standing beside it".
+    own = p.heads[subj] == i or p.heads[i] == subj
+    if not own or supercategory_of(p, s, lex) != "vehicle":
         return None
     if p.deps[s] == "pobj" and p.lows[p.heads[s]] in ("on", "onto"):
         return None  # "a man sitting on a motorcycle parked on the road": he is on it
