@@ -198,3 +198,22 @@ def test_being_ridden_is_said_of_the_vehicle_that_rests(draws):
     # The people stand, not the motorcycle: "… with people being ridden beside it" is no scene.
     caption = "An old with motorcycle with people standing beside it."
     assert all(n is None or n.replacement != "being ridden" for n in draws(caption))
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        # What one holds is no sign of what one swings, hits or throws.
+        ("A woman holding a drink in front of the refrigerator.", {"swinging", "hitting"}),
+        ("A man wearing a white lab coat holding a bone saw.", {"swinging", "hitting"}),
+        # Nobody falls down a sidewalk in a caption; a plane does not race or fall.
+        ("A number of people walking on a side walk.", {"falling"}),
+        ("A large jet liner flying under the moon.", {"racing", "falling"}),
+        # Talking and pointing are barely visible: no replacements ("a sport team is talking").
+        ("A sport team is posing in a park.", {"talking", "pointing"}),
+        ("A cow is in its pen staring with its mouth open.", {"posing"}),  # animals do not pose
+    ],
+)
+def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in forbidden, neg

@@ -189,6 +189,8 @@ def _verb_candidates(
                 or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
+            if g in _OBJECT_SEEN and not _object_seen(ctx.stats, feats, base):
+                continue
             score, extra = _fit_frame(p, i, ctx, g, feats, base, among, transitive, scene)
             if extra is not None and k == 4:
                 continue  # "cars sit parked on the side of a street" ↛ "sit driven down"
@@ -339,6 +341,9 @@ def _verb_score(
 # posture becomes a gait only where the corpus walks or runs ("standing in a field" →
 # "walking in a field"; SugarCrepe's replace_rel: "standing on a field" → "running").
 _FRAME_SEEN = frozenset({"gait", "halt"})
+# Groups whose verbs must have been seen with the slot's object: one swings a bat, not a
+# drink; one throws a frisbee, not a chalkboard (what one holds is no sign of what one throws).
+_OBJECT_SEEN = frozenset({"handle"})
 # Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
 # "parked on the road"): a vehicle moves along a way and rests on it.
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
@@ -374,6 +379,11 @@ def _frame_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
     stands on is not always one to walk on ("a bird standing on a branch" ↛ "walking on a
     branch", "standing on one leg" ↛ "walking on one leg")."""
     return all(stats.count(view, c, verb) >= OBSERVED_MIN for view, c in feats if view == "rel|ro")
+
+
+def _object_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
+    """Whether the corpus says `verb` with the slot's object `OBSERVED_MIN` times."""
+    return all(stats.count(view, c, verb) >= OBSERVED_MIN for view, c in feats if view == "svo|o")
 
 
 def _purpose(p: Parse, i: int) -> bool:
