@@ -212,6 +212,10 @@ def test_being_ridden_is_said_of_the_vehicle_that_rests(draws):
         # Talking and pointing are barely visible: no replacements ("a sport team is talking").
         ("A sport team is posing in a park.", {"talking", "pointing"}),
         ("A cow is in its pen staring with its mouth open.", {"posing"}),  # animals do not pose
+        # One sits on a horse or a motorcycle: "standing on top of a horse" is no scene.
+        ("An old man sitting on top of a horse.", {"standing", "lying", "laying"}),
+        ("A woman sitting on a red motorcycle.", {"standing", "lying", "laying"}),
+        ("A small child playing with some toys in a field.", {"grazing"}),  # only animals graze
     ],
 )
 def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden):

@@ -172,6 +172,8 @@ def _verb_candidates(
     for g, members in groups:
         if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, lex, particle)):
             continue
+        if g == "posture" and _on_a_mount(p, i, ctx):
+            continue
         for other in members:
             base = other.forms[0]
             if (
@@ -359,6 +361,19 @@ _ALSO = frozenset({"advcl", "xcomp", "conj"})
 _DIRECTIONS = frozenset({"down", "up"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
+
+
+def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
+    """Whether the verb at i is on what people ride, a horse or a motorcycle: one sits on it
+    ("standing on top of a horse", "laying on a bike" are no scenes); boards aside."""
+    lex = ctx.lex
+    for j in p.children(i):
+        m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
+        obj = p.child(j + m[0] - 1, ("pobj",)) if m is not None and m[1].group == "on" else None
+        if obj is not None and supercategory_of(p, obj, lex) in ("animal", "vehicle"):
+            if ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride") >= RIDDEN_SEEN:
+                return True
+    return False
 
 
 def _literal_slot(p: Parse, i: int, lex: Lexicon, particle: str | None) -> bool:
