@@ -77,6 +77,8 @@ def assert_same_kind(neg: Negative) -> None:
         )
         dst = lex.nouns[tuple(b.split())]
         assert src.supercategory == dst.supercategory and src.group != dst.group, neg
+    elif neg.type == "verb" and (" " in a or " " in b):
+        _assert_verb_with_its_relation(a, b, neg)
     elif neg.type == "verb":
         v, w = lex.verbs[a][0][0], lex.verbs[b][0][0]
         # A participle of an intransitive verb becomes its -ing form ("a bus parked" → "driving").
@@ -91,6 +93,22 @@ def assert_same_kind(neg: Negative) -> None:
         else:
             x, y = lex.relations[tuple(a.split())], lex.relations[tuple(b.split())]
             assert x.group != y.group, neg
+
+
+def _assert_verb_with_its_relation(a: str, b: str, neg: Negative) -> None:
+    """A vehicle's verb with the relation the corpus gives it ("parked on the side of" →
+    "driving down"), or a ridden vehicle at rest "being ridden" (the verb rule, round neg8)."""
+    lex = load_lexicon()
+    if b == "being ridden":
+        assert lex.verbs[a][0][0].forms[0] in ("park", "sit", "stand", "stop", "rest"), neg
+        return
+    (va, ra), (vb, rb) = a.split(" ", 1), b.split(" ", 1)
+    v, w = lex.verbs[va][0][0], lex.verbs[vb][0][0]
+    assert w.forms[0] not in v.synonyms, neg
+    assert "vehicle_motion" in lex.verb_membership[w.forms[0]], neg
+    new = lex.relations[tuple(rb.split())]
+    old = lex.relations.get(tuple(ra.split()))
+    assert old is None or old.group != new.group, neg
 
 
 # --- the table of real COCO captions -------------------------------------------------------

@@ -38,6 +38,9 @@ VERB_KNOWN_OBJECT = 10
 VERB_MIN = 1  # an argument seen this often has shown which verbs it takes
 VERB_SEEN = 5  # a verb seen this often with its object (or subject) is plausible with it
 VERB_SCENE_EXPECTED = 3.0
+RELATION_SEEN = 3  # a verb seen this often with a relation to an object takes it there
+RIDDEN = "being ridden"
+RIDDEN_SEEN = 10  # a vehicle the corpus rides this often is ridden, not driven
 VERB_SCENE_KNOWN = 80
 # a scene word seen with this many verbs of the kind knows which fit
 
@@ -104,6 +107,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     if not slots:
         return None
     i, repl, score = pick(rng, slots)
+    if isinstance(repl, tuple):
+        form, relation = repl
+        return [(i, i + 1, match_case(p.words[i], form)), relation], score
     return [(i, i + 1, match_case(p.words[i], repl))], score
 
 
@@ -157,14 +163,17 @@ def _verb_candidates(
     busy = any(p.deps[j] in _ALSO and p.tags[j] == "VBG" for j in p.children(i))
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
-    kinds = tuple("v:" + m for m in among)
     scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
     # "A bus parked in front of …" → "A bus driving in front of …": an intransitive verb has no
     # passive participle to put there.
     if k == 4 and p.deps[i] == "acl" and not transitive:
         k = 2
     out: dict[str, tuple] = {}
-    for _, members in groups:
+    for g, members in groups:
+        if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, lex, particle)):
+            continue
+        if g == "posture" and _on_a_mount(p, i, ctx):
+            continue
         for other in members:
             base = other.forms[0]
             if (
@@ -182,18 +191,105 @@ def _verb_candidates(
                 or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
-            score = _verb_score(ctx.stats, feats, base, among, transitive, lex.locative)
-            if score is not None and scene:
-                # The rest of the scene must hold the new verb: nobody swims on a sidewalk.
-                fit = ctx.stats.score(
-                    scene, "v:" + base, among=kinds, veto=VERB_SCENE_EXPECTED, ratio=SCENE_RATIO
-                )
-                if not fits_known_contexts(ctx.stats, scene, "v:" + base, kinds, VERB_SCENE_KNOWN):
-                    fit = None
-                score = None if fit is None else (score + fit) / 2
+            if g in _OBJECT_SEEN and not _object_seen(ctx.stats, feats, base):
+                continue
+            score, extra = _fit_frame(p, i, ctx, g, feats, base, among, transitive, scene)
+            if extra is not None and k == 4:
+                continue  # "cars sit parked on the side of a street" ↛ "sit driven down"
             if score is not None:
-                out[other.forms[k]] = (other.forms[k], score, False)
+                # A vehicle "parking", "stopping" is barely a scene: it is parked, stopped.
+                form = other.forms[4 if k == 2 and base in _AT_REST else k]
+                out[form] = (form if extra is None else (form, extra), score, False)
+    ridden = _ridden(p, i, ctx, v, k, subj, feats, scene)
+    if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
+        out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, scene):
+    """Score of "being ridden" for a vehicle at rest that people ride ("a motorcycle parked
+    on the street" → "being ridden on the street"; the corpus rides it `RIDDEN_SEEN` times),
+    in the -ing slot, with nobody on it already; else None."""
+    lex = ctx.lex
+    if k != 2 or subj is None or v.forms[0] not in _RESTING or "ride" in ctx.siblings.verbs:
+        return None
+    s = _members(p, subj, lex)
+    # The vehicle must be what rests, the verb's subject or the noun it describes ("a
+    # motorcycle parked …"), not "a motorcycle with people standing beside it".
+    own = p.heads[subj] == i or p.heads[i] == subj
+    if not own or supercategory_of(p, s, lex) != "vehicle":
+        return None
+    if p.deps[s] == "pobj" and p.lows[p.heads[s]] in ("on", "onto"):
+        return None  # "a man sitting on a motorcycle parked on the road": he is on it
+    key = noun_key(p, s, lex)
+    if ctx.stats.count("svo|o", (key,), "ride") < RIDDEN_SEEN:
+        return None
+    if any(p.lows[j] in ("parked", "parking") for j in range(len(p)) if j != i):
+        return None  # "a row of parked motorcycles sitting …"
+    if i + 1 < len(p) and p.lows[i + 1] == "by":
+        return None  # "being ridden by the doors" reads as who rides it
+    frame = [("svo|o", (key,))] + [f for f in feats if f[0].startswith("rel|")]
+    return _plausible(ctx, frame, "ride", ("ride", v.forms[0]), True, scene)
+
+
+def _plausible(ctx: RuleContext, feats: list, verb: str, among: tuple, transitive: bool, scene):
+    """`_verb_score` of `verb` in `feats`, averaged with its fit to the scene, or None."""
+    score = _verb_score(ctx.stats, feats, verb, among, transitive, ctx.lex.locative)
+    if score is None or not scene:
+        return score
+    # The rest of the scene must hold the new verb: nobody swims on a sidewalk.
+    kinds = tuple("v:" + m for m in among)
+    fit = ctx.stats.score(
+        scene, "v:" + verb, among=kinds, veto=VERB_SCENE_EXPECTED, ratio=SCENE_RATIO
+    )
+    if fit is None or not fits_known_contexts(
+        ctx.stats, scene, "v:" + verb, kinds, VERB_SCENE_KNOWN
+    ):
+        return None
+    return (score + fit) / 2
+
+
+def _fit_frame(p: Parse, i: int, ctx: RuleContext, g: str, feats, verb, among, transitive, scene):
+    """(score, relation edit or None) of `verb` of group `g` at slot i, or (None, None)."""
+    seen = g not in _FRAME_SEEN or _frame_seen(ctx.stats, feats, verb)
+    score = _plausible(ctx, feats, verb, among, transitive, scene) if seen else None
+    if score is not None or g not in _RELATION_GROUPS:
+        return score, None
+    # "A train traveling down the tracks" → "parked on the tracks": the new verb with the
+    # relation the corpus gives it to that object.
+    alt = _relation_for(p, i, verb, ctx, feats)
+    if alt is None or (g in _FRAME_SEEN and not _frame_seen(ctx.stats, alt[0], verb)):
+        return None, None
+    return _plausible(ctx, alt[0], verb, among, transitive, scene), alt[1]
+
+
+def _relation_for(p: Parse, i: int, verb: str, ctx: RuleContext, feats: list):
+    """For a verb whose one prepositional phrase does not take `verb`: (the features with the
+    relation the corpus says most for `verb` with that object, seen `RELATION_SEEN` times,
+    and the edit of the relation), else None."""
+    lex = ctx.lex
+    preps = [j for j in p.children(i) if p.deps[j] == "prep"]
+    # Right after the verb: not "next to" parsed as an adverb and "to", not "sitting still on".
+    if len(preps) != 1 or preps[0] != i + 1 or frozen_tokens(p, lex)[preps[0]]:
+        return None
+    j = preps[0]
+    m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
+    n, group = (m[0], m[1].group) if m is not None else (1, p.lows[j])
+    pobj = p.child(j + n - 1, ("pobj",))
+    if pobj is None:
+        return None
+    o = noun_key(p, pobj, lex)
+    seen = ctx.stats.index["rel|ho"].get((verb, o)) or {}
+    options = [
+        (c, r)
+        for r, c in seen.items()
+        if r in lex.relation_say and r != group and c >= RELATION_SEEN
+    ]
+    if not options:
+        return None
+    r = max(options)[1]
+    new = [("rel|ro", (r, o)) if view == "rel|ro" else (view, c) for view, c in feats]
+    return new, (j, j + n, lex.relation_say[r])
 
 
 def _verb_score(
@@ -243,6 +339,20 @@ def _verb_score(
     return score if score >= VERB_FLOOR else None
 
 
+# Groups whose replacements must have been seen in each prepositional frame of the verb: a
+# posture becomes a gait only where the corpus walks or runs ("standing in a field" →
+# "walking in a field"; SugarCrepe's replace_rel: "standing on a field" → "running").
+_FRAME_SEEN = frozenset({"gait", "halt"})
+# Groups whose verbs must have been seen with the slot's object: one swings a bat, not a
+# drink; one throws a frisbee, not a chalkboard (what one holds is no sign of what one throws).
+_OBJECT_SEEN = frozenset({"handle"})
+# Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
+# "parked on the road"): a vehicle moves along a way and rests on it.
+_RELATION_GROUPS = frozenset({"vehicle_motion"})
+# Verbs whose -ing form is an act where the participle states the scene ("parked").
+_AT_REST = frozenset({"park", "stop"})
+# Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
+_RESTING = frozenset({"park", "sit", "stand", "stop", "rest"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
 _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 # Verbs of a clause that go on while the verb at hand does ("sits … watching").
@@ -251,6 +361,44 @@ _ALSO = frozenset({"advcl", "xcomp", "conj"})
 _DIRECTIONS = frozenset({"down", "up"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
+
+
+def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
+    """Whether the verb at i is on what people ride, a horse or a motorcycle: one sits on it
+    ("standing on top of a horse", "laying on a bike" are no scenes); boards aside."""
+    lex = ctx.lex
+    for j in p.children(i):
+        m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
+        obj = p.child(j + m[0] - 1, ("pobj",)) if m is not None and m[1].group == "on" else None
+        if obj is not None and supercategory_of(p, obj, lex) in ("animal", "vehicle"):
+            if ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride") >= RIDDEN_SEEN:
+                return True
+    return False
+
+
+def _literal_slot(p: Parse, i: int, lex: Lexicon, particle: str | None) -> bool:
+    """Whether a posture at i may become a gait, or a gait a posture: not "stand up" (to
+    rise), not with a purpose ("runs to hit the ball" ↛ "stands to hit"), not beside another
+    posture that shares its phrase ("people standing and sitting on a field" ↛ "running and
+    sitting")."""
+    if particle is not None or _purpose(p, i) or (i > 0 and p.lows[i - 1] == "to"):
+        return False
+    near = [j for j in p.children(i) if p.deps[j] == "conj"]
+    if p.deps[i] == "conj":
+        near.append(p.heads[i])
+    return not any("posture" in lex.verb_membership.get(verb_key(p, j, lex), ()) for j in near)
+
+
+def _frame_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
+    """Whether the corpus says `verb` with each (relation, object) of the slot: a place one
+    stands on is not always one to walk on ("a bird standing on a branch" ↛ "walking on a
+    branch", "standing on one leg" ↛ "walking on one leg")."""
+    return all(stats.count(view, c, verb) >= OBSERVED_MIN for view, c in feats if view == "rel|ro")
+
+
+def _object_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
+    """Whether the corpus says `verb` with the slot's object `OBSERVED_MIN` times."""
+    return all(stats.count(view, c, verb) >= OBSERVED_MIN for view, c in feats if view == "svo|o")
 
 
 def _purpose(p: Parse, i: int) -> bool:
