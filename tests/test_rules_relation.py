@@ -159,3 +159,52 @@ def test_what_a_thing_holds_or_bears_is_no_place():
     }.items():
         for neg in over_seeds(caption):
             assert neg is None or neg.replacement not in never, neg
+
+
+def test_at_a_place_is_no_source():
+    # "at" names where one is, and every change of it read as hardly a change ("sitting at a
+    # table" → "in front of a table") or odd ("skateboarding next to a public park").
+    assert_never(
+        (
+            "A young man skateboarding at a public park.",
+            "A bunch of people sitting at a table having a discussion.",
+            "A plane flies through the sky at an angle.",
+        ),
+        originals=("at",),
+    )
+
+
+def test_an_object_only_ever_in_something_stays_in_it():
+    # The corpus places amazement, a language, flight only "in": no "next to amazement".
+    for caption in (
+        "The woman is looking at the elephant in amazement.",
+        "A street sign has a freeway sign in a different language.",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+
+
+def test_what_a_room_holds_is_not_beside_the_room():
+    for caption in (
+        "A kitchen with a sink and a table in it.",
+        "A KITCHEN WITH A SINK AND TABLE IN IT",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+
+
+def test_what_rests_on_a_table_does_not_float_beside_it():
+    assert_never(
+        (
+            "A laptop computer is sitting on a desk.",
+            "A small pizza sitting on a blue table.",
+            "A plate of food is sitting on a dining room table.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+    # A seat is not a table top: a teddy bear may sit next to a chair.
+    negs = over_seeds("A teddy bear sits on a blue chair.")
+    assert any(n is not None and n.replacement == "next to" for n in negs), negs
+
+
+def test_grazing_keeps_its_field_and_never_goes_on():
+    assert over_seeds("Three cows grazing in a green field.") == [None] * 4
+    assert_never(("A pair of zebra graze near a barbed wire fence.",), replacements=("on",))

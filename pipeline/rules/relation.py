@@ -144,6 +144,8 @@ def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
     noun of the caption, of the pronoun's number, that is not the thing located."""
     located = p.heads[rel]
     for j in range(rel):
+        if supercategory_of(p, j, lex) == "room" and p.deps[j] != "compound":
+            return None  # "a kitchen with a sink in it": the room holds it, whatever follows
         if (
             p.tags[j] == _PRONOUNS[p.lows[pron]]
             and j != located
@@ -280,6 +282,21 @@ def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
     return out
 
 
+# What rests on a table, a shelf or a counter: moved beside it, it would float ("a laptop
+# next to a desk", "a plate of food in front of a table").
+RESTING = frozenset({"food", "food_mass", "kitchen", "electronic", "beverage", "indoor"})
+TABLETOPS = frozenset({"table", "shelf", "cabinet", "dresser", "counter", "countertop"})
+# One grazes on what one eats, in the field one is in: "grazing near a fence" ↛ "on a fence".
+GRAZING = frozenset({"graze", "grazes", "grazed", "grazing"})
+
+
+def _placed_otherwise(stats: CorpusStats, o: str, groups, own: str) -> bool:
+    """Whether the corpus places object o by a relation other than `own` and "at" ("in
+    flight", "in amazement", "in a different language" are no places one is beside)."""
+    slot = stats.index["rel|o"].get((o,)) or {}
+    return any(c for g, c in slot.items() if g in groups and g not in (own, "at"))
+
+
 def _relation_score(
     stats: CorpusStats, feats: list, group: str, verb_head: bool = False
 ) -> float | None:
@@ -302,8 +319,9 @@ def _relation_score(
     return score if score is not None and score >= RELATION_FLOOR else None
 
 
-def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
-    lex, stats = ctx.lex, ctx.stats
+def _side_slots(p: Parse, lex: Lexicon) -> list:
+    """Side words swapped with their opposite: "in the background" → "in the foreground",
+    "to the left of" → "to the right of", "sitting outside" → "sitting inside"."""
     slots = []
     frozen = frozen_tokens(p, lex)
     in_phrase = _in_relation_phrase(p, lex)
@@ -324,6 +342,13 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             and not p.has(lex.sides[low])
         ):
             slots.append(((i, i + 1), [(lex.sides[low], 0.0, True)]))
+    return slots
+
+
+def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    slots = _side_slots(p, lex)
+    grazing = any(low in GRAZING for low in p.lows)
     riding = any(
         t.startswith("VB") and verb_key(p, j, lex) in lex.ridden for j, t in enumerate(p.tags)
     )
@@ -336,12 +361,17 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         # A vehicle or board on its surface is not beside it: "a train next to the tracks".
         vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
+        if rel.group == "in" and not _placed_otherwise(stats, o, lex.relation_say, "in"):
+            continue
+        if grazing and rel.group in VERTICAL and supercategory_of(p, obj, lex) == "place":
+            continue  # "cows grazing in a field" ↛ "next to a field"
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
         cls = _located_class(p, p.heads[s], lex)
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
+        resting = rel.group == "on" and cls in RESTING and o in TABLETOPS
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
@@ -355,6 +385,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             onto = group == "on" and rel.group in BESIDE and p.lows[obj] not in WATERS
             onto = onto and cls in GOERS and not afloat
             if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex):
+                continue
+            if (resting and group in BESIDE) or (group == "on" and grazing):
                 continue
             if (surface and group not in lex.surfaces_keep and not onto) or (
                 vehicle and group == "near"
