@@ -208,3 +208,29 @@ def test_what_rests_on_a_table_does_not_float_beside_it():
 def test_grazing_keeps_its_field_and_never_goes_on():
     assert over_seeds("Three cows grazing in a green field.") == [None] * 4
     assert_never(("A pair of zebra graze near a barbed wire fence.",), replacements=("on",))
+
+
+def test_around_is_no_source_and_luggage_may_stand_beside_a_table():
+    # "sitting around a table" → "next to a table" hardly changes the scene.
+    assert_never(("A group of people sitting around a long table.",), originals=("around",))
+    # Luggage stands on the floor as well: beside the table is a real place for it.
+    negs = over_seeds("A brown suitcase sitting on top of a table.")
+    assert any(n is not None and n.replacement == "next to" for n in negs), negs
+
+
+def test_no_thing_goes_on_or_under_a_person_named_by_a_pronoun():
+    assert_never(
+        ("A woman sitting at a table with a birthday cake next to her.",),
+        replacements=("on", "under"),
+    )
+
+
+def test_food_served_on_a_dish_and_body_parts_are_no_places():
+    for caption in (
+        "A white plate with a sandwich and some fries on it.",
+        "A bowl with some rice and broccoli on it.",
+        "A man sitting on his knees in the snow.",
+        "Two birds in flight in front of some mountains.",
+    ):
+        for neg in over_seeds(caption):
+            assert neg is None or neg.original not in ("on", "in"), (caption, neg)

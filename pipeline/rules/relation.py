@@ -127,13 +127,15 @@ MARKINGS = frozenset(
 
 def _borne(p: Parse, thing: int, holder: int, rel, lex: Lexicon) -> bool:
     """Whether "thing on it" says what the holder is made of or bears rather than where a
-    thing is: a food on a food ("a pizza with eggs on it"), words or paint on anything
-    ("a wall with writing on it")."""
+    thing is: a food on a food ("a pizza with eggs on it"), what a dish holds, words or paint
+    on anything ("a wall with writing on it")."""
     if p.tags[thing].startswith("VB"):
         thing = p.child(thing, ("dobj",)) or thing  # "a sandwich that has lettuce on it"
     if p.lows[thing] in PARTITIVES:
         thing = _of_complement(p, thing) or thing  # "a lot of lettuce on it"
     sc = supercategory_of(p, thing, lex)
+    if supercategory_of(p, holder, lex) == "kitchen" and (sc is None or sc in FOODS):
+        return True  # what a dish holds: "a plate with a sandwich and some fries on it"
     if sc in FOODS:
         return supercategory_of(p, holder, lex) in FOODS
     return p.lows[thing] in MARKINGS
@@ -209,8 +211,8 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
     """Whether up or down is absurd here: people are not on or under people ("a man
     standing under her"), nor a person or an animal on what is not furniture, a vehicle,
     a board or a ground ("a giraffe standing on a tree", "an elephant on a fence")."""
-    if cls in ("person", "animal") and p.lows[obj] in _PEOPLE_PRONOUNS:
-        return True
+    if p.lows[obj] in _PEOPLE_PRONOUNS:
+        return True  # "a man standing under her", "a cake on her"
     if entity_class(p, obj, lex) == "person" and cls == "person":
         return True
     if group == "on" and old != "in" and cls in ("person", "animal", "vehicle"):
@@ -282,9 +284,10 @@ def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
     return out
 
 
-# What rests on a table, a shelf or a counter: moved beside it, it would float ("a laptop
-# next to a desk", "a plate of food in front of a table").
-RESTING = frozenset({"food", "food_mass", "kitchen", "electronic", "beverage", "indoor"})
+# What rests on a table, a shelf or a counter, unless it is a person or an animal, would
+# float beside it ("a laptop next to a desk", "a plate of food in front of a table").
+# People, animals and luggage stand on the floor as well.
+MOVABLE = frozenset({"person", "animal", "accessory"})
 TABLETOPS = frozenset({"table", "shelf", "cabinet", "dresser", "counter", "countertop"})
 # One grazes on what one eats, in the field one is in: "grazing near a fence" ↛ "on a fence".
 GRAZING = frozenset({"graze", "grazes", "grazed", "grazing"})
@@ -371,7 +374,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         cls = _located_class(p, p.heads[s], lex)
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
-        resting = rel.group == "on" and cls in RESTING and o in TABLETOPS
+        resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
