@@ -234,3 +234,25 @@ def test_food_served_on_a_dish_and_body_parts_are_no_places():
     ):
         for neg in over_seeds(caption):
             assert neg is None or neg.original not in ("on", "in"), (caption, neg)
+
+
+def test_far_from_a_place_where_every_other_change_is_vetoed():
+    # SugarCrepe's replace_rel does it ("next to a fireplace" → "far from a fireplace").
+    for caption, want in {
+        "A bird standing next to a large body of water.": (
+            "A bird standing far from a large body of water."
+        ),
+        "A man in a red jacket standing next to a river.": (
+            "A man in a red jacket standing far from a river."
+        ),
+    }.items():
+        assert [n.text for n in over_seeds(caption)] == [want] * 4
+    # Not a fixture of the road, nor water beside other water: the rest contradicts it.
+    assert_never(
+        (
+            "A fire hydrant sitting on the sidewalk next to the road.",
+            "Street signs are displayed next to a road.",
+            "A giraffe lapping up water with tongue near a pond.",
+        ),
+        replacements=("far from",),
+    )

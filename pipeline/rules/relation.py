@@ -100,7 +100,7 @@ def _relation_slots(p: Parse, ctx: RuleContext):
 _PRONOUNS = {"it": "NN", "them": "NNS"}
 BESIDE = frozenset({"near", "front", "behind"})
 GOERS = frozenset({"person", "animal", "vehicle"})  # what stands or moves on a ground
-WATERS = frozenset("water ocean sea lake river waves wave".split())
+WATERS = frozenset("water ocean sea lake pond river waves wave".split())
 # Nouns that count or gather what their "of" names ("a pile of luggage", "a body of water").
 PARTITIVES = frozenset(
     "stack stacks pile piles group groups bunch bunches lot lots row rows line lines couple "
@@ -322,6 +322,34 @@ def _relation_score(
     return score if score is not None and score >= RELATION_FLOOR else None
 
 
+# Things whose distance from a place the eye can judge: "a man standing next to a river" →
+# "far from a river" (SugarCrepe's replace_rel: "next to a fireplace" → "far from").
+FAR_OBJECTS = frozenset({"place", "outdoor", "vehicle", "animal"})
+FIXTURES = frozenset("sign signs pole poles post posts hydrant meter lamp".split())
+SHORES = WATERS | {"beach", "shore", "lifeguard"}
+
+
+def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) -> list:
+    """ "far from" where every other change of "near" is vetoed: the corpus hardly ever says
+    it, so its statistics cannot speak; it is kept to what stands or moves outdoors beside
+    a place, a vehicle, an animal or a fixture."""
+    lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
+    say = lex.relation_say["far"]
+    if p.has(say) or ("far", o) in ctx.siblings.rel:
+        return []
+    who = agent_of(p, head) if p.tags[head].startswith("VB") else head
+    fixture = cls == "outdoor" or (who is not None and p.lows[who] in FIXTURES)
+    if fixture and p.lows[obj] in lex.surfaces:
+        return []  # a sign, a hydrant, a meter stand by the road
+    if p.lows[obj] in WATERS and sum(w in SHORES for w in p.lows) > 1:
+        return []  # "flying around the waves near the ocean", "a beach by the ocean"
+    sc = supercategory_of(p, obj, lex)
+    # Anything may stand far from a place; only what moves, far from a vehicle or an animal.
+    if sc == "place" or p.lows[obj] in lex.surfaces or (cls in GOERS and sc in FAR_OBJECTS):
+        return [(say, RELATION_FLOOR, True)]
+    return []
+
+
 def _side_slots(p: Parse, lex: Lexicon) -> list:
     """Side words swapped with their opposite: "in the background" → "in the foreground",
     "to the left of" → "to the right of", "sitting outside" → "sitting inside"."""
@@ -403,6 +431,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             )
             if score is not None:
                 cands.append((say, score, say in rel.replacements))
+        if not cands and rel.group == "near" and not vehicle:
+            cands = _far_from(p, p.heads[s], obj, cls, ctx)
         if cands:
             slots.append(((s, e), cands))
     slots += _reciprocal_slots(p, ctx)
