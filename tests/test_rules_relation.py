@@ -256,3 +256,36 @@ def test_far_from_a_place_where_every_other_change_is_vetoed():
         ),
         replacements=("far from",),
     )
+
+
+def test_together_becomes_apart_for_those_who_stand_or_move():
+    for caption, want in {
+        "a family of elephants standing together in the jungle": (
+            "a family of elephants standing apart in the jungle"
+        ),
+        "a couple of young kids are sitting together": "a couple of young kids are sitting apart",
+    }.items():
+        assert [n.text for n in over_seeds(caption)] == [want] * 4
+    # Not things put together, nor company ("together with").
+    assert_never(
+        (
+            "A large number of fresh vegetables have been stacked together.",
+            "Two men are walking together with a dog.",
+        ),
+        replacements=("apart", "far apart"),
+    )
+
+
+def test_in_the_air_becomes_on_the_ground_where_the_phrase_alone_places_it():
+    caption = "There are two snowboarders in the air completing stunts."
+    want = "There are two snowboarders on the ground completing stunts."
+    assert [n.text for n in over_seeds(caption)] == [want] * 4
+    # Not where the rest says it flies or is above something.
+    assert_never(
+        (
+            "A small airplane is flying in the sky.",
+            "a man in the air with a skateboard above a half pipe",
+            "A person in skis flies in the air from doing a trick.",
+        ),
+        replacements=("on the ground",),
+    )

@@ -19,6 +19,7 @@ from ahnpl.pipeline.corpus_stats import (
 )
 from ahnpl.pipeline.lexicon import Lexicon
 from ahnpl.pipeline.rules.common import (
+    PROPER_OR_COMMON,
     UNLOCATED,
     Result,
     RuleContext,
@@ -376,9 +377,55 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
     return slots
 
 
+# Verbs of posture and motion where "together" says where the doers are ("two zebras
+# standing together" → "standing apart"); not "tied together", "stacked together".
+TOGETHER_VERBS = frozenset("stand sit lie lay walk graze pose rest run swim sleep huddle".split())
+_COPULA = frozenset({"is", "are", "was", "were", "be"})
+AIRBORNE = (("in", "the", "air"), ("in", "the", "sky"))
+ALOFT = frozenset(
+    "ground above over off midair jump jumping fly flies flying flew soar soars soaring".split()
+)
+
+
+def _apart_slots(p: Parse, lex: Lexicon) -> list:
+    """ "together" → "apart" ("close together" → "far apart") after a verb of posture or
+    motion of people or animals: the adverb of "next to each other"."""
+    out, frozen = [], frozen_tokens(p, lex)
+    for i, low in enumerate(p.lows):
+        v = p.heads[i]
+        if low != "together" or frozen[i] or p.deps[i] != "advmod" or p.has("apart"):
+            continue
+        if i + 1 < len(p) and p.lows[i + 1] == "with":
+            continue  # "together with his dog" names company, not a place
+        if not p.tags[v].startswith("VB") or verb_key(p, v, lex) not in TOGETHER_VERBS:
+            continue
+        if any(p.lows[j] == "around" for j in p.children(v)):
+            continue  # "standing around drinking wine together": "apart" would dangle
+        if _located_class(p, v, lex) in ("person", "animal"):
+            close = i > 0 and p.lows[i - 1] == "close" and p.heads[i - 1] == i
+            out.append(((i - close, i + 1), [("far apart" if close else "apart", 0.0, True)]))
+    return out
+
+
+def _airborne_slots(p: Parse) -> list:
+    """ "in the air" / "in the sky" → "on the ground" where the phrase alone says where a
+    thing is ("two snowboarders in the air", "a man that is in the air"): not after a verb
+    of flight or of holding ("flying in the sky", "holding a racket in the air")."""
+    out = []
+    for i in range(len(p) - 2):
+        if tuple(p.lows[i : i + 3]) not in AIRBORNE or not ALOFT.isdisjoint(p.lows):
+            continue  # "in the air above a half pipe" says it twice
+        h = p.heads[i]
+        if i > 0 and p.lows[i - 1] in ("up", "high", "mid"):
+            continue  # "high in the air": the modifier would be left on the new phrase
+        if p.tags[h] in PROPER_OR_COMMON or p.lows[h] in _COPULA:
+            out.append(((i, i + 3), [("on the ground", 0.0, True)]))
+    return out
+
+
 def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
-    slots = _side_slots(p, lex)
+    slots = _side_slots(p, lex) + _apart_slots(p, lex) + _airborne_slots(p)
     grazing = any(low in GRAZING for low in p.lows)
     riding = any(
         t.startswith("VB") and verb_key(p, j, lex) in lex.ridden for j, t in enumerate(p.tags)
