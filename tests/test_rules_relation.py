@@ -289,3 +289,19 @@ def test_in_the_air_becomes_on_the_ground_where_the_phrase_alone_places_it():
         ),
         replacements=("on the ground",),
     )
+
+
+def test_what_is_used_floats_or_is_contained_keeps_its_place():
+    for caption in (
+        "Two young people playing a game on a video game console.",  # one uses a console
+        "A lot of sailboats that are in the water.",  # a boat in the water stays in it
+        "This is a sink in their bathroom in their home.",  # furniture in its house
+        "a street sign in english and asian writing",  # writing is no place
+        "Three over easy cooked eggs with fried potatoes.",  # an idiom of cooking
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+    # A misparsed reciprocal ("each other making pizza") is no object to put things before.
+    assert_never(
+        ("Two little girls standing next to each other making pizza.",),
+        replacements=("in front of", "behind"),
+    )

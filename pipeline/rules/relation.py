@@ -77,6 +77,8 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         ok = ok and not any(p.deps[j] == "advmod" and j < i for j in p.children(i))
         # "across the street from a building" says where the building is, not the street.
         ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
+        # "next to each other making pizza" (parsed with pizza as the object) is reciprocal.
+        ok = ok and tuple(p.lows[last + 1 : last + 3]) not in RECIPROCALS
         obj = p.child(last, ("pobj",)) if ok else None
         if obj is not None and p.lows[obj] in _PRONOUNS:
             # "a pizza with eggs on it", "a wall with writing on it" say what it holds or
@@ -201,6 +203,10 @@ def _bound(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
     if p.lows[s] == "on" and setting_of(p, obj, lex) is not None:
         if entity_class(p, head, lex) == "person" and verb_key(p, head, lex) not in POSTURES:
             return True
+    # One on a phone or a console uses it: "playing a game on a console", "on their laptops".
+    device = supercategory_of(p, obj, lex) == "electronic" or p.lows[obj] in DEVICES
+    if p.lows[s] == "on" and device:
+        return _located_class(p, head, lex) == "person"
     if not p.tags[head].startswith("VB"):
         return False
     if (p.lows[head], p.lows[s]) in VERB_PREPOSITIONS:
@@ -294,11 +300,44 @@ TABLETOPS = frozenset({"table", "shelf", "cabinet", "dresser", "counter", "count
 GRAZING = frozenset({"graze", "grazes", "grazed", "grazing"})
 
 
-def _placed_otherwise(stats: CorpusStats, o: str, groups, own: str) -> bool:
+DEVICES = frozenset("console consoles device devices electronics tablet tablets ipad".split())
+CRAFT = frozenset(
+    "boat boats sailboat sailboats ship ships kayak kayaks canoe canoes yacht yachts ferry "
+    "raft rafts".split()
+)
+
+
+def _located_noun(p: Parse, head: int) -> int | None:
+    """The noun a relation headed by token head locates, through relative clauses and
+    collectives ("a lot of sailboats that are in the water" → sailboats)."""
+    who = agent_of(p, head) if p.tags[head].startswith("VB") else head
+    if who is not None and p.lows[who] in PARTITIVES:
+        who = _of_complement(p, who) or who
+    return who
+
+
+def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleContext) -> bool:
+    """Whether the relation at s keeps its place whatever the statistics say: an object only
+    ever seen "in" ("in amazement"), a grazed field, a boat in the water, furniture or an
+    appliance in the room or the house that holds it ("a piano in the living room area")."""
+    lex = ctx.lex
+    sc = supercategory_of(p, obj, lex)
+    if group == "in" and not _placed_otherwise(ctx.stats, noun_key(p, obj, lex), lex, "in"):
+        return True
+    if group in VERTICAL and sc == "place" and any(w in GRAZING for w in p.lows):
+        return True  # "cows grazing in a field" ↛ "next to a field"
+    if group in ("in", "on") and p.lows[obj] in WATERS and obj > s:  # not "a lake ... on it"
+        who = _located_noun(p, p.heads[s])
+        if setting_of(p, who, lex) == "water" or (who is not None and p.lows[who] in CRAFT):
+            return True  # "sailboats that are in the water" ↛ "next to the water"
+    return group == "in" and cls in ("furniture", "appliance")
+
+
+def _placed_otherwise(stats: CorpusStats, o: str, lex: Lexicon, own: str) -> bool:
     """Whether the corpus places object o by a relation other than `own` and "at" ("in
     flight", "in amazement", "in a different language" are no places one is beside)."""
     slot = stats.index["rel|o"].get((o,)) or {}
-    return any(c for g, c in slot.items() if g in groups and g not in (own, "at"))
+    return any(c for g, c in slot.items() if g in lex.relation_say and g not in (own, "at"))
 
 
 def _relation_score(
@@ -426,7 +465,6 @@ def _airborne_slots(p: Parse) -> list:
 def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     slots = _side_slots(p, lex) + _apart_slots(p, lex) + _airborne_slots(p)
-    grazing = any(low in GRAZING for low in p.lows)
     riding = any(
         t.startswith("VB") and verb_key(p, j, lex) in lex.ridden for j, t in enumerate(p.tags)
     )
@@ -439,14 +477,12 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         # A vehicle or board on its surface is not beside it: "a train next to the tracks".
         vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
-        if rel.group == "in" and not _placed_otherwise(stats, o, lex.relation_say, "in"):
-            continue
-        if grazing and rel.group in VERTICAL and supercategory_of(p, obj, lex) == "place":
-            continue  # "cows grazing in a field" ↛ "next to a field"
-        feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
         cls = _located_class(p, p.heads[s], lex)
+        if _stays(p, s, rel.group, obj, cls, ctx):
+            continue
+        feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
         resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
@@ -464,7 +500,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             onto = onto and cls in GOERS and not afloat
             if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex):
                 continue
-            if (resting and group in BESIDE) or (group == "on" and grazing):
+            if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
             if (surface and group not in lex.surfaces_keep and not onto) or (
                 vehicle and group == "near"
