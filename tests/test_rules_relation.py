@@ -305,3 +305,18 @@ def test_what_is_used_floats_or_is_contained_keeps_its_place():
         ("Two little girls standing next to each other making pizza.",),
         replacements=("in front of", "behind"),
     )
+
+
+def test_up_and_down_need_the_objects_own_evidence():
+    # Nothing in the corpus is under a curb or a cutting board, nor on a water fountain.
+    assert_never(
+        (
+            "The tour bus is parked beside the curb of a building.",
+            "A square of cheesecake on a marble cutting board with a two-pronged fork.",
+            "A red fire hydrant is near a public water fountain.",
+        ),
+        replacements=("under", "on", "above"),
+    )
+    # Under a bench is seen: a dog may sit there.
+    negs = over_seeds("A dog on a leash sitting next to a bench.")
+    assert any(n is not None and n.replacement == "under" for n in negs), negs

@@ -500,6 +500,10 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             onto = onto and cls in GOERS and not afloat
             if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex):
                 continue
+            # Up and down need the object's own evidence: nothing was ever seen under a curb,
+            # a tripod or a cutting board, nor on a water fountain.
+            if group in ("on", "under", "above") and not stats.count("rel|o", (o,), group):
+                continue
             if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
             if (surface and group not in lex.surfaces_keep and not onto) or (
