@@ -320,3 +320,15 @@ def test_up_and_down_need_the_objects_own_evidence():
     # Under a bench is seen: a dog may sit there.
     negs = over_seeds("A dog on a leash sitting next to a bench.")
     assert any(n is not None and n.replacement == "under" for n in negs), negs
+
+
+def test_a_perched_bird_what_hangs_on_a_wall_and_parts_stay():
+    for caption in (
+        "A blue bird is sitting on a tree branch.",
+        "A small, white toilet with a toilet paper dispenser on the wall.",
+        "There is a very large pizza with different toppings on it",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+    # A cat on a wall may as well sit next to it.
+    negs = over_seeds("A black cat sitting on top of a stone wall.")
+    assert any(n is not None for n in negs), negs

@@ -124,7 +124,7 @@ FOODS = frozenset({"food", "food_mass"})
 MARKINGS = frozenset(
     "writing words graffiti paint markings marks designs design stickers sticker letters logo "
     "logos pictures picture drawings decorations text numbers names patterns stripes spots "
-    "print prints".split()
+    "print prints toppings topping outlets buttons knobs handles".split()
 )
 
 
@@ -316,10 +316,15 @@ def _located_noun(p: Parse, head: int) -> int | None:
     return who
 
 
+PERCHES = frozenset("branch branches limb limbs twig twigs wire wires perch stick".split())
+WALLS = frozenset({"wall", "walls", "ceiling"})
+
+
 def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleContext) -> bool:
     """Whether the relation at s keeps its place whatever the statistics say: an object only
-    ever seen "in" ("in amazement"), a grazed field, a boat in the water, furniture or an
-    appliance in the room or the house that holds it ("a piano in the living room area")."""
+    ever seen "in" ("in amazement"), a grazed field, a boat in the water, a bird on its
+    branch, what hangs on a wall, furniture or an appliance in the room or the house that
+    holds it ("a piano in the living room area")."""
     lex = ctx.lex
     sc = supercategory_of(p, obj, lex)
     if group == "in" and not _placed_otherwise(ctx.stats, noun_key(p, obj, lex), lex, "in"):
@@ -330,6 +335,10 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
         who = _located_noun(p, p.heads[s])
         if setting_of(p, who, lex) == "water" or (who is not None and p.lows[who] in CRAFT):
             return True  # "sailboats that are in the water" ↛ "next to the water"
+    if group == "on" and p.lows[obj] in PERCHES and cls == "animal":
+        return True  # "a bird on a branch" ↛ "in front of a branch"
+    if group == "on" and p.lows[obj] in WALLS and cls not in ("person", "animal"):
+        return True  # what is on a wall hangs there: "a dispenser on the wall"
     return group == "in" and cls in ("furniture", "appliance")
 
 
