@@ -332,3 +332,12 @@ def test_a_perched_bird_what_hangs_on_a_wall_and_parts_stay():
     # A cat on a wall may as well sit next to it.
     negs = over_seeds("A black cat sitting on top of a stone wall.")
     assert any(n is not None for n in negs), negs
+
+
+def test_perching_eating_grass_and_standing_up_on_a_board_stay():
+    for caption in (
+        "A hawk is perched on a metal bar.",
+        "Two zebras eat grass in a fenced field.",
+        "A man starting to stand up on a surfboard in the ocean.",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption

@@ -201,8 +201,13 @@ def _bound(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
     # A person on a board or a bike does a trick on it, not next to it; one sitting on it
     # may as well sit next to it.
     if p.lows[s] == "on" and setting_of(p, obj, lex) is not None:
-        if entity_class(p, head, lex) == "person" and verb_key(p, head, lex) not in POSTURES:
+        # "starting to stand up on a surfboard" rides it.
+        up = any(p.lows[j] == "up" and p.deps[j] == "prt" for j in p.children(head))
+        rider = entity_class(p, agent_of(p, head) or head, lex) == "person"
+        if rider and (up or verb_key(p, head, lex) not in POSTURES):
             return True
+    if p.lows[s] == "on" and p.lows[head] in ("perched", "perches", "perching"):
+        return True  # "a hawk perched on a metal bar"
     # One on a phone or a console uses it: "playing a game on a console", "on their laptops".
     device = supercategory_of(p, obj, lex) == "electronic" or p.lows[obj] in DEVICES
     if p.lows[s] == "on" and device:
@@ -298,6 +303,7 @@ MOVABLE = frozenset({"person", "animal", "accessory"})
 TABLETOPS = frozenset({"table", "shelf", "cabinet", "dresser", "counter", "countertop"})
 # One grazes on what one eats, in the field one is in: "grazing near a fence" ↛ "on a fence".
 GRAZING = frozenset({"graze", "grazes", "grazed", "grazing"})
+EATING = frozenset({"eat", "eats", "eating", "munching", "chewing"})
 
 
 DEVICES = frozenset("console consoles device devices electronics tablet tablets ipad".split())
@@ -329,7 +335,8 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
     sc = supercategory_of(p, obj, lex)
     if group == "in" and not _placed_otherwise(ctx.stats, noun_key(p, obj, lex), lex, "in"):
         return True
-    if group in VERTICAL and sc == "place" and any(w in GRAZING for w in p.lows):
+    grazing = not GRAZING.isdisjoint(p.lows) or ("grass" in p.lows and EATING & set(p.lows))
+    if group in VERTICAL and sc == "place" and grazing:
         return True  # "cows grazing in a field" ↛ "next to a field"
     if group in ("in", "on") and p.lows[obj] in WATERS and obj > s:  # not "a lake ... on it"
         who = _located_noun(p, p.heads[s])
