@@ -341,3 +341,17 @@ def test_perching_eating_grass_and_standing_up_on_a_board_stay():
         "A man starting to stand up on a surfboard in the ocean.",
     ):
         assert over_seeds(caption) == [None] * 4, caption
+
+
+def test_inside_and_outside_of_a_verb_swap_unless_the_rest_is_outdoors():
+    caption = "A man and a woman sitting inside eating salad"
+    assert [n.text for n in over_seeds(caption)] == [
+        "A man and a woman sitting outside eating salad"
+    ] * 4
+    assert_never(
+        (
+            "A vase with flowers inside and some strange growth at the base.",  # its content
+            "three dogs playing outdoors during a sunny day in the grass",
+        ),
+        replacements=("outside", "indoors", "inside"),
+    )

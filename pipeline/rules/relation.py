@@ -406,6 +406,12 @@ def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) 
     return []
 
 
+INDOOR_WORDS = frozenset({"inside", "indoors"})
+OUTDOOR_WORDS = frozenset(
+    "grass sunny sun sky trees tree field street road beach snow park yard garden".split()
+)
+
+
 def _side_slots(p: Parse, lex: Lexicon) -> list:
     """Side words swapped with their opposite: "in the background" → "in the foreground",
     "to the left of" → "to the right of", "sitting outside" → "sitting inside"."""
@@ -415,9 +421,15 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
     for i, low in enumerate(p.lows):
         if frozen[i] or in_phrase[i]:
             continue  # "on top of" ↛ "on bottom of": the phrase is replaced whole or not at all
-        # "playing outside in the grass": the place that follows says which side it is.
-        place = i + 1 < len(p) and p.tags[i + 1] == "IN"
-        if low in lex.side_adverbs and p.tags[i] == "RB" and p.deps[i] == "advmod" and not place:
+        # "playing outside in the grass": the place that follows says which side it is
+        # ("sitting inside with a book" is no place).
+        place = i + 1 < len(p) and p.tags[i + 1] == "IN" and (p.lows[i + 1],) in lex.relations
+        # Alone, as the parser reads it: an adverb, "is outside", "working outside cooking".
+        alone = p.deps[i] in ("advmod", "acomp", "prep") and p.tags[i] in ("RB", "JJ", "IN")
+        alone = alone and p.child(i, ("pobj",)) is None and p.tags[p.heads[i]].startswith("VB")
+        # Indoors, nothing is in the grass or the sun: "dogs playing outdoors in the grass".
+        outdoor = lex.side_adverbs.get(low) in INDOOR_WORDS and not OUTDOOR_WORDS.isdisjoint(p.lows)
+        if low in lex.side_adverbs and alone and not place and not outdoor:
             slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
         elif (
             low in lex.sides
