@@ -381,6 +381,7 @@ def _relation_score(
 # Things whose distance from a place the eye can judge: "a man standing next to a river" →
 # "far from a river" (SugarCrepe's replace_rel: "next to a fireplace" → "far from").
 FAR_OBJECTS = frozenset({"place", "outdoor", "vehicle", "animal"})
+SIDEWALKS = frozenset({"sidewalk", "sidewalks", "curb", "pavement"})
 FIXTURES = frozenset("sign signs pole poles post posts hydrant meter lamp".split())
 SHORES = WATERS | {"beach", "shore", "lifeguard"}
 
@@ -395,8 +396,8 @@ def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) 
         return []
     who = agent_of(p, head) if p.tags[head].startswith("VB") else head
     fixture = cls == "outdoor" or (who is not None and p.lows[who] in FIXTURES)
-    if fixture and p.lows[obj] in lex.surfaces:
-        return []  # a sign, a hydrant, a meter stand by the road
+    if (fixture or not SIDEWALKS.isdisjoint(p.lows)) and p.lows[obj] in lex.surfaces:
+        return []  # a sign, a hydrant, a meter, what is on the sidewalk stand by the road
     if p.lows[obj] in WATERS and sum(w in SHORES for w in p.lows) > 1:
         return []  # "flying around the waves near the ocean", "a beach by the ocean"
     sc = supercategory_of(p, obj, lex)
@@ -462,14 +463,16 @@ def _apart_slots(p: Parse, lex: Lexicon) -> list:
         v = p.heads[i]
         if low != "together" or frozen[i] or p.deps[i] != "advmod" or p.has("apart"):
             continue
-        if i + 1 < len(p) and p.lows[i + 1] == "with":
-            continue  # "together with his dog" names company, not a place
+        if i + 1 < len(p) and p.lows[i + 1] == "with" or not ROWS.isdisjoint(p.lows):
+            continue  # "together with his dog" names company, "in a line" keeps them close
+        if any(p.lows[j] not in ("close", "closely") for j in p.children(i)):
+            continue  # "closely together" would leave "closely apart"
         if not p.tags[v].startswith("VB") or verb_key(p, v, lex) not in TOGETHER_VERBS:
             continue
         if any(p.lows[j] == "around" for j in p.children(v)):
             continue  # "standing around drinking wine together": "apart" would dangle
         if _located_class(p, v, lex) in ("person", "animal"):
-            close = i > 0 and p.lows[i - 1] == "close" and p.heads[i - 1] == i
+            close = i > 0 and p.lows[i - 1] in ("close", "closely")
             out.append(((i - close, i + 1), [("far apart" if close else "apart", 0.0, True)]))
     return out
 
