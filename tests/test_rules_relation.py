@@ -360,10 +360,5 @@ def test_inside_and_outside_of_a_verb_swap_unless_the_rest_is_outdoors():
 def test_close_together_is_far_apart_and_a_line_or_a_sidewalk_keeps_things_close():
     caption = "Four men standing close together."
     assert [n.text for n in over_seeds(caption)] == ["Four men standing far apart."] * 4
-    assert_never(
-        (
-            "Several elephants walking together in a line near water.",
-            "A blue bicycle sits on a sidewalk near a street.",
-        ),
-        replacements=("apart", "far from"),
-    )
+    assert_never(("Several elephants walking together in a line near water.",), ("apart",))
+    assert_never(("A blue bicycle sits on a sidewalk near a street.",), ("far from",))
