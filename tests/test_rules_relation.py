@@ -362,3 +362,10 @@ def test_close_together_is_far_apart_and_a_line_or_a_sidewalk_keeps_things_close
     assert [n.text for n in over_seeds(caption)] == ["Four men standing far apart."] * 4
     assert_never(("Several elephants walking together in a line near water.",), ("apart",))
     assert_never(("A blue bicycle sits on a sidewalk near a street.",), ("far from",))
+
+
+def test_the_side_of_a_road_becomes_its_middle_for_what_stands_there():
+    caption = "A bus stopped on the side of the road."
+    assert [n.text for n in over_seeds(caption)] == ["A bus stopped in the middle of the road."] * 4
+    # The side of a building is a face, not an edge.
+    assert_never(("A wall mounted golden clock on the side of a building.",), ("in the middle of",))

@@ -413,6 +413,22 @@ OUTDOOR_WORDS = frozenset(
 )
 
 
+GROVES = frozenset({"trees", "forest", "woods"})
+
+
+def _middle_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext) -> list:
+    """ "on the side of" → "in the middle of" a place or a ground for what stands or moves
+    there ("a bus stopped on the side of the road", "zebras at the edge of a forest"),
+    where the statistics, which hardly see the phrase, veto it: not the side of a building
+    or a boat (a face, not an edge), nor a fixture of the road."""
+    lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
+    say = lex.relation_say["middle"]
+    if cls not in GOERS or p.has(say) or ("middle", o) in ctx.siblings.rel:
+        return []
+    ground = supercategory_of(p, obj, lex) == "place" or p.lows[obj] in lex.surfaces
+    return [(say, RELATION_FLOOR, True)] if ground or p.lows[obj] in GROVES else []
+
+
 def _side_slots(p: Parse, lex: Lexicon) -> list:
     """Side words swapped with their opposite: "in the background" → "in the foreground",
     "to the left of" → "to the right of", "sitting outside" → "sitting inside"."""
@@ -551,6 +567,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 cands.append((say, score, say in rel.replacements))
         if not cands and rel.group == "near" and not vehicle:
             cands = _far_from(p, p.heads[s], obj, cls, ctx)
+        elif not cands and rel.group == "edge":
+            cands = _middle_of(p, obj, cls, ctx)
         if cands:
             slots.append(((s, e), cands))
     slots += _reciprocal_slots(p, ctx)
