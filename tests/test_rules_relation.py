@@ -369,3 +369,28 @@ def test_the_side_of_a_road_becomes_its_middle_for_what_stands_there():
     assert [n.text for n in over_seeds(caption)] == ["A bus stopped in the middle of the road."] * 4
     # The side of a building is a face, not an edge.
     assert_never(("A wall mounted golden clock on the side of a building.",), ("in the middle of",))
+
+
+def test_pictures_leaning_company_looking_out_rowing_and_fitted_kitchens_stay():
+    for caption in (
+        "two cup like things with a bird and a wolf painted on them",  # a picture
+        "A big teddy bear is leaning against a tree.",  # "leaning next to" hardly changes it
+        "The woman wearing a costume among others is using a cell phone.",
+        "A black cat sits in a car and looks out.",  # it is inside
+        "A person in a boat rowing away from shore.",  # one rows in the boat
+        "Cooking utensils are on the backdrop of a stove.",
+        # Appliances stand side by side: no "a dishwasher behind an oven".
+        "A painted white kitchen with a refrigerator and a dish washer next to an oven stove.",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+
+
+def test_nothing_unknown_is_put_on_a_thing():
+    # The lexicon does not know what a carriage or a sign stands on: no "on trees", "on a car".
+    assert_never(
+        (
+            "a horse tethered to a carriage near trees",
+            "A red stop sign sitting next to a car under a traffic light.",
+        ),
+        replacements=("on",),
+    )

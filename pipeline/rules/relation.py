@@ -185,6 +185,10 @@ VERB_PREPOSITIONS = frozenset(
     | {(w, "on") for w in ("hanging", "hangs", "hung", "mounted")}  # on a wall, not before it
     | {("covered", "in"), ("painted", "in"), ("dressed", "in"), ("decorated", "in")}
     | {("talking", "into"), ("speaking", "into"), ("talks", "into")}
+    # What is painted on a cup is a picture, not a thing beside it; leaning against is
+    # hardly changed by "next to".
+    | {(w, "on") for w in ("painted", "printed", "written", "drawn", "engraved", "etched")}
+    | {(w, "against") for w in ("leaning", "leans", "leaned", "lean", "propped", "resting")}
 )
 # What a person or an animal may be put on: a seat, a board, a ground (not a motorcycle one
 # stands beside, nor a table).
@@ -238,6 +242,8 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
         return True  # "a bear above a comforter"
     if old in BESIDE and cls == "furniture" and supercategory_of(p, obj, lex) == "furniture":
         return True  # "a bed sitting on a dresser", "under a dresser"
+    if group == "on" and cls is None:
+        return True  # the unknown cannot be judged to stand on it ("a carriage on a hydrant")
     if group == "under" and cls in ("person", "animal"):
         # Under a table, a tree or a car, not under an animal, a zoo or the sea.
         return supercategory_of(p, obj, lex) in (None, "animal", "person", "room")
@@ -298,6 +304,7 @@ def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
 
 # What rests on a table, a shelf or a counter, unless it is a person or an animal, would
 # float beside it ("a laptop next to a desk", "a plate of food in front of a table").
+FITTED = frozenset({"appliance", "furniture"})
 # People, animals and luggage stand on the floor as well.
 MOVABLE = frozenset({"person", "animal", "accessory"})
 TABLETOPS = frozenset({"table", "shelf", "cabinet", "dresser", "counter", "countertop"})
@@ -333,6 +340,10 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
     holds it ("a piano in the living room area")."""
     lex = ctx.lex
     sc = supercategory_of(p, obj, lex)
+    if p.lows[s] in ("among", "amongst"):
+        return True  # "among others" → "next to others" hardly changes the scene
+    if group == "in" and any(p.lows[j] == "out" and p.deps[j] == "prt" for j in range(len(p))):
+        return True  # "a cat in a car looks out": it is inside
     if group == "in" and not _placed_otherwise(ctx.stats, noun_key(p, obj, lex), lex, "in"):
         return True
     grazing = not GRAZING.isdisjoint(p.lows) or ("grass" in p.lows and EATING & set(p.lows))
@@ -533,6 +544,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
         resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
+        fitted = "appliance" in (cls, supercategory_of(p, obj, lex))
+        fitted = fitted and {cls, supercategory_of(p, obj, lex)} <= FITTED
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
@@ -553,6 +566,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
+            if fitted and group in ("front", "behind"):
+                continue  # "a dishwasher behind an oven": appliances stand side by side
             if (surface and group not in lex.surfaces_keep and not onto) or (
                 vehicle and group == "near"
             ):
