@@ -394,3 +394,15 @@ def test_nothing_unknown_is_put_on_a_thing():
         ),
         replacements=("on",),
     )
+
+
+def test_the_beach_the_ride_the_sky_and_misparsed_objects_stay():
+    for caption in (
+        "A man standing on a beach while holding a white surfboard.",  # not "next to a beach"
+        "A little girl is riding in a shopping cart while holding her umbrella.",
+        "Two women are going for a ride on an elephant",
+        "A grey clock tower above building with sky in the background.",  # sky is far off
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+    # "in a helmet standing" is parsed as one noun: nothing is put in front of it.
+    assert_never(("A young man in a helmet standing by a bicycle.",), ("in front of",))

@@ -95,12 +95,16 @@ def _relation_slots(p: Parse, ctx: RuleContext):
             and p.tags[obj] in _OBJECT_TAGS
             and (p.lows[obj] not in lex.relation_object_stoplist or _named_place(p, obj, ctx))
             and head not in UNLOCATED
+            and p.lows[obj] not in MISPARSED  # "in a helmet standing" read as a compound
         ):
             yield i, i + length, rel, obj
         i += length
 
 
 _PRONOUNS = {"it": "NN", "them": "NNS"}
+MISPARSED = frozenset(
+    "standing sitting laying lying walking posing riding holding looking playing eating".split()
+)
 BESIDE = frozenset({"near", "front", "behind"})
 GOERS = frozenset({"person", "animal", "vehicle"})  # what stands or moves on a ground
 WATERS = frozenset("water ocean sea lake pond river waves wave".split())
@@ -329,6 +333,8 @@ def _located_noun(p: Parse, head: int) -> int | None:
     return who
 
 
+RIDES = frozenset("cart carts carriage wagon ride rides transportation".split())
+BEACHES = frozenset({"beach", "beaches", "shore", "sand"})
 PERCHES = frozenset("branch branches limb limbs twig twigs wire wires perch stick".split())
 WALLS = frozenset({"wall", "walls", "ceiling"})
 
@@ -340,6 +346,11 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
     holds it ("a piano in the living room area")."""
     lex = ctx.lex
     sc = supercategory_of(p, obj, lex)
+    head = p.heads[s]
+    ridden = sc in ("vehicle", "animal") or p.lows[obj] in RIDES
+    if group in ("in", "on") and ridden:
+        if verb_key(p, head, lex) in lex.ridden or p.lows[head] in ("ride", "rides"):
+            return True  # "riding in a shopping cart", "going for a ride on an elephant"
     if p.lows[s] in ("among", "amongst"):
         return True  # "among others" → "next to others" hardly changes the scene
     if group == "in" and any(p.lows[j] == "out" and p.deps[j] == "prt" for j in range(len(p))):
@@ -357,6 +368,8 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
         return True  # "a bird on a branch" ↛ "in front of a branch"
     if group == "on" and p.lows[obj] in WALLS and cls not in ("person", "animal"):
         return True  # what is on a wall hangs there: "a dispenser on the wall"
+    if group in ("in", "on") and p.lows[obj] in BEACHES and cls in ("person", "animal"):
+        return True  # one on the beach is not beside it: "a man standing next to the beach"
     return group == "in" and cls in ("furniture", "appliance")
 
 
@@ -418,6 +431,7 @@ def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) 
     return []
 
 
+DISTANT = frozenset("sky skies clouds horizon skyline sunset sunrise moon sun".split())
 INDOOR_WORDS = frozenset({"inside", "indoors"})
 OUTDOOR_WORDS = frozenset(
     "grass sunny sun sky trees tree field street road beach snow park yard garden".split()
@@ -459,6 +473,8 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
         outdoor = lex.side_adverbs.get(low) in INDOOR_WORDS and not OUTDOOR_WORDS.isdisjoint(p.lows)
         if low in lex.side_adverbs and alone and not place and not outdoor:
             slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
+        elif low == "background" and not DISTANT.isdisjoint(p.lows):
+            continue  # "with sky in the background" ↛ "sky in the foreground"
         elif (
             low in lex.sides
             and p.tags[i] in ("NN", "JJ")
