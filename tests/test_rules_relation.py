@@ -29,6 +29,12 @@ def assert_never(captions, replacements=(), originals=()):
             ), neg
 
 
+def assert_some(caption, replacement):
+    """Some seed turns `caption` into a negative bringing `replacement`."""
+    negs = over_seeds(caption)
+    assert any(n is not None and n.replacement == replacement for n in negs), negs
+
+
 def test_motion_out_of_becomes_into(gen):
     for caption, want in {
         "A dog jumping out of a car.": "A dog jumping into a car.",
@@ -201,8 +207,7 @@ def test_what_rests_on_a_table_does_not_float_beside_it():
         replacements=("next to", "in front of", "behind"),
     )
     # A seat is not a table top: a teddy bear may sit next to a chair.
-    negs = over_seeds("A teddy bear sits on a blue chair.")
-    assert any(n is not None and n.replacement == "next to" for n in negs), negs
+    assert_some("A teddy bear sits on a blue chair.", "next to")
 
 
 def test_grazing_keeps_its_field_and_never_goes_on():
@@ -214,8 +219,7 @@ def test_around_is_no_source_and_luggage_may_stand_beside_a_table():
     # "sitting around a table" → "next to a table" hardly changes the scene.
     assert_never(("A group of people sitting around a long table.",), originals=("around",))
     # Luggage stands on the floor as well: beside the table is a real place for it.
-    negs = over_seeds("A brown suitcase sitting on top of a table.")
-    assert any(n is not None and n.replacement == "next to" for n in negs), negs
+    assert_some("A brown suitcase sitting on top of a table.", "next to")
 
 
 def test_no_thing_goes_on_or_under_a_person_named_by_a_pronoun():
@@ -318,8 +322,7 @@ def test_up_and_down_need_the_objects_own_evidence():
         replacements=("under", "on", "above"),
     )
     # Under a bench is seen: a dog may sit there.
-    negs = over_seeds("A dog on a leash sitting next to a bench.")
-    assert any(n is not None and n.replacement == "under" for n in negs), negs
+    assert_some("A dog on a leash sitting next to a bench.", "under")
 
 
 def test_a_perched_bird_what_hangs_on_a_wall_and_parts_stay():
