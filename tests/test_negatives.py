@@ -210,8 +210,9 @@ def test_relations_change_position_within_contrast_groups(gen):
 
 
 def test_relation_keeps_sentence_initial_case(gen):
-    neg = by_type(gen, "On the table sits a red apple.")["relation"]
-    assert neg.text[0].isupper() and neg.text.endswith(" the table sits a red apple.")
+    # (An apple on a table is not put beside it: a dog on a sofa may be.)
+    neg = by_type(gen, "On the sofa sits a small dog.")["relation"]
+    assert neg.text[0].isupper() and neg.text.endswith(" the sofa sits a small dog.")
     assert neg.original == "On" and neg.replacement[0].isupper()
 
 

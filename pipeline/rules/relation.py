@@ -19,6 +19,7 @@ from ahnpl.pipeline.corpus_stats import (
 )
 from ahnpl.pipeline.lexicon import Lexicon
 from ahnpl.pipeline.rules.common import (
+    PROPER_OR_COMMON,
     UNLOCATED,
     Result,
     RuleContext,
@@ -76,6 +77,8 @@ def _relation_slots(p: Parse, ctx: RuleContext):
         ok = ok and not any(p.deps[j] == "advmod" and j < i for j in p.children(i))
         # "across the street from a building" says where the building is, not the street.
         ok = ok and not (rel.group == "across" and "from" in p.lows[last + 1 :])
+        # "next to each other making pizza" (parsed with pizza as the object) is reciprocal.
+        ok = ok and tuple(p.lows[last + 1 : last + 3]) not in RECIPROCALS
         obj = p.child(last, ("pobj",)) if ok else None
         if obj is not None and p.lows[obj] in _PRONOUNS:
             # "a pizza with eggs on it", "a wall with writing on it" say what it holds or
@@ -92,15 +95,19 @@ def _relation_slots(p: Parse, ctx: RuleContext):
             and p.tags[obj] in _OBJECT_TAGS
             and (p.lows[obj] not in lex.relation_object_stoplist or _named_place(p, obj, ctx))
             and head not in UNLOCATED
+            and p.lows[obj] not in MISPARSED  # "in a helmet standing" read as a compound
         ):
             yield i, i + length, rel, obj
         i += length
 
 
 _PRONOUNS = {"it": "NN", "them": "NNS"}
+MISPARSED = frozenset(
+    "standing sitting laying lying walking posing riding holding looking playing eating".split()
+)
 BESIDE = frozenset({"near", "front", "behind"})
 GOERS = frozenset({"person", "animal", "vehicle"})  # what stands or moves on a ground
-WATERS = frozenset("water ocean sea lake river waves wave".split())
+WATERS = frozenset("water ocean sea lake pond river waves wave".split())
 # Nouns that count or gather what their "of" names ("a pile of luggage", "a body of water").
 PARTITIVES = frozenset(
     "stack stacks pile piles group groups bunch bunches lot lots row rows line lines couple "
@@ -121,19 +128,21 @@ FOODS = frozenset({"food", "food_mass"})
 MARKINGS = frozenset(
     "writing words graffiti paint markings marks designs design stickers sticker letters logo "
     "logos pictures picture drawings decorations text numbers names patterns stripes spots "
-    "print prints".split()
+    "print prints toppings topping outlets buttons knobs handles".split()
 )
 
 
 def _borne(p: Parse, thing: int, holder: int, rel, lex: Lexicon) -> bool:
     """Whether "thing on it" says what the holder is made of or bears rather than where a
-    thing is: a food on a food ("a pizza with eggs on it"), words or paint on anything
-    ("a wall with writing on it")."""
+    thing is: a food on a food ("a pizza with eggs on it"), what a dish holds, words or paint
+    on anything ("a wall with writing on it")."""
     if p.tags[thing].startswith("VB"):
         thing = p.child(thing, ("dobj",)) or thing  # "a sandwich that has lettuce on it"
     if p.lows[thing] in PARTITIVES:
         thing = _of_complement(p, thing) or thing  # "a lot of lettuce on it"
     sc = supercategory_of(p, thing, lex)
+    if supercategory_of(p, holder, lex) == "kitchen" and (sc is None or sc in FOODS):
+        return True  # what a dish holds: "a plate with a sandwich and some fries on it"
     if sc in FOODS:
         return supercategory_of(p, holder, lex) in FOODS
     return p.lows[thing] in MARKINGS
@@ -144,6 +153,8 @@ def _antecedent(p: Parse, rel: int, pron: int, lex: Lexicon) -> int | None:
     noun of the caption, of the pronoun's number, that is not the thing located."""
     located = p.heads[rel]
     for j in range(rel):
+        if supercategory_of(p, j, lex) == "room" and p.deps[j] != "compound":
+            return None  # "a kitchen with a sink in it": the room holds it, whatever follows
         if (
             p.tags[j] == _PRONOUNS[p.lows[pron]]
             and j != located
@@ -178,6 +189,10 @@ VERB_PREPOSITIONS = frozenset(
     | {(w, "on") for w in ("hanging", "hangs", "hung", "mounted")}  # on a wall, not before it
     | {("covered", "in"), ("painted", "in"), ("dressed", "in"), ("decorated", "in")}
     | {("talking", "into"), ("speaking", "into"), ("talks", "into")}
+    # What is painted on a cup is a picture, not a thing beside it; leaning against is
+    # hardly changed by "next to".
+    | {(w, "on") for w in ("painted", "printed", "written", "drawn", "engraved", "etched")}
+    | {(w, "against") for w in ("leaning", "leans", "leaned", "lean", "propped", "resting")}
 )
 # What a person or an animal may be put on: a seat, a board, a ground (not a motorcycle one
 # stands beside, nor a table).
@@ -194,8 +209,17 @@ def _bound(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
     # A person on a board or a bike does a trick on it, not next to it; one sitting on it
     # may as well sit next to it.
     if p.lows[s] == "on" and setting_of(p, obj, lex) is not None:
-        if entity_class(p, head, lex) == "person" and verb_key(p, head, lex) not in POSTURES:
+        # "starting to stand up on a surfboard" rides it.
+        up = any(p.lows[j] == "up" and p.deps[j] == "prt" for j in p.children(head))
+        rider = entity_class(p, agent_of(p, head) or head, lex) == "person"
+        if rider and (up or verb_key(p, head, lex) not in POSTURES):
             return True
+    if p.lows[s] == "on" and p.lows[head] in ("perched", "perches", "perching"):
+        return True  # "a hawk perched on a metal bar"
+    # One on a phone or a console uses it: "playing a game on a console", "on their laptops".
+    device = supercategory_of(p, obj, lex) == "electronic" or p.lows[obj] in DEVICES
+    if p.lows[s] == "on" and device:
+        return _located_class(p, head, lex) == "person"
     if not p.tags[head].startswith("VB"):
         return False
     if (p.lows[head], p.lows[s]) in VERB_PREPOSITIONS:
@@ -207,8 +231,8 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
     """Whether up or down is absurd here: people are not on or under people ("a man
     standing under her"), nor a person or an animal on what is not furniture, a vehicle,
     a board or a ground ("a giraffe standing on a tree", "an elephant on a fence")."""
-    if cls in ("person", "animal") and p.lows[obj] in _PEOPLE_PRONOUNS:
-        return True
+    if p.lows[obj] in _PEOPLE_PRONOUNS:
+        return True  # "a man standing under her", "a cake on her"
     if entity_class(p, obj, lex) == "person" and cls == "person":
         return True
     if group == "on" and old != "in" and cls in ("person", "animal", "vehicle"):
@@ -222,6 +246,8 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
         return True  # "a bear above a comforter"
     if old in BESIDE and cls == "furniture" and supercategory_of(p, obj, lex) == "furniture":
         return True  # "a bed sitting on a dresser", "under a dresser"
+    if group == "on" and cls is None:
+        return True  # the unknown cannot be judged to stand on it ("a carriage on a hydrant")
     if group == "under" and cls in ("person", "animal"):
         # Under a table, a tree or a car, not under an animal, a zoo or the sea.
         return supercategory_of(p, obj, lex) in (None, "animal", "person", "room")
@@ -280,6 +306,80 @@ def _in_relation_phrase(p: Parse, lex: Lexicon) -> list[bool]:
     return out
 
 
+# What rests on a table, a shelf or a counter, unless it is a person or an animal, would
+# float beside it ("a laptop next to a desk", "a plate of food in front of a table").
+FITTED = frozenset({"appliance", "furniture"})
+# People, animals and luggage stand on the floor as well.
+MOVABLE = frozenset({"person", "animal", "accessory"})
+TABLETOPS = frozenset({"table", "shelf", "cabinet", "dresser", "counter", "countertop"})
+# One grazes on what one eats, in the field one is in: "grazing near a fence" ↛ "on a fence".
+GRAZING = frozenset({"graze", "grazes", "grazed", "grazing"})
+EATING = frozenset({"eat", "eats", "eating", "munching", "chewing"})
+
+
+DEVICES = frozenset("console consoles device devices electronics tablet tablets ipad".split())
+CRAFT = frozenset(
+    "boat boats sailboat sailboats ship ships kayak kayaks canoe canoes yacht yachts ferry "
+    "raft rafts".split()
+)
+
+
+def _located_noun(p: Parse, head: int) -> int | None:
+    """The noun a relation headed by token head locates, through relative clauses and
+    collectives ("a lot of sailboats that are in the water" → sailboats)."""
+    who = agent_of(p, head) if p.tags[head].startswith("VB") else head
+    if who is not None and p.lows[who] in PARTITIVES:
+        who = _of_complement(p, who) or who
+    return who
+
+
+RIDES = frozenset("cart carts carriage wagon ride rides transportation".split())
+BEACHES = frozenset({"beach", "beaches", "shore", "sand"})
+PERCHES = frozenset("branch branches limb limbs twig twigs wire wires perch stick".split())
+WALLS = frozenset({"wall", "walls", "ceiling"})
+
+
+def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleContext) -> bool:
+    """Whether the relation at s keeps its place whatever the statistics say: an object only
+    ever seen "in" ("in amazement"), a grazed field, a boat in the water, a bird on its
+    branch, what hangs on a wall, furniture or an appliance in the room or the house that
+    holds it ("a piano in the living room area")."""
+    lex = ctx.lex
+    sc = supercategory_of(p, obj, lex)
+    head = p.heads[s]
+    ridden = sc in ("vehicle", "animal") or p.lows[obj] in RIDES
+    if group in ("in", "on") and ridden:
+        if verb_key(p, head, lex) in lex.ridden or p.lows[head] in ("ride", "rides"):
+            return True  # "riding in a shopping cart", "going for a ride on an elephant"
+    if p.lows[s] in ("among", "amongst"):
+        return True  # "among others" → "next to others" hardly changes the scene
+    if group == "in" and any(p.lows[j] == "out" and p.deps[j] == "prt" for j in range(len(p))):
+        return True  # "a cat in a car looks out": it is inside
+    if group == "in" and not _placed_otherwise(ctx.stats, noun_key(p, obj, lex), lex, "in"):
+        return True
+    grazing = not GRAZING.isdisjoint(p.lows) or ("grass" in p.lows and EATING & set(p.lows))
+    if group in VERTICAL and sc == "place" and grazing:
+        return True  # "cows grazing in a field" ↛ "next to a field"
+    if group in ("in", "on") and p.lows[obj] in WATERS and obj > s:  # not "a lake ... on it"
+        who = _located_noun(p, p.heads[s])
+        if setting_of(p, who, lex) == "water" or (who is not None and p.lows[who] in CRAFT):
+            return True  # "sailboats that are in the water" ↛ "next to the water"
+    if group == "on" and p.lows[obj] in PERCHES and cls == "animal":
+        return True  # "a bird on a branch" ↛ "in front of a branch"
+    if group == "on" and p.lows[obj] in WALLS and cls not in ("person", "animal"):
+        return True  # what is on a wall hangs there: "a dispenser on the wall"
+    if group in ("in", "on") and p.lows[obj] in BEACHES and cls in ("person", "animal"):
+        return True  # one on the beach is not beside it: "a man standing next to the beach"
+    return group == "in" and cls in ("furniture", "appliance")
+
+
+def _placed_otherwise(stats: CorpusStats, o: str, lex: Lexicon, own: str) -> bool:
+    """Whether the corpus places object o by a relation other than `own` and "at" ("in
+    flight", "in amazement", "in a different language" are no places one is beside)."""
+    slot = stats.index["rel|o"].get((o,)) or {}
+    return any(c for g, c in slot.items() if g in lex.relation_say and g not in (own, "at"))
+
+
 def _relation_score(
     stats: CorpusStats, feats: list, group: str, verb_head: bool = False
 ) -> float | None:
@@ -302,18 +402,79 @@ def _relation_score(
     return score if score is not None and score >= RELATION_FLOOR else None
 
 
-def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
-    lex, stats = ctx.lex, ctx.stats
+# Things whose distance from a place the eye can judge: "a man standing next to a river" →
+# "far from a river" (SugarCrepe's replace_rel: "next to a fireplace" → "far from").
+FAR_OBJECTS = frozenset({"place", "outdoor", "vehicle", "animal"})
+SIDEWALKS = frozenset({"sidewalk", "sidewalks", "curb", "pavement"})
+FIXTURES = frozenset("sign signs pole poles post posts hydrant meter lamp".split())
+SHORES = WATERS | {"beach", "shore", "lifeguard"}
+
+
+def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) -> list:
+    """ "far from" where every other change of "near" is vetoed: the corpus hardly ever says
+    it, so its statistics cannot speak; it is kept to what stands or moves outdoors beside
+    a place, a vehicle, an animal or a fixture."""
+    lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
+    say = lex.relation_say["far"]
+    if p.has(say) or ("far", o) in ctx.siblings.rel:
+        return []
+    who = agent_of(p, head) if p.tags[head].startswith("VB") else head
+    fixture = cls == "outdoor" or (who is not None and p.lows[who] in FIXTURES)
+    if (fixture or not SIDEWALKS.isdisjoint(p.lows)) and p.lows[obj] in lex.surfaces:
+        return []  # a sign, a hydrant, a meter, what is on the sidewalk stand by the road
+    if p.lows[obj] in WATERS and sum(w in SHORES for w in p.lows) > 1:
+        return []  # "flying around the waves near the ocean", "a beach by the ocean"
+    sc = supercategory_of(p, obj, lex)
+    # Anything may stand far from a place; only what moves, far from a vehicle or an animal.
+    if sc == "place" or p.lows[obj] in lex.surfaces or (cls in GOERS and sc in FAR_OBJECTS):
+        return [(say, RELATION_FLOOR, True)]
+    return []
+
+
+DISTANT = frozenset("sky skies clouds horizon skyline sunset sunrise moon sun".split())
+INDOOR_WORDS = frozenset({"inside", "indoors"})
+OUTDOOR_WORDS = frozenset(
+    "grass sunny sun sky trees tree field street road beach snow park yard garden".split()
+)
+
+
+GROVES = frozenset({"trees", "forest", "woods"})
+
+
+def _middle_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext) -> list:
+    """ "on the side of" → "in the middle of" a place or a ground for what stands or moves
+    there ("a bus stopped on the side of the road", "zebras at the edge of a forest"),
+    where the statistics, which hardly see the phrase, veto it: not the side of a building
+    or a boat (a face, not an edge), nor a fixture of the road."""
+    lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
+    say = lex.relation_say["middle"]
+    if cls not in GOERS or p.has(say) or ("middle", o) in ctx.siblings.rel:
+        return []
+    ground = supercategory_of(p, obj, lex) == "place" or p.lows[obj] in lex.surfaces
+    return [(say, RELATION_FLOOR, True)] if ground or p.lows[obj] in GROVES else []
+
+
+def _side_slots(p: Parse, lex: Lexicon) -> list:
+    """Side words swapped with their opposite: "in the background" → "in the foreground",
+    "to the left of" → "to the right of", "sitting outside" → "sitting inside"."""
     slots = []
     frozen = frozen_tokens(p, lex)
     in_phrase = _in_relation_phrase(p, lex)
     for i, low in enumerate(p.lows):
         if frozen[i] or in_phrase[i]:
             continue  # "on top of" ↛ "on bottom of": the phrase is replaced whole or not at all
-        # "playing outside in the grass": the place that follows says which side it is.
-        place = i + 1 < len(p) and p.tags[i + 1] == "IN"
-        if low in lex.side_adverbs and p.tags[i] == "RB" and p.deps[i] == "advmod" and not place:
+        # "playing outside in the grass": the place that follows says which side it is
+        # ("sitting inside with a book" is no place).
+        place = i + 1 < len(p) and p.tags[i + 1] == "IN" and (p.lows[i + 1],) in lex.relations
+        # Alone, as the parser reads it: an adverb, "is outside", "working outside cooking".
+        alone = p.deps[i] in ("advmod", "acomp", "prep") and p.tags[i] in ("RB", "JJ", "IN")
+        alone = alone and p.child(i, ("pobj",)) is None and p.tags[p.heads[i]].startswith("VB")
+        # Indoors, nothing is in the grass or the sun: "dogs playing outdoors in the grass".
+        outdoor = lex.side_adverbs.get(low) in INDOOR_WORDS and not OUTDOOR_WORDS.isdisjoint(p.lows)
+        if low in lex.side_adverbs and alone and not place and not outdoor:
             slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
+        elif low == "background" and not DISTANT.isdisjoint(p.lows):
+            continue  # "with sky in the background" ↛ "sky in the foreground"
         elif (
             low in lex.sides
             and p.tags[i] in ("NN", "JJ")
@@ -324,6 +485,60 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             and not p.has(lex.sides[low])
         ):
             slots.append(((i, i + 1), [(lex.sides[low], 0.0, True)]))
+    return slots
+
+
+# Verbs of posture and motion where "together" says where the doers are ("two zebras
+# standing together" → "standing apart"); not "tied together", "stacked together".
+TOGETHER_VERBS = frozenset("stand sit lie lay walk graze pose rest run swim sleep huddle".split())
+_COPULA = frozenset({"is", "are", "was", "were", "be"})
+AIRBORNE = (("in", "the", "air"), ("in", "the", "sky"))
+ALOFT = frozenset(
+    "ground above over off midair jump jumping fly flies flying flew soar soars soaring".split()
+)
+
+
+def _apart_slots(p: Parse, lex: Lexicon) -> list:
+    """ "together" → "apart" ("close together" → "far apart") after a verb of posture or
+    motion of people or animals: the adverb of "next to each other"."""
+    out, frozen = [], frozen_tokens(p, lex)
+    for i, low in enumerate(p.lows):
+        v = p.heads[i]
+        if low != "together" or frozen[i] or p.deps[i] != "advmod" or p.has("apart"):
+            continue
+        if i + 1 < len(p) and p.lows[i + 1] == "with" or not ROWS.isdisjoint(p.lows):
+            continue  # "together with his dog" names company, "in a line" keeps them close
+        if any(p.lows[j] not in ("close", "closely") for j in p.children(i)):
+            continue  # "closely together" would leave "closely apart"
+        if not p.tags[v].startswith("VB") or verb_key(p, v, lex) not in TOGETHER_VERBS:
+            continue
+        if any(p.lows[j] == "around" for j in p.children(v)):
+            continue  # "standing around drinking wine together": "apart" would dangle
+        if _located_class(p, v, lex) in ("person", "animal"):
+            close = i > 0 and p.lows[i - 1] in ("close", "closely")
+            out.append(((i - close, i + 1), [("far apart" if close else "apart", 0.0, True)]))
+    return out
+
+
+def _airborne_slots(p: Parse) -> list:
+    """ "in the air" / "in the sky" → "on the ground" where the phrase alone says where a
+    thing is ("two snowboarders in the air", "a man that is in the air"): not after a verb
+    of flight or of holding ("flying in the sky", "holding a racket in the air")."""
+    out = []
+    for i in range(len(p) - 2):
+        if tuple(p.lows[i : i + 3]) not in AIRBORNE or not ALOFT.isdisjoint(p.lows):
+            continue  # "in the air above a half pipe" says it twice
+        h = p.heads[i]
+        if i > 0 and p.lows[i - 1] in ("up", "high", "mid"):
+            continue  # "high in the air": the modifier would be left on the new phrase
+        if p.tags[h] in PROPER_OR_COMMON or p.lows[h] in _COPULA:
+            out.append(((i, i + 3), [("on the ground", 0.0, True)]))
+    return out
+
+
+def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex, stats = ctx.lex, ctx.stats
+    slots = _side_slots(p, lex) + _apart_slots(p, lex) + _airborne_slots(p)
     riding = any(
         t.startswith("VB") and verb_key(p, j, lex) in lex.ridden for j, t in enumerate(p.tags)
     )
@@ -336,12 +551,17 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         # A vehicle or board on its surface is not beside it: "a train next to the tracks".
         vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
-        feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
         cls = _located_class(p, p.heads[s], lex)
+        if _stays(p, s, rel.group, obj, cls, ctx):
+            continue
+        feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
         vertical = [*feats, ("crel|co", (cls, o))] if cls is not None else feats
         afloat = setting_of(p, agent_of(p, p.heads[s]), lex) == "water"
+        resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
+        fitted = "appliance" in (cls, supercategory_of(p, obj, lex))
+        fitted = fitted and {cls, supercategory_of(p, obj, lex)} <= FITTED
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
@@ -356,6 +576,14 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             onto = onto and cls in GOERS and not afloat
             if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex):
                 continue
+            # Up and down need the object's own evidence: nothing was ever seen under a curb,
+            # a tripod or a cutting board, nor on a water fountain.
+            if group in ("on", "under", "above") and not stats.count("rel|o", (o,), group):
+                continue
+            if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
+                continue
+            if fitted and group in ("front", "behind"):
+                continue  # "a dishwasher behind an oven": appliances stand side by side
             if (surface and group not in lex.surfaces_keep and not onto) or (
                 vehicle and group == "near"
             ):
@@ -368,6 +596,10 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             )
             if score is not None:
                 cands.append((say, score, say in rel.replacements))
+        if not cands and rel.group == "near" and not vehicle:
+            cands = _far_from(p, p.heads[s], obj, cls, ctx)
+        elif not cands and rel.group == "edge":
+            cands = _middle_of(p, obj, cls, ctx)
         if cands:
             slots.append(((s, e), cands))
     slots += _reciprocal_slots(p, ctx)
