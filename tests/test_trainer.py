@@ -608,3 +608,53 @@ def test_run_folders_are_never_mixed(tiny_dataset, tmp_path):
     assert weights(out / "checkpoints" / "latest.pt")["step"] == 3
     steps = [x.split(",")[0] for x in (out / "metrics.csv").read_text().splitlines()[1:]]
     assert steps == ["1", "2", "3"]
+
+
+def _scored_record():
+    from ahnpl.shards import Edit, Record
+
+    return Record(
+        key="000000001",
+        image=b"jpeg",
+        width=1,
+        height=1,
+        source_id="1",
+        captions=["A cat on a table.", "A cat."],
+        neg_texts=[["A cat under a table.", "A dog on a table."], ["", "A dog."]],
+        neg_valid=[[True, True], [False, True]],
+        neg_scores=[[-1.5, -4.0], [None, None]],
+        edits=[
+            Edit(0, 1, b"edit", "flip", 0, None, None),
+            Edit(0, 0, b"e0", "flip", 0, None, None),
+        ],
+    )
+
+
+def test_min_negative_score_drops_implausible_negatives_and_their_edits():
+    from ahnpl.trainer.data import expand
+
+    record = _scored_record()
+    kept = list(expand(record, 0, "all", True))
+    assert [s.valid for s in kept] == [[True, True], [False, True]]
+    first, second = expand(record, 0, "all", True, min_score=-3.0)
+    assert first.valid == [True, False]  # -4.0 nats is below the threshold
+    assert [slot for slot, _ in first.edits] == [0]  # the dropped negative's edit goes too
+    assert second.valid == [False, True]  # stored without a score: kept
+    with pytest.raises(ValueError):
+        DataConfig(min_negative_score=0.5)  # a log-probability is ≤ 0
+
+
+def test_the_stream_applies_min_negative_score(tmp_path):
+    records = fx.make_records(6, 64)
+    for r in records:  # slot s of every caption scores -(s + 1) nats; slot 0 unscored
+        r.neg_scores = [[None] + [-(s + 1.0) for s in range(1, len(v))] for v in r.neg_valid]
+    path = fx.write_dataset(tmp_path / "ds", records, 2)
+
+    def negatives(**kw):
+        return Counter(
+            s for x in stream(path, **kw).samples(0) for s, ok in enumerate(x.valid) if ok
+        )
+
+    every, kept = negatives(), negatives(min_negative_score=-2.5)
+    assert kept == {s: n for s, n in every.items() if s in (0, 1)}  # -2 ≥ -2.5 > -3
+    assert every.keys() - {0, 1}, "the records have negatives in later slots"

@@ -41,6 +41,13 @@ class DataConfig(_Section):
     verify: bool = Field(
         False, description="compare every shard's sha256 with the manifest before training"
     )
+    min_negative_score: float | None = Field(
+        None,
+        le=0,
+        description="train only on hard negatives whose stored plausibility (`neg_scores`, "
+        "natural log, ≤ 0) is at least this; the others, and their image edits, count as "
+        "absent (None = all; a negative stored without a score is kept)",
+    )
 
 
 class LossConfig(_Section):

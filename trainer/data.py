@@ -156,8 +156,16 @@ def verify_shards(root: str, manifest: Manifest) -> None:
             )
 
 
-def expand(record, epoch: int, captions_per_image: str, want_edits: bool) -> Iterator[RawSample]:
-    """One sample per caption of an image row (or one rotating caption)."""
+def expand(
+    record, epoch: int, captions_per_image: str, want_edits: bool, min_score: float | None = None
+) -> Iterator[RawSample]:
+    """One sample per caption of an image row (or one rotating caption).
+
+    With `min_score` (`data.min_negative_score`), a hard negative whose stored plausibility
+    (natural log) is below it counts as absent, and so do its image edits: the corpus
+    statistics' score ranks how plausible a negative is (docs/negatives.md, "Independent
+    reading"). A negative stored without a score is kept.
+    """
     n = len(record.captions)
     if n == 0:
         return
@@ -168,6 +176,10 @@ def expand(record, epoch: int, captions_per_image: str, want_edits: bool) -> Ite
     for c in chosen:
         edits = [(e.slot, e.image) for e in record.edits if e.caption == c] if want_edits else []
         negatives, valid = record.neg_texts[c], record.neg_valid[c]
+        if min_score is not None and record.neg_scores is not None:
+            scores = record.neg_scores[c]
+            valid = [v and (x is None or x >= min_score) for v, x in zip(valid, scores)]
+            edits = [(slot, image) for slot, image in edits if valid[slot]]
         yield RawSample(record.key, record.image, record.captions[c], negatives, valid, edits)
 
 
@@ -282,7 +294,11 @@ class ShardStream(IterableDataset):
                 for record in checked_records(self.urls[i], entry, self.pixel_negatives):
                     if r % stride == offset:
                         yield from expand(
-                            record, epoch, self.cfg.captions_per_image, self.pixel_negatives
+                            record,
+                            epoch,
+                            self.cfg.captions_per_image,
+                            self.pixel_negatives,
+                            self.cfg.min_negative_score,
                         )
                     r += 1
 
