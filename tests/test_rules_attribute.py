@@ -77,6 +77,20 @@ def test_a_move_no_other_caption_contradicts_is_no_negative(gen):
     assert neg is not None and neg.text == "A bus parked next to a red building.", neg
 
 
+def test_joined_and_predicate_colours_of_other_captions_count(gen):
+    caption = "A cat looking at a white laptop on a bed."
+    for sibling in ("A brown cat.", "The cat is brown."):
+        neg = swap(gen, caption, [sibling])
+        assert neg is not None and neg.text == "A white cat looking at a laptop on a bed.", neg
+    # The cat is white as well as brown: "a white cat" is true.
+    for sibling in (
+        "A brown and white cat.",
+        "A brown, white and black cat.",
+        "The cat is brown and white.",
+    ):
+        assert swap(gen, caption, [sibling]) is None, sibling
+
+
 def test_moves_keep_people_grounds_and_phrases_whole(gen):
     # Each sibling contradicts the move, so only the rule named can stop it.
     for caption, sibling in (
