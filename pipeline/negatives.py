@@ -98,7 +98,7 @@ def _described(p: Parse, lex: Lexicon) -> set[tuple[str, str]]:
         if low not in lex.attributes:
             continue
         h, dep = p.heads[i], p.deps[i]
-        if dep == "conj":  # "grey and white": as the first word goes
+        while dep == "conj" and p.heads[h] != h:  # "grey, white and black": as the first goes
             h, dep = p.heads[h], p.deps[h]
         if dep in ("acomp", "attr"):
             h = next((k for k in p.children(h) if p.deps[k] == "nsubj"), h)

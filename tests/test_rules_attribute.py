@@ -196,3 +196,34 @@ def test_a_bad_noun_list_entry_names_the_file_and_the_entry(tmp_path, entry):
     user.write_text(entry + "\n")
     with pytest.raises(LexiconError, match=r"bad\.yaml.*(grounds|bare_places)"):
         load_lexicon((str(user),))
+
+
+def test_swaps_keep_to_colours_sizes_and_materials_that_fit(gen):
+    neg = swap(gen, "A red couch next to a brown chair in a living room.")
+    assert neg is not None and neg.text == "A brown couch next to a red chair in a living room."
+    for caption in (
+        "Many yellow bananas are arranged on a blue display case.",  # "blue bananas"
+        "A brown chicken standing on top of a lush green field.",  # "a green chicken"
+        "A blue train traveling past a train station next to a lush green mountain.",
+        "A red stop sign in front of a blue truck.",  # a stop sign has its colour
+        "A toilet area features some shelving with silver accents and towels and a white toilet.",
+        # A state is no thing's look: "sitting in an empty chair".
+        "Woman with blue dress sitting in modern chair next to vase in empty room.",
+    ):
+        assert swap(gen, caption) is None, caption
+    # Never next to a word of its kind: "two large small elephants".
+    neg = swap(gen, "Two large brown elephants standing over a small elephant.")
+    assert neg is None or "large small" not in neg.text, neg
+    neg = swap(gen, "Large black motorcycle sitting next to a white building.")
+    assert neg is None or "White black" not in neg.text, neg
+
+
+def test_a_synonym_or_a_listed_colour_of_another_caption_counts(gen):
+    caption = "The elephant walks on a big grass field."
+    assert (
+        swap(gen, caption, ["A small elephant."]).text == "The big elephant walks on a grass field."
+    )
+    assert swap(gen, caption, ["A small elephant.", "A large elephant."]) is None
+    caption = "A airplane is flying through a cloudy blue sky."
+    assert swap(gen, caption, ["A white plane."]) is not None
+    assert swap(gen, caption, ["A white plane.", "A white, red and blue plane."]) is None

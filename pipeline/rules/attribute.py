@@ -85,8 +85,10 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if not NOUN_TAGS & set(between) or _near(p, a, lb, b) or _near(p, b, la, a):
                 continue  # one phrase: "white and grey cat" ↛ "white and white cat"
             na, nb = noun_key(p, ha, lex), noun_key(p, hb, lex)
-            if (lb, na) in ctx.siblings.amod or (la, nb) in ctx.siblings.amod:
+            if _stated(ctx, lb, na) or _stated(ctx, la, nb):
                 continue  # another caption of the image says so: not false
+            if not _swap_words_ok(p, ctx, (a, ha, at), (b, hb, bt), (na, nb)):
+                continue
             s1 = stats.score([("amod|n", (na,))], lb)
             s2 = stats.score([("amod|n", (nb,))], la)
             if s1 is None or s2 is None:
@@ -134,6 +136,84 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
 
 
 _JOINERS = frozenset({"and", "&"})
+# Kinds whose words trade places: a state or a word of no kind ("empty", "modern", "old")
+# reads as a claim no one can check or a contradiction ("sitting in an empty chair").
+_SWAP_KINDS = PHYSICAL | {"size"}
+# A noun whose colour is this share of what the corpus says of its colours has one colour
+# ("a red stop sign", "yellow bananas"): another reads as odd, not as a false scene.
+FIXED_COLOUR = 0.75
+FIXED_SEEN = 5
+
+
+def _stated(ctx: RuleContext, word: str, noun: str) -> bool:
+    """Whether another caption of the image says `word`, or a synonym of it, of `noun`."""
+    at = ctx.lex.attributes.get(word)
+    return any(
+        n == noun
+        and (
+            w == word
+            or (
+                at is not None
+                and (o := ctx.lex.attributes.get(w)) is not None
+                and o.group == at.group
+            )
+        )
+        for w, n in ctx.siblings.amod
+    )
+
+
+def _colour_fits(ctx: RuleContext, word: str, noun: str) -> bool:
+    """Whether colour `word` may describe `noun`: not a noun of one fixed colour other than
+    it; True for a word of another kind."""
+    lex, stats = ctx.lex, ctx.stats
+    at = lex.attributes.get(word)
+    if at is None or at.kind != "colour":
+        return True
+    slot = stats.index["amod|n"].get((noun,)) or {}
+    colours = {w: c for w, c in slot.items() if (o := lex.attributes.get(w)) and o.kind == "colour"}
+    seen = sum(colours.values())
+    if seen < FIXED_SEEN:
+        return True
+    top = max(colours, key=colours.get)
+    return colours[top] < FIXED_COLOUR * seen or lex.attributes[top].group == at.group
+
+
+def _swap_words_ok(p: Parse, ctx: RuleContext, x: tuple, y: tuple, nouns: tuple) -> bool:
+    """Whether the words of modifiers x and y (token, noun token, Attribute or None) fit each
+    other's noun: words of a kind with a scale, each alone (not "neon green": "neon black"),
+    none next to a word of its own kind ("large brown elephants" ↛ "large small elephants"),
+    a colour only of a noun whose colour varies and, for a ground, an animal or a food, one
+    it is seen with ("blue bananas", "a green chicken", "a blue mountain")."""
+    lex, stats = ctx.lex, ctx.stats
+    for (a, _, at), (b, hb, _), n in ((x, y, nouns[1]), (y, x, nouns[0])):
+        if at is None or at.kind not in _SWAP_KINDS:
+            return False
+        if any(not (_degree(p, k) or p.deps[k] in ("cc", "conj")) for k in p.children(a)):
+            return False
+        joined = {b, *p.children(b), p.heads[b] if p.deps[b] == "conj" else b}
+        if any(
+            k not in joined and _kind(lex, p.lows[k]) == at.kind for k in _noun_modifiers(p, hb)
+        ):
+            return False
+        if at.kind != "colour":
+            continue
+        if not _colour_fits(ctx, p.lows[a], n):
+            return False
+        if frozen_tokens(p, lex)[hb] and _kind_count(stats, lex, n, "colour") < FIXED_SEEN:
+            return False  # a packaged compound the corpus hardly colours: "a blue stop sign"
+        natural = supercategory_of(p, hb, lex) in NATURAL_COLOURS or p.lows[hb] in lex.grounds
+        seen, total = stats.count("amod|n", (n,), p.lows[a]), stats.total("amod|n", (n,))
+        if (natural or p.lows[hb] in lex.surfaces) and seen < max(
+            OBSERVED_MIN, NATURAL_SHARE * total
+        ):
+            return False
+    return True
+
+
+def _noun_modifiers(p: Parse, h: int) -> list[int]:
+    """Tokens that modify noun h before it (its amod and compound children, their conjuncts)."""
+    out = [k for k in p.children(h) if k < h and p.deps[k] in ("amod", "compound", "nmod")]
+    return out + [j for k in out for j in p.children(k) if p.deps[j] == "conj"]
 
 
 def _contradicted(p: Parse, ctx: RuleContext, a: int, hb: int) -> bool:
@@ -296,7 +376,7 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
     sibling caption states it, or nothing shows that the noun takes such a word."""
     lex, stats = ctx.lex, ctx.stats
     la, nb = p.lows[a], noun_key(p, hb, lex)
-    if (la, nb) in ctx.siblings.amod:
+    if _stated(ctx, la, nb) or not _colour_fits(ctx, la, nb):
         return None
     score = stats.score([("amod|n", (nb,))], la)
     if score is None:
