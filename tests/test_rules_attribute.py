@@ -206,16 +206,24 @@ def test_swaps_keep_to_colours_sizes_and_materials_that_fit(gen):
         "A brown chicken standing on top of a lush green field.",  # "a green chicken"
         "A blue train traveling past a train station next to a lush green mountain.",
         "A red stop sign in front of a blue truck.",  # a stop sign has its colour
+        "A white sink in a small, tiled bathroom.",  # "a white bathroom" may well be true
         "A toilet area features some shelving with silver accents and towels and a white toilet.",
         # A state is no thing's look: "sitting in an empty chair".
         "Woman with blue dress sitting in modern chair next to vase in empty room.",
     ):
         assert swap(gen, caption) is None, caption
+    neg = swap(gen, "a white vase with yellow tulips against a grey background")
+    assert neg is None or "grey tulips" not in neg.text, neg  # plants have their colours
     # Never next to a word of its kind: "two large small elephants".
     neg = swap(gen, "Two large brown elephants standing over a small elephant.")
     assert neg is None or "large small" not in neg.text, neg
     neg = swap(gen, "Large black motorcycle sitting next to a white building.")
     assert neg is None or "White black" not in neg.text, neg
+
+
+def test_a_colour_leaves_no_bare_color_word(gen):
+    caption = "Grey color cat standing on hood of car in garage"
+    assert swap(gen, caption, ["A cat on a black car."]) is None
 
 
 def test_a_synonym_or_a_listed_colour_of_another_caption_counts(gen):

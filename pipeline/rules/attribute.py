@@ -201,7 +201,9 @@ def _swap_words_ok(p: Parse, ctx: RuleContext, x: tuple, y: tuple, nouns: tuple)
             return False
         if frozen_tokens(p, lex)[hb] and _kind_count(stats, lex, n, "colour") < FIXED_SEEN:
             return False  # a packaged compound the corpus hardly colours: "a blue stop sign"
-        natural = supercategory_of(p, hb, lex) in NATURAL_COLOURS or p.lows[hb] in lex.grounds
+        if _is_room(p, hb, lex):
+            return False  # "a white bathroom": its walls may well be white
+        natural = _natural_colour(p, hb, lex) or p.lows[hb] in lex.grounds
         seen, total = stats.count("amod|n", (n,), p.lows[a]), stats.total("amod|n", (n,))
         if (natural or p.lows[hb] in lex.surfaces) and seen < max(
             OBSERVED_MIN, NATURAL_SHARE * total
@@ -260,6 +262,8 @@ def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> tuple[int, int] | N
         return None
     if s > 0 and p.tags[s - 1] == "IN" and p.lows[s - 1] != "of" and p.tags[ha] == "NN":
         return None  # "in wooden room" → "in room": a bare singular noun is left
+    if a + 1 < len(p) and p.lows[a + 1] in _COLOR_WORDS:
+        return None  # "grey color cat" → "color cat"
     if not kids and p.deps[a] != "conj":
         e = a + 1
     elif s == a and _colour_pair(p, lex, a, kids):
@@ -271,6 +275,7 @@ def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> tuple[int, int] | N
     return (s, e) if ok and e < len(p) else None
 
 
+_COLOR_WORDS = frozenset("color colour colored coloured".split())
 # Words that grade a modifier and go with it: "very small", "dark blue".
 _DEGREES = frozenset("very really extremely super dark light bright pale deep".split())
 
@@ -389,7 +394,7 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
     if at is not None and at.kind == "colour":
         if _is_room(p, hb, lex):
             return None  # "a white bathroom": its walls may well be white
-        if supercategory_of(p, hb, lex) in NATURAL_COLOURS:
+        if _natural_colour(p, hb, lex):
             # An animal or a food has its own colours: once or twice is a parse error
             # ("a blue dog", "purple rice").
             return score if seen >= max(OBSERVED_MIN, NATURAL_SHARE * total) else None
@@ -428,6 +433,18 @@ def _class_share(stats: CorpusStats, lex: Lexicon, sc: str, kind: str) -> float:
 
 
 _NO_SIZE = frozenset({"food_mass", "room", "animal"})
+# Plants have their own colours too ("grey tulips"); the object lexicon has no plants.
+_PLANTS = frozenset(
+    "flower flowers tulip tulips rose roses daisy daisies lily lilies tree trees plant plants"
+    " leaf leaves bush bushes shrub shrubs".split()
+)
+
+
+def _natural_colour(p: Parse, h: int, lex: Lexicon) -> bool:
+    """Whether noun h has colours of its own (an animal, a food, a plant)."""
+    return p.lows[h] in _PLANTS or supercategory_of(p, h, lex) in NATURAL_COLOURS
+
+
 _BIG_SMALL = frozenset("big large huge giant small little tiny".split())
 
 
