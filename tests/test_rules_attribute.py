@@ -235,3 +235,25 @@ def test_a_synonym_or_a_listed_colour_of_another_caption_counts(gen):
     caption = "A airplane is flying through a cloudy blue sky."
     assert swap(gen, caption, ["A white plane."]) is not None
     assert swap(gen, caption, ["A white plane.", "A white, red and blue plane."]) is None
+
+
+@pytest.mark.parametrize(
+    "caption, never",
+    [
+        (
+            "A little boy holding a bat with a hat pulled over his face.",
+            ("giant", "huge", "massive"),
+        ),
+        ("A man standing on top of an orange boat on a river.", ("red",)),
+        ("A drooping pink and white flower with green leaves.", ("red", "purple")),
+        ("A group of gentleman playing video games in a dimly lit room.", ("dimly dark",)),
+        ("Smoke is billowing over the large billboard sign.", ("miniature", "oversized")),
+    ],
+)
+def test_attribute_replacements_are_no_near_colour_nor_odd_size(caption, never):
+    texts = set()
+    for seed in range(6):
+        neg = NegativeGenerator(types=("attribute",), seed=seed).generate_one(caption)[0]
+        if neg is not None:
+            texts.add(neg.text)
+    assert not any(w in t for t in texts for w in never), texts

@@ -565,6 +565,39 @@ def _number_slot(p: Parse, i: int, ctx: RuleContext):
     return cands or None
 
 
+# Colours a caption may give one thing ("a pink flower" is often "red", an orange boat "red",
+# beige linen "brown"): one for the other is hardly false.
+_NEAR_COLOURS = frozenset(
+    frozenset(pair)
+    for pair in (
+        ("pink", "red"),
+        ("orange", "red"),
+        ("brown", "beige"),
+        ("brown", "tan"),
+        ("gold", "yellow"),
+        ("golden", "yellow"),
+        ("silver", "gray"),
+        ("silver", "grey"),
+        ("purple", "pink"),
+        ("violet", "pink"),
+    )
+)
+# Sizes that read as an oddity, not a scene ("a miniature billboard", "a massive boy").
+_ODD_SIZES = frozenset("miniature oversized massive enormous".split())
+_PERSON_SIZES = frozenset("big large small little tall short".split())
+
+
+def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
+    """Whether word r may replace attribute `old` (word, Attribute) of noun token `noun`:
+    not a near colour, not an odd size (of a person only a plain one)."""
+    low, attr = old
+    if frozenset((low, r)) in _NEAR_COLOURS or r in _ODD_SIZES:
+        return False
+    if attr.kind == "size" and noun is not None and entity_class(p, noun, ctx.lex) == "person":
+        return r in _PERSON_SIZES
+    return True
+
+
 def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     frozen = frozen_tokens(p, lex)
@@ -580,11 +613,15 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue
         if not _attribute_ok(p, i, attr.kind, lex):
             continue
+        if any(not _degree(p, k) and p.deps[k] == "advmod" for k in p.children(i)):
+            continue  # "dimly lit" ↛ "dimly dark"
         noun = _attribute_noun(p, i)
         n = noun_key(p, noun, lex) if noun is not None else None
         cands = []
         for r in attr.replacements:
-            if p.has(r) or (n is not None and (r, n) in ctx.siblings.amod):
+            if p.has(r) or (n is not None and _stated(ctx, r, n)):
+                continue
+            if not _replacement_fits(p, ctx, (low, attr), r, noun):
                 continue
             if n is not None:
                 score = stats.score([("amod|n", (n,))], r)
