@@ -86,7 +86,27 @@ def roles_of(p: Parse, lex: Lexicon) -> Roles:
             roles.verbs.add(key[1])
         elif table == "rel":
             roles.rel.add((key[1], key[2]))
+    roles.amod |= _described(p, lex)
     return roles
+
+
+def _described(p: Parse, lex: Lexicon) -> set[tuple[str, str]]:
+    """(attribute, noun) pairs the statistics do not count: the second of joined words ("a
+    grey and white cat") and a predicate ("the cat is grey"); each is as true as "a grey cat"."""
+    out = set()
+    for i, low in enumerate(p.lows):
+        if low not in lex.attributes:
+            continue
+        h, dep = p.heads[i], p.deps[i]
+        while dep == "conj" and p.heads[h] != h:  # "grey, white and black": as the first goes
+            h, dep = p.heads[h], p.deps[h]
+        if dep in ("acomp", "attr"):
+            h = next((k for k in p.children(h) if p.deps[k] == "nsubj"), h)
+        elif dep != "amod":
+            continue
+        if h != i and p.tags[h] in ("NN", "NNS"):
+            out.add((low, noun_key(p, h, lex)))
+    return out
 
 
 def _siblings(roles: list[Roles], c: int) -> Roles:

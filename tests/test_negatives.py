@@ -837,9 +837,11 @@ def test_attribute_swap_backs_off_to_what_a_noun_takes():
     neg = NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption)[0]
     assert neg is not None and neg.text == "A wooden vase on a white table.", neg
     # A vase never said to be of any material takes none: no swap; the white moves to the
-    # table instead, which takes colours (tests/test_rules_attribute.py).
+    # table instead, which takes colours, where another caption gives it another colour
+    # (tests/test_rules_attribute.py).
     stats, _ = compute_stats(base + ["A tall vase.", "A small vase.", "A big vase."])
-    neg = NegativeGenerator(types=("attribute_swap",), stats=stats).generate_one(caption)[0]
+    gen = NegativeGenerator(types=("attribute_swap",), stats=stats)
+    neg = gen.generate_one(caption, ["A vase on a black table."])[0]
     assert neg is not None and neg.text == "A vase on a white wooden table.", neg
     # A size of a noun outside the object lexicon, where the corpus says it of both.
     caption = "A tall building next to a short tree."

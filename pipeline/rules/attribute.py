@@ -85,8 +85,10 @@ def attribute_swap(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if not NOUN_TAGS & set(between) or _near(p, a, lb, b) or _near(p, b, la, a):
                 continue  # one phrase: "white and grey cat" ↛ "white and white cat"
             na, nb = noun_key(p, ha, lex), noun_key(p, hb, lex)
-            if (lb, na) in ctx.siblings.amod or (la, nb) in ctx.siblings.amod:
+            if _stated(ctx, lb, na) or _stated(ctx, la, nb):
                 continue  # another caption of the image says so: not false
+            if not _swap_words_ok(p, ctx, (a, ha, at), (b, hb, bt), (na, nb)):
+                continue
             s1 = stats.score([("amod|n", (na,))], lb)
             s2 = stats.score([("amod|n", (nb,))], la)
             if s1 is None or s2 is None:
@@ -122,7 +124,7 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
             if entity_class(p, hb, ctx.lex) == "person":
                 continue  # "a white man", "another large lady", "a young woman holding a child"
             scores = [_move_score(p, ctx, k, hb) for k in words]
-            if None not in scores:
+            if None not in scores and any(_contradicted(p, ctx, k, hb) for k in words):
                 pool.append(((s, e, j), min(scores), False))
     if not pool:
         return None
@@ -134,6 +136,99 @@ def _move(p: Parse, ctx: RuleContext, mods: list[tuple[int, int]], rng: Choices)
 
 
 _JOINERS = frozenset({"and", "&"})
+# Kinds whose words trade places: a state or a word of no kind ("empty", "modern", "old")
+# reads as a claim no one can check or a contradiction ("sitting in an empty chair").
+_SWAP_KINDS = PHYSICAL | {"size"}
+# A noun whose colour is this share of what the corpus says of its colours has one colour
+# ("a red stop sign", "yellow bananas"): another reads as odd, not as a false scene.
+FIXED_COLOUR = 0.75
+FIXED_SEEN = 5
+
+
+def _stated(ctx: RuleContext, word: str, noun: str) -> bool:
+    """Whether another caption of the image says `word`, or a synonym of it, of `noun`."""
+    at = ctx.lex.attributes.get(word)
+    return any(
+        n == noun
+        and (
+            w == word
+            or (
+                at is not None
+                and (o := ctx.lex.attributes.get(w)) is not None
+                and o.group == at.group
+            )
+        )
+        for w, n in ctx.siblings.amod
+    )
+
+
+def _colour_fits(ctx: RuleContext, word: str, noun: str) -> bool:
+    """Whether colour `word` may describe `noun`: not a noun of one fixed colour other than
+    it; True for a word of another kind."""
+    lex, stats = ctx.lex, ctx.stats
+    at = lex.attributes.get(word)
+    if at is None or at.kind != "colour":
+        return True
+    slot = stats.index["amod|n"].get((noun,)) or {}
+    colours = {w: c for w, c in slot.items() if (o := lex.attributes.get(w)) and o.kind == "colour"}
+    seen = sum(colours.values())
+    if seen < FIXED_SEEN:
+        return True
+    top = max(colours, key=colours.get)
+    return colours[top] < FIXED_COLOUR * seen or lex.attributes[top].group == at.group
+
+
+def _swap_words_ok(p: Parse, ctx: RuleContext, x: tuple, y: tuple, nouns: tuple) -> bool:
+    """Whether the words of modifiers x and y (token, noun token, Attribute or None) fit each
+    other's noun: words of a kind with a scale, each alone (not "neon green": "neon black"),
+    none next to a word of its own kind ("large brown elephants" ↛ "large small elephants"),
+    a colour only of a noun whose colour varies and, for a ground, an animal or a food, one
+    it is seen with ("blue bananas", "a green chicken", "a blue mountain")."""
+    lex, stats = ctx.lex, ctx.stats
+    for (a, _, at), (b, hb, _), n in ((x, y, nouns[1]), (y, x, nouns[0])):
+        if at is None or at.kind not in _SWAP_KINDS:
+            return False
+        if any(not (_degree(p, k) or p.deps[k] in ("cc", "conj")) for k in p.children(a)):
+            return False
+        joined = {b, *p.children(b), p.heads[b] if p.deps[b] == "conj" else b}
+        if any(
+            k not in joined and _kind(lex, p.lows[k]) == at.kind for k in _noun_modifiers(p, hb)
+        ):
+            return False
+        if at.kind != "colour":
+            continue
+        if not _colour_fits(ctx, p.lows[a], n):
+            return False
+        if frozen_tokens(p, lex)[hb] and _kind_count(stats, lex, n, "colour") < FIXED_SEEN:
+            return False  # a packaged compound the corpus hardly colours: "a blue stop sign"
+        if _is_room(p, hb, lex):
+            return False  # "a white bathroom": its walls may well be white
+        natural = _natural_colour(p, hb, lex) or p.lows[hb] in lex.grounds
+        seen, total = stats.count("amod|n", (n,), p.lows[a]), stats.total("amod|n", (n,))
+        if (natural or p.lows[hb] in lex.surfaces) and seen < max(
+            OBSERVED_MIN, NATURAL_SHARE * total
+        ):
+            return False
+    return True
+
+
+def _noun_modifiers(p: Parse, h: int) -> list[int]:
+    """Tokens that modify noun h before it (its amod and compound children, their conjuncts)."""
+    out = [k for k in p.children(h) if k < h and p.deps[k] in ("amod", "compound", "nmod")]
+    return out + [j for k in out for j in p.children(k) if p.deps[j] == "conj"]
+
+
+def _contradicted(p: Parse, ctx: RuleContext, a: int, hb: int) -> bool:
+    """Whether another caption of the image gives noun hb a word that excludes modifier a
+    (a colour of another group, the other pole of a size: "a gray cat" against "a black
+    cat"). A moved word no caption contradicts may well be true ("a small bed", "an old
+    bench", "a white sink" in a white bathroom): the independent reading found nine in ten
+    such moves bad. Words of no scale ("old", "fancy") exclude nothing, so they never move."""
+    at = ctx.lex.attributes.get(p.lows[a])
+    if at is None:
+        return False
+    nb = noun_key(p, hb, ctx.lex)
+    return any(n == nb and w in at.replacements for w, n in ctx.siblings.amod)
 
 
 def _insertion(j: int, mods: list[tuple[int, int]], rank: int) -> int | None:
@@ -167,6 +262,8 @@ def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> tuple[int, int] | N
         return None
     if s > 0 and p.tags[s - 1] == "IN" and p.lows[s - 1] != "of" and p.tags[ha] == "NN":
         return None  # "in wooden room" → "in room": a bare singular noun is left
+    if a + 1 < len(p) and p.lows[a + 1] in _COLOR_WORDS:
+        return None  # "grey color cat" → "color cat"
     if not kids and p.deps[a] != "conj":
         e = a + 1
     elif s == a and _colour_pair(p, lex, a, kids):
@@ -178,6 +275,7 @@ def _movable(p: Parse, ctx: RuleContext, a: int, ha: int) -> tuple[int, int] | N
     return (s, e) if ok and e < len(p) else None
 
 
+_COLOR_WORDS = frozenset("color colour colored coloured".split())
 # Words that grade a modifier and go with it: "very small", "dark blue".
 _DEGREES = frozenset("very really extremely super dark light bright pale deep".split())
 
@@ -283,7 +381,7 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
     sibling caption states it, or nothing shows that the noun takes such a word."""
     lex, stats = ctx.lex, ctx.stats
     la, nb = p.lows[a], noun_key(p, hb, lex)
-    if (la, nb) in ctx.siblings.amod:
+    if _stated(ctx, la, nb) or not _colour_fits(ctx, la, nb):
         return None
     score = stats.score([("amod|n", (nb,))], la)
     if score is None:
@@ -296,7 +394,7 @@ def _move_score(p: Parse, ctx: RuleContext, a: int, hb: int) -> float | None:
     if at is not None and at.kind == "colour":
         if _is_room(p, hb, lex):
             return None  # "a white bathroom": its walls may well be white
-        if supercategory_of(p, hb, lex) in NATURAL_COLOURS:
+        if _natural_colour(p, hb, lex):
             # An animal or a food has its own colours: once or twice is a parse error
             # ("a blue dog", "purple rice").
             return score if seen >= max(OBSERVED_MIN, NATURAL_SHARE * total) else None
@@ -335,6 +433,18 @@ def _class_share(stats: CorpusStats, lex: Lexicon, sc: str, kind: str) -> float:
 
 
 _NO_SIZE = frozenset({"food_mass", "room", "animal"})
+# Plants have their own colours too ("grey tulips"); the object lexicon has no plants.
+_PLANTS = frozenset(
+    "flower flowers tulip tulips rose roses daisy daisies lily lilies tree trees plant plants"
+    " leaf leaves bush bushes shrub shrubs".split()
+)
+
+
+def _natural_colour(p: Parse, h: int, lex: Lexicon) -> bool:
+    """Whether noun h has colours of its own (an animal, a food, a plant)."""
+    return p.lows[h] in _PLANTS or supercategory_of(p, h, lex) in NATURAL_COLOURS
+
+
 _BIG_SMALL = frozenset("big large huge giant small little tiny".split())
 
 
@@ -455,6 +565,39 @@ def _number_slot(p: Parse, i: int, ctx: RuleContext):
     return cands or None
 
 
+# Colours a caption may give one thing ("a pink flower" is often "red", an orange boat "red",
+# beige linen "brown"): one for the other is hardly false.
+_NEAR_COLOURS = frozenset(
+    frozenset(pair)
+    for pair in (
+        ("pink", "red"),
+        ("orange", "red"),
+        ("brown", "beige"),
+        ("brown", "tan"),
+        ("gold", "yellow"),
+        ("golden", "yellow"),
+        ("silver", "gray"),
+        ("silver", "grey"),
+        ("purple", "pink"),
+        ("violet", "pink"),
+    )
+)
+# Sizes that read as an oddity, not a scene ("a miniature billboard", "a massive boy").
+_ODD_SIZES = frozenset("miniature oversized massive enormous".split())
+_PERSON_SIZES = frozenset("big large small little tall short".split())
+
+
+def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
+    """Whether word r may replace attribute `old` (word, Attribute) of noun token `noun`:
+    not a near colour, not an odd size (of a person only a plain one)."""
+    low, attr = old
+    if frozenset((low, r)) in _NEAR_COLOURS or r in _ODD_SIZES:
+        return False
+    if attr.kind == "size" and noun is not None and entity_class(p, noun, ctx.lex) == "person":
+        return r in _PERSON_SIZES
+    return True
+
+
 def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     frozen = frozen_tokens(p, lex)
@@ -470,11 +613,15 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             continue
         if not _attribute_ok(p, i, attr.kind, lex):
             continue
+        if any(not _degree(p, k) and p.deps[k] == "advmod" for k in p.children(i)):
+            continue  # "dimly lit" ↛ "dimly dark"
         noun = _attribute_noun(p, i)
         n = noun_key(p, noun, lex) if noun is not None else None
         cands = []
         for r in attr.replacements:
-            if p.has(r) or (n is not None and (r, n) in ctx.siblings.amod):
+            if p.has(r) or (n is not None and _stated(ctx, r, n)):
+                continue
+            if not _replacement_fits(p, ctx, (low, attr), r, noun):
                 continue
             if n is not None:
                 score = stats.score([("amod|n", (n,))], r)
