@@ -244,3 +244,29 @@ def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden)
 def test_no_near_synonym_entailed_or_vague_verb(draws, caption, forbidden):
     for neg in draws(caption):
         assert neg is None or neg.replacement not in forbidden, neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "sibling", "forbidden"),
+    [
+        # A sibling's synonym of the new verb says it is true for the image.
+        (
+            "Several cars parked on a street near trees.",
+            "Cars driving by on a street.",
+            {"traveling"},
+        ),
+        (
+            "A yellow cat is sitting on a green blanket.",
+            "A cat sleeping on a blanket.",
+            {"lying", "laying"},
+        ),
+    ],
+)
+def test_no_verb_a_sibling_says_in_other_words(caption, sibling, forbidden):
+    offered = set()
+    for seed in SEEDS:
+        gen = NegativeGenerator(types=["verb"], seed=seed)
+        alone, with_sibling = gen.generate_one(caption)[0], gen.generate_one(caption, [sibling])[0]
+        offered.add(alone.replacement if alone else None)
+        assert with_sibling is None or with_sibling.replacement not in forbidden, with_sibling
+    assert offered & forbidden, offered  # without the sibling the verb is offered

@@ -184,7 +184,8 @@ def _verb_candidates(
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
                 or (busy and base == "sleep")
-                or base in ctx.siblings.verbs
+                # "cars parked" ↛ "cars traveling" where a sibling says they drive by
+                or other.synonyms & ctx.siblings.verbs
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
                 # must say the new verb with the particle ("falling up" is no phrase).
