@@ -270,3 +270,35 @@ def test_no_verb_a_sibling_says_in_other_words(caption, sibling, forbidden):
         offered.add(alone.replacement if alone else None)
         assert with_sibling is None or with_sibling.replacement not in forbidden, with_sibling
     assert offered & forbidden, offered  # without the sibling the verb is offered
+
+
+@pytest.mark.parametrize(
+    ("caption", "kept"),
+    [
+        # What one watches do is a clause: "playing a married couple cut" is no sentence.
+        ("A smiling group of people watching a married couple cut a wedding cake.", "watching"),
+        ("A woman watching another woman walk with a suitcase on wheels.", "watching"),
+        ("A boy on a bike watches a boy on a skateboard go over a ramp.", "watches"),
+        ("A large crowd of people watching a man delivering a lecture.", "watching"),
+        # "looking on" is a phrase of its own: "smiling on" is none.
+        ("Young girl on surfboard riding wave with young boys nearby looking on.", "looking"),
+        ("A baseball player swings the bat while the catcher and umpire look on", "look"),
+    ],
+)
+def test_a_verb_in_a_fixed_frame_stays(draws, caption, kept):
+    for neg in draws(caption):
+        assert neg is None or neg.original != kept, neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        # One plays a game or a guitar, uses a phone: not a screen, the sky or an event.
+        ("A cat is sitting and watching a computer screen.", {"playing", "using"}),
+        ("A large crowd of people watching the sky as something flies by", {"playing", "using"}),
+        ("A child watching an event and taking a picture with his cell phone.", {"playing"}),
+    ],
+)
+def test_a_verb_of_play_or_use_needs_its_object_seen(draws, caption, forbidden):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in forbidden, neg

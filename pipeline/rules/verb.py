@@ -95,7 +95,7 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if _purpose(p, i) and "motion" not in lex.verb_membership.get(verb_key(p, i, lex), ()):
             continue  # "waiting to cross", "stopped to let people board": only a motion has
             # a purpose another motion serves too ("jumps to catch" → "runs to catch")
-        if _frame_of_its_own(p, i):
+        if _frame_of_its_own(p, i) or _stranded(p, i):
             continue
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
@@ -346,7 +346,8 @@ def _verb_score(
 _FRAME_SEEN = frozenset({"gait", "halt"})
 # Groups whose verbs must have been seen with the slot's object: one swings a bat, not a
 # drink; one throws a frisbee, not a chalkboard (what one holds is no sign of what one throws).
-_OBJECT_SEEN = frozenset({"handle"})
+# One plays a game or a video, not a screen, the clouds or an event ("watching …" ↛ "playing").
+_OBJECT_SEEN = frozenset({"handle", "play", "device"})
 # Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
 # "parked on the road"): a vehicle moves along a way and rests on it.
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
@@ -360,6 +361,9 @@ _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 _ALSO = frozenset({"advcl", "xcomp", "conj"})
 # Particles of direction keep a verb of posture or motion literal: "sitting down".
 _DIRECTIONS = frozenset({"down", "up"})
+# Clauses of an object, and the verb forms that make them an action of the object.
+_CLAUSES = frozenset({"acl", "relcl", "ccomp"})
+_ACTIVE = frozenset({"VB", "VBG", "VBP", "VBZ"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
 
@@ -426,11 +430,36 @@ def _frame_of_its_own(p: Parse, i: int) -> bool:
     obj = p.child(i, ("dobj",))
     if obj is not None and p.child(obj, ("conj",)) is not None:
         return True
+    # What one watches do is a clause however parsed: "watching a couple cut a cake" ↛
+    # "playing a couple cut", "watching a man delivering a lecture" ↛ "holding a man …".
+    if obj is not None and (
+        any(p.deps[j] in _CLAUSES and p.tags[j] in _ACTIVE for j in p.children(obj))
+        or _bare_verb_after(p, obj)
+    ):
+        return True
     h = p.heads[i]
     if p.tags[h] == "JJ" and any(p.lows[j] == "to" for j in p.children(i)):
         return True
     return (
         p.deps[i] == "conj" and p.tags[h].startswith("VB") and _past(p.tags[h]) != _past(p.tags[i])
+    )
+
+
+def _bare_verb_after(p: Parse, obj: int) -> bool:
+    """Whether the first verb after the object at `obj` is a bare infinitive, the object's
+    action ("watching another woman walk", "watches a boy on a skateboard go over a ramp")."""
+    j = next((j for j in range(obj + 1, len(p)) if p.tags[j].startswith("VB")), None)
+    if j is None or p.tags[j] != "VB" or p.deps[j] == "conj":
+        return False  # "eat pizzas and drink from pitchers": two actions of the subject
+    return p.tags[j - 1] not in ("TO", "MD")
+
+
+def _stranded(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs "on" or "by" with nothing after it: "looking on",
+    "walking by" are phrases of their own ("smiling on", "jumping by" are none)."""
+    return any(
+        p.deps[j] == "prep" and p.lows[j] in ("on", "by") and not p.children(j)
+        for j in p.children(i)
     )
 
 
