@@ -302,3 +302,26 @@ def test_a_verb_in_a_fixed_frame_stays(draws, caption, kept):
 def test_a_verb_of_play_or_use_needs_its_object_seen(draws, caption, forbidden):
     for neg in draws(caption):
         assert neg is None or neg.replacement not in forbidden, neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        # A bicycle or a motorcycle moves with a rider only ("being ridden" says so).
+        ("A motorcycle that is sitting on a brick floor.", {"traveling", "driving"}),
+        # Birds fly overhead: they do not walk or race there.
+        ("a number of birds flying over a body of water", {"jumping", "walking", "racing"}),
+        ("sea horses with birds flying in the sky", {"jumping", "walking", "racing"}),
+        # Asleep or posing, one does nothing else, and sleeps with nobody's laptop.
+        ("A man sitting on a bench reading a newspaper.", {"sleeping"}),
+        ("Two girls at a desk playing with a laptop.", {"sleeping"}),
+    ],
+)
+def test_no_verb_the_rest_of_the_sentence_rules_out(draws, caption, forbidden):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in forbidden, neg
+
+
+def test_people_sitting_may_sleep(draws):
+    negs = draws("there are many people that are sitting on the benches")
+    assert any(n is not None and n.replacement == "sleeping" for n in negs), negs

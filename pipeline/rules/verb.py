@@ -159,8 +159,10 @@ def _verb_candidates(
     groups = _groups(
         lex, v, transitive, obj_kind, supercategory_of(p, subj, lex), lifeless, setting
     )
-    # Asleep, one does nothing else: "a cat sits on a bench watching the ground" ↛ "sleeps".
-    busy = any(p.deps[j] in _ALSO and p.tags[j] == "VBG" for j in p.children(i))
+    # Asleep or posing, one does nothing else: "a cat sits on a bench watching the ground" ↛
+    # "sleeps", "a man sitting on a bench reading a newspaper" ↛ "sleeping", "people playing
+    # while throwing frisbees" ↛ "posing"; nor does one sleep with a laptop or a knife.
+    busy = _busy(p, i)
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
     scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
@@ -174,6 +176,10 @@ def _verb_candidates(
             continue
         if g == "posture" and _on_a_mount(p, i, ctx):
             continue
+        if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
+            continue
+        if g == "motion" and v.forms[0] == "fly" and kind != "person":
+            continue  # a bird flies overhead: "walking overhead", "racing in the sky"
         for other in members:
             base = other.forms[0]
             if (
@@ -183,7 +189,7 @@ def _verb_candidates(
                 or (animal and base in lex.human_only)
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
-                or (busy and base == "sleep")
+                or (busy and base in _STILL)
                 # "cars parked" ↛ "cars traveling" where a sibling says they drive by
                 or other.synonyms & ctx.siblings.verbs
                 or other.forms[k] in out
@@ -364,6 +370,9 @@ _DIRECTIONS = frozenset({"down", "up"})
 # Clauses of an object, and the verb forms that make them an action of the object.
 _CLAUSES = frozenset({"acl", "relcl", "ccomp"})
 _ACTIVE = frozenset({"VB", "VBG", "VBP", "VBZ"})
+# Verbs of one doing nothing else, and the dependencies of verbs that are no action.
+_STILL = frozenset({"sleep", "pose"})
+_MODIFIERS = frozenset({"amod", "compound", "aux", "auxpass", "nmod"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
 
@@ -461,6 +470,34 @@ def _stranded(p: Parse, i: int) -> bool:
         p.deps[j] == "prep" and p.lows[j] in ("on", "by") and not p.children(j)
         for j in p.children(i)
     )
+
+
+def _busy(p: Parse, i: int) -> bool:
+    """Whether the subject of the verb at i does something else meanwhile (another verb of
+    the caption, not a modifier) or does it with something ("playing with a laptop")."""
+    if any(p.lows[j] == "with" and p.deps[j] == "prep" for j in p.children(i)):
+        return True
+    return any(
+        j != i
+        and p.tags[j] in _ACTIVE | {"VBD"}
+        and p.deps[j] not in _MODIFIERS
+        and p.lows[j] not in _BE  # "there are people sitting on the benches"
+        for j in range(len(p))
+    )
+
+
+def _rider_moves_it(p: Parse, subj: int | None, ctx: RuleContext) -> bool:
+    """Whether the vehicle at `subj` moves only with a rider: the corpus rides it more often
+    than it drives or travels ("a bicycle moving by itself", "a motorcycle traveling on a
+    brick floor"); "being ridden" says its motion."""
+    if subj is None:
+        return False
+    s = _members(p, subj, ctx.lex)
+    if supercategory_of(p, s, ctx.lex) != "vehicle":
+        return False
+    key, stats = noun_key(p, s, ctx.lex), ctx.stats
+    own = stats.count("svo|s", (key,), "drive") + stats.count("svo|s", (key,), "travel")
+    return stats.count("svo|o", (key,), "ride") > own
 
 
 def _past(tag: str) -> bool:
