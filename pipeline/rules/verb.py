@@ -172,14 +172,8 @@ def _verb_candidates(
         k = 2
     out: dict[str, tuple] = {}
     for g, members in groups:
-        if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, lex, particle)):
+        if _group_ruled_out(p, i, ctx, g, v, subj, particle):
             continue
-        if g == "posture" and _on_a_mount(p, i, ctx):
-            continue
-        if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
-            continue
-        if g == "motion" and v.forms[0] == "fly" and kind != "person":
-            continue  # a bird flies overhead: "walking overhead", "racing in the sky"
         for other in members:
             base = other.forms[0]
             if (
@@ -211,6 +205,21 @@ def _verb_candidates(
     if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
         out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, particle) -> bool:
+    """Whether group `g` offers no verb at slot i whatever the verb: a gait for a thing, a
+    posture on a horse, a bicycle moving by itself, a bird walking where it flies."""
+    lifeless = not _animate(p, subj, ctx.lex)
+    if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, ctx.lex, particle)):
+        return True
+    if g == "posture" and _on_a_mount(p, i, ctx):
+        return True
+    if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
+        return True
+    # A bird flies overhead: not "walking overhead", "racing in the sky".
+    kind = supercategory_of(p, _members(p, subj, ctx.lex), ctx.lex) if subj is not None else None
+    return g == "motion" and v.forms[0] == "fly" and kind != "person"
 
 
 def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, scene):
