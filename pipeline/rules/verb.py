@@ -267,7 +267,10 @@ def _plausible(ctx: RuleContext, feats: list, verb: str, among: tuple, transitiv
 
 def _fit_frame(p: Parse, i: int, ctx: RuleContext, g: str, feats, verb, among, transitive, scene):
     """(score, relation edit or None) of `verb` of group `g` at slot i, or (None, None)."""
-    seen = g not in _FRAME_SEEN or _frame_seen(ctx.stats, feats, verb)
+    if g in _RELATION_GROUPS:
+        seen = _frame_seen(ctx.stats, [f for f in feats if f[1][0] in _PLACES], verb)
+    else:
+        seen = g not in _FRAME_SEEN or _frame_seen(ctx.stats, feats, verb)
     score = _plausible(ctx, feats, verb, among, transitive, scene) if seen else None
     if score is not None or g not in _RELATION_GROUPS:
         return score, None
@@ -364,8 +367,11 @@ _FRAME_SEEN = frozenset({"gait", "halt"})
 # One plays a game or a video, not a screen, the clouds or an event ("watching …" ↛ "playing").
 _OBJECT_SEEN = frozenset({"handle", "play", "device"})
 # Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
-# "parked on the road"): a vehicle moves along a way and rests on it.
+# "parked on the road"): a vehicle moves along a way and rests on it; the corpus must say
+# the verb with each place it is at, on or in ("a truck driving on the grass", "a bus
+# traveling at a bus stop" are rare scenes).
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
+_PLACES = frozenset({"at", "on", "in", "edge", "middle", "top"})
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
