@@ -184,8 +184,7 @@ def _verb_candidates(
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
                 or (busy and base in _STILL)
-                # "cars parked" ↛ "cars traveling" where a sibling says they drive by
-                or other.synonyms & ctx.siblings.verbs
+                or _said_by_siblings(base, ctx)
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
                 # must say the new verb with the particle ("falling up" is no phrase).
@@ -485,6 +484,13 @@ def _stranded(p: Parse, i: int) -> bool:
         p.deps[j] == "prep" and p.lows[j] in ("on", "by") and not p.children(j)
         for j in p.children(i)
     )
+
+
+def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
+    """Whether a sibling says `base` or a verb that `base` may not replace, a synonym or a
+    verb that entails it: "cars parked" ↛ "cars traveling" where a sibling says they drive
+    by, ↛ "holding a bat" where one swings it."""
+    return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in ctx.lex.verbs.get(s, ()))
 
 
 def _busy(p: Parse, i: int) -> bool:
