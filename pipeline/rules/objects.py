@@ -70,6 +70,12 @@ CHILDHOOD = frozenset(
 )
 
 
+# Words before a noun that say its kind was named before ("another dog", "other cows").
+_SAME_AGAIN = frozenset({"another", "other"})
+# Skis come in pairs, a snowboard alone: plural skis are never snowboards, nor the reverse.
+_PAIRED_BOARDS = frozenset({"ski", "snowboard"})
+
+
 def _nouns_in(p: Parse, ctx: RuleContext):
     """(start, end, Noun, plural) for each lexicon noun that heads its phrase and is no part
     of a compound it does not span whole ("bear" in "polar bear" is not replaced)."""
@@ -172,6 +178,8 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     genders = _gender(p, lex)
     slots = []
     for s, e, noun, plural in found:
+        if s > 0 and p.lows[s - 1] in _SAME_AGAIN:
+            continue  # "a dog looking at another dog" ↛ "another cat": one kind, said twice
         target = HYPERNYMS.get(lex.group_heads[noun.group])
         if target is not None:
             cands = _across(p, ctx, (s, e), target, plural, present)
@@ -227,6 +235,8 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             continue
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
+        if plural and {lex.group_heads[noun.group], sg} == _PAIRED_BOARDS:
+            continue  # one skier's skis are no snowboards: one rides one board
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
