@@ -229,13 +229,17 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
     known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
     childhood = _possessive(p, e - 1) or any(w in CHILDHOOD for w in p.lows)
+    # Several people may each ride a board ("a group of people with snowboards").
+    crowd = any(
+        p.tags[j] == "NNS" and supercategory_of(p, j, lex) == "person" for j in range(len(p))
+    )
     cands = []
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
             continue
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
-        if plural and {lex.group_heads[noun.group], sg} == _PAIRED_BOARDS:
+        if plural and {lex.group_heads[noun.group], sg} == _PAIRED_BOARDS and not crowd:
             continue  # one skier's skis are no snowboards: one rides one board
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
