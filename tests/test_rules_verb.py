@@ -216,17 +216,8 @@ def test_being_ridden_is_said_of_the_vehicle_that_rests(draws):
         ("An old man sitting on top of a horse.", {"standing", "lying", "laying"}),
         ("A woman sitting on a red motorcycle.", {"standing", "lying", "laying"}),
         ("A small child playing with some toys in a field.", {"grazing"}),  # only animals graze
-    ],
-)
-def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden):
-    for neg in draws(caption):
-        assert neg is None or neg.replacement not in forbidden, neg
-
-
-@pytest.mark.parametrize(
-    ("caption", "forbidden"),
-    [
-        # The independent reading (seed 41): near-synonyms, entailments and vague verbs.
+        # The independent reading (seed 41): near-synonyms, entailments and vague verbs;
+        # broken frames; verbs the rest of the sentence rules out.
         ("A man pouring a glass of wine at a bar.", {"serving", "selling"}),
         ("A young boy who is eating a banana.", {"serving", "selling"}),
         ("A bicycle parked in an empty parking lot.", {"moving"}),
@@ -241,9 +232,21 @@ def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden)
         ("A bear extends its long tongue while yawning", {"smiling"}),
         ("Three females impatiently waiting.", {"playing", "resting"}),
         ("A girl smiles while holding a baseball glove.", {"laughs"}),
+        # One plays a game or a guitar, uses a phone: not a screen, the sky or an event.
+        ("A cat is sitting and watching a computer screen.", {"playing", "using"}),
+        ("A large crowd of people watching the sky as something flies by", {"playing", "using"}),
+        ("A child watching an event and taking a picture with his cell phone.", {"playing"}),
+        # A bicycle or a motorcycle moves with a rider only ("being ridden" says so).
+        ("A motorcycle that is sitting on a brick floor.", {"traveling", "driving"}),
+        # Birds fly overhead: they do not walk or race there.
+        ("a number of birds flying over a body of water", {"jumping", "walking", "racing"}),
+        ("sea horses with birds flying in the sky", {"jumping", "walking", "racing"}),
+        # Asleep or posing, one does nothing else, and sleeps with nobody's laptop.
+        ("A man sitting on a bench reading a newspaper.", {"sleeping"}),
+        ("Two girls at a desk playing with a laptop.", {"sleeping"}),
     ],
 )
-def test_no_near_synonym_entailed_or_vague_verb(draws, caption, forbidden):
+def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden):
     for neg in draws(caption):
         assert neg is None or neg.replacement not in forbidden, neg
 
@@ -290,38 +293,6 @@ def test_no_verb_a_sibling_says_in_other_words(caption, sibling, forbidden):
 def test_a_verb_in_a_fixed_frame_stays(draws, caption, kept):
     for neg in draws(caption):
         assert neg is None or neg.original != kept, neg
-
-
-@pytest.mark.parametrize(
-    ("caption", "forbidden"),
-    [
-        # One plays a game or a guitar, uses a phone: not a screen, the sky or an event.
-        ("A cat is sitting and watching a computer screen.", {"playing", "using"}),
-        ("A large crowd of people watching the sky as something flies by", {"playing", "using"}),
-        ("A child watching an event and taking a picture with his cell phone.", {"playing"}),
-    ],
-)
-def test_a_verb_of_play_or_use_needs_its_object_seen(draws, caption, forbidden):
-    for neg in draws(caption):
-        assert neg is None or neg.replacement not in forbidden, neg
-
-
-@pytest.mark.parametrize(
-    ("caption", "forbidden"),
-    [
-        # A bicycle or a motorcycle moves with a rider only ("being ridden" says so).
-        ("A motorcycle that is sitting on a brick floor.", {"traveling", "driving"}),
-        # Birds fly overhead: they do not walk or race there.
-        ("a number of birds flying over a body of water", {"jumping", "walking", "racing"}),
-        ("sea horses with birds flying in the sky", {"jumping", "walking", "racing"}),
-        # Asleep or posing, one does nothing else, and sleeps with nobody's laptop.
-        ("A man sitting on a bench reading a newspaper.", {"sleeping"}),
-        ("Two girls at a desk playing with a laptop.", {"sleeping"}),
-    ],
-)
-def test_no_verb_the_rest_of_the_sentence_rules_out(draws, caption, forbidden):
-    for neg in draws(caption):
-        assert neg is None or neg.replacement not in forbidden, neg
 
 
 def test_people_sitting_may_sleep(draws):
