@@ -251,6 +251,10 @@ def _verbs(data: dict):
     for group in data["synonyms"]:
         for w in group:
             syn_sets.setdefault(w, set()).update(group)
+    # One way only: swinging a bat is holding it, so "swinging" ↛ "holding"; "holding" →
+    # "swinging" stays.
+    for first, *entailed in data.get("entails", ()):
+        syn_sets.setdefault(first, set()).update(entailed)
     verbs: dict[str, Verb] = {}
     groups: dict[str, tuple] = {}
     membership: dict[str, list[str]] = {}

@@ -102,7 +102,8 @@ def _same_group(original: str, replacement: str) -> bool:
             return True
     va, vb = lex.verbs.get(a), lex.verbs.get(b)
     if va and vb:
-        return any(v.forms[0] in w.synonyms for v, _ in va for w, _ in vb)
+        # The original's synonyms name what may not replace it ("entails" is one way).
+        return any(w.forms[0] in v.synonyms for v, _ in va for w, _ in vb)
     return False
 
 

@@ -177,3 +177,33 @@ def test_a_noun_parsed_as_a_modifier_is_not_replaced(draws):
     # noun of its own.
     assert not _of(draws("A cat drinking from a sink faucet that was left running."), "sink")
     assert _of(draws("A kitchen with a stainless steel fridge and granite counters."), "fridge")
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        # The independent reading (seed 41): a tram is a train; one skier's skis are no
+        # snowboards (one rides one board).
+        ("A red and black train is traveling down the tracks.", {"tram", "trams"}),
+        ("A person riding skis on top of a snow covered slope.", {"snowboards"}),
+        ("A man on skis with his dog.", {"snowboards"}),
+    ],
+)
+def test_no_near_synonym_or_unpaired_board(draws, caption, forbidden):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement.lower() not in forbidden, neg
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A dog looking at another dog on the television.",
+        "A man leaping up to catch a frisbee with another man running behind him.",
+    ],
+)
+def test_another_of_a_kind_keeps_its_kind(draws, caption):
+    # "a dog looking at another cat": "another" says the kind was named before.
+    negs = draws(caption)
+    assert any(n is not None for n in negs), negs
+    for neg in negs:
+        assert neg is None or not caption[: neg.start].lower().endswith(("another ", "other ")), neg

@@ -70,6 +70,12 @@ CHILDHOOD = frozenset(
 )
 
 
+# Words before a noun that say its kind was named before ("another dog", "other cows").
+_SAME_AGAIN = frozenset({"another", "other"})
+# Skis come in pairs, a snowboard alone: plural skis are never snowboards, nor the reverse.
+_PAIRED_BOARDS = frozenset({"ski", "snowboard"})
+
+
 def _nouns_in(p: Parse, ctx: RuleContext):
     """(start, end, Noun, plural) for each lexicon noun that heads its phrase and is no part
     of a compound it does not span whole ("bear" in "polar bear" is not replaced)."""
@@ -172,6 +178,8 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     genders = _gender(p, lex)
     slots = []
     for s, e, noun, plural in found:
+        if s > 0 and p.lows[s - 1] in _SAME_AGAIN:
+            continue  # "a dog looking at another dog" ↛ "another cat": one kind, said twice
         target = HYPERNYMS.get(lex.group_heads[noun.group])
         if target is not None:
             cands = _across(p, ctx, (s, e), target, plural, present)
@@ -221,12 +229,18 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
     known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
     childhood = _possessive(p, e - 1) or any(w in CHILDHOOD for w in p.lows)
+    # Several people may each ride a board ("a group of people with snowboards").
+    crowd = any(
+        p.tags[j] == "NNS" and supercategory_of(p, j, lex) == "person" for j in range(len(p))
+    )
     cands = []
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
             continue
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
+        if plural and {lex.group_heads[noun.group], sg} == _PAIRED_BOARDS and not crowd:
+            continue  # one skier's skis are no snowboards: one rides one board
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.

@@ -95,7 +95,7 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if _purpose(p, i) and "motion" not in lex.verb_membership.get(verb_key(p, i, lex), ()):
             continue  # "waiting to cross", "stopped to let people board": only a motion has
             # a purpose another motion serves too ("jumps to catch" → "runs to catch")
-        if _frame_of_its_own(p, i):
+        if _frame_of_its_own(p, i) or _stranded(p, i):
             continue
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
@@ -159,8 +159,10 @@ def _verb_candidates(
     groups = _groups(
         lex, v, transitive, obj_kind, supercategory_of(p, subj, lex), lifeless, setting
     )
-    # Asleep, one does nothing else: "a cat sits on a bench watching the ground" ↛ "sleeps".
-    busy = any(p.deps[j] in _ALSO and p.tags[j] == "VBG" for j in p.children(i))
+    # Asleep or posing, one does nothing else: "a cat sits on a bench watching the ground" ↛
+    # "sleeps", "a man sitting on a bench reading a newspaper" ↛ "sleeping", "people playing
+    # while throwing frisbees" ↛ "posing"; nor does one sleep with a laptop or a knife.
+    busy = _busy(p, i)
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
     scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
@@ -170,9 +172,7 @@ def _verb_candidates(
         k = 2
     out: dict[str, tuple] = {}
     for g, members in groups:
-        if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, lex, particle)):
-            continue
-        if g == "posture" and _on_a_mount(p, i, ctx):
+        if _group_ruled_out(p, i, ctx, g, v, subj, particle):
             continue
         for other in members:
             base = other.forms[0]
@@ -183,8 +183,8 @@ def _verb_candidates(
                 or (animal and base in lex.human_only)
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
-                or (busy and base == "sleep")
-                or base in ctx.siblings.verbs
+                or (busy and base in _STILL)
+                or _said_by_siblings(base, ctx)
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
                 # must say the new verb with the particle ("falling up" is no phrase).
@@ -204,6 +204,21 @@ def _verb_candidates(
     if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
         out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, particle) -> bool:
+    """Whether group `g` offers no verb at slot i whatever the verb: a gait for a thing, a
+    posture on a horse, a bicycle moving by itself, a bird walking where it flies."""
+    lifeless = not _animate(p, subj, ctx.lex)
+    if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, ctx.lex, particle)):
+        return True
+    if g == "posture" and _on_a_mount(p, i, ctx):
+        return True
+    if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
+        return True
+    # A bird flies overhead: not "walking overhead", "racing in the sky".
+    kind = supercategory_of(p, _members(p, subj, ctx.lex), ctx.lex) if subj is not None else None
+    return g == "motion" and v.forms[0] == "fly" and kind != "person"
 
 
 def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, scene):
@@ -251,7 +266,10 @@ def _plausible(ctx: RuleContext, feats: list, verb: str, among: tuple, transitiv
 
 def _fit_frame(p: Parse, i: int, ctx: RuleContext, g: str, feats, verb, among, transitive, scene):
     """(score, relation edit or None) of `verb` of group `g` at slot i, or (None, None)."""
-    seen = g not in _FRAME_SEEN or _frame_seen(ctx.stats, feats, verb)
+    if g in _RELATION_GROUPS:
+        seen = _frame_seen(ctx.stats, [f for f in feats if f[1][0] in _PLACES], verb)
+    else:
+        seen = g not in _FRAME_SEEN or _frame_seen(ctx.stats, feats, verb)
     score = _plausible(ctx, feats, verb, among, transitive, scene) if seen else None
     if score is not None or g not in _RELATION_GROUPS:
         return score, None
@@ -345,10 +363,14 @@ def _verb_score(
 _FRAME_SEEN = frozenset({"gait", "halt"})
 # Groups whose verbs must have been seen with the slot's object: one swings a bat, not a
 # drink; one throws a frisbee, not a chalkboard (what one holds is no sign of what one throws).
-_OBJECT_SEEN = frozenset({"handle"})
+# One plays a game or a video, not a screen, the clouds or an event ("watching …" ↛ "playing").
+_OBJECT_SEEN = frozenset({"handle", "play", "device"})
 # Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
-# "parked on the road"): a vehicle moves along a way and rests on it.
+# "parked on the road"): a vehicle moves along a way and rests on it; the corpus must say
+# the verb with each place it is at, on or in ("a truck driving on the grass", "a bus
+# traveling at a bus stop" are rare scenes).
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
+_PLACES = frozenset({"at", "on", "in", "edge", "middle", "top"})
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
@@ -359,6 +381,12 @@ _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 _ALSO = frozenset({"advcl", "xcomp", "conj"})
 # Particles of direction keep a verb of posture or motion literal: "sitting down".
 _DIRECTIONS = frozenset({"down", "up"})
+# Clauses of an object, and the verb forms that make them an action of the object.
+_CLAUSES = frozenset({"acl", "relcl", "ccomp"})
+_ACTIVE = frozenset({"VB", "VBG", "VBP", "VBZ"})
+# Verbs of one doing nothing else, and the dependencies of verbs that are no action.
+_STILL = frozenset({"sleep", "pose"})
+_MODIFIERS = frozenset({"amod", "compound", "aux", "auxpass", "nmod"})
 _BE_FINITE = frozenset({"is", "are", "was", "were", "'s", "'re"})
 _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", "'re"})
 
@@ -425,12 +453,72 @@ def _frame_of_its_own(p: Parse, i: int) -> bool:
     obj = p.child(i, ("dobj",))
     if obj is not None and p.child(obj, ("conj",)) is not None:
         return True
+    # What one watches do is a clause however parsed: "watching a couple cut a cake" ↛
+    # "playing a couple cut", "watching a man delivering a lecture" ↛ "holding a man …".
+    if obj is not None and (
+        any(p.deps[j] in _CLAUSES and p.tags[j] in _ACTIVE for j in p.children(obj))
+        or _bare_verb_after(p, obj)
+    ):
+        return True
     h = p.heads[i]
     if p.tags[h] == "JJ" and any(p.lows[j] == "to" for j in p.children(i)):
         return True
     return (
         p.deps[i] == "conj" and p.tags[h].startswith("VB") and _past(p.tags[h]) != _past(p.tags[i])
     )
+
+
+def _bare_verb_after(p: Parse, obj: int) -> bool:
+    """Whether the first verb after the object at `obj` is a bare infinitive, the object's
+    action ("watching another woman walk", "watches a boy on a skateboard go over a ramp")."""
+    j = next((j for j in range(obj + 1, len(p)) if p.tags[j].startswith("VB")), None)
+    if j is None or p.tags[j] != "VB" or p.deps[j] == "conj":
+        return False  # "eat pizzas and drink from pitchers": two actions of the subject
+    return p.tags[j - 1] not in ("TO", "MD")
+
+
+def _stranded(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs "on" or "by" with nothing after it: "looking on",
+    "walking by" are phrases of their own ("smiling on", "jumping by" are none)."""
+    return any(
+        p.deps[j] == "prep" and p.lows[j] in ("on", "by") and not p.children(j)
+        for j in p.children(i)
+    )
+
+
+def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
+    """Whether a sibling says `base` or a verb that `base` may not replace, a synonym or a
+    verb that entails it: "cars parked" ↛ "cars traveling" where a sibling says they drive
+    by, ↛ "holding a bat" where one swings it."""
+    return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in ctx.lex.verbs.get(s, ()))
+
+
+def _busy(p: Parse, i: int) -> bool:
+    """Whether the subject of the verb at i does something else meanwhile (another verb of
+    the caption, not a modifier) or does it with something ("playing with a laptop")."""
+    if any(p.lows[j] == "with" and p.deps[j] == "prep" for j in p.children(i)):
+        return True
+    return any(
+        j != i
+        and p.tags[j] in _ACTIVE | {"VBD"}
+        and p.deps[j] not in _MODIFIERS
+        and p.lows[j] not in _BE  # "there are people sitting on the benches"
+        for j in range(len(p))
+    )
+
+
+def _rider_moves_it(p: Parse, subj: int | None, ctx: RuleContext) -> bool:
+    """Whether the vehicle at `subj` moves only with a rider: the corpus rides it more often
+    than it drives or travels ("a bicycle moving by itself", "a motorcycle traveling on a
+    brick floor"); "being ridden" says its motion."""
+    if subj is None:
+        return False
+    s = _members(p, subj, ctx.lex)
+    if supercategory_of(p, s, ctx.lex) != "vehicle":
+        return False
+    key, stats = noun_key(p, s, ctx.lex), ctx.stats
+    own = stats.count("svo|s", (key,), "drive") + stats.count("svo|s", (key,), "travel")
+    return stats.count("svo|o", (key,), "ride") > own
 
 
 def _past(tag: str) -> bool:
