@@ -429,3 +429,26 @@ def test_near_and_a_side_of_it_never_replace_each_other():
         ),
         replacements=("next to",),
     )
+
+
+def test_what_its_support_carries_or_holds_is_never_beside_it():
+    # The independent reading: a clock next to a steeple, a pizza in front of a plate, people
+    # climbing next to skis, a man sitting next to a chair, an informal game next to a field.
+    assert_never(
+        (
+            "A church steeple that has a clock on it.",
+            "Red stop sign sitting on a pole in the middle of city street.",
+            "A very thick pizza is on a plate with one piece taken.",
+            "A hot dog and drink are on a white tray.",
+            "People climbing up the snowy mountain side on skis.",
+            "An old fashioned train riding on train tracks in a wooded area.",
+            "A man sitting on a chair with a cat and a laptop.",
+            "An informal baseball game is held in an open field.",
+            "A herd of cattle sitting and standing on a lush green field.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+    # What is in a place may be outside it; a cat may sit beside its bowl, a bear beside a chair.
+    assert_some("A giraffe standing in his enclosure at the zoo.", "outside")
+    assert_some("A cat is sitting in a small bowl on the table.", "next to")
+    assert_some("A teddy bear sits on a blue chair.", "next to")

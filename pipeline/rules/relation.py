@@ -373,6 +373,61 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
     return group == "in" and cls in ("furniture", "appliance")
 
 
+# What is on or in a support that is part of it or carries it, never beside it (the
+# independent reading: "a clock next to a steeple", "a pizza in front of a plate", "people
+# climbing next to skis", "sitting next to a chair", "an informal game next to a field").
+MOUNTED = frozenset(
+    "clock clocks sign signs sticker stickers picture pictures photo photos stamp graffiti"
+    " painting paintings poster posters logo logos writing letters words numbers decal decals"
+    " label labels banner banners plaque design designs print".split()
+)
+DISHES = frozenset("plate plates tray trays dish dishes platter bowl bowls pan pans napkin".split())
+GEAR = frozenset(
+    "ski skis snowboard skateboard surfboard board horseback skates bike bicycle motorcycle"
+    " motorbike scooter segway".split()
+)
+SEATS = frozenset("chair chairs couch sofa bench stool seat toilet lap saddle".split())
+AREAS = frozenset(
+    "grass hill hillside hills mountain mountainside slope slopes beach sand enclosure pen"
+    " lawn snow dirt mud lot area forest woods field fields court".split()
+)
+HAVING = frozenset({"has", "have", "had", "having"})
+SITTERS = frozenset("sit sits sitting sat seated lie lies lying lay laying lays".split())
+
+
+def _located_thing(p: Parse, head: int) -> int | None:
+    """What has the object ("a steeple that has a clock on it": the clock), `_located_noun`,
+    or where the parse finds none (a participle read as a noun or left without a subject:
+    "red stop sign sitting on a pole") the nearest noun before head."""
+    held = p.child(head, ("dobj",)) if p.lows[head] in HAVING else None
+    who = held if held is not None else _located_noun(p, head)
+    if who is not None and p.tags[who] in _OBJECT_TAGS and not p.lows[who].endswith("ing"):
+        return who
+    # A root before the participle is the noun the parse took for a verb ("sign" above).
+    nouns = (j for j in range(head - 1, -1, -1) if p.tags[j] in _OBJECT_TAGS or p.deps[j] == "ROOT")
+    return next(nouns, who)
+
+
+def _supported(p: Parse, s: int, obj: int, cls: str | None, lex: Lexicon) -> frozenset | None:
+    """The groups that may replace "on" or "in" at relation token s where what it locates is
+    carried by object obj or part of it, so that "next to", "in front of" or "behind" it
+    makes an odd scene; None where nothing is vetoed. A sign or a clock stays on its post or
+    wall, and what is in a place may only be outside it or far from it."""
+    head = p.heads[s]
+    who = _located_thing(p, head)
+    word, thing = p.lows[obj], p.lows[who] if who is not None else ""
+    if thing in MOUNTED:
+        return frozenset()
+    # A street or a track is a line one may stand beside; a field or a slope is an area.
+    place = supercategory_of(p, obj, lex) == "place" and word not in lex.surfaces
+    if place or word in AREAS:
+        return frozenset({"outside", "far"})
+    dish = word in DISHES and cls not in MOVABLE  # a cat may sit in a bowl, or beside it
+    if dish or word in GEAR or (cls == "person" and word in SEATS and p.lows[head] in SITTERS):
+        return frozenset({"under", "above", "outside", "far", "on", "in"})
+    return None
+
+
 def _placed_otherwise(stats: CorpusStats, o: str, lex: Lexicon, own: str) -> bool:
     """Whether the corpus places object o by a relation other than `own` and "at" ("in
     flight", "in amazement", "in a different language" are no places one is beside)."""
@@ -554,6 +609,10 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
         cls = _located_class(p, p.heads[s], lex)
+        thing = _located_thing(p, p.heads[s])
+        vehicle = vehicle or (
+            surface and entity_class(p, thing, lex) == "vehicle" if thing else False
+        )
         if _stays(p, s, rel.group, obj, cls, ctx):
             continue
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
@@ -562,8 +621,11 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
         fitted = "appliance" in (cls, supercategory_of(p, obj, lex))
         fitted = fitted and {cls, supercategory_of(p, obj, lex)} <= FITTED
+        kept = _supported(p, s, obj, cls, lex) if rel.group in ("on", "in") else None
         cands = []
         for group in rel.contrast:
+            if kept is not None and group not in kept:
+                continue
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
