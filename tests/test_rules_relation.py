@@ -452,3 +452,24 @@ def test_what_its_support_carries_or_holds_is_never_beside_it():
     assert_some("A giraffe standing in his enclosure at the zoo.", "outside")
     assert_some("A cat is sitting in a small bowl on the table.", "next to")
     assert_some("A teddy bear sits on a blue chair.", "next to")
+
+
+def test_no_vehicle_crosses_its_road_and_nothing_is_far_from_a_backdrop():
+    # The independent reading: "a double decker bus driving across the road" for "down" is
+    # odd, and "far from an ocean" is no caption of a visible scene.
+    assert_never(
+        (
+            "A double decker bus driving down the road.",
+            "A semi truck is driving down a street.",
+        ),
+        replacements=("across",),
+    )
+    assert_never(
+        (
+            "A man in a red jacket standing next to a river.",
+            "A cow stares as it stands next to a body of water.",
+            "A family of three elephants standing near a forest.",
+        ),
+        replacements=("far from",),
+    )
+    assert_some("A man walking down the street.", "across")

@@ -465,6 +465,10 @@ FIXTURES = frozenset("sign signs pole poles post posts hydrant meter lamp".split
 SHORES = WATERS | {"beach", "shore", "lifeguard"}
 
 
+GROVES = frozenset({"trees", "forest", "woods"})
+BACKDROPS = WATERS | SHORES | GROVES | {"body", "bodies", "mountains", "hills"}
+
+
 def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) -> list:
     """ "far from" where every other change of "near" is vetoed: the corpus hardly ever says
     it, so its statistics cannot speak; it is kept to what stands or moves outdoors beside
@@ -479,6 +483,8 @@ def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) 
         return []  # a sign, a hydrant, a meter, what is on the sidewalk stand by the road
     if p.lows[obj] in WATERS and sum(w in SHORES for w in p.lows) > 1:
         return []  # "flying around the waves near the ocean", "a beach by the ocean"
+    if p.lows[obj] in BACKDROPS:
+        return []  # what is far from an ocean or a forest shows neither: "far from an ocean"
     sc = supercategory_of(p, obj, lex)
     # Anything may stand far from a place; only what moves, far from a vehicle or an animal.
     if sc == "place" or p.lows[obj] in lex.surfaces or (cls in GOERS and sc in FAR_OBJECTS):
@@ -491,9 +497,6 @@ INDOOR_WORDS = frozenset({"inside", "indoors"})
 OUTDOOR_WORDS = frozenset(
     "grass sunny sun sky trees tree field street road beach snow park yard garden".split()
 )
-
-
-GROVES = frozenset({"trees", "forest", "woods"})
 
 
 def _middle_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext) -> list:
@@ -644,6 +647,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
+            if group == "across" and rel.group in ("down", "up") and cls == "vehicle":
+                continue  # "a bus driving across the road": a vehicle goes along its road
             if fitted and group in ("front", "behind"):
                 continue  # "a dishwasher behind an oven": appliances stand side by side
             if (surface and group not in lex.surfaces_keep and not onto) or (
