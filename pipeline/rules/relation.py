@@ -386,7 +386,7 @@ GEAR = frozenset(
     "ski skis snowboard skateboard surfboard board horseback skates bike bicycle motorcycle"
     " motorbike scooter segway".split()
 )
-SEATS = frozenset("chair chairs couch sofa bench stool seat toilet lap saddle".split())
+SAT_ON = frozenset("chair chairs couch sofa bench stool seat toilet lap saddle".split())
 AREAS = frozenset(
     "grass hill hillside hills mountain mountainside slope slopes beach sand enclosure pen"
     " lawn snow dirt mud lot area forest woods field fields court".split()
@@ -423,7 +423,7 @@ def _supported(p: Parse, s: int, obj: int, cls: str | None, lex: Lexicon) -> fro
     if place or word in AREAS:
         return frozenset({"outside", "far"})
     dish = word in DISHES and cls not in MOVABLE  # a cat may sit in a bowl, or beside it
-    if dish or word in GEAR or (cls == "person" and word in SEATS and p.lows[head] in SITTERS):
+    if dish or word in GEAR or (cls == "person" and word in SAT_ON and p.lows[head] in SITTERS):
         return frozenset({"under", "above", "outside", "far", "on", "in"})
     return None
 
