@@ -469,3 +469,15 @@ def test_no_vehicle_crosses_its_road_and_nothing_is_far_from_a_backdrop():
         replacements=("far from",),
     )
     assert_some("A man walking down the street.", "across")
+
+
+def test_an_engine_keeps_its_track_and_a_sticker_the_hydrant_it_was_put_onto():
+    assert_never(
+        (
+            "A yellow and red trains engine on its track.",
+            "A sticker has been placed onto a fire hydrant on a sidewalk.",
+            "A sheep being walked on a leash on a path.",
+            "Pizzas are cooking on the small grill outside.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )

@@ -193,6 +193,8 @@ VERB_PREPOSITIONS = frozenset(
     # hardly changed by "next to".
     | {(w, "on") for w in ("painted", "printed", "written", "drawn", "engraved", "etched")}
     | {(w, "against") for w in ("leaning", "leans", "leaned", "lean", "propped", "resting")}
+    # Cooked on a grill, walked on a leash: the thing does the cooking or the leading.
+    | {(w, "on") for w in ("cooking", "cooked", "cooks", "grilling", "grilled", "walked")}
 )
 # What a person or an animal may be put on: a seat, a board, a ground (not a motorcycle one
 # stands beside, nor a table).
@@ -379,7 +381,7 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
 MOUNTED = frozenset(
     "clock clocks sign signs sticker stickers picture pictures photo photos stamp graffiti"
     " painting paintings poster posters logo logos writing letters words numbers decal decals"
-    " label labels banner banners plaque design designs print".split()
+    " label labels banner banners plaque design designs print button buttons".split()
 )
 DISHES = frozenset("plate plates tray trays dish dishes platter bowl bowls pan pans napkin".split())
 GEAR = frozenset(
@@ -391,6 +393,7 @@ AREAS = frozenset(
     "grass hill hillside hills mountain mountainside slope slopes beach sand enclosure pen"
     " lawn snow dirt mud lot area forest woods field fields court".split()
 )
+CARRIAGES = frozenset("engine engines locomotive locomotives carriage carriages semi wagon".split())
 HAVING = frozenset({"has", "have", "had", "having"})
 SITTERS = frozenset("sit sits sitting sat seated lie lies lying lay laying lays".split())
 
@@ -613,6 +616,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         # a person does not.
         cls = _located_class(p, p.heads[s], lex)
         thing = _located_thing(p, p.heads[s])
+        # Engines and carriages the object lexicon does not know keep to their track too.
+        vehicle = vehicle or (surface and thing is not None and p.lows[thing] in CARRIAGES)
         vehicle = vehicle or (
             surface and entity_class(p, thing, lex) == "vehicle" if thing else False
         )
@@ -624,7 +629,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
         fitted = "appliance" in (cls, supercategory_of(p, obj, lex))
         fitted = fitted and {cls, supercategory_of(p, obj, lex)} <= FITTED
-        kept = _supported(p, s, obj, cls, lex) if rel.group in ("on", "in") else None
+        kept = _supported(p, s, obj, cls, lex) if rel.group in ("on", "in", "onto") else None
         cands = []
         for group in rel.contrast:
             if kept is not None and group not in kept:
