@@ -411,6 +411,18 @@ def _located_thing(p: Parse, head: int) -> int | None:
     return next(nouns, who)
 
 
+def _vehicle_located(p: Parse, head: int, lex: Lexicon) -> bool:
+    """Whether a relation headed by token head locates a vehicle or a board, which on its
+    surface is not beside it ("a train next to the tracks"); engines and carriages the
+    object lexicon does not know count too."""
+    if setting_of(p, agent_of(p, head), lex) in lex.vehicle_settings:
+        return True
+    thing = _located_thing(p, head)
+    if thing is None:
+        return False
+    return p.lows[thing] in CARRIAGES or entity_class(p, thing, lex) == "vehicle"
+
+
 def _supported(p: Parse, s: int, obj: int, cls: str | None, lex: Lexicon) -> frozenset | None:
     """The groups that may replace "on" or "in" at relation token s where what it locates is
     carried by object obj or part of it, so that "next to", "in front of" or "behind" it
@@ -609,18 +621,11 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if rel.group not in ("toward", "away") and _bound(p, s, obj, lex):
             continue
         surface = p.lows[obj] in lex.surfaces  # "a bus on a street" ↛ "in front of a street"
-        # A vehicle or board on its surface is not beside it: "a train next to the tracks".
-        vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
+        vehicle = surface and _vehicle_located(p, p.heads[s], lex)
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
         cls = _located_class(p, p.heads[s], lex)
-        thing = _located_thing(p, p.heads[s])
-        # Engines and carriages the object lexicon does not know keep to their track too.
-        vehicle = vehicle or (surface and thing is not None and p.lows[thing] in CARRIAGES)
-        vehicle = vehicle or (
-            surface and entity_class(p, thing, lex) == "vehicle" if thing else False
-        )
         if _stays(p, s, rel.group, obj, cls, ctx):
             continue
         feats = [("rel|ho", (h, o)), ("rel|h", (h,)), ("rel|o", (o,))]
