@@ -481,3 +481,16 @@ def test_an_engine_keeps_its_track_and_a_sticker_the_hydrant_it_was_put_onto():
         ),
         replacements=("next to", "in front of", "behind"),
     )
+
+
+def test_near_goes_on_or_under_only_where_the_corpus_says_so_of_the_pair():
+    # "near" leaves the height open: what stood beside a building is not parked under it.
+    assert_never(
+        (
+            "A motorcycle parked next to a white building.",
+            "A red bus driving down a street next to a tall building.",
+            "A white toilet sitting in a bathroom next to a sink.",
+        ),
+        replacements=("on", "under", "above"),
+    )
+    assert_some("A dog with a leash on is sitting next to a park bench.", "under")

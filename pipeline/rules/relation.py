@@ -450,6 +450,13 @@ def _placed_otherwise(stats: CorpusStats, o: str, lex: Lexicon, own: str) -> boo
     return any(c for g, c in slot.items() if g in lex.relation_say and g not in (own, "at"))
 
 
+def _stated(stats: CorpusStats, h: str, o: str, group: str) -> bool:
+    """Whether the corpus states relation `group` for this very (head, object) pair: "near"
+    leaves the height open, so putting a thing on or under what it stood beside needs that
+    evidence ("standing under a tree"), not the marginals ("parked under a building")."""
+    return stats.count("rel|ho", (h, o), group) >= OBSERVED_MIN
+
+
 def _relation_score(
     stats: CorpusStats, feats: list, group: str, verb_head: bool = False
 ) -> float | None:
@@ -657,6 +664,9 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
+            if rel.group == "near" and group in VERTICAL and not _stated(stats, h, o, group):
+                if not (onto and p.lows[obj] in lex.surfaces):
+                    continue  # "a motorcycle parked under a building", "a toilet on a sink"
             if group == "across" and rel.group in ("down", "up") and cls == "vehicle":
                 continue  # "a bus driving across the road": a vehicle goes along its road
             if fitted and group in ("front", "behind"):
