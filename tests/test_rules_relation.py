@@ -494,3 +494,15 @@ def test_near_goes_on_or_under_only_where_the_corpus_says_so_of_the_pair():
         replacements=("on", "under", "above"),
     )
     assert_some("A dog with a leash on is sitting next to a park bench.", "under")
+
+
+def test_who_rides_or_floats_on_the_water_is_not_beside_it():
+    assert_never(
+        (
+            "A person on a boogie board in the water.",
+            "Children are sitting on the side of the boat in the water.",
+        ),
+        replacements=("next to",),
+    )
+    # Who holds a board may stand beside the water.
+    assert_some("Surfers holding boards standing in water at ocean.", "next to")

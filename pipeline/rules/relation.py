@@ -394,6 +394,12 @@ AREAS = frozenset(
     " lawn snow dirt mud lot area forest woods field fields court".split()
 )
 CARRIAGES = frozenset("engine engines locomotive locomotives carriage carriages semi wagon".split())
+# Where one of these is in the caption, what is in or on the water floats or rides there.
+AFLOAT = frozenset(
+    "boat boats board boards boogie surf surfing surfer surfers surfboard surfboards kayak"
+    " kayaks canoe canoes raft paddle paddling rides riding".split()
+)
+CARRYING = frozenset("holding holds carrying carries carry hold".split())
 HAVING = frozenset({"has", "have", "had", "having"})
 SITTERS = frozenset("sit sits sitting sat seated lie lies lying lay laying lays".split())
 
@@ -431,7 +437,9 @@ def _supported(p: Parse, s: int, obj: int, cls: str | None, lex: Lexicon) -> fro
     head = p.heads[s]
     who = _located_thing(p, head)
     word, thing = p.lows[obj], p.lows[who] if who is not None else ""
-    if thing in MOUNTED:
+    # "a person on a boogie board next to the water"; who holds a board may stand beside it.
+    afloat = not AFLOAT.isdisjoint(p.lows) and CARRYING.isdisjoint(p.lows)
+    if thing in MOUNTED or (word in WATERS and afloat):
         return frozenset()
     # A street or a track is a line one may stand beside; a field or a slope is an area.
     place = supercategory_of(p, obj, lex) == "place" and word not in lex.surfaces
