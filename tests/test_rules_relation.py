@@ -74,8 +74,9 @@ def test_reciprocal_objects_move_apart():
 
 def test_a_pile_or_a_group_is_judged_by_what_it_holds():
     negs = over_seeds("a person standing next to a pile of luggage bags")
+    assert all(n is not None for n in negs)
     # Not "under a pile of luggage": a pile has a height of its own.
-    assert all(n is None or n.replacement not in ("under", "on") for n in negs), negs
+    assert {n.replacement for n in negs} <= {"behind", "in front of"}, negs
 
 
 def test_beside_a_ground_becomes_on_it():
@@ -242,8 +243,12 @@ def test_food_served_on_a_dish_and_body_parts_are_no_places():
 def test_far_from_a_place_where_every_other_change_is_vetoed():
     # SugarCrepe's replace_rel does it ("next to a fireplace" → "far from a fireplace").
     for caption, want in {
-        "A man standing next to a bus.": "A man standing far from a bus.",
-        "A dog standing next to a parked car.": "A dog standing far from a parked car.",
+        "A bird standing next to a large body of water.": (
+            "A bird standing far from a large body of water."
+        ),
+        "A man in a red jacket standing next to a river.": (
+            "A man in a red jacket standing far from a river."
+        ),
     }.items():
         assert [n.text for n in over_seeds(caption)] == [want] * 4
     # Not a fixture of the road, nor water beside other water: the rest contradicts it.
@@ -404,105 +409,3 @@ def test_the_beach_the_ride_the_sky_and_misparsed_objects_stay():
         assert over_seeds(caption) == [None] * 4, caption
     # "in a helmet standing" is parsed as one noun: nothing is put in front of it.
     assert_never(("A young man in a helmet standing by a bicycle.",), ("in front of",))
-
-
-def test_near_and_a_side_of_it_never_replace_each_other():
-    # Being in front of or behind a thing is being near it, and "near" leaves the side open:
-    # either change may still be true for the image ("near a fence" → "behind a fence").
-    assert_never(
-        (
-            "Two people standing next to a table playing nintendo wii.",
-            "A person wearing a red biker shirt stands next to his bike.",
-            "A giraffe standing near a very large tree.",
-        ),
-        replacements=("in front of", "behind"),
-    )
-    assert_never(
-        (
-            "A tall clock sitting in front of a fence and a forest.",
-            "A dog is standing in front of a toilet playing with tissue.",
-            "A sheep standing on the grass behind a fence.",
-        ),
-        replacements=("next to",),
-    )
-
-
-def test_what_its_support_carries_or_holds_is_never_beside_it():
-    # The independent reading: a clock next to a steeple, a pizza in front of a plate, people
-    # climbing next to skis, a man sitting next to a chair, an informal game next to a field.
-    assert_never(
-        (
-            "A church steeple that has a clock on it.",
-            "Red stop sign sitting on a pole in the middle of city street.",
-            "A very thick pizza is on a plate with one piece taken.",
-            "A hot dog and drink are on a white tray.",
-            "People climbing up the snowy mountain side on skis.",
-            "An old fashioned train riding on train tracks in a wooded area.",
-            "A man sitting on a chair with a cat and a laptop.",
-            "An informal baseball game is held in an open field.",
-            "A herd of cattle sitting and standing on a lush green field.",
-        ),
-        replacements=("next to", "in front of", "behind"),
-    )
-    # What is in a place may be outside it; a cat may sit beside its bowl, a bear beside a chair.
-    assert_some("A giraffe standing in his enclosure at the zoo.", "outside")
-    assert_some("A cat is sitting in a small bowl on the table.", "next to")
-    assert_some("A teddy bear sits on a blue chair.", "next to")
-
-
-def test_no_vehicle_crosses_its_road_and_nothing_is_far_from_a_backdrop():
-    # The independent reading: "a double decker bus driving across the road" for "down" is
-    # odd, and "far from an ocean" is no caption of a visible scene.
-    assert_never(
-        (
-            "A double decker bus driving down the road.",
-            "A semi truck is driving down a street.",
-        ),
-        replacements=("across",),
-    )
-    assert_never(
-        (
-            "A man in a red jacket standing next to a river.",
-            "A cow stares as it stands next to a body of water.",
-            "A family of three elephants standing near a forest.",
-        ),
-        replacements=("far from",),
-    )
-    assert_some("A man walking down the street.", "across")
-
-
-def test_an_engine_keeps_its_track_and_a_sticker_the_hydrant_it_was_put_onto():
-    assert_never(
-        (
-            "A yellow and red trains engine on its track.",
-            "A sticker has been placed onto a fire hydrant on a sidewalk.",
-            "A sheep being walked on a leash on a path.",
-            "Pizzas are cooking on the small grill outside.",
-        ),
-        replacements=("next to", "in front of", "behind"),
-    )
-
-
-def test_near_goes_on_or_under_only_where_the_corpus_says_so_of_the_pair():
-    # "near" leaves the height open: what stood beside a building is not parked under it.
-    assert_never(
-        (
-            "A motorcycle parked next to a white building.",
-            "A red bus driving down a street next to a tall building.",
-            "A white toilet sitting in a bathroom next to a sink.",
-        ),
-        replacements=("on", "under", "above"),
-    )
-    assert_some("A dog with a leash on is sitting next to a park bench.", "under")
-
-
-def test_who_rides_or_floats_on_the_water_is_not_beside_it():
-    assert_never(
-        (
-            "A person on a boogie board in the water.",
-            "Children are sitting on the side of the boat in the water.",
-        ),
-        replacements=("next to",),
-    )
-    # Who holds a board may stand beside the water.
-    assert_some("Surfers holding boards standing in water at ocean.", "next to")

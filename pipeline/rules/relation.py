@@ -193,8 +193,6 @@ VERB_PREPOSITIONS = frozenset(
     # hardly changed by "next to".
     | {(w, "on") for w in ("painted", "printed", "written", "drawn", "engraved", "etched")}
     | {(w, "against") for w in ("leaning", "leans", "leaned", "lean", "propped", "resting")}
-    # Cooked on a grill, walked on a leash: the thing does the cooking or the leading.
-    | {(w, "on") for w in ("cooking", "cooked", "cooks", "grilling", "grilled", "walked")}
 )
 # What a person or an animal may be put on: a seat, a board, a ground (not a motorcycle one
 # stands beside, nor a table).
@@ -375,94 +373,11 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
     return group == "in" and cls in ("furniture", "appliance")
 
 
-# What is on or in a support that is part of it or carries it, never beside it (the
-# independent reading: "a clock next to a steeple", "a pizza in front of a plate", "people
-# climbing next to skis", "sitting next to a chair", "an informal game next to a field").
-MOUNTED = frozenset(
-    "clock clocks sign signs sticker stickers picture pictures photo photos stamp graffiti"
-    " painting paintings poster posters logo logos writing letters words numbers decal decals"
-    " label labels banner banners plaque design designs print button buttons".split()
-)
-DISHES = frozenset("plate plates tray trays dish dishes platter bowl bowls pan pans napkin".split())
-GEAR = frozenset(
-    "ski skis snowboard skateboard surfboard board horseback skates bike bicycle motorcycle"
-    " motorbike scooter segway".split()
-)
-SAT_ON = frozenset("chair chairs couch sofa bench stool seat toilet lap saddle".split())
-AREAS = frozenset(
-    "grass hill hillside hills mountain mountainside slope slopes beach sand enclosure pen"
-    " lawn snow dirt mud lot area forest woods field fields court".split()
-)
-CARRIAGES = frozenset("engine engines locomotive locomotives carriage carriages semi wagon".split())
-# Where one of these is in the caption, what is in or on the water floats or rides there.
-AFLOAT = frozenset(
-    "boat boats board boards boogie surf surfing surfer surfers surfboard surfboards kayak"
-    " kayaks canoe canoes raft paddle paddling rides riding".split()
-)
-CARRYING = frozenset("holding holds carrying carries carry hold".split())
-HAVING = frozenset({"has", "have", "had", "having"})
-SITTERS = frozenset("sit sits sitting sat seated lie lies lying lay laying lays".split())
-
-
-def _located_thing(p: Parse, head: int) -> int | None:
-    """What has the object ("a steeple that has a clock on it": the clock), `_located_noun`,
-    or where the parse finds none (a participle read as a noun or left without a subject:
-    "red stop sign sitting on a pole") the nearest noun before head."""
-    held = p.child(head, ("dobj",)) if p.lows[head] in HAVING else None
-    who = held if held is not None else _located_noun(p, head)
-    if who is not None and p.tags[who] in _OBJECT_TAGS and not p.lows[who].endswith("ing"):
-        return who
-    # A root before the participle is the noun the parse took for a verb ("sign" above).
-    nouns = (j for j in range(head - 1, -1, -1) if p.tags[j] in _OBJECT_TAGS or p.deps[j] == "ROOT")
-    return next(nouns, who)
-
-
-def _vehicle_located(p: Parse, head: int, lex: Lexicon) -> bool:
-    """Whether a relation headed by token head locates a vehicle or a board, which on its
-    surface is not beside it ("a train next to the tracks"); engines and carriages the
-    object lexicon does not know count too."""
-    if setting_of(p, agent_of(p, head), lex) in lex.vehicle_settings:
-        return True
-    thing = _located_thing(p, head)
-    if thing is None:
-        return False
-    return p.lows[thing] in CARRIAGES or entity_class(p, thing, lex) == "vehicle"
-
-
-def _supported(p: Parse, s: int, obj: int, cls: str | None, lex: Lexicon) -> frozenset | None:
-    """The groups that may replace "on" or "in" at relation token s where what it locates is
-    carried by object obj or part of it, so that "next to", "in front of" or "behind" it
-    makes an odd scene; None where nothing is vetoed. A sign or a clock stays on its post or
-    wall, and what is in a place may only be outside it or far from it."""
-    head = p.heads[s]
-    who = _located_thing(p, head)
-    word, thing = p.lows[obj], p.lows[who] if who is not None else ""
-    # "a person on a boogie board next to the water"; who holds a board may stand beside it.
-    afloat = not AFLOAT.isdisjoint(p.lows) and CARRYING.isdisjoint(p.lows)
-    if thing in MOUNTED or (word in WATERS and afloat):
-        return frozenset()
-    # A street or a track is a line one may stand beside; a field or a slope is an area.
-    place = supercategory_of(p, obj, lex) == "place" and word not in lex.surfaces
-    if place or word in AREAS:
-        return frozenset({"outside", "far"})
-    dish = word in DISHES and cls not in MOVABLE  # a cat may sit in a bowl, or beside it
-    if dish or word in GEAR or (cls == "person" and word in SAT_ON and p.lows[head] in SITTERS):
-        return frozenset({"under", "above", "outside", "far", "on", "in"})
-    return None
-
-
 def _placed_otherwise(stats: CorpusStats, o: str, lex: Lexicon, own: str) -> bool:
     """Whether the corpus places object o by a relation other than `own` and "at" ("in
     flight", "in amazement", "in a different language" are no places one is beside)."""
     slot = stats.index["rel|o"].get((o,)) or {}
     return any(c for g, c in slot.items() if g in lex.relation_say and g not in (own, "at"))
-
-
-def _stated(stats: CorpusStats, h: str, o: str, group: str) -> bool:
-    """Whether the corpus states relation `group` for this very (head, object) pair: "near"
-    leaves the height open, so putting a thing on or under what it stood beside needs that
-    evidence ("standing under a tree"), not the marginals ("parked under a building")."""
-    return stats.count("rel|ho", (h, o), group) >= OBSERVED_MIN
 
 
 def _relation_score(
@@ -495,10 +410,6 @@ FIXTURES = frozenset("sign signs pole poles post posts hydrant meter lamp".split
 SHORES = WATERS | {"beach", "shore", "lifeguard"}
 
 
-GROVES = frozenset({"trees", "forest", "woods"})
-BACKDROPS = WATERS | SHORES | GROVES | {"body", "bodies", "mountains", "hills"}
-
-
 def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) -> list:
     """ "far from" where every other change of "near" is vetoed: the corpus hardly ever says
     it, so its statistics cannot speak; it is kept to what stands or moves outdoors beside
@@ -513,8 +424,6 @@ def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) 
         return []  # a sign, a hydrant, a meter, what is on the sidewalk stand by the road
     if p.lows[obj] in WATERS and sum(w in SHORES for w in p.lows) > 1:
         return []  # "flying around the waves near the ocean", "a beach by the ocean"
-    if p.lows[obj] in BACKDROPS:
-        return []  # what is far from an ocean or a forest shows neither: "far from an ocean"
     sc = supercategory_of(p, obj, lex)
     # Anything may stand far from a place; only what moves, far from a vehicle or an animal.
     if sc == "place" or p.lows[obj] in lex.surfaces or (cls in GOERS and sc in FAR_OBJECTS):
@@ -527,6 +436,9 @@ INDOOR_WORDS = frozenset({"inside", "indoors"})
 OUTDOOR_WORDS = frozenset(
     "grass sunny sun sky trees tree field street road beach snow park yard garden".split()
 )
+
+
+GROVES = frozenset({"trees", "forest", "woods"})
 
 
 def _middle_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext) -> list:
@@ -636,7 +548,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if rel.group not in ("toward", "away") and _bound(p, s, obj, lex):
             continue
         surface = p.lows[obj] in lex.surfaces  # "a bus on a street" ↛ "in front of a street"
-        vehicle = surface and _vehicle_located(p, p.heads[s], lex)
+        # A vehicle or board on its surface is not beside it: "a train next to the tracks".
+        vehicle = surface and setting_of(p, agent_of(p, p.heads[s]), lex) in lex.vehicle_settings
         h, o = head_key(p, p.heads[s], lex), noun_key(p, obj, lex)
         # For up and down the class of what is located speaks too: a cat sits under a bench,
         # a person does not.
@@ -649,11 +562,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
         fitted = "appliance" in (cls, supercategory_of(p, obj, lex))
         fitted = fitted and {cls, supercategory_of(p, obj, lex)} <= FITTED
-        kept = _supported(p, s, obj, cls, lex) if rel.group in ("on", "in", "onto") else None
         cands = []
         for group in rel.contrast:
-            if kept is not None and group not in kept:
-                continue
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
                 continue
@@ -672,11 +582,6 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
-            if rel.group == "near" and group in VERTICAL and not _stated(stats, h, o, group):
-                if not (onto and p.lows[obj] in lex.surfaces):
-                    continue  # "a motorcycle parked under a building", "a toilet on a sink"
-            if group == "across" and rel.group in ("down", "up") and cls == "vehicle":
-                continue  # "a bus driving across the road": a vehicle goes along its road
             if fitted and group in ("front", "behind"):
                 continue  # "a dishwasher behind an oven": appliances stand side by side
             if (surface and group not in lex.surfaces_keep and not onto) or (
