@@ -148,18 +148,12 @@ FIXED_SEEN = 5
 def _stated(ctx: RuleContext, word: str, noun: str) -> bool:
     """Whether another caption of the image says `word`, or a synonym of it, of `noun`."""
     at = ctx.lex.attributes.get(word)
-    return any(
-        n == noun
-        and (
-            w == word
-            or (
-                at is not None
-                and (o := ctx.lex.attributes.get(w)) is not None
-                and o.group == at.group
-            )
-        )
-        for w, n in ctx.siblings.amod
-    )
+    group = at.group if at is not None else None
+    for w, n in ctx.siblings.amod:
+        other = ctx.lex.attributes.get(w)
+        if n == noun and (w == word or (other is not None and other.group == group)):
+            return True
+    return False
 
 
 def _colour_fits(ctx: RuleContext, word: str, noun: str) -> bool:
