@@ -581,12 +581,58 @@ _ODD_SIZES = frozenset("miniature oversized massive enormous".split())
 _PERSON_SIZES = frozenset("big large small little tall short".split())
 
 
-def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
-    """Whether word r may replace attribute `old` (word, Attribute) of noun token `noun`:
-    not a near colour, not an odd size (of a person only a plain one)."""
-    low, attr = old
-    if frozenset((low, r)) in _NEAR_COLOURS or r in _ODD_SIZES:
+# Nouns of a grown-up of no stated age (group heads): "a young man" → "an old man", not
+# "an elderly boy"; a sex goes only on a person noun of no sex of its own ("a male skier").
+_GROWN_UPS = frozenset({"man", "woman", "person", "couple", "adult"})
+_SEXES = frozenset({"male", "female"})
+
+
+def _sporting(p: Parse, lex: Lexicon) -> bool:
+    """Whether the caption names a sport's gear or does it ("a skateboard", "skateboarding")."""
+    for j, low in enumerate(p.lows):
+        if supercategory_of(p, j, lex) == "sports":
+            return True
+        n = lex.nouns.get((low[:-3],)) if low.endswith("ing") else None
+        if n is not None and n.supercategory == "sports":
+            return True
+    return False
+
+
+def _person_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> bool:
+    """Whether age or sex word r may describe the noun at token `noun`, and is not said of
+    anyone by another caption ("an elderly woman", "a woman" for "a female skier"); the
+    caption's pronouns keep their sex ("a male snowboarder ... his board")."""
+    lex = ctx.lex
+    if noun is None or entity_class(p, noun, lex) != "person":
         return False
+    group = lex.attributes[r].group
+    if any(
+        (a := lex.attributes.get(w)) is not None and a.group == group for w, _ in ctx.siblings.amod
+    ):
+        return False
+    if r in _SEXES:
+        # The caption's other words keep the old sex ("his board"); a sibling's "woman"
+        # makes "a female skier" true.
+        new, old = (lex.female, lex.male) if r == "female" else (lex.male, lex.female)
+        rest = p.lows[:i] + p.lows[i + 1 :]
+        return (
+            p.lows[noun] not in new | old
+            and old.isdisjoint(rest)
+            and ctx.siblings.nouns.isdisjoint(new)
+        )
+    # An old man on a skateboard or a surfboard reads as an oddity, not a scene.
+    return noun_key(p, noun, lex) in _GROWN_UPS and not _sporting(p, lex)
+
+
+def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
+    """Whether word r may replace attribute `old` (token, Attribute) of noun token `noun`:
+    not a near colour, not an odd size (of a person only a plain one), an age or a sex only
+    of a person (`_person_fits`)."""
+    i, attr = old
+    if frozenset((p.lows[i], r)) in _NEAR_COLOURS or r in _ODD_SIZES:
+        return False
+    if attr.kind == "person":
+        return _person_fits(p, ctx, i, r, noun)
     if attr.kind == "size" and noun is not None and entity_class(p, noun, ctx.lex) == "person":
         return r in _PERSON_SIZES
     return True
@@ -615,7 +661,7 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         for r in attr.replacements:
             if p.has(r) or (n is not None and _stated(ctx, r, n)):
                 continue
-            if not _replacement_fits(p, ctx, (low, attr), r, noun):
+            if not _replacement_fits(p, ctx, (i, attr), r, noun):
                 continue
             if n is not None:
                 score = stats.score([("amod|n", (n,))], r)
