@@ -638,12 +638,27 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
     return True
 
 
+_PAIR = (("black", "and", "white"), ("black", "&", "white"))
+
+
+def _literal_pair(p: Parse, i: int, lex: Lexicon) -> bool:
+    """Whether token i is a colour of "black and white" said of a thing of the object
+    lexicon ("a black and white cat" → "a brown and white cat"): the idiom is a picture's
+    ("a black and white photo"), not an animal's or a bus's."""
+    for start in (i, i - 2):
+        if start >= 0 and tuple(p.lows[start : start + 3]) in _PAIR and i != start + 1:
+            noun = _attribute_noun(p, start)
+            return noun is not None and noun > start + 2 and _is_object(p, noun, lex)
+    return False
+
+
 def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     frozen = frozen_tokens(p, lex)
     slots = []
     for i, low in enumerate(p.lows):
-        if frozen[i] or (i + 1 < len(p) and is_compound(p, i, i + 1, ctx)):
+        literal = frozen[i] and _literal_pair(p, i, lex)
+        if not literal and (frozen[i] or (i + 1 < len(p) and is_compound(p, i, i + 1, ctx))):
             continue  # "hot dog", "black and white photo", "polar bear"
         attr = lex.attributes.get(low)
         if attr is None:
