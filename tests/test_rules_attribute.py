@@ -302,3 +302,21 @@ def test_an_age_or_a_sex_only_where_it_is_plausible_and_false(caption, siblings)
     words = {"old", "elderly", "young", "female", "male", "older", "younger"}
     changed = {w for t in texts for w in t.lower().split()} - set(caption.lower().split())
     assert not changed & words, texts
+
+
+@pytest.mark.parametrize(
+    "caption, want",
+    [
+        ("A black and white cat laying on the hood of a car.", "and white cat"),
+        ("A dog looking up with its mouth open.", "mouth closed"),
+        ("An older woman preparing cookies at a table.", "younger woman"),
+    ],
+)
+def test_joined_colours_of_a_thing_states_after_their_noun_and_comparatives_change(caption, want):
+    texts = _attribute_texts(caption)
+    assert texts and all(want in t and t != caption for t in texts), texts
+
+
+def test_black_and_white_stays_whole_for_a_picture():
+    for caption in ("A black and white photo of a dog.", "a black and white photo of a train"):
+        assert all("black and white" in t for t in _attribute_texts(caption)), caption
