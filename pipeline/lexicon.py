@@ -50,7 +50,7 @@ class LexiconError(ValueError):
 
 @dataclass(frozen=True)
 class Attribute:
-    kind: str  # colour | material | shape | size | state
+    kind: str  # colour | material | shape | size | state | age | sex
     group: int  # synonym group id (unique across kinds)
     replacements: tuple[str, ...]  # words of the same kind, outside the group
 
@@ -151,7 +151,7 @@ def _attributes(data: dict) -> tuple[dict[str, Attribute], frozenset[str]]:
             for w in group:
                 table.setdefault(w, Attribute(kind, gid, others))
             gid += 1
-    for kind in ("size", "state"):
+    for kind in ("size", "state", "age", "sex"):
         for low, high in data[kind]:
             for pole, opposite in ((low, high), (high, low)):
                 for w in pole:

@@ -257,3 +257,66 @@ def test_attribute_replacements_are_no_near_colour_nor_odd_size(caption, never):
         if neg is not None:
             texts.add(neg.text)
     assert not any(w in t for t in texts for w in never), texts
+
+
+def _attribute_texts(caption, siblings=(), seeds=range(6)):
+    """The attribute negatives of a caption over a few seeds (the draw is seeded)."""
+    texts = set()
+    for seed in seeds:
+        neg = NegativeGenerator(types=("attribute",), seed=seed).generate_one(
+            caption, list(siblings)
+        )[0]
+        if neg is not None:
+            texts.add(neg.text)
+    return texts
+
+
+@pytest.mark.parametrize(
+    "caption, want",
+    [
+        ("A young man walking across a street at a crosswalk.", ("old", "elderly")),
+        ("An elderly woman sits on a bench with a crowd behind her.", ("young",)),
+        ("A male tennis player reaching up to hit the ball.", ("female",)),
+        ("A female tennis player stands on the court.", ("male",)),
+    ],
+)
+def test_the_age_or_sex_of_a_person_changes(caption, want):
+    texts = _attribute_texts(caption)
+    assert texts and all(any(w in t.lower().split() for w in want) for t in texts), texts
+
+
+@pytest.mark.parametrize(
+    "caption, siblings",
+    [
+        ("A young boy eating a banana at a table.", ()),  # "an elderly boy"
+        ("An old building next to a street.", ()),  # "a young building"
+        ("A young man riding a skateboard down a rail.", ()),  # an oddity, not a scene
+        ("A young man skateboarding at a public park.", ()),
+        ("A male snowboarder sits with his board on a hill.", ()),  # "a female ... his"
+        ("A male tennis player hits the ball.", ("A woman swings a racket.",)),  # true
+        ("A young woman looking at her phone.", ("An old woman with a phone.",)),
+    ],
+)
+def test_an_age_or_a_sex_only_where_it_is_plausible_and_false(caption, siblings):
+    texts = _attribute_texts(caption, siblings)
+    words = {"old", "elderly", "young", "female", "male", "older", "younger"}
+    changed = {w for t in texts for w in t.lower().split()} - set(caption.lower().split())
+    assert not changed & words, texts
+
+
+@pytest.mark.parametrize(
+    "caption, want",
+    [
+        ("A black and white cat laying on the hood of a car.", "and white cat"),
+        ("A dog looking up with its mouth open.", "mouth closed"),
+        ("An older woman preparing cookies at a table.", "younger woman"),
+    ],
+)
+def test_joined_colours_of_a_thing_states_after_their_noun_and_comparatives_change(caption, want):
+    texts = _attribute_texts(caption)
+    assert texts and all(want in t and t != caption for t in texts), texts
+
+
+def test_black_and_white_stays_whole_for_a_picture():
+    for caption in ("A black and white photo of a dog.", "a black and white photo of a train"):
+        assert all("black and white" in t for t in _attribute_texts(caption)), caption

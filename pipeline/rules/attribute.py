@@ -532,6 +532,17 @@ def _attribute_noun(p: Parse, i: int) -> int | None:
     return None
 
 
+def _with_state(p: Parse, i: int, kind: str) -> int | None:
+    """The noun of "with its mouth open", "with the stall door open": a state after its noun
+    in a with-phrase, which the parser reads in many ways (a root, an adverb); else None."""
+    if kind != "state" or i < 2 or p.tags[i - 1] not in NOUN_TAGS:
+        return None
+    j = i - 2
+    while j > 0 and (p.tags[j] in NOUN_TAGS or p.deps[j] in ("det", "poss")) and i - j < 5:
+        j -= 1
+    return i - 1 if p.lows[j] == "with" else None
+
+
 def _attribute_ok(p: Parse, i: int, kind: str, lex: Lexicon) -> bool:
     low, tag, dep = p.lows[i], p.tags[i], p.deps[i]
     if kind == "colour":
@@ -541,7 +552,11 @@ def _attribute_ok(p: Parse, i: int, kind: str, lex: Lexicon) -> bool:
         )
     if kind in ("material", "shape"):
         return (tag == "JJ" and dep in _PREDICATE_DEPS) or dep in ("amod", "compound")
-    return (tag == "JJ" or (kind == "state" and tag == "VBN")) and dep in _PREDICATE_DEPS
+    # "older" and "younger" are comparatives (JJR).
+    adjective = (
+        tag == "JJ" or (kind == "state" and tag == "VBN") or (kind == "age" and tag == "JJR")
+    )
+    return adjective and dep in _PREDICATE_DEPS
 
 
 def _number_slot(p: Parse, i: int, ctx: RuleContext):
@@ -581,15 +596,86 @@ _ODD_SIZES = frozenset("miniature oversized massive enormous".split())
 _PERSON_SIZES = frozenset("big large small little tall short".split())
 
 
-def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
-    """Whether word r may replace attribute `old` (word, Attribute) of noun token `noun`:
-    not a near colour, not an odd size (of a person only a plain one)."""
-    low, attr = old
-    if frozenset((low, r)) in _NEAR_COLOURS or r in _ODD_SIZES:
+# Nouns of a grown-up of no stated age (group heads): "a young man" → "an old man", not
+# "an elderly boy"; a sex goes only on a person noun of no sex of its own ("a male skier").
+_GROWN_UPS = frozenset({"man", "woman", "person", "couple", "adult"})
+_SPANS = frozenset("year years month months week weeks day days".split())
+
+
+def _sporting(p: Parse, lex: Lexicon) -> bool:
+    """Whether the caption names a sport's gear or does it ("a skateboard", "skateboarding")."""
+    for j, low in enumerate(p.lows):
+        if supercategory_of(p, j, lex) == "sports":
+            return True
+        n = lex.nouns.get((low[:-3],)) if low.endswith("ing") else None
+        if n is not None and n.supercategory == "sports":
+            return True
+    return False
+
+
+def _said_of_anyone(ctx: RuleContext, r: str) -> bool:
+    """Whether another caption gives anything word r or one of its group ("an old woman")."""
+    group = ctx.lex.attributes[r].group
+    return any(
+        (a := ctx.lex.attributes.get(w)) is not None and a.group == group
+        for w, _ in ctx.siblings.amod
+    )
+
+
+def _sex_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> bool:
+    """Whether sex word r may replace token i of a person noun of no sex of its own ("a male
+    skier" → "a female skier"): the caption's other words keep the old sex ("his board"),
+    and no other caption names a person of the new one ("a woman")."""
+    lex = ctx.lex
+    if noun is None or entity_class(p, noun, lex) != "person" or _said_of_anyone(ctx, r):
         return False
+    new, old = (lex.female, lex.male) if r == "female" else (lex.male, lex.female)
+    rest = p.lows[:i] + p.lows[i + 1 :]
+    return (
+        p.lows[noun] not in new | old
+        and old.isdisjoint(rest)
+        and ctx.siblings.nouns.isdisjoint(new)
+    )
+
+
+def _age_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> bool:
+    """Whether age word r may replace token i: only of a grown-up of no stated age ("a young
+    man" → "an elderly man", not "an elderly boy", "a young building"), not on a skateboard
+    (an oddity, not a scene), never in a span ("a 30 year old man") nor where another
+    caption says it of anyone."""
+    lex = ctx.lex
+    if noun is None or (i > 0 and p.lows[i - 1] in _SPANS) or _said_of_anyone(ctx, r):
+        return False
+    grown = entity_class(p, noun, lex) == "person" and noun_key(p, noun, lex) in _GROWN_UPS
+    return grown and not _sporting(p, lex)
+
+
+def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
+    """Whether word r may replace attribute `old` (token, Attribute) of noun token `noun`:
+    not a near colour, not an odd size (of a person only a plain one), an age or a sex
+    where it fits (`_age_fits`, `_sex_fits`)."""
+    i, attr = old
+    if frozenset((p.lows[i], r)) in _NEAR_COLOURS or r in _ODD_SIZES:
+        return False
+    if attr.kind in ("age", "sex"):
+        fits = _age_fits if attr.kind == "age" else _sex_fits
+        return fits(p, ctx, i, r, noun)
     if attr.kind == "size" and noun is not None and entity_class(p, noun, ctx.lex) == "person":
         return r in _PERSON_SIZES
     return True
+
+
+_PAIR = (("black", "and", "white"), ("black", "&", "white"))
+
+
+def _literal_pair(p: Parse, i: int, lex: Lexicon) -> bool:
+    """Whether token i is the "black" of "black and white" said of a thing of the object
+    lexicon ("a black and white cat" → "a brown and white cat"): the idiom is a picture's
+    ("a black and white photo"), not an animal's or a bus's."""
+    if tuple(p.lows[i : i + 3]) not in _PAIR:
+        return False  # only "black" changes: "a black and red cat" is no cat
+    noun = _attribute_noun(p, i)
+    return noun is not None and noun > i + 2 and _is_object(p, noun, lex)
 
 
 def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
@@ -597,7 +683,8 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     frozen = frozen_tokens(p, lex)
     slots = []
     for i, low in enumerate(p.lows):
-        if frozen[i] or (i + 1 < len(p) and is_compound(p, i, i + 1, ctx)):
+        literal = frozen[i] and _literal_pair(p, i, lex)
+        if not literal and (frozen[i] or (i + 1 < len(p) and is_compound(p, i, i + 1, ctx))):
             continue  # "hot dog", "black and white photo", "polar bear"
         attr = lex.attributes.get(low)
         if attr is None:
@@ -605,17 +692,18 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             if cands:
                 slots.append((i, cands))
             continue
-        if not _attribute_ok(p, i, attr.kind, lex):
+        held = _with_state(p, i, attr.kind)
+        if held is None and not _attribute_ok(p, i, attr.kind, lex):
             continue
         if any(not _degree(p, k) and p.deps[k] == "advmod" for k in p.children(i)):
             continue  # "dimly lit" ↛ "dimly dark"
-        noun = _attribute_noun(p, i)
+        noun = held if held is not None else _attribute_noun(p, i)
         n = noun_key(p, noun, lex) if noun is not None else None
         cands = []
         for r in attr.replacements:
             if p.has(r) or (n is not None and _stated(ctx, r, n)):
                 continue
-            if not _replacement_fits(p, ctx, (low, attr), r, noun):
+            if not _replacement_fits(p, ctx, (i, attr), r, noun):
                 continue
             if n is not None:
                 score = stats.score([("amod|n", (n,))], r)
