@@ -111,7 +111,8 @@ WATERS = frozenset("water ocean sea lake pond river waves wave".split())
 # Nouns that count or gather what their "of" names ("a pile of luggage", "a body of water").
 PARTITIVES = frozenset(
     "stack stacks pile piles group groups bunch bunches lot lots row rows line lines couple "
-    "pair set variety number assortment selection array collection body herd flock".split()
+    "pair set variety number assortment selection array collection body herd flock slice slices "
+    "piece pieces".split()
 )
 
 
@@ -254,7 +255,52 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
     return False
 
 
-def _located_class(p: Parse, head: int, lex: Lexicon) -> str | None:
+# "on top of" says the thing rests on the other, so beside it is a clear change ("a cat on
+# top of a fridge" → "next to a fridge"); plain "on" and "in" also say a part, a fixture or
+# a support ("a clock on a steeple", "a sign on a street", "a train on its tracks").
+ON_TOP = frozenset({"on top of", "atop"})
+ANIMATE = frozenset({"person", "animal"})
+DISHES = frozenset(
+    "plate plates platter platters tray trays dish dishes bowl bowls pan pans".split()
+)
+_DETERMINED = frozenset({"det", "poss", "amod", "compound", "nummod", "nmod", "npadvmod"})
+
+
+def _bare(p: Parse, obj: int) -> bool:
+    """A singular common noun with nothing before it ("in bed", "on horseback", "on cell
+    phone"): a set phrase whose noun cannot stand after another preposition ("next to bed")."""
+    if p.tags[obj] != "NN" or p.lows[obj] in _PRONOUNS:
+        return False
+    return not any(p.deps[j] in _DETERMINED for j in p.children(obj) if j < obj)
+
+
+def _vague_or_odd(
+    p: Parse, span: tuple, old: str, group: str, obj: int, cls: str | None, ctx: RuleContext
+) -> bool:
+    """Changes an independent reading found true or odd as a class (docs/negatives.md,
+    round neg13): beside, before or behind what plain "on" or "in" places, unless a person or
+    an animal is placed or a food on its dish; beside what holds "it"; sitting beside a seat;
+    from beside up or down for a thing; the middle of a road for a thing or a vehicle;
+    across for a vehicle that goes down its road."""
+    lex, (s, e) = ctx.lex, span
+    phrase = " ".join(p.lows[s:e])
+    if group in BESIDE and old in ("on", "in") and phrase not in ON_TOP:
+        if e < len(p) and p.lows[e] in _PRONOUNS:
+            return True  # "a steeple that has a clock on it" ↛ "a clock next to it"
+        if cls not in ANIMATE:
+            food = supercategory_of(p, _located_noun(p, p.heads[s]), lex) in FOODS
+            dish = supercategory_of(p, obj, lex) == "kitchen" or p.lows[obj] in DISHES
+            return not (group == "near" and food and dish)  # "a pizza next to its plate"
+        seat = noun_key(p, obj, lex) in SEATS or p.lows[obj] in SEATS
+        return seat and verb_key(p, p.heads[s], lex) == "sit"  # "sitting next to a chair"
+    if old == "near" and group in VERTICAL and cls not in ANIMATE:
+        return not (group == "on" and p.lows[obj] in lex.surfaces and cls in GOERS)
+    if group == "middle":
+        return cls not in ANIMATE  # "rows of cars parked in the middle of a street"
+    return group == "across" and cls == "vehicle"  # "a bus driving down → across the road"
+
+
+def _located_class(p: Parse, head: int, lex: Lexicon, depth: int = 0) -> str | None:
     """`entity_class` of what a relation headed by token head locates; for a collective, of
     what it gathers ("a group of men standing around a table": men)."""
     cls = entity_class(p, head, lex)
@@ -264,7 +310,14 @@ def _located_class(p: Parse, head: int, lex: Lexicon) -> str | None:
     if who is not None and p.lows[who] in lex.collectives:
         member = _of_complement(p, who)
         return entity_class(p, member, lex) if member is not None else None
+    if p.deps[head] in _CLAUSES and p.heads[head] != head and depth < 3:
+        # "a man wearing a suit and standing on a field", "a giraffe standing" (parsed as a
+        # noun): the verb's doer is its clause's.
+        return _located_class(p, p.heads[head], lex, depth + 1)
     return None
+
+
+_CLAUSES = frozenset({"acl", "conj", "relcl", "advcl"})
 
 
 def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
@@ -402,35 +455,6 @@ def _relation_score(
     return score if score is not None and score >= RELATION_FLOOR else None
 
 
-# Things whose distance from a place the eye can judge: "a man standing next to a river" →
-# "far from a river" (SugarCrepe's replace_rel: "next to a fireplace" → "far from").
-FAR_OBJECTS = frozenset({"place", "outdoor", "vehicle", "animal"})
-SIDEWALKS = frozenset({"sidewalk", "sidewalks", "curb", "pavement"})
-FIXTURES = frozenset("sign signs pole poles post posts hydrant meter lamp".split())
-SHORES = WATERS | {"beach", "shore", "lifeguard"}
-
-
-def _far_from(p: Parse, head: int, obj: int, cls: str | None, ctx: RuleContext) -> list:
-    """ "far from" where every other change of "near" is vetoed: the corpus hardly ever says
-    it, so its statistics cannot speak; it is kept to what stands or moves outdoors beside
-    a place, a vehicle, an animal or a fixture."""
-    lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
-    say = lex.relation_say["far"]
-    if p.has(say) or ("far", o) in ctx.siblings.rel:
-        return []
-    who = agent_of(p, head) if p.tags[head].startswith("VB") else head
-    fixture = cls == "outdoor" or (who is not None and p.lows[who] in FIXTURES)
-    if (fixture or not SIDEWALKS.isdisjoint(p.lows)) and p.lows[obj] in lex.surfaces:
-        return []  # a sign, a hydrant, a meter, what is on the sidewalk stand by the road
-    if p.lows[obj] in WATERS and sum(w in SHORES for w in p.lows) > 1:
-        return []  # "flying around the waves near the ocean", "a beach by the ocean"
-    sc = supercategory_of(p, obj, lex)
-    # Anything may stand far from a place; only what moves, far from a vehicle or an animal.
-    if sc == "place" or p.lows[obj] in lex.surfaces or (cls in GOERS and sc in FAR_OBJECTS):
-        return [(say, RELATION_FLOOR, True)]
-    return []
-
-
 DISTANT = frozenset("sky skies clouds horizon skyline sunset sunrise moon sun".split())
 INDOOR_WORDS = frozenset({"inside", "indoors"})
 OUTDOOR_WORDS = frozenset(
@@ -443,12 +467,13 @@ GROVES = frozenset({"trees", "forest", "woods"})
 
 def _middle_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext) -> list:
     """ "on the side of" → "in the middle of" a place or a ground for what stands or moves
-    there ("a bus stopped on the side of the road", "zebras at the edge of a forest"),
+    there ("a man standing on the side of the road", "zebras at the edge of a forest"),
     where the statistics, which hardly see the phrase, veto it: not the side of a building
-    or a boat (a face, not an edge), nor a fixture of the road."""
+    or a boat (a face, not an edge), nor a fixture of the road or a parked vehicle (only
+    people and animals stand in the middle of a road)."""
     lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
     say = lex.relation_say["middle"]
-    if cls not in GOERS or p.has(say) or ("middle", o) in ctx.siblings.rel:
+    if cls not in ANIMATE or p.has(say) or ("middle", o) in ctx.siblings.rel:
         return []
     ground = supercategory_of(p, obj, lex) == "place" or p.lows[obj] in lex.surfaces
     return [(say, RELATION_FLOOR, True)] if ground or p.lows[obj] in GROVES else []
@@ -562,10 +587,14 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         resting = rel.group == "on" and cls not in MOVABLE and o in TABLETOPS
         fitted = "appliance" in (cls, supercategory_of(p, obj, lex))
         fitted = fitted and {cls, supercategory_of(p, obj, lex)} <= FITTED
+        if _bare(p, obj):
+            continue  # "in bed", "on horseback", "on sidewalk" ↛ "next to bed"
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
             if p.has(say) or (group, o) in ctx.siblings.rel:
+                continue
+            if _vague_or_odd(p, (s, e), rel.group, group, obj, cls, ctx):
                 continue
             # A pile or a group has a height of its own: "under a stack of luggage" is odd.
             gathered = p.lows[p.heads[obj]] == "of" and p.lows[p.heads[p.heads[obj]]] in PARTITIVES
@@ -596,9 +625,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             )
             if score is not None:
                 cands.append((say, score, say in rel.replacements))
-        if not cands and rel.group == "near" and not vehicle:
-            cands = _far_from(p, p.heads[s], obj, cls, ctx)
-        elif not cands and rel.group == "edge":
+        if not cands and rel.group == "edge":
             cands = _middle_of(p, obj, cls, ctx)
         if cands:
             slots.append(((s, e), cands))
