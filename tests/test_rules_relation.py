@@ -468,3 +468,47 @@ def test_things_beside_are_not_stacked_and_vehicles_do_not_cross_their_road():
     )
     assert_never(("A double decker bus driving down the road.",), replacements=("across",))
     assert_some("A black bear walks down a hill.", "across")
+
+
+def test_sides_one_rides_or_never_sees_and_the_sky_stay():
+    # The underside is rarely what one sees ("kissing the bottom of her head"); the top is.
+    assert_never(("A young man kissing the top of a young woman's head.",), ("bottom",))
+    assert_some("The bottom of a pie looks all crusty.", "top")
+    # One rides on an animal's back, not its front; a train's front and back both bear signs.
+    assert_never(("Several groups of people riding on the back of elephants.",), ("front",))
+    assert_some("A train with a sign on the back.", "front")
+    assert_never(
+        ("a street view of cars and buildings with a rainbow in the sky",), ("on the ground",)
+    )
+
+
+def test_what_one_uses_wears_or_belongs_to_keeps_its_preposition():
+    assert_never(
+        (
+            "People are cooking on grills in a commercial kitchen.",
+            "A man on skis is cutting through the snow",
+            "Two men on opposite teams jumping for a Frisbee.",
+            "A sheep being walked on a leash on a path.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+
+
+def test_before_and_behind_only_for_people_and_animals_unless_another_says_the_converse():
+    assert_never(("A clock behind glass has roman numerals.",), ("in front of",))
+    assert_some("Three cows stand in a field behind a barbed wire fence.", "in front of")
+    # A sibling that says the bench is in front of the train says the train is behind it.
+    gen = NegativeGenerator(types=("relation",))
+    caption = "A dog sitting in front of a bench."
+    alone = list(gen.generate_groups([[caption]]))[0][0][0]
+    assert alone is not None and alone.replacement == "behind", alone
+    with_sibling = list(gen.generate_groups([[caption, "A bench in front of a dog."]]))[0][0][0]
+    assert with_sibling is None or with_sibling.replacement != "behind", with_sibling
+
+
+def test_no_door_to_be_in_no_escape_from_an_enclosure_and_no_vehicle_crosses():
+    assert_never(("An orange tabby cat lies down outside a door on a house porch.",), ("in",))
+    assert_never(("A polar bear in a polar bear enclosure at a zoo.",), ("outside",))
+    assert_never(("Several vehicles are moving down a city street.",), ("across",))
+    # "a couple of parking meters" are meters, not people: not beside their street.
+    assert_never(("A couple of parking meters on a street.",), ("next to",))

@@ -190,6 +190,8 @@ VERB_PREPOSITIONS = frozenset(
     | {(w, "on") for w in ("hanging", "hangs", "hung", "mounted")}  # on a wall, not before it
     | {("covered", "in"), ("painted", "in"), ("dressed", "in"), ("decorated", "in")}
     | {("talking", "into"), ("speaking", "into"), ("talks", "into")}
+    # One cooks on a grill or a stove, not in front of it.
+    | {(w, "on") for w in ("cook", "cooks", "cooking", "cooked", "grilling", "frying")}
     # What is painted on a cup is a picture, not a thing beside it; leaning against is
     # hardly changed by "next to".
     | {(w, "on") for w in ("painted", "printed", "written", "drawn", "engraved", "etched")}
@@ -259,7 +261,14 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
 # top of a fridge" → "next to a fridge"); plain "on" and "in" also say a part, a fixture or
 # a support ("a clock on a steeple", "a sign on a street", "a train on its tracks").
 ON_TOP = frozenset({"on top of", "atop"})
+WORN = frozenset("skis skiis skies skates rollerskates rollerblades stilts leash leashes".split())
+DOORS = frozenset({"door", "doors", "doorway", "gate"})
+ENCLOSURES = frozenset(
+    "enclosure enclosures pen pens cage cages corral exhibit habitat zoo".split()
+)
 ANIMATE = frozenset({"person", "animal"})
+# The relation another caption would state from the object's side.
+CONVERSE = {"front": "behind", "behind": "front", "on": "under", "under": "on", "near": "near"}
 DISHES = frozenset(
     "plate plates platter platters tray trays dish dishes bowl bowls pan pans".split()
 )
@@ -284,7 +293,17 @@ def _vague_or_odd(
     across for a vehicle that goes down its road."""
     lex, (s, e) = ctx.lex, span
     phrase = " ".join(p.lows[s:e])
-    if group in BESIDE and old in ("on", "in") and phrase not in ON_TOP:
+    if group in BESIDE and p.lows[obj] in WORN:
+        return True  # "a man on skis" ↛ "in front of skis", "walked next to a leash"
+    if group in ("front", "behind") and (
+        cls not in ANIMATE or entity_class(p, obj, lex) == "person"
+    ):
+        return True  # "a clock in front of glass", "a batter swinging behind fans"
+    if (old, group) == ("outside", "in") and p.lows[obj] in DOORS:
+        return True  # "a cat lies outside a door" ↛ "in a door"
+    if group == "outside" and p.lows[obj] in ENCLOSURES:
+        return True  # "a polar bear outside its enclosure"
+    if group in BESIDE and old in ("on", "in", "onto") and phrase not in ON_TOP:
         if e < len(p) and p.lows[e] in _PRONOUNS:
             return True  # "a steeple that has a clock on it" ↛ "a clock next to it"
         if cls not in ANIMATE:
@@ -297,12 +316,18 @@ def _vague_or_odd(
         return not (group == "on" and p.lows[obj] in lex.surfaces and cls in GOERS)
     if group == "middle":
         return cls not in ANIMATE  # "rows of cars parked in the middle of a street"
-    return group == "across" and cls == "vehicle"  # "a bus driving down → across the road"
+    # "a bus driving down → across the road", "vehicles moving across a street"
+    return group == "across" and (
+        cls == "vehicle" or (old in ("down", "up") and cls not in ANIMATE)
+    )
 
 
 def _located_class(p: Parse, head: int, lex: Lexicon, depth: int = 0) -> str | None:
     """`entity_class` of what a relation headed by token head locates; for a collective, of
-    what it gathers ("a group of men standing around a table": men)."""
+    what it gathers ("a group of men standing around a table": men; "a couple of parking
+    meters": meters, not people)."""
+    if p.lows[head] in PARTITIVES and _of_complement(p, head) is not None:
+        head = _of_complement(p, head)
     cls = entity_class(p, head, lex)
     if cls is not None:
         return cls
@@ -500,6 +525,10 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
             slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
         elif low == "background" and not DISTANT.isdisjoint(p.lows):
             continue  # "with sky in the background" ↛ "sky in the foreground"
+        elif low == "top" or (low == "back" and _ridden_back(p, i, lex)):
+            # The underside is rarely what one sees or sits on ("kissing the bottom of her
+            # head", "a cat on the bottom of a fridge"); one rides on an animal's back.
+            continue
         elif (
             low in lex.sides
             and p.tags[i] in ("NN", "JJ")
@@ -545,6 +574,18 @@ def _apart_slots(p: Parse, lex: Lexicon) -> list:
     return out
 
 
+def _ridden_back(p: Parse, i: int, lex: Lexicon) -> bool:
+    """Whether "back" at i is the back of an animal or a vehicle ("riding on the back of an
+    elephant", "sitting on the back of a motorcycle"): its front is no place to be."""
+    if i + 1 >= len(p) or p.lows[i + 1] != "of":
+        return False
+    return supercategory_of(p, _of_complement(p, i), lex) in ("animal", "vehicle")
+
+
+# What the sky holds and never lies on the ground: "a rainbow in the sky" ↛ "on the ground".
+SKY_ONLY = frozenset("rainbow rainbows moon sun clouds cloud stars fireworks smoke".split())
+
+
 def _airborne_slots(p: Parse) -> list:
     """ "in the air" / "in the sky" → "on the ground" where the phrase alone says where a
     thing is ("two snowboarders in the air", "a man that is in the air"): not after a verb
@@ -552,6 +593,8 @@ def _airborne_slots(p: Parse) -> list:
     out = []
     for i in range(len(p) - 2):
         if tuple(p.lows[i : i + 3]) not in AIRBORNE or not ALOFT.isdisjoint(p.lows):
+            continue  # "in the air above a half pipe" says it twice
+        if not SKY_ONLY.isdisjoint(p.lows):
             continue  # "in the air above a half pipe" says it twice
         h = p.heads[i]
         if i > 0 and p.lows[i - 1] in ("up", "high", "mid"):
@@ -589,6 +632,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         fitted = fitted and {cls, supercategory_of(p, obj, lex)} <= FITTED
         if _bare(p, obj):
             continue  # "in bed", "on horseback", "on sidewalk" ↛ "next to bed"
+        located = _located_noun(p, p.heads[s])
+        who = noun_key(p, located, lex) if located is not None else None
         cands = []
         for group in rel.contrast:
             say = lex.relation_say[group]
@@ -596,6 +641,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             if _vague_or_odd(p, (s, e), rel.group, group, obj, cls, ctx):
                 continue
+            if (CONVERSE.get(group), who) in ctx.siblings.rel:
+                continue  # "a train behind a bench" where another says "a bench in front of it"
             # A pile or a group has a height of its own: "under a stack of luggage" is odd.
             gathered = p.lows[p.heads[obj]] == "of" and p.lows[p.heads[p.heads[obj]]] in PARTITIVES
             if gathered and group in VERTICAL:
