@@ -512,3 +512,11 @@ def test_no_door_to_be_in_no_escape_from_an_enclosure_and_no_vehicle_crosses():
     assert_never(("Several vehicles are moving down a city street.",), ("across",))
     # "a couple of parking meters" are meters, not people: not beside their street.
     assert_never(("A couple of parking meters on a street.",), ("next to",))
+
+
+def test_in_a_vehicle_or_a_building_is_preferably_outside_it():
+    # The plain opposite (an independent reading found inside ↔ outside good): "a dog
+    # sitting in a car" → "outside a car" rather than "next to a car"; not for things.
+    assert_some("Two dogs sitting in a car.", "outside")
+    assert_some("A man waits in an airport terminal.", "outside")
+    assert_never(("A laptop in a car.", "A polar bear in a pen at the zoo."), ("outside",))

@@ -312,7 +312,7 @@ def _vague_or_odd(
             return not (group == "near" and food and dish)  # "a pizza next to its plate"
         seat = noun_key(p, obj, lex) in SEATS or p.lows[obj] in SEATS
         return seat and verb_key(p, p.heads[s], lex) == "sit"  # "sitting next to a chair"
-    if old == "near" and group in VERTICAL and cls not in ANIMATE:
+    if old in BESIDE and group in VERTICAL and cls not in ANIMATE:
         return not (group == "on" and p.lows[obj] in lex.surfaces and cls in GOERS)
     if group == "middle":
         return cls not in ANIMATE  # "rows of cars parked in the middle of a street"
@@ -574,6 +574,27 @@ def _apart_slots(p: Parse, lex: Lexicon) -> list:
     return out
 
 
+# What one is in and may as well stand outside of: a vehicle one rides inside, a building.
+ENTERABLE = frozenset(
+    "car cars bus buses train trains truck trucks van vans taxi cab jeep suv trolley tram "
+    "airplane plane jet house building store shop restaurant cafe tent barn garage station "
+    "church office bakery market terminal airport".split()
+)
+
+
+def _outside_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext, best: float | None) -> list:
+    """ "in" → "outside" a vehicle or a building for a person or an animal ("a dog sitting
+    in a car" → "outside a car"), where the statistics, which seldom see "outside" with
+    the object, veto it: the plain opposite an independent reading found good. It scores as
+    the best other change (`best`) where there is one, so that the opposite is preferred."""
+    lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
+    say = lex.relation_say["outside"]
+    if cls not in ANIMATE or p.has(say) or ("outside", o) in ctx.siblings.rel:
+        return []
+    score = RELATION_FLOOR if best is None else best
+    return [(say, score, True)] if p.lows[obj] in ENTERABLE else []
+
+
 def _ridden_back(p: Parse, i: int, lex: Lexicon) -> bool:
     """Whether "back" at i is the back of an animal or a vehicle ("riding on the back of an
     elephant", "sitting on the back of a motorcycle"): its front is no place to be."""
@@ -674,6 +695,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 cands.append((say, score, say in rel.replacements))
         if not cands and rel.group == "edge":
             cands = _middle_of(p, obj, cls, ctx)
+        if rel.group == "in" and not any(c[0] == lex.relation_say["outside"] for c in cands):
+            cands += _outside_of(p, obj, cls, ctx, max((c[1] for c in cands), default=None))
         if cands:
             slots.append(((s, e), cands))
     slots += _reciprocal_slots(p, ctx)
