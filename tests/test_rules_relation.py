@@ -520,3 +520,17 @@ def test_in_a_vehicle_or_a_building_is_preferably_outside_it():
     assert_some("Two dogs sitting in a car.", "outside")
     assert_some("A man waits in an airport terminal.", "outside")
     assert_never(("A laptop in a car.", "A polar bear in a pen at the zoo."), ("outside",))
+
+
+def test_under_only_what_shelters_and_nothing_in_a_thing_goes_under_it():
+    # People and animals go under a tree, a blanket, a bench or a table, not under a
+    # suitcase; what is in a bed or a mirror is not under it ("a child laying under a bed").
+    assert_never(
+        (
+            "Two people posing next to a giant suitcase.",
+            "a small child is laying in a bed",
+            "A cat playing with its reflection in a mirror.",
+        ),
+        replacements=("under",),
+    )
+    assert_some("Two giraffes are standing near a palm tree.", "under")

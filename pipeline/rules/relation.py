@@ -252,9 +252,19 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
     if group == "on" and cls is None:
         return True  # the unknown cannot be judged to stand on it ("a carriage on a hydrant")
     if group == "under" and cls in ("person", "animal"):
-        # Under a table, a tree or a car, not under an animal, a zoo or the sea.
-        return supercategory_of(p, obj, lex) in (None, "animal", "person", "room")
+        # Under a table, a tree, a blanket or a car, not under a suitcase, a kite or a zoo.
+        sc = supercategory_of(p, obj, lex)
+        return sc not in SHELTERING and not {noun_key(p, obj, lex), p.lows[obj]} & SHELTERS
     return False
+
+
+# What a person or an animal may be under: furniture, vehicles, and these.
+SHELTERING = frozenset({"furniture", "vehicle"})
+SHELTERS = frozenset(
+    "tree trees umbrella umbrellas parasol blanket blankets covers sheet sheets quilt "
+    "comforter bridge overpass awning tent canopy roof shelter arch archway branches bench "
+    "benches chair chairs table tables desk desks bed beds couch sofa car cars truck".split()
+)
 
 
 # "on top of" says the thing rests on the other, so beside it is a clear change ("a cat on
