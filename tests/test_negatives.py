@@ -193,8 +193,8 @@ def test_relations_change_position_within_contrast_groups(gen):
     for caption, original in [
         ("a cat on a table", "on"),
         ("A dog in front of a car", "in front of"),
-        ("A bike next to a bench", "next to"),
-        ("A man sitting in a chair", "in"),
+        ("A dog next to a bench", "next to"),
+        ("A cat standing on a table", "on"),
     ]:
         for seed in range(6):
             neg = NegativeGenerator(types=("relation",), seed=seed).generate_one(caption)[0]
@@ -210,9 +210,9 @@ def test_relations_change_position_within_contrast_groups(gen):
 
 
 def test_relation_keeps_sentence_initial_case(gen):
-    # (An apple on a table is not put beside it: a dog on a sofa may be.)
-    neg = by_type(gen, "On the sofa sits a small dog.")["relation"]
-    assert neg.text[0].isupper() and neg.text.endswith(" the sofa sits a small dog.")
+    # (An apple on a table is not put beside it: a dog lying on a sofa may be.)
+    neg = by_type(gen, "On the sofa lies a small dog.")["relation"]
+    assert neg.text[0].isupper() and neg.text.endswith(" the sofa lies a small dog.")
     assert neg.original == "On" and neg.replacement[0].isupper()
 
 
@@ -305,9 +305,9 @@ def test_punctuation_casing_and_non_ascii_survive(gen):
             assert neg.text.endswith(".") and neg.text.count(",") == caption.count(",")
             if neg.start > caption.index("café") + 4:
                 assert neg.text.startswith("A café with")
-    caption = "A red car, parked next to a white dog!"
+    caption = "A red dog, standing next to a white bench!"
     neg = by_type(gen, caption)["relation"]
-    assert neg.text.startswith("A red car, parked ") and neg.text.endswith(" a white dog!")
+    assert neg.text.startswith("A red dog, standing ") and neg.text.endswith(" a white bench!")
     assert neg.original == "next to" and neg.replacement != "next to"
 
 
@@ -345,11 +345,11 @@ def test_choices_are_seeded_by_the_shared_derive_seed(monkeypatch):
 
     monkeypatch.setattr(caption_parse, "derive_seed", recording)
     gen = NegativeGenerator(types=("relation",), seed=5)
-    caption = "A cat sitting on a chair next to a table."
+    caption = "A cat sitting on a bench next to a table."
     assert gen.generate_one(caption)[0] is not None
     assert (5, "relation", caption) in seen
     # A caption may hold derive_seed's separator: it still gets a negative, deterministically.
-    odd = "A cat sitting on a chair\x1f next to a table."
+    odd = "A cat sitting on a bench\x1f next to a table."
     assert gen.generate_one(odd) == gen.generate_one(odd)
 
 

@@ -45,7 +45,7 @@ def test_motion_out_of_becomes_into(gen):
 
 
 def test_a_corner_is_an_edge(gen):
-    neg = gen.generate_one("A pay phone is sitting at the corner of an empty street.")[0]
+    neg = gen.generate_one("A man is standing at the corner of an empty street.")[0]
     assert neg is not None and neg.replacement == "in the middle of", neg
 
 
@@ -73,10 +73,10 @@ def test_reciprocal_objects_move_apart():
 
 
 def test_a_pile_or_a_group_is_judged_by_what_it_holds():
-    negs = over_seeds("a person standing next to a pile of luggage bags")
+    negs = over_seeds("a cat sitting on top of a pile of luggage bags")
     assert all(n is not None for n in negs)
     # Not "under a pile of luggage": a pile has a height of its own.
-    assert {n.replacement for n in negs} <= {"behind", "in front of"}, negs
+    assert {n.replacement for n in negs} == {"next to"}, negs
 
 
 def test_beside_a_ground_becomes_on_it():
@@ -206,8 +206,8 @@ def test_what_rests_on_a_table_does_not_float_beside_it():
         ),
         replacements=("next to", "in front of", "behind"),
     )
-    # A seat is not a table top: a teddy bear may sit next to a chair.
-    assert_some("A teddy bear sits on a blue chair.", "next to")
+    # A seat is not a table top: a dog may lie next to a chair.
+    assert_some("A dog lies on a blue chair.", "next to")
 
 
 def test_grazing_keeps_its_field_and_never_goes_on():
@@ -240,26 +240,19 @@ def test_food_served_on_a_dish_and_body_parts_are_no_places():
             assert neg is None or neg.original not in ("on", "in"), (caption, neg)
 
 
-def test_far_from_a_place_where_every_other_change_is_vetoed():
-    # SugarCrepe's replace_rel does it ("next to a fireplace" → "far from a fireplace").
-    for caption, want in {
-        "A bird standing next to a large body of water.": (
-            "A bird standing far from a large body of water."
-        ),
-        "A man in a red jacket standing next to a river.": (
-            "A man in a red jacket standing far from a river."
-        ),
-    }.items():
-        assert [n.text for n in over_seeds(caption)] == [want] * 4
-    # Not a fixture of the road, nor water beside other water: the rest contradicts it.
+def test_far_from_is_made_only_of_each_other():
+    # An independent reading found "far from" a place odd to caption and unverifiable (1 of 8
+    # good: "street lights far from an ocean", "a teddy bear propped against a tree far from a
+    # road"); "next to each other" → "far from each other" read good.
     assert_never(
         (
-            "A fire hydrant sitting on the sidewalk next to the road.",
-            "Street signs are displayed next to a road.",
-            "A giraffe lapping up water with tongue near a pond.",
+            "A bird standing next to a large body of water.",
+            "A man in a red jacket standing next to a river.",
+            "A teddy bear propped against a tree beside a road.",
         ),
         replacements=("far from",),
     )
+    assert_some("Two men standing next to each other.", "far from")
 
 
 def test_together_becomes_apart_for_those_who_stand_or_move():
@@ -322,7 +315,7 @@ def test_up_and_down_need_the_objects_own_evidence():
         replacements=("under", "on", "above"),
     )
     # Under a bench is seen: a dog may sit there.
-    assert_some("A dog on a leash sitting next to a bench.", "under")
+    assert_some("A brown dog on a leash sits next to a bench.", "under")
 
 
 def test_a_perched_bird_what_hangs_on_a_wall_and_parts_stay():
@@ -368,8 +361,19 @@ def test_close_together_is_far_apart_and_a_line_or_a_sidewalk_keeps_things_close
 
 
 def test_the_side_of_a_road_becomes_its_middle_for_what_stands_there():
-    caption = "A bus stopped on the side of the road."
-    assert [n.text for n in over_seeds(caption)] == ["A bus stopped in the middle of the road."] * 4
+    caption = "A man standing on the side of the road."
+    assert [n.text for n in over_seeds(caption)] == [
+        "A man standing in the middle of the road."
+    ] * 4
+    # Parked cars, benches and parking meters are not in the middle of a road (an independent
+    # reading: 2 of 11 good), nor is a thing on the side of it.
+    assert_never(
+        (
+            "Rows of cars parked on the side of a city street.",
+            "Parking meters and signage are on the side of the street.",
+        ),
+        ("in the middle of",),
+    )
     # The side of a building is a face, not an edge.
     assert_never(("A wall mounted golden clock on the side of a building.",), ("in the middle of",))
 
@@ -409,3 +413,124 @@ def test_the_beach_the_ride_the_sky_and_misparsed_objects_stay():
         assert over_seeds(caption) == [None] * 4, caption
     # "in a helmet standing" is parsed as one noun: nothing is put in front of it.
     assert_never(("A young man in a helmet standing by a bicycle.",), ("in front of",))
+
+
+def test_beside_what_plain_on_or_in_places_only_people_animals_and_food_on_its_dish():
+    # An independent reading (round neg13): plain "on" or "in" → "next to", "in front of" or
+    # "behind" read good for people and animals (a cat on a sink) and for food on its dish,
+    # bad for things on their support or part of it (a sign on a street, a train on its
+    # tracks, a clock on a steeple) and for what holds "it".
+    assert_never(
+        (
+            "A STOP sign on a city street at night.",
+            "An orange train riding on the tracks near a forest",
+            "A church steeple that has a clock on it",
+            "A bench with a blanket on a street.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+    assert_some("A black cat sitting on a bathroom sink.", "next to")
+    assert_some("Two slices of pizza on a plate.", "next to")
+    # "on top of" says it rests there: a clock on top of a signpost may stand next to it.
+    assert_some("A clock on top of a signpost stands in front of a building.", "next to")
+
+
+def test_no_one_sits_beside_a_seat_and_bare_nouns_stay():
+    # "sitting next to a chair" is odd; "in bed", "on horseback" are set phrases ("next to bed").
+    assert_never(
+        (
+            "A girl sitting on a chair in front of a pepperoni pizza.",
+            "A girl reading a book in bed with a cat",
+            "Two young men on horseback at a gas station.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+
+
+def test_beside_before_and_behind_do_not_trade_nor_does_over_or_between():
+    # Too vague to be false (an independent reading: 1 of about 35 good).
+    assert_never(
+        (
+            "A giraffe standing next to a very large tree.",
+            "Horses are standing in the grass near a fence.",
+            "A cat sitting in front of a large computer monitor.",
+            "A man and a woman standing over two pizzas.",
+            "A cat sitting between some bikes.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+
+
+def test_things_beside_are_not_stacked_and_vehicles_do_not_cross_their_road():
+    assert_never(
+        ("A bowl filled with soup next to a spoon and fork.", "A white toilet next to a sink."),
+        replacements=("on", "under"),
+    )
+    assert_never(("A double decker bus driving down the road.",), replacements=("across",))
+    assert_some("A black bear walks down a hill.", "across")
+
+
+def test_sides_one_rides_or_never_sees_and_the_sky_stay():
+    # The underside is rarely what one sees ("kissing the bottom of her head"); the top is.
+    assert_never(("A young man kissing the top of a young woman's head.",), ("bottom",))
+    assert_some("The bottom of a pie looks all crusty.", "top")
+    # One rides on an animal's back, not its front; a train's front and back both bear signs.
+    assert_never(("Several groups of people riding on the back of elephants.",), ("front",))
+    assert_some("A train with a sign on the back.", "front")
+    assert_never(
+        ("a street view of cars and buildings with a rainbow in the sky",), ("on the ground",)
+    )
+
+
+def test_what_one_uses_wears_or_belongs_to_keeps_its_preposition():
+    assert_never(
+        (
+            "People are cooking on grills in a commercial kitchen.",
+            "A man on skis is cutting through the snow",
+            "Two men on opposite teams jumping for a Frisbee.",
+            "A sheep being walked on a leash on a path.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+
+
+def test_before_and_behind_only_for_people_and_animals_unless_another_says_the_converse():
+    assert_never(("A clock behind glass has roman numerals.",), ("in front of",))
+    assert_some("Three cows stand in a field behind a barbed wire fence.", "in front of")
+    # A sibling that says the bench is in front of the train says the train is behind it.
+    gen = NegativeGenerator(types=("relation",))
+    caption = "A dog sitting in front of a bench."
+    alone = list(gen.generate_groups([[caption]]))[0][0][0]
+    assert alone is not None and alone.replacement == "behind", alone
+    with_sibling = list(gen.generate_groups([[caption, "A bench in front of a dog."]]))[0][0][0]
+    assert with_sibling is None or with_sibling.replacement != "behind", with_sibling
+
+
+def test_no_door_to_be_in_no_escape_from_an_enclosure_and_no_vehicle_crosses():
+    assert_never(("An orange tabby cat lies down outside a door on a house porch.",), ("in",))
+    assert_never(("A polar bear in a polar bear enclosure at a zoo.",), ("outside",))
+    assert_never(("Several vehicles are moving down a city street.",), ("across",))
+    # "a couple of parking meters" are meters, not people: not beside their street.
+    assert_never(("A couple of parking meters on a street.",), ("next to",))
+
+
+def test_in_a_vehicle_or_a_building_is_preferably_outside_it():
+    # The plain opposite (an independent reading found inside ↔ outside good): "a dog
+    # sitting in a car" → "outside a car" rather than "next to a car"; not for things.
+    assert_some("Two dogs sitting in a car.", "outside")
+    assert_some("A man waits in an airport terminal.", "outside")
+    assert_never(("A laptop in a car.", "A polar bear in a pen at the zoo."), ("outside",))
+
+
+def test_under_only_what_shelters_and_nothing_in_a_thing_goes_under_it():
+    # People and animals go under a tree, a blanket, a bench or a table, not under a
+    # suitcase; what is in a bed or a mirror is not under it ("a child laying under a bed").
+    assert_never(
+        (
+            "Two people posing next to a giant suitcase.",
+            "a small child is laying in a bed",
+            "A cat playing with its reflection in a mirror.",
+        ),
+        replacements=("under",),
+    )
+    assert_some("Two giraffes are standing near a palm tree.", "under")
