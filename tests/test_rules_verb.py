@@ -75,8 +75,8 @@ def test_a_verb_with_a_purpose_keeps_it(draws, caption):
 
 
 def test_a_motion_with_a_purpose_may_become_another(draws):
-    negs = [n for n in draws("A dog jumps to catch a frisbee.") if n is not None]
-    assert any(n.original == "jumps" for n in negs), negs
+    negs = [n for n in draws("A dog runs to catch a frisbee.") if n is not None]
+    assert any(n.original == "runs" for n in negs), negs
 
 
 @pytest.mark.parametrize(
@@ -318,3 +318,28 @@ def test_holding_may_become_swinging(draws):
     # Swinging a bat entails holding it, not the other way round.
     negs = draws("A man holding a baseball bat on a field.")
     assert any(n is not None and n.replacement == "swinging" for n in negs), negs
+
+
+_DOWN = {"lying", "laying", "sleeping", "kneeling", "squatting", "crouching"}
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A man sitting at a keyboard near a microphone.",
+        "A man sitting in a chair wearing a suit and tie.",
+        "Kids are sitting at a table with plates of food.",
+        "A woman is standing in front of a refrigerator.",
+        "A man sitting at a laptop in a bedroom.",
+    ],
+)
+def test_a_person_lies_or_kneels_only_where_people_do(draws, caption):
+    # Round neg15: the corpus must say lying (kneeling) at each place of a person's verb.
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in _DOWN, neg
+
+
+@pytest.mark.parametrize("caption", ["A woman sitting on a bed.", "A cat sitting on a chair."])
+def test_people_lie_in_bed_and_animals_anywhere(draws, caption):
+    negs = draws(caption)
+    assert any(n is not None and n.replacement in _DOWN for n in negs), negs

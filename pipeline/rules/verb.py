@@ -193,6 +193,8 @@ def _verb_candidates(
                 continue
             if g in _OBJECT_SEEN and not _object_seen(ctx.stats, feats, base):
                 continue
+            if base in _PLACED and not animal and not _placed(ctx.stats, feats, base):
+                continue
             score, extra = _fit_frame(p, i, ctx, g, feats, base, among, transitive, scene)
             if extra is not None and k == 4:
                 continue  # "cars sit parked on the side of a street" ↛ "sit driven down"
@@ -371,6 +373,11 @@ _OBJECT_SEEN = frozenset({"handle", "play", "device"})
 # traveling at a bus stop" are rare scenes).
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
 _PLACES = frozenset({"at", "on", "in", "edge", "middle", "top"})
+# Postures a person takes only where people take them (`_placed`): lying (or asleep), and
+# down on the knees or heels; each with the verbs the corpus may say it with.
+_RECLINE = ("lie", "lay", "sleep")
+_CROUCH = ("kneel", "squat", "crouch")
+_PLACED = {v: kin for kin in (_RECLINE, _CROUCH) for v in kin}
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
@@ -422,6 +429,19 @@ def _frame_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
     stands on is not always one to walk on ("a bird standing on a branch" ↛ "walking on a
     branch", "standing on one leg" ↛ "walking on one leg")."""
     return all(stats.count(view, c, verb) >= OBSERVED_MIN for view, c in feats if view == "rel|ro")
+
+
+def _placed(stats: CorpusStats, feats: list, verb: str) -> bool:
+    """Whether a person may take the posture `verb` (`_PLACED`) at the slot's places: one is
+    given ("on", "in", "at" …), and the corpus says a verb of that posture at each of them
+    `OBSERVED_MIN` times. People lie or sleep in bed, on a beach, in a field, not "in a
+    farmers market", "at a table", "in a chair" or "under an umbrella"; nobody kneels at a
+    keyboard. An animal lies down anywhere it stands."""
+    places = [c for view, c in feats if view == "rel|ro" and c[0] in _PLACES]
+    kin = _PLACED[verb]
+    return bool(places) and all(
+        sum(stats.count("rel|ro", c, v) for v in kin) >= OBSERVED_MIN for c in places
+    )
 
 
 def _object_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
