@@ -214,7 +214,7 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
     lifeless = not _animate(p, subj, ctx.lex)
     if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, ctx.lex, particle)):
         return True
-    if g == "posture" and _on_a_mount(p, i, ctx):
+    if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
     if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
         return True
@@ -378,6 +378,11 @@ _PLACES = frozenset({"at", "on", "in", "edge", "middle", "top"})
 _RECLINE = ("lie", "lay", "sleep")
 _CROUCH = ("kneel", "squat", "crouch")
 _PLACED = {v: kin for kin in (_RECLINE, _CROUCH) for v in kin}
+# Parts of the body one lies, kneels or stands on (`_on_the_body`).
+_BODY = frozenset(
+    "back backs side sides stomach stomachs belly bellies chest knee knees leg legs foot feet"
+    " haunches hands head".split()
+)
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
@@ -409,6 +414,21 @@ def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
             if ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride") >= RIDDEN_SEEN:
                 return True
     return False
+
+
+def _on_the_body(p: Parse, i: int) -> bool:
+    """Whether the verb at i rests on a part of the body ("lying on their back", "sitting on
+    his knees", "standing on one leg"): the part names the posture, which no other posture
+    takes ("sitting on their back", "stands on his chest")."""
+    return any(
+        p.lows[j] == "on" and any(_body_part(p, k) for k in p.children(j) if p.deps[k] == "pobj")
+        for j in p.children(i)
+    )
+
+
+def _body_part(p: Parse, k: int) -> bool:
+    """Whether token k is a part of someone's body: "his knees", "one leg", not "the side"."""
+    return p.lows[k] in _BODY and any(p.deps[c] in ("poss", "nummod") for c in p.children(k))
 
 
 def _literal_slot(p: Parse, i: int, lex: Lexicon, particle: str | None) -> bool:
