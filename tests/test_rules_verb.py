@@ -388,3 +388,13 @@ def test_a_posture_on_a_part_of_the_body_stays(draws, caption):
 def test_the_side_of_a_street_is_no_part_of_the_body(draws):
     negs = draws("There are two people sitting on the side of a street.")
     assert any(n is not None and _posture(n.replacement) for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    ["A couple of small birds standing on top of a table.", "A flock of birds sitting on a pole."],
+)
+def test_birds_in_a_collective_keep_their_posture(draws, caption):
+    # A bird on a perch sits as it stands, and no small bird lies on a table.
+    for neg in draws(caption):
+        assert neg is None or not _posture(neg.replacement), neg

@@ -154,7 +154,8 @@ def _verb_candidates(
         return []
     animal = kind == "animal"
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
-    setting = setting_of(p, subj, lex)
+    # "A couple of small birds" are birds: they perch, they do not lie on a table.
+    setting = setting_of(p, _members(p, subj, lex), lex) if subj is not None else None
     feats = _verb_features(p, i, ctx)
     groups = _groups(
         lex, v, transitive, obj_kind, supercategory_of(p, subj, lex), lifeless, setting
