@@ -404,3 +404,15 @@ def test_birds_in_a_collective_keep_their_posture(draws, caption):
     # A bird on a perch sits as it stands, and no small bird lies on a table.
     for neg in draws(caption):
         assert neg is None or not _posture(neg.replacement), neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        ("A batter waits for the ball to be hit.", {"swung"}),
+    ],
+)
+def test_a_passive_subject_is_what_the_verb_handles(draws, caption, forbidden):
+    # Round neg15: one swings a bat, not a ball.
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in forbidden, neg

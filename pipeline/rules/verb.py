@@ -164,6 +164,10 @@ def _verb_candidates(
     # "sleeps", "a man sitting on a bench reading a newspaper" ↛ "sleeping", "people playing
     # while throwing frisbees" ↛ "posing"; nor does one sleep with a laptop or a knife.
     busy = _busy(p, i)
+    # A passive's subject is what the verb handles, as its object would be: "the ball to be
+    # hit" ↛ "to be swung", "the pitch to be thrown" ↛ "to be pulled".
+    passive = p.child(i, ("nsubjpass",))
+    patient = [("svo|o", (noun_key(p, passive, lex),))] if passive is not None else []
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
     scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
@@ -192,7 +196,7 @@ def _verb_candidates(
                 or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
-            if g in _OBJECT_SEEN and not _object_seen(ctx.stats, feats, base):
+            if g in _OBJECT_SEEN and not _object_seen(ctx.stats, feats + patient, base):
                 continue
             if base in _PLACED and not animal and not _placed(ctx.stats, feats, base):
                 continue
