@@ -416,3 +416,12 @@ def test_a_passive_subject_is_what_the_verb_handles(draws, caption, forbidden):
     # Round neg15: one swings a bat, not a ball.
     for neg in draws(caption):
         assert neg is None or neg.replacement not in forbidden, neg
+
+
+def test_an_animal_does_not_squat_or_kneel():
+    # Round neg15: kneeling, squatting, crouching are said of people ("a dog squatting on a
+    # couch", "sheep kneeling"); with a sibling that sits, nothing else is left for the dog.
+    for seed in SEEDS:
+        gen = NegativeGenerator(types=["verb"], seed=seed)
+        neg = gen.generate_one("A dog laying on a couch.", ["A dog sitting on a couch."])[0]
+        assert neg is None or neg.replacement not in ("squatting", "kneeling", "crouching"), neg
