@@ -164,10 +164,7 @@ def _verb_candidates(
     # "sleeps", "a man sitting on a bench reading a newspaper" ↛ "sleeping", "people playing
     # while throwing frisbees" ↛ "posing"; nor does one sleep with a laptop or a knife.
     busy = _busy(p, i)
-    # A passive's subject is what the verb handles, as its object would be: "the ball to be
-    # hit" ↛ "to be swung", "the pitch to be thrown" ↛ "to be pulled".
-    passive = p.child(i, ("nsubjpass",))
-    patient = [("svo|o", (noun_key(p, passive, lex),))] if passive is not None else []
+    handled = feats + _patient(p, i, lex)
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
     scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
@@ -196,9 +193,7 @@ def _verb_candidates(
                 or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
-            if g in _OBJECT_SEEN and not _object_seen(ctx.stats, feats + patient, base):
-                continue
-            if base in _PLACED and not animal and not _placed(ctx.stats, feats, base):
+            if _unseen(ctx.stats, g, base, feats, handled, animal):
                 continue
             score, extra = _fit_frame(p, i, ctx, g, feats, base, among, transitive, scene)
             if extra is not None and k == 4:
@@ -211,6 +206,21 @@ def _verb_candidates(
     if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
         out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _patient(p: Parse, i: int, lex: Lexicon) -> list:
+    """A passive's subject as the object feature of the verb at i, which it is: what a
+    handling verb handles ("the ball to be hit" ↛ "to be swung"); else []."""
+    passive = p.child(i, ("nsubjpass",))
+    return [("svo|o", (noun_key(p, passive, lex),))] if passive is not None else []
+
+
+def _unseen(stats: CorpusStats, g: str, verb: str, feats: list, handled: list, animal: bool):
+    """Whether the corpus lacks what `verb` of group `g` needs at the slot: its handled object
+    (`_OBJECT_SEEN`, `handled` with a passive's subject) or a person's place (`_placed`)."""
+    if g in _OBJECT_SEEN and not _object_seen(stats, handled, verb):
+        return True
+    return verb in _PLACED and not animal and not _placed(stats, feats, verb)
 
 
 def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, particle) -> bool:
