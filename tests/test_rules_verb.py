@@ -75,8 +75,8 @@ def test_a_verb_with_a_purpose_keeps_it(draws, caption):
 
 
 def test_a_motion_with_a_purpose_may_become_another(draws):
-    negs = [n for n in draws("A dog jumps to catch a frisbee.") if n is not None]
-    assert any(n.original == "jumps" for n in negs), negs
+    negs = [n for n in draws("A dog runs to catch a frisbee.") if n is not None]
+    assert any(n.original == "runs" for n in negs), negs
 
 
 @pytest.mark.parametrize(
@@ -244,6 +244,16 @@ def test_being_ridden_is_said_of_the_vehicle_that_rests(draws):
         # Asleep or posing, one does nothing else, and sleeps with nobody's laptop.
         ("A man sitting on a bench reading a newspaper.", {"sleeping"}),
         ("Two girls at a desk playing with a laptop.", {"sleeping"}),
+        # Round neg15 (the raters' labels): a jump is a moment of a run or a play; a face that
+        # looks may smile or pose; anyone may be waiting; preparing is what cutting does; one
+        # play's hit, throw and catch are different players'.
+        ("a number of people walking on a side walk", {"jumping"}),
+        ("The boy is looking back at a wave in the ocean.", {"smiling", "posing", "waving"}),
+        ("Two Zebras grazing together in a grassy area.", {"waiting"}),
+        ("The meal is being prepared in the big pot.", {"cut", "sliced", "cooked", "baked"}),
+        ("A man in the back of a truck cutting fruit.", {"preparing"}),
+        ("A tennis player hitting a ball.", {"throwing", "tossing", "catching", "kicking"}),
+        ("A batter hitting a ball at a game.", {"throwing", "tossing", "catching", "kicking"}),
     ],
 )
 def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden):
@@ -264,6 +274,12 @@ def test_replacements_the_readings_found_bad_are_gone(draws, caption, forbidden)
             "A yellow cat is sitting on a green blanket.",
             "A cat sleeping on a blanket.",
             {"lying", "laying"},
+        ),
+        # Round neg15: one resting or relaxing may well be lying down.
+        (
+            "A yellow cat is sitting on a green blanket.",
+            "A cat resting on a blanket.",
+            {"lying", "laying", "sleeping"},
         ),
     ],
 )
@@ -318,3 +334,88 @@ def test_holding_may_become_swinging(draws):
     # Swinging a bat entails holding it, not the other way round.
     negs = draws("A man holding a baseball bat on a field.")
     assert any(n is not None and n.replacement == "swinging" for n in negs), negs
+
+
+_DOWN = {"lying", "laying", "sleeping", "kneeling", "squatting", "crouching"}
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A man sitting at a keyboard near a microphone.",
+        "A man sitting in a chair wearing a suit and tie.",
+        "Kids are sitting at a table with plates of food.",
+        "A woman is standing in front of a refrigerator.",
+        "A man sitting at a laptop in a bedroom.",
+    ],
+)
+def test_a_person_lies_or_kneels_only_where_people_do(draws, caption):
+    # Round neg15: the corpus must say lying (kneeling) at each place of a person's verb.
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in _DOWN, neg
+
+
+@pytest.mark.parametrize("caption", ["A woman sitting on a bed.", "A cat sitting on a chair."])
+def test_people_lie_in_bed_and_animals_anywhere(draws, caption):
+    negs = draws(caption)
+    assert any(n is not None and n.replacement in _DOWN for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "kept"),
+    [
+        # Round neg15: a jump has no exclusive contrast ("running for a frisbee" is likely
+        # true); a vendor's selling is no food action ("a vendor eating fruit").
+        ("A dog jumping in the grass.", "jumping"),
+        ("Two men jumping for a frisbee.", "jumping"),
+        ("A vendor selling fruit at a market.", "selling"),
+        ("A man selling hot dogs on the street.", "selling"),
+    ],
+)
+def test_verbs_that_are_no_source_stay(draws, caption, kept):
+    for neg in draws(caption):
+        assert neg is None or neg.original != kept, neg
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A man lying on his stomach on the beach.",
+        "A woman sitting on her knees in the grass.",
+        "A dog standing on its hind legs.",
+        # Birds named by a collective: a bird on a perch sits as it stands, and no small
+        # bird lies on a table.
+        "A couple of small birds standing on top of a table.",
+        "A flock of birds sitting on a pole.",
+    ],
+)
+def test_a_posture_on_a_part_of_the_body_or_of_birds_stays(draws, caption):
+    # "sitting on his stomach", "lying on her knees": the part names the posture.
+    for neg in draws(caption):
+        assert neg is None or not _posture(neg.replacement), neg
+
+
+def test_the_side_of_a_street_is_no_part_of_the_body(draws):
+    negs = draws("There are two people sitting on the side of a street.")
+    assert any(n is not None and _posture(n.replacement) for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        ("A batter waits for the ball to be hit.", {"swung"}),
+    ],
+)
+def test_a_passive_subject_is_what_the_verb_handles(draws, caption, forbidden):
+    # Round neg15: one swings a bat, not a ball.
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in forbidden, neg
+
+
+def test_an_animal_does_not_squat_or_kneel():
+    # Round neg15: kneeling, squatting, crouching are said of people ("a dog squatting on a
+    # couch", "sheep kneeling"); with a sibling that sits, nothing else is left for the dog.
+    for seed in SEEDS:
+        gen = NegativeGenerator(types=["verb"], seed=seed)
+        neg = gen.generate_one("A dog laying on a couch.", ["A dog sitting on a couch."])[0]
+        assert neg is None or neg.replacement not in ("squatting", "kneeling", "crouching"), neg

@@ -154,7 +154,8 @@ def _verb_candidates(
         return []
     animal = kind == "animal"
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
-    setting = setting_of(p, subj, lex)
+    # "A couple of small birds" are birds: they perch, they do not lie on a table.
+    setting = setting_of(p, _members(p, subj, lex), lex) if subj is not None else None
     feats = _verb_features(p, i, ctx)
     groups = _groups(
         lex, v, transitive, obj_kind, supercategory_of(p, subj, lex), lifeless, setting
@@ -163,6 +164,7 @@ def _verb_candidates(
     # "sleeps", "a man sitting on a bench reading a newspaper" ↛ "sleeping", "people playing
     # while throwing frisbees" ↛ "posing"; nor does one sleep with a laptop or a knife.
     busy = _busy(p, i)
+    handled = feats + _patient(p, i, lex)
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
     scene = [("co|n", (n,)) for n in sorted(caption_nouns(p, lex))]
@@ -191,7 +193,7 @@ def _verb_candidates(
                 or (particle and ctx.stats.count("prt|v", (base,), particle) < OBSERVED_MIN)
             ):
                 continue
-            if g in _OBJECT_SEEN and not _object_seen(ctx.stats, feats, base):
+            if _unseen(ctx.stats, g, base, feats, handled, animal):
                 continue
             score, extra = _fit_frame(p, i, ctx, g, feats, base, among, transitive, scene)
             if extra is not None and k == 4:
@@ -206,13 +208,28 @@ def _verb_candidates(
     return list(out.values())
 
 
+def _patient(p: Parse, i: int, lex: Lexicon) -> list:
+    """A passive's subject as the object feature of the verb at i, which it is: what a
+    handling verb handles ("the ball to be hit" ↛ "to be swung"); else []."""
+    passive = p.child(i, ("nsubjpass",))
+    return [("svo|o", (noun_key(p, passive, lex),))] if passive is not None else []
+
+
+def _unseen(stats: CorpusStats, g: str, verb: str, feats: list, handled: list, animal: bool):
+    """Whether the corpus lacks what `verb` of group `g` needs at the slot: its handled object
+    (`_OBJECT_SEEN`, `handled` with a passive's subject) or a person's place (`_placed`)."""
+    if g in _OBJECT_SEEN and not _object_seen(stats, handled, verb):
+        return True
+    return verb in _PLACED and not animal and not _placed(stats, feats, verb)
+
+
 def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, particle) -> bool:
     """Whether group `g` offers no verb at slot i whatever the verb: a gait for a thing, a
     posture on a horse, a bicycle moving by itself, a bird walking where it flies."""
     lifeless = not _animate(p, subj, ctx.lex)
     if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, ctx.lex, particle)):
         return True
-    if g == "posture" and _on_a_mount(p, i, ctx):
+    if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
     if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
         return True
@@ -371,6 +388,16 @@ _OBJECT_SEEN = frozenset({"handle", "play", "device"})
 # traveling at a bus stop" are rare scenes).
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
 _PLACES = frozenset({"at", "on", "in", "edge", "middle", "top"})
+# Postures a person takes only where people take them (`_placed`): lying (or asleep), and
+# down on the knees or heels; each with the verbs the corpus may say it with.
+_RECLINE = ("lie", "lay", "sleep")
+_CROUCH = ("kneel", "squat", "crouch")
+_PLACED = {v: kin for kin in (_RECLINE, _CROUCH) for v in kin}
+# Parts of the body one lies, kneels or stands on (`_on_the_body`).
+_BODY = frozenset(
+    "back backs side sides stomach stomachs belly bellies chest knee knees leg legs foot feet"
+    " haunches hands head".split()
+)
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
@@ -404,6 +431,21 @@ def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
     return False
 
 
+def _on_the_body(p: Parse, i: int) -> bool:
+    """Whether the verb at i rests on a part of the body ("lying on their back", "sitting on
+    his knees", "standing on one leg"): the part names the posture, which no other posture
+    takes ("sitting on their back", "stands on his chest")."""
+    return any(
+        p.lows[j] == "on" and any(_body_part(p, k) for k in p.children(j) if p.deps[k] == "pobj")
+        for j in p.children(i)
+    )
+
+
+def _body_part(p: Parse, k: int) -> bool:
+    """Whether token k is a part of someone's body: "his knees", "one leg", not "the side"."""
+    return p.lows[k] in _BODY and any(p.deps[c] in ("poss", "nummod") for c in p.children(k))
+
+
 def _literal_slot(p: Parse, i: int, lex: Lexicon, particle: str | None) -> bool:
     """Whether a posture at i may become a gait, or a gait a posture: not "stand up" (to
     rise), not with a purpose ("runs to hit the ball" ↛ "stands to hit"), not beside another
@@ -422,6 +464,19 @@ def _frame_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
     stands on is not always one to walk on ("a bird standing on a branch" ↛ "walking on a
     branch", "standing on one leg" ↛ "walking on one leg")."""
     return all(stats.count(view, c, verb) >= OBSERVED_MIN for view, c in feats if view == "rel|ro")
+
+
+def _placed(stats: CorpusStats, feats: list, verb: str) -> bool:
+    """Whether a person may take the posture `verb` (`_PLACED`) at the slot's places: one is
+    given ("on", "in", "at" …), and the corpus says a verb of that posture at each of them
+    `OBSERVED_MIN` times. People lie or sleep in bed, on a beach, in a field, not "in a
+    farmers market", "at a table", "in a chair" or "under an umbrella"; nobody kneels at a
+    keyboard. An animal lies down anywhere it stands."""
+    places = [c for view, c in feats if view == "rel|ro" and c[0] in _PLACES]
+    kin = _PLACED[verb]
+    return bool(places) and all(
+        sum(stats.count("rel|ro", c, v) for v in kin) >= OBSERVED_MIN for c in places
+    )
 
 
 def _object_seen(stats: CorpusStats, feats: list, verb: str) -> bool:
