@@ -207,3 +207,41 @@ def test_another_of_a_kind_keeps_its_kind(draws, caption):
     assert any(n is not None for n in negs), negs
     for neg in negs:
         assert neg is None or not caption[: neg.start].lower().endswith(("another ", "other ")), neg
+
+
+_PRODUCE = {"banana", "apple", "orange", "carrot", "tomato", "potato", "lemon"}
+_DISHES = {"sandwich", "hot dog", "pizza", "donut", "cake", "hamburger", "muffin", "cookie", "pie"}
+_DEVICES = {"tv", "laptop", "cell phone", "camera"}
+_DISHWARE = {"plate", "pan", "pot"}
+
+
+def _singular(word: str) -> str:
+    low = word.lower()  # "tomatoes", "oranges": the plurals these tests meet
+    return low[:-2] if low.endswith("oes") else low.removesuffix("s")
+
+
+@pytest.mark.parametrize(
+    ("caption", "original", "allowed"),
+    [
+        # The raters' labels (round neg14): fruit and vegetables never become dishes, nor the
+        # reverse ("five pizzas and two apples", "a banana with fondant stars").
+        ("Five oranges and two apples sitting on a white surface.", "oranges", _PRODUCE),
+        ("A cake with fondant stars cut out on white fondant", "cake", _DISHES | {"egg"}),
+        # Dishware, utensils and drinkware keep their use ("the batter up to fork").
+        ("The man sits at a table with a bowl and three beer bottles.", "bowl", _DISHWARE),
+        ("A large dark colored spoon sitting on a rack", "spoon", {"fork", "knife"}),
+        # A computer's or a television's accessory is no device of its own.
+        ("a man holding his cell phone up in a crowd", "cell phone", _DEVICES),
+    ],
+)
+def test_a_thing_keeps_its_use(draws, caption, original, allowed):
+    moved = [n for n in draws(caption) if n is not None and n.original.lower() == original]
+    assert moved, caption
+    assert {_singular(n.replacement) for n in moved} <= allowed, moved
+
+
+def test_a_toilet_is_never_replaced_nor_a_replacement(draws):
+    # A toilet's parts and uses (its lid, its seat, "taking a piss") fit no other furniture.
+    for caption in ("a toilet with writing under the lid", "A man standing near a table."):
+        for neg in draws(caption):
+            assert neg is None or "toilet" not in (neg.original, neg.replacement), neg
