@@ -74,6 +74,24 @@ CHILDHOOD = frozenset(
 _SAME_AGAIN = frozenset({"another", "other"})
 # Skis come in pairs, a snowboard alone: plural skis are never snowboards, nor the reverse.
 _PAIRED_BOARDS = frozenset({"ski", "snowboard"})
+# Road vehicles by how they are moved: a pedalled or kicked one is leaned, chained, pushed,
+# carried, and a driven one is not ("a bus chained to a building", "a train hauling
+# scooters"); neither becomes the other (a motorcycle, ridden and driven, may become either).
+_PEDALLED = frozenset({"bicycle", "scooter"})
+_DRIVEN = frozenset({"car", "bus", "truck", "van", "taxi"})
+# "The camera" that one looks at, smiles or poses for is the photographer's, no thing in the
+# scene ("a zebra looking at the cell phone").
+_VIEWER = frozenset({"camera"})
+# A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
+_OTHER_SENSE = {
+    "plate": frozenset("baseball batter catcher pitcher umpire home bat swing".split()),
+}
+# What only horses do or wear: "cows with jockeys", "a trolley pulled by a cow".
+_HORSE = "horse"
+_HORSE_ONLY = frozenset(
+    "jockey jockeys saddle saddled carriage carriages buggy cart carts rider riders polo "
+    "racing race races equestrian reins pulled pulling drawn mounted".split()
+)
 
 
 def _nouns_in(p: Parse, ctx: RuleContext):
@@ -177,9 +195,11 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     }
     genders = _gender(p, lex)
     slots = []
+    # "A cat looking at another cat": both keep their kind, or "another" is left wrong.
+    again = {noun.group for s, _, noun, _ in found if s > 0 and p.lows[s - 1] in _SAME_AGAIN}
     for s, e, noun, plural in found:
-        if s > 0 and p.lows[s - 1] in _SAME_AGAIN:
-            continue  # "a dog looking at another dog" ↛ "another cat": one kind, said twice
+        if noun.group in again or _fixed_sense(p, s, e):
+            continue
         target = HYPERNYMS.get(lex.group_heads[noun.group])
         if target is not None:
             cands = _across(p, ctx, (s, e), target, plural, present)
@@ -191,6 +211,27 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         return None
     (s, e), repl, score = pick(rng, slots)
     return [(s, e, repl)], score
+
+
+def _fixed_sense(p: Parse, s: int, e: int) -> bool:
+    """Whether the noun at s..e is no thing of the scene to replace: the viewer's camera
+    ("looking at the camera", "posing for the camera"), or a word in another scene's sense
+    ("the batter up to plate")."""
+    low = p.lows[e - 1]
+    if low in _VIEWER and p.deps[e - 1] == "pobj" and s > 0 and p.lows[s - 1] == "the":
+        return True
+    return low in _OTHER_SENSE and any(w in _OTHER_SENSE[low] for w in p.lows)
+
+
+def _crosses_use(old: str, new: str, plural: bool, crowd: bool, lows) -> bool:
+    """Whether `new` for `old` crosses a line the rest of the caption draws: pedalled and
+    driven vehicles, one skier's skis and snowboards, a horse's harness or rider."""
+    pair = {old, new}
+    if pair & _PEDALLED and pair & _DRIVEN:
+        return True  # "a bicycle leaning on a door" ↛ "a car leaning on a door"
+    if plural and pair == _PAIRED_BOARDS and not crowd:
+        return True  # one skier's skis are no snowboards: one rides one board
+    return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
 
 
 def _false_for_image(ctx: RuleContext, gid: int, sg: str, present: set[int]) -> bool:
@@ -239,8 +280,8 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             continue
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
-        if plural and {lex.group_heads[noun.group], sg} == _PAIRED_BOARDS and not crowd:
-            continue  # one skier's skis are no snowboards: one rides one board
+        if _crosses_use(lex.group_heads[noun.group], sg, plural, crowd, p.lows):
+            continue
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
