@@ -293,3 +293,41 @@ def test_a_vehicle_or_a_horse_keeps_what_the_rest_says(draws, caption, original,
 def test_a_motorcycle_still_becomes_a_bicycle_or_a_car(draws):
     negs = [n for n in draws("A man riding a motorcycle down a city street.") if n is not None]
     assert {"bicycle", "car"} & {n.replacement.lower() for n in negs}, negs
+
+
+def test_pronouns_follow_their_sole_referent_across_gender(draws):
+    # "A woman holding a hot dog in his hand" was wrong; now the pronoun follows her.
+    negs = [n for n in draws("A man holding a hot dog in his right hand.") if n is not None]
+    assert "A woman holding a hot dog in her right hand." in {n.text for n in negs}, negs
+    negs = [n for n in draws("A girl takes a bite of her pepperoni pizza.") if n is not None]
+    assert "A man takes a bite of his pepperoni pizza." in {n.text for n in negs}, negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "disagreeing"),
+    [
+        # Another referent: a pronoun of the other gender, a child, kin the pronoun may mean.
+        ("A woman watches as he feeds her.", {"man", "woman", "boy", "girl"}),
+        ("A woman holding a little boy who is brushing his teeth.", {"girl"}),
+        ("A baby girl and her mom are looking at a book.", {"man", "boy"}),
+    ],
+)
+def test_pronouns_of_another_referent_stay_and_must_agree(draws, caption, disagreeing):
+    negs = [n for n in draws(caption) if n is not None]
+    assert negs, caption
+    for neg in negs:
+        assert neg.text.split()[-3:] == caption.split()[-3:], neg
+        assert not disagreeing & set(neg.text.lower().split()) - set(caption.lower().split()), neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "gendered"),
+    [
+        ("A woman in a dress holding her umbrella.", "woman"),
+        ("A man with a beard holding his phone.", "man"),
+    ],
+)
+def test_what_one_gender_wears_keeps_it(draws, caption, gendered):
+    other = {"woman": ("man", "boy"), "man": ("woman", "girl")}[gendered]
+    for neg in draws(caption):
+        assert neg is None or neg.text.split()[1].lower() not in other, neg

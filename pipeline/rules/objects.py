@@ -82,6 +82,11 @@ _DRIVEN = frozenset({"car", "bus", "truck", "van", "taxi"})
 # "The camera" that one looks at, smiles or poses for is the photographer's, no thing in the
 # scene ("a zebra looking at the cell phone").
 _VIEWER = frozenset({"camera"})
+# What one gender wears or grows in captions: it keeps that gender.
+_WORN = {
+    "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
+    "male": frozenset("beard beards bearded mustache moustache tuxedo".split()),
+}
 # A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
 _OTHER_SENSE = {
     "plate": frozenset("baseball batter catcher pitcher umpire home bat swing".split()),
@@ -186,6 +191,47 @@ def _gender(p: Parse, lex: Lexicon) -> frozenset[str]:
     return frozenset(out)
 
 
+# A pronoun follows its one referent across a change of gender ("a man holding a hot dog in
+# his hand" → "a woman … in her hand"); "her" is "his" as a determiner, "him" as an object.
+_PRONOUNS = {
+    "male": {"he": "she", "him": "her", "his": "her", "himself": "herself"},
+    "female": {"she": "he", "hers": "his", "herself": "himself", "her": "his", "her/PRP": "him"},
+}
+
+
+# Kin the lexicon gives no gender but pronouns may refer to ("a girl and her mom").
+_KIN = frozenset("mom mommy mum dad daddy parent parents grandma grandpa".split())
+
+
+def _gender_of(word: str, lex: Lexicon) -> str | None:
+    low = word.lower()
+    return "male" if low in lex.male else "female" if low in lex.female else None
+
+
+def _sole_referent(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
+    """Whether the noun at `span` is the caption's only person or gendered noun, so that its
+    pronouns can only be its own ("a woman holding a boy who is brushing his teeth" is not)."""
+    s, e = span
+    for j in range(len(p)):
+        if s <= j < e or p.tags[j] not in NOUN_TAGS:
+            continue
+        if p.lows[j] in lex.male or p.lows[j] in lex.female or p.lows[j] in _KIN:
+            return False
+        if supercategory_of(p, j, lex) == "person":
+            return False
+    return True
+
+
+def _pronoun_edits(p: Parse, gender: str) -> list[tuple[int, int, str]]:
+    """The edits that turn each pronoun of `gender` to the other gender's, casing kept."""
+    table, out = _PRONOUNS[gender], []
+    for j, (low, tag) in enumerate(zip(p.lows, p.tags)):
+        key = low + "/PRP" if low == "her" and tag == "PRP" else low
+        if tag in ("PRP", "PRP$") and key in table:
+            out.append((j, j + 1, match_case(p.words[j], table[key])))
+    return out
+
+
 def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex = ctx.lex
     found = list(_nouns_in(p, ctx))
@@ -204,13 +250,21 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if target is not None:
             cands = _across(p, ctx, (s, e), target, plural, present)
         else:
-            cands = _within(p, ctx, (s, e), noun, plural, present, genders)
+            # Its pronouns follow a sole referent's new gender; another's stay and must agree.
+            sole = len(genders) == 1 and _sole_referent(p, (s, e), lex)
+            agree = frozenset() if sole else genders
+            cands = _within(p, ctx, (s, e), noun, plural, present, agree)
         if cands:
             slots.append(((s, e), cands))
     if not slots:
         return None
     (s, e), repl, score = pick(rng, slots)
-    return [(s, e, repl)], score
+    edits = [(s, e, repl)]
+    new = _gender_of(repl, lex)
+    for gender in genders:
+        if new is not None and new != gender:
+            edits += _pronoun_edits(p, gender)
+    return edits, score
 
 
 def _fixed_sense(p: Parse, s: int, e: int) -> bool:
@@ -223,10 +277,15 @@ def _fixed_sense(p: Parse, s: int, e: int) -> bool:
     return low in _OTHER_SENSE and any(w in _OTHER_SENSE[low] for w in p.lows)
 
 
-def _crosses_use(old: str, new: str, plural: bool, crowd: bool, lows) -> bool:
+def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lows) -> bool:
     """Whether `new` for `old` crosses a line the rest of the caption draws: pedalled and
-    driven vehicles, one skier's skis and snowboards, a horse's harness or rider."""
+    driven vehicles, one skier's skis and snowboards, a horse's harness or rider, what one
+    gender wears ("the man in the dress", "a woman with a beard")."""
     pair = {old, new}
+    gender = _gender_of(old, lex)
+    if gender is not None and gender != _gender_of(new, lex):
+        if any(w in _WORN[gender] for w in lows):
+            return True
     if pair & _PEDALLED and pair & _DRIVEN:
         return True  # "a bicycle leaning on a door" ↛ "a car leaning on a door"
     if plural and pair == _PAIRED_BOARDS and not crowd:
@@ -280,7 +339,7 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             continue
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
-        if _crosses_use(lex.group_heads[noun.group], sg, plural, crowd, p.lows):
+        if _crosses_use(lex, lex.group_heads[noun.group], sg, plural, crowd, p.lows):
             continue
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
