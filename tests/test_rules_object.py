@@ -331,3 +331,22 @@ def test_what_one_gender_wears_keeps_it(draws, caption, gendered):
     other = {"woman": ("man", "boy"), "man": ("woman", "girl")}[gendered]
     for neg in draws(caption):
         assert neg is None or neg.text.split()[1].lower() not in other, neg
+
+
+def test_members_of_a_collective_are_plural(draws):
+    # "a very cute flock of goat": sheep is invariant, the collective says several.
+    negs = [n for n in draws("A very cute flock of sheep in a grassy field.") if n is not None]
+    assert negs and all(n.replacement.endswith("s") for n in negs if n.original == "sheep"), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        ("A man reaching out to catch a frisbee.", {"baby"}),  # what a grown-up does
+        ("A baby sitting in a high chair.", {"man", "woman"}),
+        ("a cat sitting on top of a blue refrigerator", {"dog"}),  # a cat climbs
+    ],
+)
+def test_no_baby_for_a_grown_up_nor_a_dog_on_top(draws, caption, forbidden):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement.lower() not in forbidden, neg

@@ -82,6 +82,9 @@ _DRIVEN = frozenset({"car", "bus", "truck", "van", "taxi"})
 # "The camera" that one looks at, smiles or poses for is the photographer's, no thing in the
 # scene ("a zebra looking at the cell phone").
 _VIEWER = frozenset({"camera"})
+# A baby does little of what a grown-up does ("a baby reaching out to catch a frisbee") and
+# a grown-up little of what a baby does: neither replaces the other.
+_NO_TRADE = frozenset({frozenset({"baby", "man"}), frozenset({"baby", "woman"})})
 # What one gender wears or grows in captions: it keeps that gender.
 _WORN = {
     "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
@@ -246,6 +249,8 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     for s, e, noun, plural in found:
         if noun.group in again or _fixed_sense(p, s, e):
             continue
+        # "a flock of sheep", "a group of gentleman": members of a collective are several.
+        plural = plural or (not noun.mass and _of_collective(p, e - 1, lex))
         target = HYPERNYMS.get(lex.group_heads[noun.group])
         if target is not None:
             cands = _across(p, ctx, (s, e), target, plural, present)
@@ -290,6 +295,10 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
         return True  # "a bicycle leaning on a door" ↛ "a car leaning on a door"
     if plural and pair == _PAIRED_BOARDS and not crowd:
         return True  # one skier's skis are no snowboards: one rides one board
+    if pair in _NO_TRADE:
+        return True
+    if old == "cat" and new == "dog" and "top" in lows:
+        return True  # a cat climbs "on top of" a refrigerator or a cabinet; a dog does not
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
 
 
@@ -420,6 +429,11 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
         if score is not None and fit is not None:
             cands.append((match_case(p.words[s], pl if plural else sg), (score + fit) / 2, False))
     return cands
+
+
+def _of_collective(p: Parse, h: int, lex: Lexicon) -> bool:
+    of = p.heads[h]
+    return p.deps[h] == "pobj" and p.lows[of] == "of" and p.lows[p.heads[of]] in lex.collectives
 
 
 def _possessive(p: Parse, h: int) -> bool:
