@@ -350,3 +350,27 @@ def test_members_of_a_collective_are_plural(draws):
 def test_no_baby_for_a_grown_up_nor_a_dog_on_top(draws, caption, forbidden):
     for neg in draws(caption):
         assert neg is None or neg.replacement.lower() not in forbidden, neg
+
+
+def test_a_person_the_others_call_a_woman_becomes_a_man(sibling_draws):
+    # Evidence makes it false: the other captions say who the person is, and its counterpart
+    # of the other gender is a plausible scene; the pronoun follows.
+    caption = "a person on skis makes her way through the snow"
+    siblings = ["A woman skiing down a hill.", "A skier in the snow."]
+    texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
+    assert "a man on skis makes his way through the snow" in texts, texts
+
+
+@pytest.mark.parametrize(
+    ("caption", "siblings"),
+    [
+        ("A person sitting on a bench.", ["A man and a woman on a bench."]),  # both named
+        ("A person sitting on a bench.", ["A woman and her child on a bench."]),  # a child
+        ("People walking down the street.", ["A man walks as people pass."]),  # one of several
+        ("A person sitting on a bench.", ["A bench in a park."]),  # nobody named
+    ],
+)
+def test_no_counterpart_without_evidence(sibling_draws, caption, siblings):
+    people = {"man", "woman", "boy", "girl", "men", "women", "boys", "girls"}
+    for neg in sibling_draws(caption, siblings):
+        assert neg is None or neg.replacement.lower() not in people, neg

@@ -85,6 +85,9 @@ _VIEWER = frozenset({"camera"})
 # A baby does little of what a grown-up does ("a baby reaching out to catch a frisbee") and
 # a grown-up little of what a baby does: neither replaces the other.
 _NO_TRADE = frozenset({frozenset({"baby", "man"}), frozenset({"baby", "woman"})})
+_COUNTERPART = {"man": "woman", "woman": "man", "boy": "girl", "girl": "boy"}
+# Another person of no gender named beside one of a gender may be someone else.
+_AGELESS = frozenset({"child", "baby"})
 # What one gender wears or grows in captions: it keeps that gender.
 _WORN = {
     "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
@@ -254,6 +257,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         target = HYPERNYMS.get(lex.group_heads[noun.group])
         if target is not None:
             cands = _across(p, ctx, (s, e), target, plural, present)
+            cands += _told_apart(p, ctx, (s, e), plural, genders)
         else:
             # Its pronouns follow a sole referent's new gender; another's stay and must agree.
             sole = len(genders) == 1 and _sole_referent(p, (s, e), lex)
@@ -434,6 +438,30 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
 def _of_collective(p: Parse, h: int, lex: Lexicon) -> bool:
     of = p.heads[h]
     return p.deps[h] == "pobj" and p.lows[of] == "of" and p.lows[p.heads[of]] in lex.collectives
+
+
+def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders) -> list:
+    """Candidates for a singular hypernym at `span` ("a person") that the other captions
+    show false: where they name one grown-up or child of one gender and no child or baby
+    ("a woman on skis"), the hypernym is that one, and its counterpart of the other gender
+    ("a man on skis") is a plausible scene the image does not show. Its pronouns follow
+    (`_pronoun_edits`)."""
+    lex = ctx.lex
+    said = ctx.siblings.nouns
+    named = [w for w in sorted(said) if w in _COUNTERPART]
+    # Not for people: "a woman sits on a bench as people walk by" names one of several.
+    if plural or len(named) != 1 or said & _AGELESS or not _sole_referent(p, span, lex):
+        return []
+    gender = _gender_of(named[0], lex)
+    if genders - {gender} or any(w in _WORN[gender] for w in p.lows):
+        return []  # a pronoun says otherwise, or the caption says what that gender wears
+    sg = _COUNTERPART[named[0]]
+    pl = next(pl for _, w, pl, _ in lex.noun_choices["person"] if w == sg)
+    feats = _noun_features(p, span[1] - 1, ctx)
+    score = ctx.stats.score(feats, sg, among=lex.kind_words["person"]) if feats else None
+    if score is None:
+        score = ctx.stats.prior("gov|g", sg)
+    return [(match_case(p.words[span[0]], pl if plural else sg), score, False)]
 
 
 def _possessive(p: Parse, h: int) -> bool:
