@@ -374,3 +374,10 @@ def test_no_counterpart_without_evidence(sibling_draws, caption, siblings):
     people = {"man", "woman", "boy", "girl", "men", "women", "boys", "girls"}
     for neg in sibling_draws(caption, siblings):
         assert neg is None or neg.replacement.lower() not in people, neg
+
+
+def test_a_child_the_others_call_a_boy_becomes_a_girl(sibling_draws):
+    caption = "A small child stands in front of a television playing a video game."
+    siblings = ["A boy stands in front of a TV in a living room."]
+    texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
+    assert "A small girl stands in front of a television playing a video game." in texts, texts

@@ -86,6 +86,7 @@ _VIEWER = frozenset({"camera"})
 # a grown-up little of what a baby does: neither replaces the other.
 _NO_TRADE = frozenset({frozenset({"baby", "man"}), frozenset({"baby", "woman"})})
 _COUNTERPART = {"man": "woman", "woman": "man", "boy": "girl", "girl": "boy"}
+_YOUNG = frozenset({"boy", "girl"})
 # Another person of no gender named beside one of a gender may be someone else.
 _AGELESS = frozenset({"child", "baby"})
 # What one gender wears or grows in captions: it keeps that gender.
@@ -263,6 +264,8 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             sole = len(genders) == 1 and _sole_referent(p, (s, e), lex)
             agree = frozenset() if sole else genders
             cands = _within(p, ctx, (s, e), noun, plural, present, agree)
+            if lex.group_heads[noun.group] == CHILD:  # a child the others call a boy or a girl
+                cands += _told_apart(p, ctx, (s, e), plural, genders, young=True)
         if cands:
             slots.append(((s, e), cands))
     if not slots:
@@ -440,17 +443,20 @@ def _of_collective(p: Parse, h: int, lex: Lexicon) -> bool:
     return p.deps[h] == "pobj" and p.lows[of] == "of" and p.lows[p.heads[of]] in lex.collectives
 
 
-def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders) -> list:
-    """Candidates for a singular hypernym at `span` ("a person") that the other captions
-    show false: where they name one grown-up or child of one gender and no child or baby
-    ("a woman on skis"), the hypernym is that one, and its counterpart of the other gender
-    ("a man on skis") is a plausible scene the image does not show. Its pronouns follow
-    (`_pronoun_edits`)."""
+def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=False) -> list:
+    """Candidates for a singular hypernym at `span` ("a person"; with `young`, "a child")
+    that the other captions show false: where they name one grown-up or child of one gender
+    (a boy or a girl for a child) and no child or baby, the hypernym is that one ("a woman
+    on skis"), and its counterpart of the other gender ("a man on skis") is a plausible scene
+    the image does not show. Its pronouns follow (`_pronoun_edits`)."""
     lex = ctx.lex
     said = ctx.siblings.nouns
     named = [w for w in sorted(said) if w in _COUNTERPART]
+    ageless = _AGELESS - {CHILD} if young else _AGELESS
     # Not for people: "a woman sits on a bench as people walk by" names one of several.
-    if plural or len(named) != 1 or said & _AGELESS or not _sole_referent(p, span, lex):
+    if plural or len(named) != 1 or said & ageless or not _sole_referent(p, span, lex):
+        return []
+    if young and named[0] not in _YOUNG:
         return []
     gender = _gender_of(named[0], lex)
     if genders - {gender} or any(w in _WORN[gender] for w in p.lows):
