@@ -367,6 +367,8 @@ def test_a_person_the_others_call_a_woman_becomes_a_man(sibling_draws):
         ("A person sitting on a bench.", ["A man and a woman on a bench."]),  # both named
         ("A person sitting on a bench.", ["A woman and her child on a bench."]),  # a child
         ("People walking down the street.", ["A man walks as people pass."]),  # one of several
+        ("Two people walking down the street.", ["A man walks as people pass."]),
+        ("People walking down the street.", ["Two men walking down a street."]),  # uncounted
         ("A person sitting on a bench.", ["A bench in a park."]),  # nobody named
     ],
 )
@@ -381,3 +383,10 @@ def test_a_child_the_others_call_a_boy_becomes_a_girl(sibling_draws):
     siblings = ["A boy stands in front of a TV in a living room."]
     texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
     assert "A small girl stands in front of a television playing a video game." in texts, texts
+
+
+def test_counted_people_the_others_call_men_become_women(sibling_draws):
+    caption = "two people playing tennis with rackets on a grass court"
+    siblings = ["Two men playing a game of tennis on a court.", "Two young men playing tennis."]
+    texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
+    assert "two women playing tennis with rackets on a grass court" in texts, texts

@@ -444,17 +444,21 @@ def _of_collective(p: Parse, h: int, lex: Lexicon) -> bool:
 
 
 def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=False) -> list:
-    """Candidates for a singular hypernym at `span` ("a person"; with `young`, "a child")
+    """Candidates for a hypernym at `span` ("a person", "people"; with `young`, "a child")
     that the other captions show false: where they name one grown-up or child of one gender
-    (a boy or a girl for a child) and no child or baby, the hypernym is that one ("a woman
-    on skis"), and its counterpart of the other gender ("a man on skis") is a plausible scene
-    the image does not show. Its pronouns follow (`_pronoun_edits`)."""
+    (a boy or a girl for a child; in the plural for people) and no child or baby, the
+    hypernym is that one ("a woman on skis", "two women"), and its counterpart of the other
+    gender ("a man on skis", "two men") is a plausible scene the image does not show. Its
+    pronouns follow (`_pronoun_edits`)."""
     lex = ctx.lex
     said = ctx.siblings.nouns
     named = [w for w in sorted(said) if w in _COUNTERPART]
     ageless = _AGELESS - {CHILD} if young else _AGELESS
-    # Not for people: "a woman sits on a bench as people walk by" names one of several.
-    if plural or len(named) != 1 or said & ageless or not _sole_referent(p, span, lex):
+    if len(named) != 1 or said & ageless or not _sole_referent(p, span, lex):
+        return []
+    # "People walk by as a woman sits on a bench": she is one of several; a crowd may be
+    # mixed, so only people counted ("two people", "a couple of people") are told apart.
+    if plural and (named[0] not in ctx.siblings.several or not _counted(p, span)):
         return []
     if young and named[0] not in _YOUNG:
         return []
@@ -468,6 +472,15 @@ def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=F
     if score is None:
         score = ctx.stats.prior("gov|g", sg)
     return [(match_case(p.words[span[0]], pl if plural else sg), score, False)]
+
+
+def _counted(p: Parse, span: tuple[int, int]) -> bool:
+    """Whether the plural at `span` is counted: "two people", "a couple of people"."""
+    s, h = span[0], span[1] - 1
+    if any(p.deps[j] == "nummod" for j in p.children(h)):
+        return True
+    of = p.heads[h]
+    return p.lows[of] == "of" and p.lows[p.heads[of]] in ("couple", "pair") and s > 0
 
 
 def _possessive(p: Parse, h: int) -> bool:
