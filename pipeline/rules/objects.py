@@ -353,6 +353,8 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
             continue
+        if lex.uses.get(sg) != lex.uses.get(lex.group_heads[noun.group]):
+            continue  # "a banana with fondant stars", "the batter up to fork"
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
         if _crosses_use(lex, lex.group_heads[noun.group], sg, plural, crowd, p.lows):
