@@ -216,10 +216,13 @@ def _gender_of(word: str, lex: Lexicon) -> str | None:
 
 
 def _sole_referent(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
-    """Whether the noun at `span` is the caption's only person or gendered noun, so that its
-    pronouns can only be its own ("a woman holding a boy who is brushing his teeth" is not)."""
+    """Whether the noun at `span` is the caption's only person or gendered noun and comes
+    before its gendered pronouns, so that they can only be its own ("a woman holding a boy
+    who is brushing his teeth", "a ewe and her kid" are not)."""
     s, e = span
     for j in range(len(p)):
+        if j < s and p.tags[j] in ("PRP", "PRP$") and _gender_of(p.lows[j], lex) is not None:
+            return False  # "a ewe and her kid": the pronoun's referent comes before it
         if s <= j < e or p.tags[j] not in NOUN_TAGS:
             continue
         if p.lows[j] in lex.male or p.lows[j] in lex.female or p.lows[j] in _KIN:
