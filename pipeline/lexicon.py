@@ -139,6 +139,9 @@ class Lexicon:
     # noun (group head) → the nouns it is a kind of ("boy" → "child"): a sibling caption's
     # "boy" makes "a child" true, its "child" does not make "a boy" true
     kind_of: dict[str, frozenset[str]] = field(default_factory=dict)
+    # noun (group head) → its use ("plate" → dishware); objects.json "uses": the object rule
+    # replaces a noun of a use only by one of the same use
+    uses: dict[str, str] = field(default_factory=dict)
 
 
 def _attributes(data: dict) -> tuple[dict[str, Attribute], frozenset[str]]:
@@ -198,14 +201,12 @@ def _nouns(data: dict):
     )
 
 
-def _settings(data: dict, heads: frozenset[str]) -> dict[str, str]:
+def _settings(data: dict, heads: frozenset[str], table: str = "settings") -> dict[str, str]:
     out: dict[str, str] = {}
     for setting, words in sorted(data.items()):
         for w in words:
             if w not in heads or w in out:
-                raise ValueError(
-                    f"settings.{setting}: {w!r} is no noun group head, or listed twice"
-                )
+                raise ValueError(f"{table}.{setting}: {w!r} is no noun group head, or listed twice")
             out[w] = setting
     return out
 
@@ -478,6 +479,7 @@ def _index(tables: dict, paths: tuple[str, ...]) -> Lexicon:
         group_heads=heads,
         noun_heads=frozenset(heads.values()),
         settings=_settings(objects.get("settings", {}), frozenset(heads.values())),
+        uses=_settings(objects.get("uses", {}), frozenset(heads.values()), "uses"),
         kinds=_kinds(objects.get("kinds", {}), frozenset(heads.values())),
         kind_of=_kind_of(objects.get("kinds", {})),
         kind_words={k: tuple(sg for _, sg, _, _ in v) for k, v in noun_choices.items()},

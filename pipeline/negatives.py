@@ -79,6 +79,8 @@ def roles_of(p: Parse, lex: Lexicon) -> Roles:
     for i, tag in enumerate(p.tags):
         if tag in ("NN", "NNS"):
             roles.nouns.add(noun_key(p, i, lex))
+        if tag == "NNS":
+            roles.several.add(noun_key(p, i, lex))
     for table, key in observe(p, lex):
         if table == "amod":
             roles.amod.add(key)
@@ -117,6 +119,7 @@ def _siblings(roles: list[Roles], c: int) -> Roles:
             out.amod |= r.amod
             out.verbs |= r.verbs
             out.rel |= r.rel
+            out.several |= r.several
     return out
 
 

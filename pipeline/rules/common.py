@@ -38,6 +38,7 @@ class Roles:
     amod: set[tuple[str, str]] = field(default_factory=set)
     verbs: set[str] = field(default_factory=set)
     rel: set[tuple[str, str]] = field(default_factory=set)
+    several: set[str] = field(default_factory=set)  # nouns said in the plural ("two women")
 
 
 @dataclass

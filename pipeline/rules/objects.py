@@ -74,6 +74,36 @@ CHILDHOOD = frozenset(
 _SAME_AGAIN = frozenset({"another", "other"})
 # Skis come in pairs, a snowboard alone: plural skis are never snowboards, nor the reverse.
 _PAIRED_BOARDS = frozenset({"ski", "snowboard"})
+# Road vehicles by how they are moved: a pedalled or kicked one is leaned, chained, pushed,
+# carried, and a driven one is not ("a bus chained to a building", "a train hauling
+# scooters"); neither becomes the other (a motorcycle, ridden and driven, may become either).
+_PEDALLED = frozenset({"bicycle", "scooter"})
+_DRIVEN = frozenset({"car", "bus", "truck", "van", "taxi"})
+# "The camera" that one looks at, smiles or poses for is the photographer's, no thing in the
+# scene ("a zebra looking at the cell phone").
+_VIEWER = frozenset({"camera"})
+# A baby does little of what a grown-up does ("a baby reaching out to catch a frisbee") and
+# a grown-up little of what a baby does: neither replaces the other.
+_NO_TRADE = frozenset({frozenset({"baby", "man"}), frozenset({"baby", "woman"})})
+_COUNTERPART = {"man": "woman", "woman": "man", "boy": "girl", "girl": "boy"}
+_YOUNG = frozenset({"boy", "girl"})
+# Another person of no gender named beside one of a gender may be someone else.
+_AGELESS = frozenset({"child", "baby"})
+# What one gender wears or grows in captions: it keeps that gender.
+_WORN = {
+    "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
+    "male": frozenset("beard beards bearded mustache moustache tuxedo".split()),
+}
+# A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
+_OTHER_SENSE = {
+    "plate": frozenset("baseball batter catcher pitcher umpire home bat swing".split()),
+}
+# What only horses do or wear: "cows with jockeys", "a trolley pulled by a cow".
+_HORSE = "horse"
+_HORSE_ONLY = frozenset(
+    "jockey jockeys saddle saddled carriage carriages buggy cart carts rider riders polo "
+    "racing race races equestrian reins pulled pulling drawn mounted".split()
+)
 
 
 def _nouns_in(p: Parse, ctx: RuleContext):
@@ -168,6 +198,50 @@ def _gender(p: Parse, lex: Lexicon) -> frozenset[str]:
     return frozenset(out)
 
 
+# A pronoun follows its one referent across a change of gender ("a man holding a hot dog in
+# his hand" → "a woman … in her hand"); "her" is "his" as a determiner, "him" as an object.
+_PRONOUNS = {
+    "male": {"he": "she", "him": "her", "his": "her", "himself": "herself"},
+    "female": {"she": "he", "hers": "his", "herself": "himself", "her": "his", "her/PRP": "him"},
+}
+
+
+# Kin the lexicon gives no gender but pronouns may refer to ("a girl and her mom").
+_KIN = frozenset("mom mommy mum dad daddy parent parents grandma grandpa".split())
+
+
+def _gender_of(word: str, lex: Lexicon) -> str | None:
+    low = word.lower()
+    return "male" if low in lex.male else "female" if low in lex.female else None
+
+
+def _sole_referent(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
+    """Whether the noun at `span` is the caption's only person or gendered noun and comes
+    before its gendered pronouns, so that they can only be its own ("a woman holding a boy
+    who is brushing his teeth", "a ewe and her kid" are not)."""
+    s, e = span
+    for j in range(len(p)):
+        if j < s and p.tags[j] in ("PRP", "PRP$") and _gender_of(p.lows[j], lex) is not None:
+            return False  # "a ewe and her kid": the pronoun's referent comes before it
+        if s <= j < e or p.tags[j] not in NOUN_TAGS:
+            continue
+        if p.lows[j] in lex.male or p.lows[j] in lex.female or p.lows[j] in _KIN:
+            return False
+        if supercategory_of(p, j, lex) == "person":
+            return False
+    return True
+
+
+def _pronoun_edits(p: Parse, gender: str) -> list[tuple[int, int, str]]:
+    """The edits that turn each pronoun of `gender` to the other gender's, casing kept."""
+    table, out = _PRONOUNS[gender], []
+    for j, (low, tag) in enumerate(zip(p.lows, p.tags)):
+        key = low + "/PRP" if low == "her" and tag == "PRP" else low
+        if tag in ("PRP", "PRP$") and key in table:
+            out.append((j, j + 1, match_case(p.words[j], table[key])))
+    return out
+
+
 def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex = ctx.lex
     found = list(_nouns_in(p, ctx))
@@ -177,20 +251,65 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     }
     genders = _gender(p, lex)
     slots = []
+    # "A cat looking at another cat": both keep their kind, or "another" is left wrong.
+    again = {noun.group for s, _, noun, _ in found if s > 0 and p.lows[s - 1] in _SAME_AGAIN}
     for s, e, noun, plural in found:
-        if s > 0 and p.lows[s - 1] in _SAME_AGAIN:
-            continue  # "a dog looking at another dog" ↛ "another cat": one kind, said twice
+        if noun.group in again or _fixed_sense(p, s, e):
+            continue
+        # "a flock of sheep", "a group of gentleman": members of a collective are several.
+        plural = plural or (not noun.mass and _of_collective(p, e - 1, lex))
         target = HYPERNYMS.get(lex.group_heads[noun.group])
         if target is not None:
             cands = _across(p, ctx, (s, e), target, plural, present)
+            cands += _told_apart(p, ctx, (s, e), plural, genders)
         else:
-            cands = _within(p, ctx, (s, e), noun, plural, present, genders)
+            # Its pronouns follow a sole referent's new gender; another's stay and must agree.
+            sole = len(genders) == 1 and _sole_referent(p, (s, e), lex)
+            agree = frozenset() if sole else genders
+            cands = _within(p, ctx, (s, e), noun, plural, present, agree)
+            if lex.group_heads[noun.group] == CHILD:  # a child the others call a boy or a girl
+                cands += _told_apart(p, ctx, (s, e), plural, genders, young=True)
         if cands:
             slots.append(((s, e), cands))
     if not slots:
         return None
     (s, e), repl, score = pick(rng, slots)
-    return [(s, e, repl)], score
+    edits = [(s, e, repl)]
+    new = _gender_of(repl, lex)
+    for gender in genders:
+        if new is not None and new != gender:
+            edits += _pronoun_edits(p, gender)
+    return edits, score
+
+
+def _fixed_sense(p: Parse, s: int, e: int) -> bool:
+    """Whether the noun at s..e is no thing of the scene to replace: the viewer's camera
+    ("looking at the camera", "posing for the camera"), or a word in another scene's sense
+    ("the batter up to plate")."""
+    low = p.lows[e - 1]
+    if low in _VIEWER and p.deps[e - 1] == "pobj" and s > 0 and p.lows[s - 1] == "the":
+        return True
+    return low in _OTHER_SENSE and any(w in _OTHER_SENSE[low] for w in p.lows)
+
+
+def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lows) -> bool:
+    """Whether `new` for `old` crosses a line the rest of the caption draws: pedalled and
+    driven vehicles, one skier's skis and snowboards, a horse's harness or rider, what one
+    gender wears ("the man in the dress", "a woman with a beard")."""
+    pair = {old, new}
+    gender = _gender_of(old, lex)
+    if gender is not None and gender != _gender_of(new, lex):
+        if any(w in _WORN[gender] for w in lows):
+            return True
+    if pair & _PEDALLED and pair & _DRIVEN:
+        return True  # "a bicycle leaning on a door" ↛ "a car leaning on a door"
+    if plural and pair == _PAIRED_BOARDS and not crowd:
+        return True  # one skier's skis are no snowboards: one rides one board
+    if pair in _NO_TRADE:
+        return True
+    if old == "cat" and new == "dog" and "top" in lows:
+        return True  # a cat climbs "on top of" a refrigerator or a cabinet; a dog does not
+    return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
 
 
 def _false_for_image(ctx: RuleContext, gid: int, sg: str, present: set[int]) -> bool:
@@ -237,10 +356,12 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
             continue
+        if lex.uses.get(sg) != lex.uses.get(lex.group_heads[noun.group]):
+            continue  # "a banana with fondant stars", "the batter up to fork"
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
-        if plural and {lex.group_heads[noun.group], sg} == _PAIRED_BOARDS and not crowd:
-            continue  # one skier's skis are no snowboards: one rides one board
+        if _crosses_use(lex, lex.group_heads[noun.group], sg, plural, crowd, p.lows):
+            continue
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
@@ -320,6 +441,51 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
         if score is not None and fit is not None:
             cands.append((match_case(p.words[s], pl if plural else sg), (score + fit) / 2, False))
     return cands
+
+
+def _of_collective(p: Parse, h: int, lex: Lexicon) -> bool:
+    of = p.heads[h]
+    return p.deps[h] == "pobj" and p.lows[of] == "of" and p.lows[p.heads[of]] in lex.collectives
+
+
+def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=False) -> list:
+    """Candidates for a hypernym at `span` ("a person", "people"; with `young`, "a child")
+    that the other captions show false: where they name one grown-up or child of one gender
+    (a boy or a girl for a child; in the plural for people) and no child or baby, the
+    hypernym is that one ("a woman on skis", "two women"), and its counterpart of the other
+    gender ("a man on skis", "two men") is a plausible scene the image does not show. Its
+    pronouns follow (`_pronoun_edits`)."""
+    lex = ctx.lex
+    said = ctx.siblings.nouns
+    named = [w for w in sorted(said) if w in _COUNTERPART]
+    ageless = _AGELESS - {CHILD} if young else _AGELESS
+    if len(named) != 1 or said & ageless or not _sole_referent(p, span, lex):
+        return []
+    # "People walk by as a woman sits on a bench": she is one of several; a crowd may be
+    # mixed, so only people counted ("two people", "a couple of people") are told apart.
+    if plural and (named[0] not in ctx.siblings.several or not _counted(p, span)):
+        return []
+    if young and named[0] not in _YOUNG:
+        return []
+    gender = _gender_of(named[0], lex)
+    if genders - {gender} or any(w in _WORN[gender] for w in p.lows):
+        return []  # a pronoun says otherwise, or the caption says what that gender wears
+    sg = _COUNTERPART[named[0]]
+    pl = next(pl for _, w, pl, _ in lex.noun_choices["person"] if w == sg)
+    feats = _noun_features(p, span[1] - 1, ctx)
+    score = ctx.stats.score(feats, sg, among=lex.kind_words["person"]) if feats else None
+    if score is None:
+        score = ctx.stats.prior("gov|g", sg)
+    return [(match_case(p.words[span[0]], pl if plural else sg), score, False)]
+
+
+def _counted(p: Parse, span: tuple[int, int]) -> bool:
+    """Whether the plural at `span` is counted: "two people", "a couple of people"."""
+    s, h = span[0], span[1] - 1
+    if any(p.deps[j] == "nummod" for j in p.children(h)):
+        return True
+    of = p.heads[h]
+    return p.lows[of] == "of" and p.lows[p.heads[of]] in ("couple", "pair") and s > 0
 
 
 def _possessive(p: Parse, h: int) -> bool:
