@@ -552,11 +552,7 @@ def _attribute_ok(p: Parse, i: int, kind: str, lex: Lexicon) -> bool:
         )
     if kind in ("material", "shape"):
         return (tag == "JJ" and dep in _PREDICATE_DEPS) or dep in ("amod", "compound")
-    # "older" and "younger" are comparatives (JJR).
-    adjective = (
-        tag == "JJ" or (kind == "state" and tag == "VBN") or (kind == "age" and tag == "JJR")
-    )
-    return adjective and dep in _PREDICATE_DEPS
+    return (tag == "JJ" or (kind == "state" and tag == "VBN")) and dep in _PREDICATE_DEPS
 
 
 def _number_slot(p: Parse, i: int, ctx: RuleContext):
