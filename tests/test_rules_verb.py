@@ -434,3 +434,25 @@ def test_an_animal_does_not_squat_or_kneel():
 def test_what_is_worn_stays_worn(draws, caption):
     for neg in draws(caption):
         assert neg is None or neg.original != "wearing", neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "forbidden"),
+    [
+        # Round neg18: one play's phases. What is caught is held, what is thrown or tossed
+        # was held ("catching a frisbee" → "holding", "holding frisbees" → "throwing": 0 of
+        # 4 labelled good); "holding" → "catching" stays.
+        ("A man catching a frisbee on the grass.", {"holding", "grabbing", "carrying"}),
+        ("A dog catching a frisbee in a field.", {"holding", "grabbing", "carrying"}),
+        ("A young lady holding a blue frisbee on a field.", {"throwing", "tossing"}),
+        ("A man holding a frisbee in a park.", {"throwing", "tossing"}),
+    ],
+)
+def test_the_phases_of_one_throw_do_not_trade(draws, caption, forbidden):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in forbidden, neg
+
+
+def test_holding_may_still_become_catching(draws):
+    negs = draws("A man holding a frisbee in a park.")
+    assert any(n is not None and n.replacement == "catching" for n in negs), negs
