@@ -456,3 +456,24 @@ def test_the_phases_of_one_throw_do_not_trade(draws, caption, forbidden):
 def test_holding_may_still_become_catching(draws):
     negs = draws("A man holding a frisbee in a park.")
     assert any(n is not None and n.replacement == "catching" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round neg18: a dish's passive says what became of it; the rest of the sentence is
+        # said of that act ("vegetables being cut" in a skillet, "the pizza is being cut
+        # with a cold soda", "a pizza being served in a small stove": 0 of 5 labelled good).
+        "A pizza being cooked in an oven.",
+        "The cake is being served on a plate.",
+        "Vegetables are being cooked in a pan.",
+        "A person waiting for her meal to be served.",
+    ],
+)
+def test_what_became_of_a_dish_stays(draws, caption):
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_an_active_food_verb_still_trades(draws):
+    negs = draws("A woman cutting a pizza.")
+    assert any(n is not None and n.replacement == "eating" for n in negs), negs

@@ -233,6 +233,8 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
         return True
     if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
         return True
+    if g in _DISH_GROUPS and p.child(i, ("nsubjpass", "auxpass")) is not None:
+        return True
     # A bird flies overhead: not "walking overhead", "racing in the sky".
     kind = supercategory_of(p, _members(p, subj, ctx.lex), ctx.lex) if subj is not None else None
     return g == "motion" and v.forms[0] == "fly" and kind != "person"
@@ -388,6 +390,11 @@ _OBJECT_SEEN = frozenset({"handle", "play", "device"})
 # traveling at a bus stop" are rare scenes).
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
 _PLACES = frozenset({"at", "on", "in", "edge", "middle", "top"})
+# Groups of what is done to food and drink. Their passive states what became of a dish ("a
+# pizza being cooked in a stove", "vegetables being cooked" in a skillet, "the pizza is
+# served with a soda"), and the rest of the sentence is said of that act: "being cut in a
+# skillet", "served in a stove" are no scenes, "being prepared" ↔ "being cut" no contrast.
+_DISH_GROUPS = frozenset({"food", "cooking", "beverage"})
 # Postures a person takes only where people take them (`_placed`): lying (or asleep), and
 # down on the knees or heels; each with the verbs the corpus may say it with.
 _RECLINE = ("lie", "lay", "sleep")
