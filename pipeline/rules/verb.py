@@ -225,11 +225,17 @@ def _unseen(stats: CorpusStats, g: str, verb: str, feats: list, handled: list, a
 
 def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, particle) -> bool:
     """Whether group `g` offers no verb at slot i whatever the verb: a gait for a thing, a
-    posture on a horse, a bicycle moving by itself, a bird walking where it flies."""
+    posture on a horse or of a person rising, a bicycle moving by itself, a bird walking
+    where it flies."""
     lifeless = not _animate(p, subj, ctx.lex)
     if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, ctx.lex, particle)):
         return True
     if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
+        return True
+    # A person "sitting down", "standing up" moves into a posture, among acts and places of
+    # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
+    # down" rests.
+    if g == "posture" and particle is not None and not _animal(p, subj, ctx.lex):
         return True
     if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
         return True
@@ -599,6 +605,10 @@ def _members(p: Parse, i: int, lex: Lexicon) -> int:
         if inner is not None:
             return inner
     return i
+
+
+def _animal(p: Parse, i: int | None, lex: Lexicon) -> bool:
+    return i is not None and supercategory_of(p, _members(p, i, lex), lex) == "animal"
 
 
 def _animate(p: Parse, i: int | None, lex: Lexicon) -> bool:
