@@ -225,13 +225,21 @@ def _unseen(stats: CorpusStats, g: str, verb: str, feats: list, handled: list, a
 
 def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, particle) -> bool:
     """Whether group `g` offers no verb at slot i whatever the verb: a gait for a thing, a
-    posture on a horse, a bicycle moving by itself, a bird walking where it flies."""
+    posture on a horse or of a person rising, a bicycle moving by itself, a bird walking
+    where it flies."""
     lifeless = not _animate(p, subj, ctx.lex)
     if g in _FRAME_SEEN and (lifeless or not _literal_slot(p, i, ctx.lex, particle)):
         return True
     if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
+    # A person "sitting down", "standing up" moves into a posture, among acts and places of
+    # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
+    # down" rests.
+    if g == "posture" and particle is not None and not _animal(p, subj, ctx.lex):
+        return True
     if g == "vehicle_motion" and _rider_moves_it(p, subj, ctx):
+        return True
+    if g in _DISH_GROUPS and p.child(i, ("nsubjpass", "auxpass")) is not None:
         return True
     # A bird flies overhead: not "walking overhead", "racing in the sky".
     kind = supercategory_of(p, _members(p, subj, ctx.lex), ctx.lex) if subj is not None else None
@@ -388,6 +396,11 @@ _OBJECT_SEEN = frozenset({"handle", "play", "device"})
 # traveling at a bus stop" are rare scenes).
 _RELATION_GROUPS = frozenset({"vehicle_motion"})
 _PLACES = frozenset({"at", "on", "in", "edge", "middle", "top"})
+# Groups of what is done to food and drink. Their passive states what became of a dish ("a
+# pizza being cooked in a stove", "vegetables being cooked" in a skillet, "the pizza is
+# served with a soda"), and the rest of the sentence is said of that act: "being cut in a
+# skillet", "served in a stove" are no scenes, "being prepared" ↔ "being cut" no contrast.
+_DISH_GROUPS = frozenset({"food", "cooking", "beverage"})
 # Postures a person takes only where people take them (`_placed`): lying (or asleep), and
 # down on the knees or heels; each with the verbs the corpus may say it with.
 _RECLINE = ("lie", "lay", "sleep")
@@ -592,6 +605,10 @@ def _members(p: Parse, i: int, lex: Lexicon) -> int:
         if inner is not None:
             return inner
     return i
+
+
+def _animal(p: Parse, i: int | None, lex: Lexicon) -> bool:
+    return i is not None and supercategory_of(p, _members(p, i, lex), lex) == "animal"
 
 
 def _animate(p: Parse, i: int | None, lex: Lexicon) -> bool:
