@@ -534,3 +534,17 @@ def test_under_only_what_shelters_and_nothing_in_a_thing_goes_under_it():
         replacements=("under",),
     )
     assert_some("Two giraffes are standing near a palm tree.", "under")
+
+
+def test_through_is_no_source():
+    # "peeking around" an umbrella, "walking next to" the landscape one walks through: not
+    # shown false, or odd (an independent reading, seed 71: 0 of 7 good).
+    assert_never(
+        (
+            "the sun peeking through a colorful umbrella next to a palm tree",
+            "A large chicken walking through a grass covered landscape.",
+            "A man is riding a large bike through the park.",
+            "Many kites can be seen in the air through umbrellas.",
+        ),
+        originals=("through",),
+    )
