@@ -548,3 +548,19 @@ def test_through_is_no_source():
         ),
         originals=("through",),
     )
+
+
+def test_a_thing_is_never_turned_upside_down():
+    # Up ↔ down only for people and animals: "a gold frame under a painting", "an open laptop
+    # under a bed", "a traffic light above a bridge" read odd (seeds 51–81: 0 of 9 good).
+    assert_never(
+        (
+            "A painting that has a gold frame on it.",
+            "An open laptop computer sitting on top of a bed.",
+            "A clock on a building next to a building with a logo.",
+            "Fruit growing on trees on sunny day outdoors.",
+            "A green traffic light under a bridge on a street",
+        ),
+        replacements=("under", "above", "on"),
+    )
+    assert_some("A small cat sits on a wooden bench watching the ground.", "under")
