@@ -315,7 +315,7 @@ def test_up_and_down_need_the_objects_own_evidence():
         replacements=("under", "on", "above"),
     )
     # Under a bench is seen: a dog may sit there.
-    assert_some("A brown dog on a leash sits next to a bench.", "under")
+    assert_some("A brown dog sits on a bench.", "under")
 
 
 def test_a_perched_bird_what_hangs_on_a_wall_and_parts_stay():
@@ -533,7 +533,20 @@ def test_under_only_what_shelters_and_nothing_in_a_thing_goes_under_it():
         ),
         replacements=("under",),
     )
-    assert_some("Two giraffes are standing near a palm tree.", "under")
+    assert_some("A small cat sits on a wooden bench watching the ground.", "under")
+
+
+def test_beside_never_becomes_under():
+    # What stands beside a tree often stands under it too (seed 71: 0 of 4 good).
+    assert_never(
+        (
+            "Two giraffes are standing near a palm tree.",
+            "Two zebras grazing from grass next to a tree.",
+            "A man sitting at a green bench next to a tall tree.",
+            "A man in helmet riding an elephant next to trees.",
+        ),
+        replacements=("under",),
+    )
 
 
 def test_through_is_no_source():
