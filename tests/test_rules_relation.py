@@ -577,3 +577,19 @@ def test_a_thing_is_never_turned_upside_down():
         replacements=("under", "above", "on"),
     )
     assert_some("A small cat sits on a wooden bench watching the ground.", "under")
+
+
+def test_no_one_is_beside_an_expanse_or_the_ground_of_their_game():
+    # One is always on a terrain or a mountainside, and plays or skis on its ground, not
+    # beside, before or behind it (seed 71: 0 of 7 good); beside a field one may stand.
+    assert_never(
+        (
+            "a man on skis standing on a snowy terrain",
+            "One tall giraffe on top of the dry terrain.",
+            "A bunch of kids on a field play soccer.",
+            "A group of people standing on a field playing disc golf.",
+            "Three people are skiing on the snowy mountain.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+    assert_some("A man in white baseball uniform on a grassy field.", "next to")

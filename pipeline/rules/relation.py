@@ -318,6 +318,8 @@ def _vague_or_odd(
         return True  # "a cat lies outside a door" ↛ "in a door"
     if group == "outside" and p.lows[obj] in ENCLOSURES:
         return True  # "a polar bear outside its enclosure"
+    if group in BESIDE and _where_done(p, obj, lex):
+        return True  # "a giraffe next to the dry terrain", "kids next to a field play soccer"
     if group in BESIDE and old in ("on", "in", "onto") and phrase not in ON_TOP:
         if e < len(p) and p.lows[e] in _PRONOUNS:
             return True  # "a steeple that has a clock on it" ↛ "a clock next to it"
@@ -335,6 +337,32 @@ def _vague_or_odd(
     return group == "across" and (
         cls == "vehicle" or (old in ("down", "up") and cls not in ANIMATE)
     )
+
+
+# Grounds with no edge to stand beside: one is always on or in them.
+EXPANSES = frozenset(
+    "terrain terrains landscape landscapes countryside wilderness desert savanna savannah "
+    "plain plains tundra mountain mountains mountainside hillside slope slopes snow".split()
+)
+# A game or a board sport is done on its ground, not beside it.
+SPORTS = frozenset(
+    f"{stem}{end}"
+    for stem in ("play", "pitch", "swing", "throw", "catch", "kick", "serve", "hit", "ski")
+    + ("snowboard", "skate", "skateboard", "surf", "bat")
+    for end in ("", "s", "es", "ing", "ed")
+) | {"swung", "threw", "thrown", "caught", "hitting", "skiing", "skating", "batting"}
+
+
+def _where_done(p: Parse, obj: int, lex: Lexicon) -> bool:
+    """Whether beside, before or behind object obj is odd for where the sentence's action is
+    done: an expanse one is always on ("a man on skis standing next to a snowy terrain"), a
+    place or ground where a game or a board sport in the sentence is played ("a bunch of
+    kids next to a field play soccer", "three people are skiing next to the snowy
+    mountain"). An independent reading, seed 71: 0 of 7 such negatives good."""
+    if p.lows[obj] in EXPANSES:
+        return True
+    ground = supercategory_of(p, obj, lex) == "place" or p.lows[obj] in lex.surfaces
+    return ground and any(p.tags[j].startswith("VB") and p.lows[j] in SPORTS for j in range(len(p)))
 
 
 def _located_class(p: Parse, head: int, lex: Lexicon, depth: int = 0) -> str | None:
