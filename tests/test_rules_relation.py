@@ -593,3 +593,15 @@ def test_no_one_is_beside_an_expanse_or_the_ground_of_their_game():
         replacements=("next to", "in front of", "behind"),
     )
     assert_some("A man in white baseball uniform on a grassy field.", "next to")
+
+
+def test_nothing_is_before_or_behind_a_flat_thing_it_lies_on():
+    assert_never(
+        (
+            "White and grey cat laying down on a white sheet.",
+            "An orange cat playing on the bed sheets.",
+            "a woman with the meal on a green plate",
+        ),
+        replacements=("in front of", "behind"),
+    )
+    assert_some("A gray cat on the hood of a black car", "in front of")

@@ -290,6 +290,15 @@ DISHES = frozenset(
 _DETERMINED = frozenset({"det", "poss", "amod", "compound", "nummod", "nmod", "npadvmod"})
 
 
+# Flat or soft things one lies or puts things on have no front or back to be before or
+# behind (an independent reading, seeds 71 and 81: 0 of 3 good).
+FLAT = frozenset(
+    "sheet sheets blanket blankets towel towels pillow pillows cushion cushions cloth cloths "
+    "rug rugs carpet carpets mat mats quilt quilts comforter bedspread tablecloth napkin "
+    "napkins".split()
+)
+
+
 def _bare(p: Parse, obj: int) -> bool:
     """A singular common noun with nothing before it ("in bed", "on horseback", "on cell
     phone"): a set phrase whose noun cannot stand after another preposition ("next to bed")."""
@@ -318,6 +327,8 @@ def _vague_or_odd(
         return True  # "a cat lies outside a door" ↛ "in a door"
     if group == "outside" and p.lows[obj] in ENCLOSURES:
         return True  # "a polar bear outside its enclosure"
+    if group in ("front", "behind") and old == "on" and p.lows[obj] in FLAT | DISHES:
+        return True  # "a cat in front of a white sheet", "the meal in front of a green plate"
     if group in BESIDE and _where_done(p, obj, lex):
         return True  # "a giraffe next to the dry terrain", "kids next to a field play soccer"
     if group in BESIDE and old in ("on", "in", "onto") and phrase not in ON_TOP:
