@@ -605,3 +605,15 @@ def test_nothing_is_before_or_behind_a_flat_thing_it_lies_on():
         replacements=("in front of", "behind"),
     )
     assert_some("A gray cat on the hood of a black car", "in front of")
+
+
+def test_far_scenery_stays_in_the_background():
+    assert_never(
+        (
+            "Japanese airliner just taking off with snow capped mountains in the background.",
+            "The photo of the double parking meter has a blurry city in the background.",
+            "Two parking meter with the sunshine in the background.",
+        ),
+        replacements=("foreground",),
+    )
+    assert_some("A stop sign under two street signs with a tree in the background.", "foreground")
