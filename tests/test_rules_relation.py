@@ -617,3 +617,15 @@ def test_far_scenery_stays_in_the_background():
         replacements=("foreground",),
     )
     assert_some("A stop sign under two street signs with a tree in the background.", "foreground")
+
+
+def test_a_thing_is_outside_a_building_not_outside_what_holds_it():
+    assert_never(
+        (
+            "Flower are placed inside a vase covered in shells.",
+            "A pizza sitting on top of a pan in the oven.",
+            "Bathroom stall with green door in commercial business.",
+        ),
+        replacements=("outside",),
+    )
+    assert_some("A display in a store filled with lots of bottles of soda.", "outside")

@@ -327,6 +327,11 @@ def _vague_or_odd(
         return True  # "a cat lies outside a door" ↛ "in a door"
     if group == "outside" and p.lows[obj] in ENCLOSURES:
         return True  # "a polar bear outside its enclosure"
+    if group == "outside" and cls not in GOERS and p.lows[obj] not in ENTERABLE:
+        # A thing is outside a building, not outside the container or the room that holds
+        # it: "flowers placed outside a vase", "a pizza outside the oven", "a bathroom stall
+        # outside commercial business".
+        return True
     if group in ("front", "behind") and old == "on" and p.lows[obj] in FLAT | DISHES:
         return True  # "a cat in front of a white sheet", "the meal in front of a green plate"
     if group in BESIDE and _where_done(p, obj, lex):
