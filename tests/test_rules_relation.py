@@ -315,7 +315,7 @@ def test_up_and_down_need_the_objects_own_evidence():
         replacements=("under", "on", "above"),
     )
     # Under a bench is seen: a dog may sit there.
-    assert_some("A brown dog on a leash sits next to a bench.", "under")
+    assert_some("A brown dog sits on a bench.", "under")
 
 
 def test_a_perched_bird_what_hangs_on_a_wall_and_parts_stay():
@@ -533,4 +533,99 @@ def test_under_only_what_shelters_and_nothing_in_a_thing_goes_under_it():
         ),
         replacements=("under",),
     )
-    assert_some("Two giraffes are standing near a palm tree.", "under")
+    assert_some("A small cat sits on a wooden bench watching the ground.", "under")
+
+
+def test_beside_never_becomes_under():
+    # What stands beside a tree often stands under it too (seed 71: 0 of 4 good).
+    assert_never(
+        (
+            "Two giraffes are standing near a palm tree.",
+            "Two zebras grazing from grass next to a tree.",
+            "A man sitting at a green bench next to a tall tree.",
+            "A man in helmet riding an elephant next to trees.",
+        ),
+        replacements=("under",),
+    )
+
+
+def test_through_is_no_source():
+    # "peeking around" an umbrella, "walking next to" the landscape one walks through: not
+    # shown false, or odd (an independent reading, seed 71: 0 of 7 good).
+    assert_never(
+        (
+            "the sun peeking through a colorful umbrella next to a palm tree",
+            "A large chicken walking through a grass covered landscape.",
+            "A man is riding a large bike through the park.",
+            "Many kites can be seen in the air through umbrellas.",
+        ),
+        originals=("through",),
+    )
+
+
+def test_a_thing_is_never_turned_upside_down():
+    # Up ↔ down only for people and animals: "a gold frame under a painting", "an open laptop
+    # under a bed", "a traffic light above a bridge" read odd (seeds 51–81: 0 of 9 good).
+    assert_never(
+        (
+            "A painting that has a gold frame on it.",
+            "An open laptop computer sitting on top of a bed.",
+            "A clock on a building next to a building with a logo.",
+            "Fruit growing on trees on sunny day outdoors.",
+            "A green traffic light under a bridge on a street",
+        ),
+        replacements=("under", "above", "on"),
+    )
+    assert_some("A small cat sits on a wooden bench watching the ground.", "under")
+
+
+def test_no_one_is_beside_an_expanse_or_the_ground_of_their_game():
+    # One is always on a terrain or a mountainside, and plays or skis on its ground, not
+    # beside, before or behind it (seed 71: 0 of 7 good); beside a field one may stand.
+    assert_never(
+        (
+            "a man on skis standing on a snowy terrain",
+            "One tall giraffe on top of the dry terrain.",
+            "A bunch of kids on a field play soccer.",
+            "A group of people standing on a field playing disc golf.",
+            "Three people are skiing on the snowy mountain.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+    assert_some("A man in white baseball uniform on a grassy field.", "next to")
+
+
+def test_nothing_is_before_or_behind_a_flat_thing_it_lies_on():
+    assert_never(
+        (
+            "White and grey cat laying down on a white sheet.",
+            "An orange cat playing on the bed sheets.",
+            "a woman with the meal on a green plate",
+        ),
+        replacements=("in front of", "behind"),
+    )
+    assert_some("A gray cat on the hood of a black car", "in front of")
+
+
+def test_far_scenery_stays_in_the_background():
+    assert_never(
+        (
+            "Japanese airliner just taking off with snow capped mountains in the background.",
+            "The photo of the double parking meter has a blurry city in the background.",
+            "Two parking meter with the sunshine in the background.",
+        ),
+        replacements=("foreground",),
+    )
+    assert_some("A stop sign under two street signs with a tree in the background.", "foreground")
+
+
+def test_a_thing_is_outside_a_building_not_outside_what_holds_it():
+    assert_never(
+        (
+            "Flower are placed inside a vase covered in shells.",
+            "A pizza sitting on top of a pan in the oven.",
+            "Bathroom stall with green door in commercial business.",
+        ),
+        replacements=("outside",),
+    )
+    assert_some("A display in a store filled with lots of bottles of soda.", "outside")

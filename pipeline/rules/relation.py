@@ -236,6 +236,11 @@ def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex)
     a board or a ground ("a giraffe standing on a tree", "an elephant on a fence")."""
     if p.lows[obj] in _PEOPLE_PRONOUNS:
         return True  # "a man standing under her", "a cake on her"
+    if cls not in ANIMATE and not {group, old}.isdisjoint(("under", "above")):
+        # A thing turned upside down is odd, not false ("a gold frame under a painting",
+        # "a clock under a building", "a traffic light above a bridge": an independent
+        # reading, seeds 51–81, 0 of 9 good); a cat under its bench is plain.
+        return True
     if entity_class(p, obj, lex) == "person" and cls == "person":
         return True
     if group == "on" and old != "in" and cls in ("person", "animal", "vehicle"):
@@ -285,6 +290,15 @@ DISHES = frozenset(
 _DETERMINED = frozenset({"det", "poss", "amod", "compound", "nummod", "nmod", "npadvmod"})
 
 
+# Flat or soft things one lies or puts things on have no front or back to be before or
+# behind (an independent reading, seeds 71 and 81: 0 of 3 good).
+FLAT = frozenset(
+    "sheet sheets blanket blankets towel towels pillow pillows cushion cushions cloth cloths "
+    "rug rugs carpet carpets mat mats quilt quilts comforter bedspread tablecloth napkin "
+    "napkins".split()
+)
+
+
 def _bare(p: Parse, obj: int) -> bool:
     """A singular common noun with nothing before it ("in bed", "on horseback", "on cell
     phone"): a set phrase whose noun cannot stand after another preposition ("next to bed")."""
@@ -313,6 +327,15 @@ def _vague_or_odd(
         return True  # "a cat lies outside a door" ↛ "in a door"
     if group == "outside" and p.lows[obj] in ENCLOSURES:
         return True  # "a polar bear outside its enclosure"
+    if group == "outside" and cls not in GOERS and p.lows[obj] not in ENTERABLE:
+        # A thing is outside a building, not outside the container or the room that holds
+        # it: "flowers placed outside a vase", "a pizza outside the oven", "a bathroom stall
+        # outside commercial business".
+        return True
+    if group in ("front", "behind") and old == "on" and p.lows[obj] in FLAT | DISHES:
+        return True  # "a cat in front of a white sheet", "the meal in front of a green plate"
+    if group in BESIDE and _where_done(p, obj, lex):
+        return True  # "a giraffe next to the dry terrain", "kids next to a field play soccer"
     if group in BESIDE and old in ("on", "in", "onto") and phrase not in ON_TOP:
         if e < len(p) and p.lows[e] in _PRONOUNS:
             return True  # "a steeple that has a clock on it" ↛ "a clock next to it"
@@ -330,6 +353,32 @@ def _vague_or_odd(
     return group == "across" and (
         cls == "vehicle" or (old in ("down", "up") and cls not in ANIMATE)
     )
+
+
+# Grounds with no edge to stand beside: one is always on or in them.
+EXPANSES = frozenset(
+    "terrain terrains landscape landscapes countryside wilderness desert savanna savannah "
+    "plain plains tundra mountain mountains mountainside hillside slope slopes snow".split()
+)
+# A game or a board sport is done on its ground, not beside it.
+SPORTS = frozenset(
+    f"{stem}{end}"
+    for stem in ("play", "pitch", "swing", "throw", "catch", "kick", "serve", "hit", "ski")
+    + ("snowboard", "skate", "skateboard", "surf", "bat")
+    for end in ("", "s", "es", "ing", "ed")
+) | {"swung", "threw", "thrown", "caught", "hitting", "skiing", "skating", "batting"}
+
+
+def _where_done(p: Parse, obj: int, lex: Lexicon) -> bool:
+    """Whether beside, before or behind object obj is odd for where the sentence's action is
+    done: an expanse one is always on ("a man on skis standing next to a snowy terrain"), a
+    place or ground where a game or a board sport in the sentence is played ("a bunch of
+    kids next to a field play soccer", "three people are skiing next to the snowy
+    mountain"). An independent reading, seed 71: 0 of 7 such negatives good."""
+    if p.lows[obj] in EXPANSES:
+        return True
+    ground = supercategory_of(p, obj, lex) == "place" or p.lows[obj] in lex.surfaces
+    return ground and any(p.tags[j].startswith("VB") and p.lows[j] in SPORTS for j in range(len(p)))
 
 
 def _located_class(p: Parse, head: int, lex: Lexicon, depth: int = 0) -> str | None:
@@ -490,7 +539,12 @@ def _relation_score(
     return score if score is not None and score >= RELATION_FLOOR else None
 
 
-DISTANT = frozenset("sky skies clouds horizon skyline sunset sunrise moon sun".split())
+# Scenery seen far off: "snow capped mountains", "a blurry city", "the sunshine" in the
+# foreground read odd (an independent reading, seeds 51–81: 0 of 3 good).
+DISTANT = frozenset(
+    "sky skies clouds horizon skyline sunset sunrise moon sun sunshine mountain mountains "
+    "hills city cityscape".split()
+)
 INDOOR_WORDS = frozenset({"inside", "indoors"})
 OUTDOOR_WORDS = frozenset(
     "grass sunny sun sky trees tree field street road beach snow park yard garden".split()
