@@ -85,6 +85,12 @@ _VIEWER = frozenset({"camera"})
 # A baby does little of what a grown-up does ("a baby reaching out to catch a frisbee") and
 # a grown-up little of what a baby does: neither replaces the other.
 _NO_TRADE = frozenset({frozenset({"baby", "man"}), frozenset({"baby", "woman"})})
+# A grown-up and a child of one gender: an age word kept beside the noun blurs them ("a young
+# boy" → "a young man", "teenage girls" → "women" may be the same person).
+_AGES_OF = (frozenset({"man", "boy"}), frozenset({"woman", "girl"}))
+_AGE_WORDS = frozenset(
+    "young younger teenage teenaged teen adolescent little small older old elderly".split()
+)
 _COUNTERPART = {"man": "woman", "woman": "man", "boy": "girl", "girl": "boy"}
 _YOUNG = frozenset({"boy", "girl"})
 # Another person of no gender named beside one of a gender may be someone else.
@@ -312,6 +318,16 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
 
 
+def _ages_blur(ctx: RuleContext, adjectives: list[str], old: str, new: str) -> bool:
+    """Whether `new` for `old` changes only an age that the words around blur: a grown-up
+    and a child of one gender where an age word stays beside the noun ("a young boy" → "a
+    young man") or the other captions give either one an age ("teenage girls" → "women")."""
+    if {old, new} not in _AGES_OF:
+        return False
+    aged = {a for a, n in ctx.siblings.amod if n in (old, new)} | set(adjectives)
+    return bool(aged & _AGE_WORDS)
+
+
 def _false_for_image(ctx: RuleContext, gid: int, sg: str, present: set[int]) -> bool:
     """Whether noun `sg` (group `gid`) is absent from the caption and from its siblings, also
     as a kind of it: a sibling's "boy" makes "a child" true (its "child" leaves "a boy" false)."""
@@ -361,6 +377,8 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
         if _crosses_use(lex, lex.group_heads[noun.group], sg, plural, crowd, p.lows):
+            continue
+        if _ages_blur(ctx, adjectives, lex.group_heads[noun.group], sg):
             continue
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
