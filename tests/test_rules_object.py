@@ -409,3 +409,23 @@ def test_an_age_the_words_blur_is_no_change(sibling_draws, caption, siblings):
     # Without the age word the same person may grow up: the change is clear.
     plain = sibling_draws(caption.replace("young ", ""), [])
     assert any(n is not None and n.replacement in ("man", "women") for n in plain)
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A train engine hauling freight cars past a level crossing.",
+        "A person spraying water into a toilet bowl in a tiled room.",
+    ],
+)
+def test_a_noun_its_modifiers_make_a_kind_stays(draws, caption):
+    # "Freight cars" are train cars and "a toilet bowl" is the toilet's: a truck or a plate
+    # for either breaks the caption ("an engine hauling scooters", "water into a plate").
+    for neg in draws(caption):
+        assert neg is None or neg.original.split()[-1] not in ("cars", "bowl"), neg
+
+
+def test_a_modifier_of_the_same_kind_goes_with_the_noun(draws):
+    # "A laptop computer" names the laptop again: the phrase is replaced whole.
+    negs = [n for n in draws("A laptop computer sitting on top of a wooden desk.") if n]
+    assert any(n.original == "laptop computer" for n in negs), negs

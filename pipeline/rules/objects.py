@@ -147,10 +147,26 @@ def _nouns_in(p: Parse, ctx: RuleContext):
                 s -= 1
             inside = any(frozen[s : last + 1]) and tuple(p.lows[i : last + 1]) not in lex.compounds
             before = s > 0 and is_compound(p, s - 1, s, ctx)
-            if not inside and not before:
+            if not inside and not before and not _kind_made(p, s, i, noun, lex):
                 default = form if form is not None else p.tags[last] == "NNS"
                 yield s, last + 1, noun, plural_phrase(p, s, last, default)
         i += length
+
+
+def _kind_made(p: Parse, s: int, i: int, noun, lex: Lexicon) -> bool:
+    """Whether the noun modifiers p[s:i] make the noun a kind of its own ("freight cars", "a
+    coach bus", "a toilet bowl", "an SLR camera", "chocolate cake"): the rest of the caption
+    fits that kind ("an engine hauling freight cars" ↛ "… hauling scooters"), so the phrase
+    stays. A modifier that is itself a noun of the same kind ("a laptop computer", "luggage
+    suitcases") names the thing again and goes with it. A person stays a person of any kind
+    ("a business man" → "a woman")."""
+    if noun.supercategory == "person":
+        return False
+    for k in range(s, i):
+        mod = lex.nouns.get((p.lows[k],))
+        if mod is None or mod.supercategory != noun.supercategory:
+            return True
+    return False
 
 
 def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
