@@ -429,3 +429,14 @@ def test_a_modifier_of_the_same_kind_goes_with_the_noun(draws):
     # "A laptop computer" names the laptop again: the phrase is replaced whole.
     negs = [n for n in draws("A laptop computer sitting on top of a wooden desk.") if n]
     assert any(n.original == "laptop computer" for n in negs), negs
+
+
+def test_a_thing_among_its_kind_named_together_is_not_clearly_absent(sibling_draws):
+    # "Stainless steel appliances" may well hold a refrigerator: neither appliance of the
+    # caption becomes another one. Without that caption the change is clear.
+    caption = "a kitchen that has a stove and a sink in it"
+    siblings = ["A kitchen with stainless steel appliances and wooden cabinets."]
+    appliances = ("stove", "sink")
+    for neg in sibling_draws(caption, siblings):
+        assert neg is None or neg.original not in appliances, neg
+    assert any(n and n.original in appliances for n in sibling_draws(caption, []))

@@ -100,6 +100,15 @@ _WORN = {
     "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
     "male": frozenset("beard beards bearded mustache moustache tuxedo".split()),
 }
+# A room's things taken together by their kind's name: where the caption or another caption
+# names them so ("a kitchen with stainless steel appliances", "a living room full of
+# furniture"), any one thing of the kind may be among them, so none is clearly absent.
+# ("Vehicles" and "devices" name one thing as often as a lot: "a large vehicle".)
+_LOTS = {
+    "appliance": frozenset({"appliance"}),
+    "furniture": frozenset({"furniture"}),
+    "kitchen": frozenset({"utensil", "silverware", "cookware", "kitchenware", "dishware"}),
+}
 # A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
 _OTHER_SENSE = {
     "plate": frozenset("baseball batter catcher pitcher umpire home bat swing".split()),
@@ -364,7 +373,10 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     # Not for people: captions say who does what unevenly (girls skateboard too); but a
     # skier's scene is the snow, a skateboarder's the ramp, as a board's is.
     own = noun_key(p, e - 1, lex)
-    scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+    others = caption_nouns(p, lex, range(s, e))
+    if _LOTS.get(noun.supercategory, frozenset()) & (others | ctx.siblings.nouns):
+        return []  # "a stove among stainless steel appliances" ↛ "a refrigerator"
+    scene = [("co|n", (k,)) for k in sorted(others - {own})]
     setting = lex.settings.get(lex.group_heads[noun.group])
     if noun.supercategory == "person" and setting is None:
         scene = []
