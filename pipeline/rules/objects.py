@@ -85,6 +85,12 @@ _VIEWER = frozenset({"camera"})
 # A baby does little of what a grown-up does ("a baby reaching out to catch a frisbee") and
 # a grown-up little of what a baby does: neither replaces the other.
 _NO_TRADE = frozenset({frozenset({"baby", "man"}), frozenset({"baby", "woman"})})
+# A grown-up and a child of one gender: an age word kept beside the noun blurs them ("a young
+# boy" → "a young man", "teenage girls" → "women" may be the same person).
+_AGES_OF = (frozenset({"man", "boy"}), frozenset({"woman", "girl"}))
+_AGE_WORDS = frozenset(
+    "young younger teenage teenaged teen adolescent little small older old elderly".split()
+)
 _COUNTERPART = {"man": "woman", "woman": "man", "boy": "girl", "girl": "boy"}
 _YOUNG = frozenset({"boy", "girl"})
 # Another person of no gender named beside one of a gender may be someone else.
@@ -93,6 +99,15 @@ _AGELESS = frozenset({"child", "baby"})
 _WORN = {
     "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
     "male": frozenset("beard beards bearded mustache moustache tuxedo".split()),
+}
+# A room's things taken together by their kind's name: where the caption or another caption
+# names them so ("a kitchen with stainless steel appliances", "a living room full of
+# furniture"), any one thing of the kind may be among them, so none is clearly absent.
+# ("Vehicles" and "devices" name one thing as often as a lot: "a large vehicle".)
+_LOTS = {
+    "appliance": frozenset({"appliance"}),
+    "furniture": frozenset({"furniture"}),
+    "kitchen": frozenset({"utensil", "silverware", "cookware", "kitchenware", "dishware"}),
 }
 # A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
 _OTHER_SENSE = {
@@ -141,10 +156,26 @@ def _nouns_in(p: Parse, ctx: RuleContext):
                 s -= 1
             inside = any(frozen[s : last + 1]) and tuple(p.lows[i : last + 1]) not in lex.compounds
             before = s > 0 and is_compound(p, s - 1, s, ctx)
-            if not inside and not before:
+            if not inside and not before and not _kind_made(p, s, i, noun, lex):
                 default = form if form is not None else p.tags[last] == "NNS"
                 yield s, last + 1, noun, plural_phrase(p, s, last, default)
         i += length
+
+
+def _kind_made(p: Parse, s: int, i: int, noun, lex: Lexicon) -> bool:
+    """Whether the noun modifiers p[s:i] make the noun a kind of its own ("freight cars", "a
+    coach bus", "a toilet bowl", "an SLR camera", "chocolate cake"): the rest of the caption
+    fits that kind ("an engine hauling freight cars" ↛ "… hauling scooters"), so the phrase
+    stays. A modifier that is itself a noun of the same kind ("a laptop computer", "luggage
+    suitcases") names the thing again and goes with it. A person stays a person of any kind
+    ("a business man" → "a woman")."""
+    if noun.supercategory == "person":
+        return False
+    for k in range(s, i):
+        mod = lex.nouns.get((p.lows[k],))
+        if mod is None or mod.supercategory != noun.supercategory:
+            return True
+    return False
 
 
 def _noun_features(p: Parse, h: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
@@ -312,6 +343,16 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
 
 
+def _ages_blur(ctx: RuleContext, adjectives: list[str], old: str, new: str) -> bool:
+    """Whether `new` for `old` changes only an age that the words around blur: a grown-up
+    and a child of one gender where an age word stays beside the noun ("a young boy" → "a
+    young man") or the other captions give either one an age ("teenage girls" → "women")."""
+    if {old, new} not in _AGES_OF:
+        return False
+    aged = {a for a, n in ctx.siblings.amod if n in (old, new)} | set(adjectives)
+    return bool(aged & _AGE_WORDS)
+
+
 def _false_for_image(ctx: RuleContext, gid: int, sg: str, present: set[int]) -> bool:
     """Whether noun `sg` (group `gid`) is absent from the caption and from its siblings, also
     as a kind of it: a sibling's "boy" makes "a child" true (its "child" leaves "a boy" false)."""
@@ -332,7 +373,10 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     # Not for people: captions say who does what unevenly (girls skateboard too); but a
     # skier's scene is the snow, a skateboarder's the ramp, as a board's is.
     own = noun_key(p, e - 1, lex)
-    scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+    others = caption_nouns(p, lex, range(s, e))
+    if _LOTS.get(noun.supercategory, frozenset()) & (others | ctx.siblings.nouns):
+        return []  # "a stove among stainless steel appliances" ↛ "a refrigerator"
+    scene = [("co|n", (k,)) for k in sorted(others - {own})]
     setting = lex.settings.get(lex.group_heads[noun.group])
     if noun.supercategory == "person" and setting is None:
         scene = []
@@ -361,6 +405,8 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
         if (lex.group_heads[noun.group], sg) in lex.kinds:
             continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
         if _crosses_use(lex, lex.group_heads[noun.group], sg, plural, crowd, p.lows):
+            continue
+        if _ages_blur(ctx, adjectives, lex.group_heads[noun.group], sg):
             continue
         if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
             continue
