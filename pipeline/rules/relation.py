@@ -230,13 +230,17 @@ def _bound(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
     return p.lows[head] in LOOKING or (p.lows[obj] in WATERS and verb_key(p, head, lex) in IN_WATER)
 
 
-def _no_vertical(p: Parse, obj: int, cls: str | None, group: str, old: str, lex) -> bool:
+def _no_vertical(
+    p: Parse, obj: int, cls: str | None, group: str, old: str, lex, stacked: bool = False
+) -> bool:
     """Whether up or down is absurd here: people are not on or under people ("a man
     standing under her"), nor a person or an animal on what is not furniture, a vehicle,
-    a board or a ground ("a giraffe standing on a tree", "an elephant on a fence")."""
+    a board or a ground ("a giraffe standing on a tree", "an elephant on a fence"), nor a
+    thing turned upside down unless the corpus says this pair is so (`stacked`: the shapes
+    world's "a triangle below a diamond")."""
     if p.lows[obj] in _PEOPLE_PRONOUNS:
         return True  # "a man standing under her", "a cake on her"
-    if cls not in ANIMATE and not {group, old}.isdisjoint(("under", "above")):
+    if cls not in ANIMATE and not stacked and not {group, old}.isdisjoint(("under", "above")):
         # A thing turned upside down is odd, not false ("a gold frame under a painting",
         # "a clock under a building", "a traffic light above a bridge": an independent
         # reading, seeds 51–81, 0 of 9 good); a cat under its bench is plain.
@@ -735,7 +739,9 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # Beside a road is not on it: a thing by a ground may stand on it, not on water.
             onto = group == "on" and rel.group in BESIDE and p.lows[obj] not in WATERS
             onto = onto and cls in GOERS and not afloat
-            if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex):
+            # The located noun itself seen so ("a triangle below a diamond"), not its verb.
+            stacked = stats.count("rel|ho", (who, o), group) >= OBSERVED_MIN
+            if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex, stacked):
                 continue
             # Up and down need the object's own evidence: nothing was ever seen under a curb,
             # a tripod or a cutting board, nor on a water fountain.
