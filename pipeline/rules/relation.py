@@ -693,6 +693,27 @@ def _airborne_slots(p: Parse) -> list:
     return out
 
 
+def _up_or_down_refused(
+    p: Parse, obj: int, cls: str | None, change: tuple[str, str], pair: tuple, ctx: RuleContext
+) -> bool:
+    """Whether the change (old group, new group) of the relation with object token obj is a
+    refused move up or down; `pair` is (located noun key, object key)."""
+    old, group = change
+    who, o = pair
+    stats = ctx.stats
+    if group in VERTICAL:
+        # A pile or a group has a height of its own: "under a stack of luggage" is odd.
+        if p.lows[p.heads[obj]] == "of" and p.lows[p.heads[p.heads[obj]]] in PARTITIVES:
+            return True
+        # The located noun itself seen so ("a triangle below a diamond"), not its verb.
+        stacked = stats.count("rel|ho", (who, o), group) >= OBSERVED_MIN
+        if _no_vertical(p, obj, cls, group, old, ctx.lex, stacked):
+            return True
+    # Up and down need the object's own evidence: nothing was ever seen under a curb, a
+    # tripod or a cutting board, nor on a water fountain.
+    return group in ("on", "under", "above") and not stats.count("rel|o", (o,), group)
+
+
 def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     slots = _side_slots(p, lex) + _apart_slots(p, lex) + _airborne_slots(p)
@@ -732,21 +753,11 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             if (CONVERSE.get(group), who) in ctx.siblings.rel:
                 continue  # "a train behind a bench" where another says "a bench in front of it"
-            # A pile or a group has a height of its own: "under a stack of luggage" is odd.
-            gathered = p.lows[p.heads[obj]] == "of" and p.lows[p.heads[p.heads[obj]]] in PARTITIVES
-            if gathered and group in VERTICAL:
+            if _up_or_down_refused(p, obj, cls, (rel.group, group), (who, o), ctx):
                 continue
             # Beside a road is not on it: a thing by a ground may stand on it, not on water.
             onto = group == "on" and rel.group in BESIDE and p.lows[obj] not in WATERS
             onto = onto and cls in GOERS and not afloat
-            # The located noun itself seen so ("a triangle below a diamond"), not its verb.
-            stacked = stats.count("rel|ho", (who, o), group) >= OBSERVED_MIN
-            if group in VERTICAL and _no_vertical(p, obj, cls, group, rel.group, lex, stacked):
-                continue
-            # Up and down need the object's own evidence: nothing was ever seen under a curb,
-            # a tripod or a cutting board, nor on a water fountain.
-            if group in ("on", "under", "above") and not stats.count("rel|o", (o,), group):
-                continue
             if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
             if fitted and group in ("front", "behind"):
