@@ -79,6 +79,10 @@ _PAIRED_BOARDS = frozenset({"ski", "snowboard"})
 # scooters"); neither becomes the other (a motorcycle, ridden and driven, may become either).
 _PEDALLED = frozenset({"bicycle", "scooter"})
 _DRIVEN = frozenset({"car", "bus", "truck", "van", "taxi"})
+# A motorcycle may become a car where it is parked or driven, not where people ride or sit on
+# it: one rides in a car, not on it.
+_RIDDEN_ON = frozenset({"motorcycle"})
+_RIDING = frozenset("ride rides riding rode rider riders biker bikers motorcyclist".split())
 # "The camera" that one looks at, smiles or poses for is the photographer's, no thing in the
 # scene ("a zebra looking at the cell phone").
 _VIEWER = frozenset({"camera"})
@@ -109,6 +113,15 @@ _LOTS = {
     "furniture": frozenset({"furniture"}),
     "kitchen": frozenset({"utensil", "silverware", "cookware", "kitchenware", "dishware"}),
 }
+# Relations that put a thing in or on what they govern: the new noun must take them as the
+# old one does ("bananas in a bowl" ↛ "in a plate"), where the corpus has located things by
+# it `HOLDING_KNOWN` times.
+_HOLDING = frozenset({"in", "on", "into", "onto"})
+HOLDING_KNOWN = 20
+# Count nouns that also read as a mass or a game without an article ("serving cake",
+# "with pizza", "playing frisbee"): only these replace a bare singular noun of a caption
+# that writes articles ("cutting and serving cake" ↛ "serving hot dog").
+_MASS_SENSE = frozenset({"pizza", "cake", "pie", "frisbee", "football", "baseball"})
 # A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
 _OTHER_SENSE = {
     "plate": frozenset("baseball batter catcher pitcher umpire home bat swing".split()),
@@ -285,7 +298,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     # "A cat looking at another cat": both keep their kind, or "another" is left wrong.
     again = {noun.group for s, _, noun, _ in found if s > 0 and p.lows[s - 1] in _SAME_AGAIN}
     for s, e, noun, plural in found:
-        if noun.group in again or _fixed_sense(p, s, e):
+        if noun.group in again or _fixed_sense(p, s, e) or _part_of_kind(p, e - 1, noun, lex):
             continue
         # "a flock of sheep", "a group of gentleman": members of a collective are several.
         plural = plural or (not noun.mass and _of_collective(p, e - 1, lex))
@@ -323,6 +336,14 @@ def _fixed_sense(p: Parse, s: int, e: int) -> bool:
     return low in _OTHER_SENSE and any(w in _OTHER_SENSE[low] for w in p.lows)
 
 
+def _part_of_kind(p: Parse, h: int, noun, lex: Lexicon) -> bool:
+    """Whether the noun at h names a part of a thing of its own kind ("the cab of a pickup
+    truck", "the bed of a truck"): it is no whole thing to replace ("the bus of a truck")."""
+    prep = next((j for j in p.children(h) if p.lows[j] == "of" and p.deps[j] == "prep"), None)
+    whole = p.child(prep, ("pobj",)) if prep is not None else None
+    return supercategory_of(p, whole, lex) == noun.supercategory if whole is not None else False
+
+
 def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lows) -> bool:
     """Whether `new` for `old` crosses a line the rest of the caption draws: pedalled and
     driven vehicles, one skier's skis and snowboards, a horse's harness or rider, what one
@@ -341,6 +362,31 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
     if old == "cat" and new == "dog" and "top" in lows:
         return True  # a cat climbs "on top of" a refrigerator or a cabinet; a dog does not
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
+
+
+def _lexicon_rules_out(ctx: RuleContext, old: str, new: str, plural, crowd, lows) -> bool:
+    """Whether the lexicon rules `new` out for `old`: another use, a kind or near relative of
+    it (`kinds`), or a line the caption draws (`_crosses_use`)."""
+    lex = ctx.lex
+    if lex.uses.get(new) != lex.uses.get(old):
+        return True  # "a banana with fondant stars", "the batter up to fork"
+    if (old, new) in lex.kinds:
+        return True  # "a bird" → "a duck", "a taxi" → "a car" may be true
+    return _crosses_use(lex, old, new, plural, crowd, lows)
+
+
+def _bare(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
+    """Whether the singular noun at `span` stands without an article, number or possessive
+    in a caption that writes articles or numbers ("two men cutting and serving cake", "a
+    table with pizza"), so it is read as a mass; a headline ("Man riding bike") has none."""
+    h = span[1] - 1
+    if p.tags[h] != "NN" or _possessive(p, h) or all(p.heads[j] == h for j in range(h)):
+        return False  # "Cake on a plate": a headline's first noun drops its article
+    if p.child(h, ("det", "nummod", "poss", "predet")) is not None:
+        return False
+    if p.deps[h] == "conj" and p.child(p.heads[h], ("det", "nummod")) is not None:
+        return False  # "a man and little girl": the article is shared
+    return any(tag in ("DT", "CD") for tag in p.tags)
 
 
 def _ages_blur(ctx: RuleContext, adjectives: list[str], old: str, new: str) -> bool:
@@ -380,7 +426,12 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     setting = lex.settings.get(lex.group_heads[noun.group])
     if noun.supercategory == "person" and setting is None:
         scene = []
-    relation = _governing_relation(feats) if noun.supercategory == PLACE else None
+    # A place keeps the preposition that locates something in it; a thing the one that puts
+    # something in or on it ("bananas in a bowl" ↛ "in a plate", "on a plate" ↛ "on a bowl").
+    place = noun.supercategory == PLACE
+    relation = _governing_relation(feats)
+    if not place and relation not in _HOLDING:
+        relation = None
     adjectives = _adjectives(p, e - 1, lex)
     # Not for people: who is on a court or in a dress, captions say unevenly.
     located = [f for f in feats if f[0] in ("rel|hr", "rel|ro")] if scene else []
@@ -396,47 +447,50 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     crowd = any(
         p.tags[j] == "NNS" and supercategory_of(p, j, lex) == "person" for j in range(len(p))
     )
+    old = lex.group_heads[noun.group]
+    ridden = any(w in _RIDING for w in p.lows)
+    bare = not plural and old in _MASS_SENSE and _bare(p, span, lex)
     cands = []
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
             continue
-        if lex.uses.get(sg) != lex.uses.get(lex.group_heads[noun.group]):
-            continue  # "a banana with fondant stars", "the batter up to fork"
-        if (lex.group_heads[noun.group], sg) in lex.kinds:
-            continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
-        if _crosses_use(lex, lex.group_heads[noun.group], sg, plural, crowd, p.lows):
+        if _lexicon_rules_out(ctx, old, sg, plural, crowd, p.lows):
             continue
-        if _ages_blur(ctx, adjectives, lex.group_heads[noun.group], sg):
-            continue
-        if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
+        if _ages_blur(ctx, adjectives, old, sg) or (CHILD in (sg, old) and childhood):
             continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
         if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
             continue
+        if bare and sg not in _MASS_SENSE:
+            continue  # "serving cake" ↛ "serving hot dog": a count noun needs an article
+        if old in _RIDDEN_ON and sg in _DRIVEN and (relation == "on" or ridden):
+            continue  # "people on motor bikes" ↛ "on taxis", "riding motorcycles" ↛ "vans"
         if not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
             continue
         if not fits_known_contexts(stats, located, sg, kind, LOCATED_KNOWN, peers=peers):
             continue
-        if relation is not None and not _takes_relation(stats, relation, sg):
+        if relation is not None and not _takes_relation(stats, relation, sg, place):
             continue
         if not _takes_adjectives(stats, adjectives, sg):
             continue
-        score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
-        if score is not None and scene:
-            # A room is what it holds: each thing of the caption must have been seen in
-            # the new one ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
-            fit = stats.score(
-                scene,
-                sg,
-                among=kind,
-                veto=SCENE_EXPECTED,
-                ratio=SCENE_RATIO,
-                observed=noun.supercategory in OBSERVED_SCENES,
-            )
-            score = None if fit is None else (score + fit) / 2
+        score = _in_scene(stats, feats, scene, sg, kind, noun.supercategory in OBSERVED_SCENES)
         if score is not None:
             cands.append((match_case(p.words[s], pl if plural else sg), score, False))
     return cands
+
+
+def _in_scene(stats, feats, scene, sg: str, kind, observed: bool) -> float | None:
+    """The score of `sg` in its contexts `feats`, averaged with its fit to the `scene` (the
+    caption's other nouns), or None where either vetoes it."""
+    score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
+    if score is None or not scene:
+        return score
+    # A room is what it holds: each thing of the caption must have been seen in the new one
+    # ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
+    fit = stats.score(
+        scene, sg, among=kind, veto=SCENE_EXPECTED, ratio=SCENE_RATIO, observed=observed
+    )
+    return None if fit is None else (score + fit) / 2
 
 
 def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> list:
@@ -517,12 +571,20 @@ def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=F
     if genders - {gender} or any(w in _WORN[gender] for w in p.lows):
         return []  # a pronoun says otherwise, or the caption says what that gender wears
     sg = _COUNTERPART[named[0]]
+    if _worn_by(ctx.siblings, _gender_of(sg, lex)):
+        return []  # "a man …", "a person in a striped dress": the others disagree
     pl = next(pl for _, w, pl, _ in lex.noun_choices["person"] if w == sg)
     feats = _noun_features(p, span[1] - 1, ctx)
     score = ctx.stats.score(feats, sg, among=lex.kind_words["person"]) if feats else None
     if score is None:
         score = ctx.stats.prior("gov|g", sg)
     return [(match_case(p.words[span[0]], pl if plural else sg), score, False)]
+
+
+def _worn_by(roles, gender: str) -> bool:
+    """Whether the captions `roles` describes name what `gender` wears or grows (`_WORN`)."""
+    said = roles.nouns | {a for a, _ in roles.amod}
+    return any(w in said or w.rstrip("s") in said for w in _WORN[gender])
 
 
 def _counted(p: Parse, span: tuple[int, int]) -> bool:
@@ -598,12 +660,16 @@ def _governing_relation(feats: list[tuple[str, tuple]]) -> str | None:
     return next((context[1] for view, context in feats if view == "rel|hr"), None)
 
 
-def _takes_relation(stats, relation: str, noun: str) -> bool:
+def _takes_relation(stats, relation: str, noun: str, place: bool = True) -> bool:
     """Whether the corpus locates things `relation` `noun` (`OBSERVED_MIN` times and
-    `PLACE_RELATION_SHARE` of the noun's relations): "on a beach", not "in a beach"."""
+    `PLACE_RELATION_SHARE` of the noun's relations): "on a beach", not "in a beach". A thing
+    (not `place`) the corpus locates things by fewer than `HOLDING_KNOWN` times has not shown
+    which prepositions it takes, and passes."""
     slot = stats.index["rel|o"].get((noun,)) or {}
-    seen = slot.get(relation, 0)
-    return seen >= OBSERVED_MIN and seen >= PLACE_RELATION_SHARE * sum(slot.values())
+    seen, total = slot.get(relation, 0), sum(slot.values())
+    if not place and total < HOLDING_KNOWN:
+        return True
+    return seen >= OBSERVED_MIN and seen >= PLACE_RELATION_SHARE * total
 
 
 def _has_det(p: Parse, i: int) -> bool:
