@@ -130,7 +130,14 @@ _OTHER_SENSE = {
 _HORSE = "horse"
 _HORSE_ONLY = frozenset(
     "jockey jockeys saddle saddled carriage carriages buggy cart carts rider riders polo "
-    "racing race races equestrian reins pulled pulling drawn mounted".split()
+    "racing race races finish equestrian reins pulled pulling drawn mounted".split()
+)
+# What only tamed animals undergo: of the wild ones, elephants alone are herded and ridden
+# ("a herd of elephants being herded into a river" ↛ "zebras being herded").
+_TAMED = "elephant"
+_TAMED_ONLY = frozenset(
+    "herded herding ridden riding ride rides rode rider riders mahout trainer trained "
+    "circus saddle".split()
 )
 
 
@@ -346,8 +353,9 @@ def _part_of_kind(p: Parse, h: int, noun, lex: Lexicon) -> bool:
 
 def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lows) -> bool:
     """Whether `new` for `old` crosses a line the rest of the caption draws: pedalled and
-    driven vehicles, one skier's skis and snowboards, a horse's harness or rider, what one
-    gender wears ("the man in the dress", "a woman with a beard")."""
+    driven vehicles, one skier's skis and snowboards, a horse's harness, rider or race, a
+    tamed elephant's herding or rider, what one gender wears ("the man in the dress", "a
+    woman with a beard")."""
     pair = {old, new}
     gender = _gender_of(old, lex)
     if gender is not None and gender != _gender_of(new, lex):
@@ -361,6 +369,8 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
         return True
     if old == "cat" and new == "dog" and "top" in lows:
         return True  # a cat climbs "on top of" a refrigerator or a cabinet; a dog does not
+    if old == _TAMED and any(w in _TAMED_ONLY for w in lows):
+        return True
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
 
 
