@@ -543,3 +543,16 @@ def test_an_animal_keeps_what_only_its_kind_undergoes(draws, caption, old):
     # Horses race across a finish line; of the wild animals only elephants are herded or ridden.
     for neg in draws(caption):
         assert neg is None or neg.original != old, neg
+
+
+def test_a_table_things_are_put_on_never_becomes_a_seat(draws):
+    seats = {"chair", "couch", "bed", "stool"}
+    for caption in (
+        "A large glass jar sitting on a table.",
+        "a table that has all kinds of food on it",
+    ):
+        for neg in draws(caption):
+            assert neg is None or neg.replacement not in seats, neg
+    # A seat still becomes another seat.
+    moved = _of(draws("A man sitting on a chair in a living room."), "chair")
+    assert moved and {n.replacement for n in moved} <= seats, moved
