@@ -556,3 +556,14 @@ def test_a_table_things_are_put_on_never_becomes_a_seat(draws):
     # A seat still becomes another seat.
     moved = _of(draws("A man sitting on a chair in a living room."), "chair")
     assert moved and {n.replacement for n in moved} <= seats, moved
+
+
+def test_a_person_becomes_the_other_gender_where_counts_are_sparse(draws):
+    # Captions name boys skiing, rarely girls: the unseen counterpart is no odd scene.
+    moved = _of(draws("A small boy skiing down a snowy hill"), "boy")
+    assert any(n.replacement == "girl" for n in moved), moved
+
+
+def test_a_shirtless_man_keeps_his_gender(draws):
+    for neg in draws("A shirtless man doing skateboarding tricks near a stream"):
+        assert neg is None or neg.replacement not in ("woman", "girl"), neg

@@ -9,6 +9,7 @@ import math
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase, moved_word
 from ahnpl.pipeline.corpus_stats import (
     OBSERVED_MIN,
+    VETO_EXPECTED,
     caption_nouns,
     entity_class,
     head_key,
@@ -102,7 +103,7 @@ _AGELESS = frozenset({"child", "baby"})
 # What one gender wears or grows in captions: it keeps that gender.
 _WORN = {
     "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
-    "male": frozenset("beard beards bearded mustache moustache tuxedo".split()),
+    "male": frozenset("beard beards bearded mustache moustache tuxedo shirtless".split()),
 }
 # A room's things taken together by their kind's name: where the caption or another caption
 # names them so ("a kitchen with stainless steel appliances", "a living room full of
@@ -475,7 +476,11 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             continue  # "serving cake" ↛ "serving hot dog": a count noun needs an article
         if old in _RIDDEN_ON and sg in _DRIVEN and (relation == "on" or ridden):
             continue  # "people on motor bikes" ↛ "on taxis", "riding motorcycles" ↛ "vans"
-        if not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
+        # A person's counterpart of the other gender does what the person does: captions name
+        # men far more often than women (boys than girls) at most things, so an unseen "girl
+        # skiing" is sparse counts, not an odd scene.
+        counterpart = _COUNTERPART.get(old) == sg
+        if not counterpart and not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
             continue
         if not fits_known_contexts(stats, located, sg, kind, LOCATED_KNOWN, peers=peers):
             continue
@@ -483,16 +488,20 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             continue
         if not _takes_adjectives(stats, adjectives, sg):
             continue
-        score = _in_scene(stats, feats, scene, sg, kind, noun.supercategory in OBSERVED_SCENES)
+        score = _in_scene(
+            stats, feats, scene, sg, kind, noun.supercategory in OBSERVED_SCENES, counterpart
+        )
         if score is not None:
             cands.append((match_case(p.words[s], pl if plural else sg), score, False))
     return cands
 
 
-def _in_scene(stats, feats, scene, sg: str, kind, observed: bool) -> float | None:
+def _in_scene(stats, feats, scene, sg: str, kind, observed: bool, sparse=False) -> float | None:
     """The score of `sg` in its contexts `feats`, averaged with its fit to the `scene` (the
-    caption's other nouns), or None where either vetoes it."""
-    score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
+    caption's other nouns), or None where either vetoes it; with `sparse`, its contexts
+    only weigh it (a person's counterpart: see `_within`)."""
+    veto = math.inf if sparse else VETO_EXPECTED
+    score = stats.score(feats, sg, among=kind, veto=veto) if feats else stats.prior("gov|g", sg)
     if score is None or not scene:
         return score
     # A room is what it holds: each thing of the caption must have been seen in the new one
