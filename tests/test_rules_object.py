@@ -567,3 +567,10 @@ def test_a_person_becomes_the_other_gender_where_counts_are_sparse(draws):
 def test_a_shirtless_man_keeps_his_gender(draws):
     for neg in draws("A shirtless man doing skateboarding tricks near a stream"):
         assert neg is None or neg.replacement not in ("woman", "girl"), neg
+
+
+def test_people_the_others_call_girls_and_women_become_men(sibling_draws):
+    caption = "Two people are playing tennis in an outside court."
+    siblings = ["Two girls are playing tennis on a tennis court.", "Two women play singles tennis."]
+    texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
+    assert "Two men are playing tennis in an outside court." in texts, texts

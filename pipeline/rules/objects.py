@@ -570,19 +570,24 @@ def _of_collective(p: Parse, h: int, lex: Lexicon) -> bool:
 def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=False) -> list:
     """Candidates for a hypernym at `span` ("a person", "people"; with `young`, "a child")
     that the other captions show false: where they name one grown-up or child of one gender
-    (a boy or a girl for a child; in the plural for people) and no child or baby, the
+    (a boy or a girl for a child; in the plural for people; for a grown-up, also both of one
+    gender: "girls" and "women") and no child or baby, the
     hypernym is that one ("a woman on skis", "two women"), and its counterpart of the other
     gender ("a man on skis", "two men") is a plausible scene the image does not show. Its
     pronouns follow (`_pronoun_edits`)."""
     lex = ctx.lex
     said = ctx.siblings.nouns
     named = [w for w in sorted(said) if w in _COUNTERPART]
+    several = any(w in ctx.siblings.several for w in named)
+    if not young and len(named) == 2 and len({_gender_of(w, lex) for w in named}) == 1:
+        # "two girls" and "two women": either way they are no men.
+        named = [w for w in named if w not in _YOUNG]
     ageless = _AGELESS - {CHILD} if young else _AGELESS
     if len(named) != 1 or said & ageless or not _sole_referent(p, span, lex):
         return []
     # "People walk by as a woman sits on a bench": she is one of several; a crowd may be
     # mixed, so only people counted ("two people", "a couple of people") are told apart.
-    if plural and (named[0] not in ctx.siblings.several or not _counted(p, span)):
+    if plural and (not several or not _counted(p, span)):
         return []
     if young and named[0] not in _YOUNG:
         return []
