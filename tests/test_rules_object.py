@@ -558,6 +558,11 @@ def test_a_table_things_are_put_on_never_becomes_a_seat(draws):
     assert moved and {n.replacement for n in moved} <= seats, moved
 
 
+def test_a_table_an_animal_sits_on_may_become_a_seat(draws):
+    moved = _of(draws("A cat sitting on a table next to a window."), "table")
+    assert any(n.replacement in ("chair", "couch", "bed", "stool") for n in moved), moved
+
+
 def test_a_person_becomes_the_other_gender_where_counts_are_sparse(draws):
     # Captions name boys skiing, rarely girls: the unseen counterpart is no odd scene.
     moved = _of(draws("A small boy skiing down a snowy hill"), "boy")

@@ -122,6 +122,10 @@ HOLDING_KNOWN = 20
 # Count nouns that also read as a mass or a game without an article ("serving cake",
 # "with pizza", "playing frisbee"): only these replace a bare singular noun of a caption
 # that writes articles ("cutting and serving cake" ↛ "serving hot dog").
+# The use of what people and animals sit or lie on (`objects.json` `uses`), and the classes
+# (`entity_class`) that do.
+_SEAT = "seat"
+_ANIMATE = frozenset({"person", "animal"})
 _MASS_SENSE = frozenset({"pizza", "cake", "pie", "frisbee", "football", "baseball"})
 # A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
 _OTHER_SENSE = {
@@ -375,11 +379,14 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
 
 
-def _lexicon_rules_out(ctx: RuleContext, old: str, new: str, plural, crowd, lows) -> bool:
+def _lexicon_rules_out(ctx: RuleContext, old: str, new: str, plural, crowd, lows, sat) -> bool:
     """Whether the lexicon rules `new` out for `old`: another use, a kind or near relative of
-    it (`kinds`), or a line the caption draws (`_crosses_use`)."""
+    it (`kinds`), or a line the caption draws (`_crosses_use`). Where a person or an animal
+    is `sat` on the old noun, a table may become a seat ("a cat sitting on a table" → "on a
+    chair"); a thing on it keeps it a table ("a jar on a table" ↛ "on a couch")."""
     lex = ctx.lex
-    if lex.uses.get(new) != lex.uses.get(old):
+    use = lex.uses.get(old)
+    if lex.uses.get(new) != use and not (sat and use is None and lex.uses.get(new) == _SEAT):
         return True  # "a banana with fondant stars", "the batter up to fork"
     if (old, new) in lex.kinds:
         return True  # "a bird" → "a duck", "a taxi" → "a car" may be true
@@ -460,12 +467,13 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     )
     old = lex.group_heads[noun.group]
     ridden = any(w in _RIDING for w in p.lows)
+    sat = any(v == "crel|cr" and c[0] in _ANIMATE for v, c in feats)
     bare = not plural and old in _MASS_SENSE and _bare(p, span, lex)
     cands = []
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
             continue
-        if _lexicon_rules_out(ctx, old, sg, plural, crowd, p.lows):
+        if _lexicon_rules_out(ctx, old, sg, plural, crowd, p.lows, sat):
             continue
         if _ages_blur(ctx, adjectives, old, sg) or (CHILD in (sg, old) and childhood):
             continue
