@@ -440,3 +440,142 @@ def test_a_thing_among_its_kind_named_together_is_not_clearly_absent(sibling_dra
     for neg in sibling_draws(caption, siblings):
         assert neg is None or neg.original not in appliances, neg
     assert any(n and n.original in appliances for n in sibling_draws(caption, []))
+
+
+# --- round obj5: the seed-91 reading ------------------------------------------------------
+
+
+def test_a_compound_the_parser_reads_as_a_verb_stays_whole(draws):
+    # "bow" is tagged a verb in "a jacket and bow tie": the compound is kept whole anyway.
+    negs = draws("A man posing for a selfie in a jacket and bow tie.")
+    assert any(n is not None for n in negs)
+    assert all(n is None or "bow " not in n.text or "bow tie" in n.text for n in negs), negs
+
+
+def test_a_part_of_a_thing_of_its_own_kind_is_no_slot(draws):
+    # "the cab of the truck" is a part of the truck, not a taxi ("the bus of the truck").
+    for neg in draws("The cab of the truck is painted red."):
+        assert neg is None or neg.original != "cab", neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "old", "wrong"),
+    [
+        ("A bunch of bananas in a metal bowl.", "bowl", "plate"),
+        ("A bunch of bananas on a plate on a counter.", "plate", "bowl"),
+        ("Several orange wedges sit on a white plate.", "plate", "bowl"),
+    ],
+)
+def test_a_container_keeps_the_preposition_it_takes(draws, caption, old, wrong):
+    # Things lie on a plate and in a bowl: "in a plate", "on a bowl" are not said.
+    for neg in draws(caption):
+        assert neg is None or neg.original != old or neg.replacement != wrong, neg
+
+
+@pytest.mark.parametrize(
+    "caption",
+    ["Two military personnel cutting and serving cake.", "A picnic table with pizza on two trays"],
+)
+def test_a_noun_read_as_a_mass_is_replaced_by_one_that_reads_so(draws, caption):
+    # "serving cake" ↛ "serving hot dog": a count noun would need an article.
+    moved = [n for n in draws(caption) if n is not None and n.original in ("cake", "pizza")]
+    assert all(n.replacement in ("pizza", "cake", "pie") for n in moved), moved
+
+
+def test_a_headline_noun_without_its_article_is_replaced_as_before(draws):
+    moved = _of(draws("cake on a plate with a fork"), "cake")
+    assert any(n.replacement not in ("pizza", "pie") for n in moved), moved
+
+
+def test_a_person_the_others_dress_otherwise_is_not_told_apart(sibling_draws):
+    # Most say "a man", one says "a person in a striped dress": "a woman" may be true.
+    caption = "a person sitting on a surf board on a beach"
+    siblings = ["A man sitting on a surfboard on the beach.", "A person in a stripped dress."]
+    for neg in sibling_draws(caption, siblings):
+        assert neg is None or neg.replacement != "woman", neg
+
+
+def test_a_sibling_side_walk_is_a_sidewalk(sibling_draws):
+    caption = "A group of people walking on the street in a city."
+    for neg in sibling_draws(caption, ["People walk down a busy city side walk."]):
+        assert neg is None or neg.replacement != "sidewalk", neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "old", "near"),
+    [
+        ("An old fashioned refrigerator surrounded by modern cabinets", "cabinets", "shelves"),
+        ("A group of people on motor bikes on a street.", "motor bikes", "scooters"),
+    ],
+)
+def test_near_relatives_never_replace_each_other(draws, caption, old, near):
+    for neg in draws(caption):
+        assert neg is None or neg.original != old or neg.replacement != near, neg
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A group of people on motor bikes on a street.",
+        "A group of people riding motorcycles and horses on a race track.",
+    ],
+)
+def test_a_ridden_motorcycle_never_becomes_a_driven_vehicle(draws, caption):
+    driven = {"car", "cars", "bus", "buses", "truck", "trucks", "van", "vans", "taxi", "taxis"}
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in driven, neg
+
+
+def test_a_parked_motorcycle_may_become_a_car(draws):
+    negs = _of(draws("A motorcycle parked next to a building."), "motorcycle")
+    assert any(n.replacement in ("car", "truck", "van", "bus", "taxi") for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "old"),
+    [
+        ("A group of horses are crossing a finish line", "horses"),
+        ("A herd of elephants being herded into a river while tourists take photos.", "elephants"),
+        ("Two people riding an elephant through the jungle.", "elephant"),
+    ],
+)
+def test_an_animal_keeps_what_only_its_kind_undergoes(draws, caption, old):
+    # Horses race across a finish line; of the wild animals only elephants are herded or ridden.
+    for neg in draws(caption):
+        assert neg is None or neg.original != old, neg
+
+
+def test_a_table_things_are_put_on_never_becomes_a_seat(draws):
+    seats = {"chair", "couch", "bed", "stool"}
+    for caption in (
+        "A large glass jar sitting on a table.",
+        "a table that has all kinds of food on it",
+    ):
+        for neg in draws(caption):
+            assert neg is None or neg.replacement not in seats, neg
+    # A seat still becomes another seat.
+    moved = _of(draws("A man sitting on a chair in a living room."), "chair")
+    assert moved and {n.replacement for n in moved} <= seats, moved
+
+
+def test_a_table_an_animal_sits_on_may_become_a_seat(draws):
+    moved = _of(draws("A cat sitting on a table next to a window."), "table")
+    assert any(n.replacement in ("chair", "couch", "bed", "stool") for n in moved), moved
+
+
+def test_a_person_becomes_the_other_gender_where_counts_are_sparse(draws):
+    # Captions name boys skiing, rarely girls: the unseen counterpart is no odd scene.
+    moved = _of(draws("A small boy skiing down a snowy hill"), "boy")
+    assert any(n.replacement == "girl" for n in moved), moved
+
+
+def test_a_shirtless_man_keeps_his_gender(draws):
+    for neg in draws("A shirtless man doing skateboarding tricks near a stream"):
+        assert neg is None or neg.replacement not in ("woman", "girl"), neg
+
+
+def test_people_the_others_call_girls_and_women_become_men(sibling_draws):
+    caption = "Two people are playing tennis in an outside court."
+    siblings = ["Two girls are playing tennis on a tennis court.", "Two women play singles tennis."]
+    texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
+    assert "Two men are playing tennis in an outside court." in texts, texts

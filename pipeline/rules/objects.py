@@ -9,6 +9,7 @@ import math
 from ahnpl.pipeline.caption_parse import Choices, Parse, frozen_tokens, match_phrase, moved_word
 from ahnpl.pipeline.corpus_stats import (
     OBSERVED_MIN,
+    VETO_EXPECTED,
     caption_nouns,
     entity_class,
     head_key,
@@ -79,6 +80,10 @@ _PAIRED_BOARDS = frozenset({"ski", "snowboard"})
 # scooters"); neither becomes the other (a motorcycle, ridden and driven, may become either).
 _PEDALLED = frozenset({"bicycle", "scooter"})
 _DRIVEN = frozenset({"car", "bus", "truck", "van", "taxi"})
+# A motorcycle may become a car where it is parked or driven, not where people ride or sit on
+# it: one rides in a car, not on it.
+_RIDDEN_ON = frozenset({"motorcycle"})
+_RIDING = frozenset("ride rides riding rode rider riders biker bikers motorcyclist".split())
 # "The camera" that one looks at, smiles or poses for is the photographer's, no thing in the
 # scene ("a zebra looking at the cell phone").
 _VIEWER = frozenset({"camera"})
@@ -98,7 +103,7 @@ _AGELESS = frozenset({"child", "baby"})
 # What one gender wears or grows in captions: it keeps that gender.
 _WORN = {
     "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
-    "male": frozenset("beard beards bearded mustache moustache tuxedo".split()),
+    "male": frozenset("beard beards bearded mustache moustache tuxedo shirtless".split()),
 }
 # A room's things taken together by their kind's name: where the caption or another caption
 # names them so ("a kitchen with stainless steel appliances", "a living room full of
@@ -109,6 +114,19 @@ _LOTS = {
     "furniture": frozenset({"furniture"}),
     "kitchen": frozenset({"utensil", "silverware", "cookware", "kitchenware", "dishware"}),
 }
+# Relations that put a thing in or on what they govern: the new noun must take them as the
+# old one does ("bananas in a bowl" ↛ "in a plate"), where the corpus has located things by
+# it `HOLDING_KNOWN` times.
+_HOLDING = frozenset({"in", "on", "into", "onto"})
+HOLDING_KNOWN = 20
+# Count nouns that also read as a mass or a game without an article ("serving cake",
+# "with pizza", "playing frisbee"): only these replace a bare singular noun of a caption
+# that writes articles ("cutting and serving cake" ↛ "serving hot dog").
+# The use of what people and animals sit or lie on (`objects.json` `uses`), and the classes
+# (`entity_class`) that do.
+_SEAT = "seat"
+_ANIMATE = frozenset({"person", "animal"})
+_MASS_SENSE = frozenset({"pizza", "cake", "pie", "frisbee", "football", "baseball"})
 # A noun in the sense another scene gives it: "the batter up to the plate" is home plate.
 _OTHER_SENSE = {
     "plate": frozenset("baseball batter catcher pitcher umpire home bat swing".split()),
@@ -117,7 +135,14 @@ _OTHER_SENSE = {
 _HORSE = "horse"
 _HORSE_ONLY = frozenset(
     "jockey jockeys saddle saddled carriage carriages buggy cart carts rider riders polo "
-    "racing race races equestrian reins pulled pulling drawn mounted".split()
+    "racing race races finish equestrian reins pulled pulling drawn mounted".split()
+)
+# What only tamed animals undergo: of the wild ones, elephants alone are herded and ridden
+# ("a herd of elephants being herded into a river" ↛ "zebras being herded").
+_TAMED = "elephant"
+_TAMED_ONLY = frozenset(
+    "herded herding ridden riding ride rides rode rider riders mahout trainer trained "
+    "circus saddle".split()
 )
 
 
@@ -285,7 +310,7 @@ def object_(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     # "A cat looking at another cat": both keep their kind, or "another" is left wrong.
     again = {noun.group for s, _, noun, _ in found if s > 0 and p.lows[s - 1] in _SAME_AGAIN}
     for s, e, noun, plural in found:
-        if noun.group in again or _fixed_sense(p, s, e):
+        if noun.group in again or _fixed_sense(p, s, e) or _part_of_kind(p, e - 1, noun, lex):
             continue
         # "a flock of sheep", "a group of gentleman": members of a collective are several.
         plural = plural or (not noun.mass and _of_collective(p, e - 1, lex))
@@ -323,10 +348,19 @@ def _fixed_sense(p: Parse, s: int, e: int) -> bool:
     return low in _OTHER_SENSE and any(w in _OTHER_SENSE[low] for w in p.lows)
 
 
+def _part_of_kind(p: Parse, h: int, noun, lex: Lexicon) -> bool:
+    """Whether the noun at h names a part of a thing of its own kind ("the cab of a pickup
+    truck", "the bed of a truck"): it is no whole thing to replace ("the bus of a truck")."""
+    prep = next((j for j in p.children(h) if p.lows[j] == "of" and p.deps[j] == "prep"), None)
+    whole = p.child(prep, ("pobj",)) if prep is not None else None
+    return supercategory_of(p, whole, lex) == noun.supercategory if whole is not None else False
+
+
 def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lows) -> bool:
     """Whether `new` for `old` crosses a line the rest of the caption draws: pedalled and
-    driven vehicles, one skier's skis and snowboards, a horse's harness or rider, what one
-    gender wears ("the man in the dress", "a woman with a beard")."""
+    driven vehicles, one skier's skis and snowboards, a horse's harness, rider or race, a
+    tamed elephant's herding or rider, what one gender wears ("the man in the dress", "a
+    woman with a beard")."""
     pair = {old, new}
     gender = _gender_of(old, lex)
     if gender is not None and gender != _gender_of(new, lex):
@@ -340,7 +374,37 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
         return True
     if old == "cat" and new == "dog" and "top" in lows:
         return True  # a cat climbs "on top of" a refrigerator or a cabinet; a dog does not
+    if old == _TAMED and any(w in _TAMED_ONLY for w in lows):
+        return True
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
+
+
+def _lexicon_rules_out(ctx: RuleContext, old: str, new: str, plural, crowd, lows, sat) -> bool:
+    """Whether the lexicon rules `new` out for `old`: another use, a kind or near relative of
+    it (`kinds`), or a line the caption draws (`_crosses_use`). Where a person or an animal
+    is `sat` on the old noun, a table may become a seat ("a cat sitting on a table" → "on a
+    chair"); a thing on it keeps it a table ("a jar on a table" ↛ "on a couch")."""
+    lex = ctx.lex
+    use = lex.uses.get(old)
+    if lex.uses.get(new) != use and not (sat and use is None and lex.uses.get(new) == _SEAT):
+        return True  # "a banana with fondant stars", "the batter up to fork"
+    if (old, new) in lex.kinds:
+        return True  # "a bird" → "a duck", "a taxi" → "a car" may be true
+    return _crosses_use(lex, old, new, plural, crowd, lows)
+
+
+def _bare(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
+    """Whether the singular noun at `span` stands without an article, number or possessive
+    in a caption that writes articles or numbers ("two men cutting and serving cake", "a
+    table with pizza"), so it is read as a mass; a headline ("Man riding bike") has none."""
+    h = span[1] - 1
+    if p.tags[h] != "NN" or _possessive(p, h) or all(p.heads[j] == h for j in range(h)):
+        return False  # "Cake on a plate": a headline's first noun drops its article
+    if p.child(h, ("det", "nummod", "poss", "predet")) is not None:
+        return False
+    if p.deps[h] == "conj" and p.child(p.heads[h], ("det", "nummod")) is not None:
+        return False  # "a man and little girl": the article is shared
+    return any(tag in ("DT", "CD") for tag in p.tags)
 
 
 def _ages_blur(ctx: RuleContext, adjectives: list[str], old: str, new: str) -> bool:
@@ -380,7 +444,12 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     setting = lex.settings.get(lex.group_heads[noun.group])
     if noun.supercategory == "person" and setting is None:
         scene = []
-    relation = _governing_relation(feats) if noun.supercategory == PLACE else None
+    # A place keeps the preposition that locates something in it; a thing the one that puts
+    # something in or on it ("bananas in a bowl" ↛ "in a plate", "on a plate" ↛ "on a bowl").
+    place = noun.supercategory == PLACE
+    relation = _governing_relation(feats)
+    if not place and relation not in _HOLDING:
+        relation = None
     adjectives = _adjectives(p, e - 1, lex)
     # Not for people: who is on a court or in a dress, captions say unevenly.
     located = [f for f in feats if f[0] in ("rel|hr", "rel|ro")] if scene else []
@@ -396,47 +465,59 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     crowd = any(
         p.tags[j] == "NNS" and supercategory_of(p, j, lex) == "person" for j in range(len(p))
     )
+    old = lex.group_heads[noun.group]
+    ridden = any(w in _RIDING for w in p.lows)
+    sat = any(v == "crel|cr" and c[0] in _ANIMATE for v, c in feats)
+    bare = not plural and old in _MASS_SENSE and _bare(p, span, lex)
     cands = []
     for gid, sg, pl, _ in lex.noun_choices[noun.supercategory]:
         if not _false_for_image(ctx, gid, sg, present) or lex.settings.get(sg) != setting:
             continue
-        if lex.uses.get(sg) != lex.uses.get(lex.group_heads[noun.group]):
-            continue  # "a banana with fondant stars", "the batter up to fork"
-        if (lex.group_heads[noun.group], sg) in lex.kinds:
-            continue  # "a bird" → "a duck", "a taxi" → "a car" may be true
-        if _crosses_use(lex, lex.group_heads[noun.group], sg, plural, crowd, p.lows):
+        if _lexicon_rules_out(ctx, old, sg, plural, crowd, p.lows, sat):
             continue
-        if _ages_blur(ctx, adjectives, lex.group_heads[noun.group], sg):
-            continue
-        if CHILD in (sg, lex.group_heads[noun.group]) and childhood:
+        if _ages_blur(ctx, adjectives, old, sg) or (CHILD in (sg, old) and childhood):
             continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
         if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
             continue
-        if not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
+        if bare and sg not in _MASS_SENSE:
+            continue  # "serving cake" ↛ "serving hot dog": a count noun needs an article
+        if old in _RIDDEN_ON and sg in _DRIVEN and (relation == "on" or ridden):
+            continue  # "people on motor bikes" ↛ "on taxis", "riding motorcycles" ↛ "vans"
+        # A person's counterpart of the other gender does what the person does: captions name
+        # men far more often than women (boys than girls) at most things, so an unseen "girl
+        # skiing" is sparse counts, not an odd scene.
+        counterpart = _COUNTERPART.get(old) == sg
+        if not counterpart and not fits_known_contexts(stats, feats, sg, kind, known, peers=peers):
             continue
         if not fits_known_contexts(stats, located, sg, kind, LOCATED_KNOWN, peers=peers):
             continue
-        if relation is not None and not _takes_relation(stats, relation, sg):
+        if relation is not None and not _takes_relation(stats, relation, sg, place):
             continue
         if not _takes_adjectives(stats, adjectives, sg):
             continue
-        score = stats.score(feats, sg, among=kind) if feats else stats.prior("gov|g", sg)
-        if score is not None and scene:
-            # A room is what it holds: each thing of the caption must have been seen in
-            # the new one ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
-            fit = stats.score(
-                scene,
-                sg,
-                among=kind,
-                veto=SCENE_EXPECTED,
-                ratio=SCENE_RATIO,
-                observed=noun.supercategory in OBSERVED_SCENES,
-            )
-            score = None if fit is None else (score + fit) / 2
+        score = _in_scene(
+            stats, feats, scene, sg, kind, noun.supercategory in OBSERVED_SCENES, counterpart
+        )
         if score is not None:
             cands.append((match_case(p.words[s], pl if plural else sg), score, False))
     return cands
+
+
+def _in_scene(stats, feats, scene, sg: str, kind, observed: bool, sparse=False) -> float | None:
+    """The score of `sg` in its contexts `feats`, averaged with its fit to the `scene` (the
+    caption's other nouns), or None where either vetoes it; with `sparse`, its contexts
+    only weigh it (a person's counterpart: see `_within`)."""
+    veto = math.inf if sparse else VETO_EXPECTED
+    score = stats.score(feats, sg, among=kind, veto=veto) if feats else stats.prior("gov|g", sg)
+    if score is None or not scene:
+        return score
+    # A room is what it holds: each thing of the caption must have been seen in the new one
+    # ("a grand piano in a bathroom", "a kitchen with a bidet" are not).
+    fit = stats.score(
+        scene, sg, among=kind, veto=SCENE_EXPECTED, ratio=SCENE_RATIO, observed=observed
+    )
+    return None if fit is None else (score + fit) / 2
 
 
 def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> list:
@@ -497,19 +578,24 @@ def _of_collective(p: Parse, h: int, lex: Lexicon) -> bool:
 def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=False) -> list:
     """Candidates for a hypernym at `span` ("a person", "people"; with `young`, "a child")
     that the other captions show false: where they name one grown-up or child of one gender
-    (a boy or a girl for a child; in the plural for people) and no child or baby, the
+    (a boy or a girl for a child; in the plural for people; for a grown-up, also both of one
+    gender: "girls" and "women") and no child or baby, the
     hypernym is that one ("a woman on skis", "two women"), and its counterpart of the other
     gender ("a man on skis", "two men") is a plausible scene the image does not show. Its
     pronouns follow (`_pronoun_edits`)."""
     lex = ctx.lex
     said = ctx.siblings.nouns
     named = [w for w in sorted(said) if w in _COUNTERPART]
+    several = any(w in ctx.siblings.several for w in named)
+    if not young and len(named) == 2 and len({_gender_of(w, lex) for w in named}) == 1:
+        # "two girls" and "two women": either way they are no men.
+        named = [w for w in named if w not in _YOUNG]
     ageless = _AGELESS - {CHILD} if young else _AGELESS
     if len(named) != 1 or said & ageless or not _sole_referent(p, span, lex):
         return []
     # "People walk by as a woman sits on a bench": she is one of several; a crowd may be
     # mixed, so only people counted ("two people", "a couple of people") are told apart.
-    if plural and (named[0] not in ctx.siblings.several or not _counted(p, span)):
+    if plural and (not several or not _counted(p, span)):
         return []
     if young and named[0] not in _YOUNG:
         return []
@@ -517,12 +603,20 @@ def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=F
     if genders - {gender} or any(w in _WORN[gender] for w in p.lows):
         return []  # a pronoun says otherwise, or the caption says what that gender wears
     sg = _COUNTERPART[named[0]]
+    if _worn_by(ctx.siblings, _gender_of(sg, lex)):
+        return []  # "a man …", "a person in a striped dress": the others disagree
     pl = next(pl for _, w, pl, _ in lex.noun_choices["person"] if w == sg)
     feats = _noun_features(p, span[1] - 1, ctx)
     score = ctx.stats.score(feats, sg, among=lex.kind_words["person"]) if feats else None
     if score is None:
         score = ctx.stats.prior("gov|g", sg)
     return [(match_case(p.words[span[0]], pl if plural else sg), score, False)]
+
+
+def _worn_by(roles, gender: str) -> bool:
+    """Whether the captions `roles` describes name what `gender` wears or grows (`_WORN`)."""
+    said = roles.nouns | {a for a, _ in roles.amod}
+    return any(w in said or w.rstrip("s") in said for w in _WORN[gender])
 
 
 def _counted(p: Parse, span: tuple[int, int]) -> bool:
@@ -598,12 +692,16 @@ def _governing_relation(feats: list[tuple[str, tuple]]) -> str | None:
     return next((context[1] for view, context in feats if view == "rel|hr"), None)
 
 
-def _takes_relation(stats, relation: str, noun: str) -> bool:
+def _takes_relation(stats, relation: str, noun: str, place: bool = True) -> bool:
     """Whether the corpus locates things `relation` `noun` (`OBSERVED_MIN` times and
-    `PLACE_RELATION_SHARE` of the noun's relations): "on a beach", not "in a beach"."""
+    `PLACE_RELATION_SHARE` of the noun's relations): "on a beach", not "in a beach". A thing
+    (not `place`) the corpus locates things by fewer than `HOLDING_KNOWN` times has not shown
+    which prepositions it takes, and passes."""
     slot = stats.index["rel|o"].get((noun,)) or {}
-    seen = slot.get(relation, 0)
-    return seen >= OBSERVED_MIN and seen >= PLACE_RELATION_SHARE * sum(slot.values())
+    seen, total = slot.get(relation, 0), sum(slot.values())
+    if not place and total < HOLDING_KNOWN:
+        return True
+    return seen >= OBSERVED_MIN and seen >= PLACE_RELATION_SHARE * total
 
 
 def _has_det(p: Parse, i: int) -> bool:
