@@ -321,3 +321,80 @@ def test_joined_colours_of_a_thing_and_states_after_their_noun_change(caption, w
 def test_black_and_white_stays_whole_for_a_picture():
     for caption in ("A black and white photo of a dog.", "a black and white photo of a train"):
         assert all("black and white" in t for t in _attribute_texts(caption)), caption
+
+
+def _changed_words(caption, texts):
+    """The words the negatives bring in that the caption does not have."""
+    return {w for t in texts for w in t.lower().rstrip(".").split()} - set(
+        caption.lower().rstrip(".").split()
+    )
+
+
+@pytest.mark.parametrize(
+    "caption, never",
+    [
+        # A place is open or empty as a wide space, not as a state that toggles.
+        ("A man riding a horse on an open plane.", {"closed"}),
+        ("A black bear is walking on a open field next to some trees.", {"closed"}),
+        ("A train sitting idle in an empty train station", {"full"}),
+        # A seat is empty or taken, never "full"; nor does a state follow a verb of posture.
+        ("A number of newspapers lay on an empty bed.", {"full"}),
+        ("A beach chair and umbrella sit empty near the water.", {"full"}),
+        # "dark" is no clear opposite of "lit" (dark green? unlit?).
+        ("A teddy bear hanging on a lit christmas tree.", {"dark"}),
+        # A size against another size word, or the size a thing has by its kind.
+        ("A large long train on a steel track.", {"small", "little", "tiny"}),
+        ("A large and wide street covered in lots of traffic lights.", {"small", "little"}),
+        ("A small kitten sitting on a slatted bench.", {"large", "big", "huge", "giant"}),
+        ("A very large semi truck without any load is parked.", {"tiny", "small", "little"}),
+        # A colour a word of the caption implies, or one graded by "very".
+        ("An animal grazing on a lush field of green grass.", {"brown", "yellow", "black"}),
+        ("The bathroom has very white appliances in it.", {"silver", "black", "gray"}),
+        # The second word of a compound stays.
+        ("A kitchen is shown with stainless steel appliances.", {"wooden", "glass", "plastic"}),
+    ],
+)
+def test_an_attribute_keeps_to_opposites_the_noun_and_its_words_allow(caption, never):
+    texts = _attribute_texts(caption)
+    assert not _changed_words(caption, texts) & never, texts
+
+
+@pytest.mark.parametrize(
+    "caption, want",
+    [
+        # An empty place becomes a crowded one; a thing that opens or holds keeps its opposite.
+        ("A train sitting idle in an empty train station", {"busy", "crowded"}),
+        ("A cat resting on an open laptop computer.", {"closed"}),
+        ("An empty bowl sitting on a wooden table.", {"full"}),
+        ("A person holding up a cell phone by a lit candle.", {"unlit"}),
+        ("A small dog sitting on a wooden bench.", {"large", "big", "huge"}),
+    ],
+)
+def test_clear_opposites_of_states_and_sizes_are_still_made(caption, want):
+    texts = _attribute_texts(caption)
+    assert texts and _changed_words(caption, texts) & want, texts
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Two sloppy joe sandwiches on two separate plates",  # one for each
+        "Two people in red robes sitting on two horses.",
+        "Two baseball players one catching the ball the other sliding into base",
+        "Two giraffes, one grown and one baby, standing next to each other",
+        "Two zebras facing opposite directions in a grassy field.",
+    ],
+)
+def test_a_count_the_rest_of_the_caption_fixes_stays(caption):
+    counts = {"two", "three", "four", "five", "six", "seven", "eight"}
+    assert not _changed_words(caption, _attribute_texts(caption)) & counts
+
+
+def test_a_count_changes_beside_another_or_with_each_other():
+    for caption in (
+        "two women and two girls in makeup and one is talking on a cellphone",
+        "Two elephants touching each other with their trunks and tusks.",
+    ):
+        texts = _attribute_texts(caption)
+        counts = {"three", "four", "five", "six", "seven", "eight"}
+        assert _changed_words(caption, texts) & counts, texts

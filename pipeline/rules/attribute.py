@@ -555,12 +555,45 @@ def _attribute_ok(p: Parse, i: int, kind: str, lex: Lexicon) -> bool:
     return (tag == "JJ" or (kind == "state" and tag == "VBN")) and dep in _PREDICATE_DEPS
 
 
+# Words that make a count two: "one … the other", "both", "halves", "opposite directions".
+_TWO_WORDS = frozenset({("both",), ("halves",), ("the", "other"), ("opposite", "directions")})
+_TWO_WORDS |= {("opposite", "sides"), ("opposite", "ends")}
+
+
+def _count_value(p: Parse, k: int, lex: Lexicon) -> int:
+    low = p.lows[k]
+    return lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
+
+
+def _count_fixed(p: Parse, i: int, value: int, lex: Lexicon) -> bool:
+    """Whether the rest of the caption fixes count i: the same count given again ("two
+    people on two horses" ↛ "on five horses", "two sandwiches on three separate plates"), or
+    a two its words enumerate ("one … the other", "one grown and one baby")."""
+    again = any(
+        k != i
+        and p.deps[k] == "nummod"
+        and _count_value(p, k, lex) == value
+        and not _joined(p, p.heads[i], p.heads[k])
+        for k in range(len(p))
+    )
+    grams = {tuple(p.lows[k : k + n]) for n in (1, 2) for k in range(len(p))}
+    two = value == 2 and (not _TWO_WORDS.isdisjoint(grams) or p.lows.count("one") >= 2)
+    return again or two
+
+
+def _joined(p: Parse, a: int, b: int) -> bool:
+    """Whether nouns a and b are joined by "and" ("two women and two girls": two counts)."""
+    return (p.deps[a] == "conj" and p.heads[a] == b) or (p.deps[b] == "conj" and p.heads[b] == a)
+
+
 def _number_slot(p: Parse, i: int, ctx: RuleContext):
     """Candidates for a count ("two dogs" → "three dogs"): nearby values first, as a count
     a caption would plausibly give; no corpus feature applies (score 0)."""
-    lex, low = ctx.lex, p.lows[i]
-    value = lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
+    lex = ctx.lex
+    value = _count_value(p, i, lex)
     if value < 2 or p.deps[i] != "nummod" or p.tags[p.heads[i]] != "NNS":
+        return None
+    if _count_fixed(p, i, value, lex):
         return None
     cands = [
         (_number_word(v, p.words[i], lex), -abs(v - value) / 2.0, False)
@@ -648,17 +681,108 @@ def _age_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> b
 
 def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
     """Whether word r may replace attribute `old` (token, Attribute) of noun token `noun`:
-    not a near colour, not an odd size (of a person only a plain one), an age or a sex
-    where it fits (`_age_fits`, `_sex_fits`)."""
+    not a near colour, not an odd size (of a person only a plain one; `_size_fits`), a
+    colour the caption's words do not imply (`_colour_implied`), an age or a sex where it
+    fits (`_age_fits`, `_sex_fits`)."""
     i, attr = old
     if frozenset((p.lows[i], r)) in _NEAR_COLOURS or r in _ODD_SIZES:
         return False
     if attr.kind in ("age", "sex"):
         fits = _age_fits if attr.kind == "age" else _sex_fits
         return fits(p, ctx, i, r, noun)
-    if attr.kind == "size" and noun is not None and entity_class(p, noun, ctx.lex) == "person":
-        return r in _PERSON_SIZES
+    if attr.kind == "colour":
+        intensified = any(p.lows[k] in _INTENSIFIERS for k in p.children(i))
+        return not intensified and not _colour_implied(p, (p.lows[i], r))
+    if attr.kind == "state":
+        return _state_fits(p, ctx, i, r, noun)
+    if attr.kind == "size" and noun is not None:
+        if entity_class(p, noun, ctx.lex) == "person":
+            return r in _PERSON_SIZES
+        return _size_fits(p, ctx, i, r, noun)
     return True
+
+
+# Places an "empty" or "open" describes as spacious or without people, not as a state that
+# toggles: "an open field", "an empty train station" ("a closed field", "a full station").
+_PLACES = frozenset(
+    "station stations area areas city town airport terminal plain plains plane lot lots market"
+    " space plaza square mall stadium platform parking countryside country range park parks"
+    " highway intersection room rooms hallway office".split()
+)
+# Furniture is empty or taken, never "full" ("a full bed", "a full bench").
+_SEATS = frozenset("bed beds chair chairs bench benches couch couches sofa seat seats".split())
+_COPULAS = frozenset("is are was were be been being 's look looks looked seem seems".split())
+_TOGGLES = frozenset({"open", "closed", "empty", "full"})
+
+
+def _is_place(p: Parse, h: int, lex: Lexicon) -> bool:
+    low = p.lows[h]
+    sc = supercategory_of(p, h, lex)
+    return sc in ("place", "room") or low in lex.surfaces or low in lex.grounds or low in _PLACES
+
+
+def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> bool:
+    """Whether state word r may replace token i: open ↔ closed and empty ↔ full only of a
+    thing that opens or holds ("a closed laptop", "a full bowl"), never of a place that is
+    open or empty as a wide space ("a closed field", "a full train station": an empty place
+    becomes a crowded one, `_replacements`) nor of a seat ("a full bed"); and no state as
+    the complement of a verb that is no copula ("chairs sit empty" ↛ "sit full")."""
+    low = p.lows[i]
+    if low not in _TOGGLES and r not in _TOGGLES:
+        return True
+    if p.deps[i] in ("acomp", "oprd") and p.lows[p.heads[i]] not in _COPULAS:
+        return False
+    if noun is None:
+        return True
+    if p.lows[noun] in _SEATS:
+        return False
+    return not (_is_place(p, noun, ctx.lex) and r in ("full", "closed", "open"))
+
+
+# An empty place is one without people: its opposite is a crowded one.
+_PEOPLED = ("crowded", "busy")
+
+
+def _replacements(p: Parse, ctx: RuleContext, i: int, attr, noun: int | None) -> tuple:
+    """The words that may replace attribute `attr` at token i: its opposites, or for an
+    empty place ("an empty street") a crowded or busy one."""
+    if p.lows[i] == "empty" and noun is not None and _is_place(p, noun, ctx.lex):
+        return _PEOPLED
+    return attr.replacements
+
+
+# Words that say a colour of their own: "a lush black valley", "a rusty hydrant is brown".
+_IMPLIED_COLOURS = {"lush": "green", "leafy": "green", "grassy": "green", "snowy": "white"}
+_IMPLIED_COLOURS |= {"rusty": "brown", "rusted": "brown"}
+# "very white" ↛ "very silver": a plain colour is graded, another may not be.
+_INTENSIFIERS = frozenset("very really extremely super so".split())
+
+
+def _colour_implied(p: Parse, colours: tuple[str, str]) -> bool:
+    """Whether a word of the caption implies the old or the new colour ("a lush green
+    valley" → "a lush black valley" contradicts itself; "a rusty hydrant" may be brown)."""
+    return any(_IMPLIED_COLOURS.get(w) in colours for w in p.lows)
+
+
+# Things small or big by their kind: "a large kitten", "a very tiny semi truck" are oddities.
+_SMALL_KINDS = frozenset(
+    "kitten kittens puppy puppies cub cubs calf calves lamb lambs foal foals chick chicks"
+    " duckling ducklings piglet piglets baby babies".split()
+)
+_BIG_KINDS = frozenset("semi semis airliner airliners jumbo skyscraper skyscrapers".split())
+
+
+def _size_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int) -> bool:
+    """Whether size word r may replace token i of thing `noun`: not where another size word
+    describes it ("a small long train", "small and wide street"), nor against a size the
+    thing has by kind ("a large kitten", "a tiny semi truck")."""
+    lex = ctx.lex
+    if any(k != i and _kind(lex, p.lows[k]) == "size" for k in _noun_modifiers(p, noun)):
+        return False
+    words = {p.lows[noun], *(p.lows[k] for k in _noun_modifiers(p, noun))}
+    if r in lex.attributes["big"].replacements:
+        return words.isdisjoint(_BIG_KINDS)
+    return not (r in lex.attributes["small"].replacements and words & _SMALL_KINDS)
 
 
 _PAIR = (("black", "and", "white"), ("black", "&", "white"))
@@ -674,6 +798,14 @@ def _literal_pair(p: Parse, i: int, lex: Lexicon) -> bool:
     return noun is not None and noun > i + 2 and _is_object(p, noun, lex)
 
 
+def _second_of_compound(p: Parse, i: int, ctx: RuleContext) -> bool:
+    """Whether token i ends a compound with the word before it ("stainless steel")."""
+    pair = (p.lows[i - 1], p.lows[i])
+    if pair in ctx.lex.compounds:
+        return True
+    return pair in ctx.stats.compounds and p.lows[i - 1] not in ctx.lex.swappable
+
+
 def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     frozen = frozen_tokens(p, lex)
@@ -682,6 +814,8 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         literal = frozen[i] and _literal_pair(p, i, lex)
         if not literal and (frozen[i] or (i + 1 < len(p) and is_compound(p, i, i + 1, ctx))):
             continue  # "hot dog", "black and white photo", "polar bear"
+        if i > 0 and _second_of_compound(p, i, ctx):
+            continue  # "stainless steel" ↛ "stainless wooden"
         attr = lex.attributes.get(low)
         if attr is None:
             cands = _number_slot(p, i, ctx)
@@ -696,7 +830,7 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         noun = held if held is not None else _attribute_noun(p, i)
         n = noun_key(p, noun, lex) if noun is not None else None
         cands = []
-        for r in attr.replacements:
+        for r in _replacements(p, ctx, i, attr, noun):
             if p.has(r) or (n is not None and _stated(ctx, r, n)):
                 continue
             if not _replacement_fits(p, ctx, (i, attr), r, noun):
