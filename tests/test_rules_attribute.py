@@ -319,8 +319,10 @@ def test_joined_colours_of_a_thing_and_states_after_their_noun_change(caption, w
 
 
 def test_black_and_white_stays_whole_for_a_picture():
+    # Never inside the idiom ("a brown and white photo"): the whole of it, or nothing.
     for caption in ("A black and white photo of a dog.", "a black and white photo of a train"):
-        assert all("black and white" in t for t in _attribute_texts(caption)), caption
+        texts = _attribute_texts(caption)
+        assert all("black and white photo" in t or "olor photo" in t for t in texts), texts
 
 
 def _changed_words(caption, texts):
@@ -398,3 +400,58 @@ def test_a_count_changes_beside_another_or_with_each_other():
         texts = _attribute_texts(caption)
         counts = {"three", "four", "five", "six", "seven", "eight"}
         assert _changed_words(caption, texts) & counts, texts
+
+
+@pytest.mark.parametrize(
+    "caption, siblings, want",
+    [
+        # A picture in black and white becomes a colour one.
+        ("A black and white photo of a dog.", (), "A color photo of a dog."),
+        ("Black and white picture of a man on a horse.", (), "Color picture of a man on a horse."),
+        ("A photo of a street in black and white.", (), "A photo of a street in color."),
+        # Clear opposites of a state: made things' age, indoor ↔ outdoor, messy ↔ tidy.
+        (
+            "An old truck parked on the side of a road.",
+            (),
+            "A new truck parked on the side of a road.",
+        ),
+        ("People shopping at an outdoor market.", (), "People shopping at an indoor market."),
+        ("A laptop computer sits on a cluttered desk.", (), {"tidy", "neat"}),
+        ("An antique clock hanging on a wall.", (), "A modern clock hanging on a wall."),
+        ("The baby is asleep in a crib.", (), "The baby is awake in a crib."),
+    ],
+)
+def test_clear_opposites_are_sources(caption, siblings, want):
+    texts = _attribute_texts(caption, siblings)
+    if isinstance(want, str):
+        assert texts == {want}, texts
+    else:
+        assert texts and _changed_words(caption, texts) <= want, texts
+
+
+@pytest.mark.parametrize(
+    "caption, siblings, never",
+    [
+        # Dressed in black and white, or a colour photo by another caption's word.
+        ("A woman in black and white standing by a car.", (), {"color"}),
+        ("A black and white photo of a dog.", ("A colorful photo of a dog.",), {"color"}),
+        # "old" of an animal, a picture, a span or an idiom; "new" against another old word.
+        ("An old dog lying on a rug.", (), {"new"}),
+        ("An old picture of a train stopped in a city.", (), {"new"}),
+        ("A 100 year old building in a city.", (), {"new"}),
+        ("An old fashion baseball game.", (), {"new"}),
+        ("A very old antique clock on a wall.", (), {"new", "modern"}),
+        # A state after a verb that is no copula: "fallen awake".
+        ("A man has fallen asleep on a couch.", (), {"awake"}),
+        # A colour a word of its own noun implies: "a red grassy area".
+        ("A flag is flying in a green grassy area.", (), {"red", "blue", "brown", "yellow"}),
+    ],
+)
+def test_clear_opposites_only_where_they_read_so(caption, siblings, never):
+    assert not _changed_words(caption, _attribute_texts(caption, siblings)) & never
+
+
+def test_a_colour_after_its_noun_on_another_noun_still_changes():
+    caption = "A woman in a white jacket snowboarding on a snowy hill."
+    changed = _changed_words(caption, _attribute_texts(caption))
+    assert changed and "white" not in changed, changed

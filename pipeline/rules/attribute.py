@@ -627,7 +627,7 @@ _PERSON_SIZES = frozenset("big large small little tall short".split())
 
 # Nouns of a grown-up of no stated age (group heads): "a young man" → "an old man", not
 # "an elderly boy"; a sex goes only on a person noun of no sex of its own ("a male skier").
-_GROWN_UPS = frozenset({"man", "woman", "person", "couple", "adult"})
+_GROWN_UPS = frozenset({"man", "woman", "person", "couple", "adult", "lady", "people"})
 _SPANS = frozenset("year years month months week weeks day days".split())
 
 
@@ -687,12 +687,14 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
     i, attr = old
     if frozenset((p.lows[i], r)) in _NEAR_COLOURS or r in _ODD_SIZES:
         return False
+    if r == "new":
+        return True  # a made thing's age (`_old_thing`)
     if attr.kind in ("age", "sex"):
         fits = _age_fits if attr.kind == "age" else _sex_fits
         return fits(p, ctx, i, r, noun)
     if attr.kind == "colour":
         intensified = any(p.lows[k] in _INTENSIFIERS for k in p.children(i))
-        return not intensified and not _colour_implied(p, (p.lows[i], r))
+        return not intensified and not _colour_implied(p, i, r)
     if attr.kind == "state":
         return _state_fits(p, ctx, i, r, noun)
     if attr.kind == "size" and noun is not None:
@@ -713,6 +715,13 @@ _PLACES = frozenset(
 _SEATS = frozenset("bed beds chair chairs bench benches couch couches sofa seat seats".split())
 _COPULAS = frozenset("is are was were be been being 's look looks looked seem seems".split())
 _TOGGLES = frozenset({"open", "closed", "empty", "full"})
+_PREDICATIVE = frozenset({"asleep", "awake"})
+_MODERN = frozenset({"modern"})
+_AGED_WORDS = frozenset("old older ancient historic aged".split())
+
+
+def _is_picture(p: Parse, h: int | None, lex: Lexicon) -> bool:
+    return h is not None and (p.lows[h] in _PICTURES or p.lows[h] in lex.undescribed)
 
 
 def _is_place(p: Parse, h: int, lex: Lexicon) -> bool:
@@ -728,6 +737,11 @@ def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) ->
     becomes a crowded one, `_replacements`) nor of a seat ("a full bed"); and no state as
     the complement of a verb that is no copula ("chairs sit empty" ↛ "sit full")."""
     low = p.lows[i]
+    copula = p.deps[i] in ("acomp", "oprd") and p.lows[p.heads[i]] in _COPULAS
+    if low in _PREDICATIVE or r in _PREDICATIVE:
+        return copula  # "is asleep" → "is awake", not "fallen awake"
+    if r in _MODERN and (_AGED_WORDS & set(p.lows) or _is_picture(p, noun, ctx.lex)):
+        return False  # "a very old antique clock" ↛ "a very old modern clock"
     if low not in _TOGGLES and r not in _TOGGLES:
         return True
     if p.deps[i] in ("acomp", "oprd") and p.lows[p.heads[i]] not in _COPULAS:
@@ -748,7 +762,33 @@ def _replacements(p: Parse, ctx: RuleContext, i: int, attr, noun: int | None) ->
     empty place ("an empty street") a crowded or busy one."""
     if p.lows[i] == "empty" and noun is not None and _is_place(p, noun, ctx.lex):
         return _PEOPLED
+    if p.lows[i] == "old" and noun is not None and _old_thing(p, i, noun, ctx.lex):
+        return ("new",)
     return attr.replacements
+
+
+# Made things whose age is plain to see: "an old truck" → "a new truck", "an old building".
+_MADE = frozenset({"vehicle", "electronic", "appliance", "furniture", "indoor", "outdoor"})
+_BUILDINGS = frozenset(
+    "house houses building buildings church churches tower towers barn barns bridge bridges"
+    " shed cabin structure structures sign signs appliances equipment luggage".split()
+)
+_OLD_KINDS = frozenset(
+    "antique antiques vintage ancient historic rusty rusted retro classic".split()
+)
+# "old fashion", "old school", "old style", "old time": idioms, not a thing's age.
+_OLD_IDIOMS = frozenset("fashion fashioned school style styled time timey world".split())
+
+
+def _old_thing(p: Parse, i: int, noun: int, lex: Lexicon) -> bool:
+    """Whether the "old" at token i is the age of a made thing (a vehicle, a building, a
+    piece of furniture: "an old truck"), not of a person, an animal, a place or a picture,
+    nor part of a span ("a 100 year old building") or an idiom ("old fashion")."""
+    if (i > 0 and p.lows[i - 1] in _SPANS) or (i + 1 < len(p) and p.lows[i + 1] in _OLD_IDIOMS):
+        return False
+    if p.children(i) or not _OLD_KINDS.isdisjoint(p.lows):
+        return False  # "a very new truck", "an old antique clock" ↛ "a new antique clock"
+    return supercategory_of(p, noun, lex) in _MADE or p.lows[noun] in _BUILDINGS
 
 
 # Words that say a colour of their own: "a lush black valley", "a rusty hydrant is brown".
@@ -758,10 +798,15 @@ _IMPLIED_COLOURS |= {"rusty": "brown", "rusted": "brown"}
 _INTENSIFIERS = frozenset("very really extremely super so".split())
 
 
-def _colour_implied(p: Parse, colours: tuple[str, str]) -> bool:
-    """Whether a word of the caption implies the old or the new colour ("a lush green
-    valley" → "a lush black valley" contradicts itself; "a rusty hydrant" may be brown)."""
-    return any(_IMPLIED_COLOURS.get(w) in colours for w in p.lows)
+def _colour_implied(p: Parse, i: int, r: str) -> bool:
+    """Whether a word shortly before colour i implies it or the new colour r ("a lush green
+    valley" → "a lush black valley" contradicts itself, "a lush field of green grass"; "a
+    rusty hydrant is red" may well look brown). A word after it describes something else
+    ("a white jacket on a snowy hill")."""
+    colours = (p.lows[i], r)
+    h = p.heads[i]
+    near = [*range(max(0, i - 4), i), h, *(k for k in range(len(p)) if p.heads[k] in (h, i))]
+    return any(_IMPLIED_COLOURS.get(p.lows[k]) in colours for k in near if k != i)
 
 
 # Things small or big by their kind: "a large kitten", "a very tiny semi truck" are oddities.
@@ -806,44 +851,78 @@ def _second_of_compound(p: Parse, i: int, ctx: RuleContext) -> bool:
     return pair in ctx.stats.compounds and p.lows[i - 1] not in ctx.lex.swappable
 
 
-def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+# A picture in black and white, said as the idiom ("a black and white photo", "in black and
+# white"): its clear opposite is a colour one.
+_PICTURES = frozenset(
+    "photo photos photograph photographs picture pictures image images shot snapshot pic".split()
+)
+_COLOURED = frozenset("color colour colored coloured colorful colourful".split())
+
+
+def _picture_slot(p: Parse, ctx: RuleContext, i: int):
+    """(end token, candidates) where token i starts the "black and white" of a picture ("a
+    black and white photo of a train" → "a color photo of a train", "in black and white" →
+    "in color"), unless another caption says the picture is in colour; else None."""
+    if tuple(p.lows[i : i + 3]) != _PAIR[0] or i + 3 > len(p):
+        return None
+    after = p.lows[i + 3] if i + 3 < len(p) else ""
+    pictured = i > 0 and p.lows[i - 1] == "in" and after in _PLAIN
+    if after not in _PICTURES and not (pictured and not _PICTURES.isdisjoint(p.lows)):
+        return None  # "a man in black and white" is dressed so
+    if any(w in _COLOURED for w, _ in ctx.siblings.amod) or _COLOURED & ctx.siblings.nouns:
+        return None
+    return i + 3, [(match_case(p.words[i], "color"), ctx.stats.prior("amod|n", "color"), False)]
+
+
+# "in black and white stripes": the idiom of a picture only where a noun does not follow.
+_PLAIN = frozenset({"", ".", ",", "!"})
+
+
+def _word_candidates(p: Parse, ctx: RuleContext, i: int, attr) -> list:
+    """Candidates (word, score, False) for attribute `attr` at token i, or [] where it has no
+    place (`_attribute_ok`) or no replacement fits."""
     lex, stats = ctx.lex, ctx.stats
+    held = _with_state(p, i, attr.kind)
+    if held is None and not _attribute_ok(p, i, attr.kind, lex):
+        return []
+    if any(not _degree(p, k) and p.deps[k] == "advmod" for k in p.children(i)):
+        return []  # "dimly lit" ↛ "dimly dark"
+    noun = held if held is not None else _attribute_noun(p, i)
+    n = noun_key(p, noun, lex) if noun is not None else None
+    cands = []
+    for r in _replacements(p, ctx, i, attr, noun):
+        if p.has(r) or (n is not None and _stated(ctx, r, n)):
+            continue
+        if not _replacement_fits(p, ctx, (i, attr), r, noun):
+            continue
+        if n is not None:
+            score = stats.score([("amod|n", (n,))], r)
+        else:
+            score = stats.prior("amod|n", r)
+        if score is not None:
+            cands.append((match_case(p.words[i], r), score, False))
+    return cands
+
+
+def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex = ctx.lex
     frozen = frozen_tokens(p, lex)
     slots = []
     for i, low in enumerate(p.lows):
+        picture = _picture_slot(p, ctx, i)
+        if picture is not None:
+            slots.append(((i, picture[0]), picture[1]))
+            continue
         literal = frozen[i] and _literal_pair(p, i, lex)
         if not literal and (frozen[i] or (i + 1 < len(p) and is_compound(p, i, i + 1, ctx))):
             continue  # "hot dog", "black and white photo", "polar bear"
         if i > 0 and _second_of_compound(p, i, ctx):
             continue  # "stainless steel" ↛ "stainless wooden"
         attr = lex.attributes.get(low)
-        if attr is None:
-            cands = _number_slot(p, i, ctx)
-            if cands:
-                slots.append((i, cands))
-            continue
-        held = _with_state(p, i, attr.kind)
-        if held is None and not _attribute_ok(p, i, attr.kind, lex):
-            continue
-        if any(not _degree(p, k) and p.deps[k] == "advmod" for k in p.children(i)):
-            continue  # "dimly lit" ↛ "dimly dark"
-        noun = held if held is not None else _attribute_noun(p, i)
-        n = noun_key(p, noun, lex) if noun is not None else None
-        cands = []
-        for r in _replacements(p, ctx, i, attr, noun):
-            if p.has(r) or (n is not None and _stated(ctx, r, n)):
-                continue
-            if not _replacement_fits(p, ctx, (i, attr), r, noun):
-                continue
-            if n is not None:
-                score = stats.score([("amod|n", (n,))], r)
-            else:
-                score = stats.prior("amod|n", r)
-            if score is not None:
-                cands.append((match_case(p.words[i], r), score, False))
+        cands = _number_slot(p, i, ctx) if attr is None else _word_candidates(p, ctx, i, attr)
         if cands:
-            slots.append((i, cands))
+            slots.append(((i, i + 1), cands))
     if not slots:
         return None
-    i, repl, score = pick(rng, slots)
-    return [(i, i + 1, repl)], score
+    (i, e), repl, score = pick(rng, slots)
+    return [(i, e, repl)], score
