@@ -455,3 +455,47 @@ def test_a_colour_after_its_noun_on_another_noun_still_changes():
     caption = "A woman in a white jacket snowboarding on a snowy hill."
     changed = _changed_words(caption, _attribute_texts(caption))
     assert changed and "white" not in changed, changed
+
+
+@pytest.mark.parametrize(
+    "caption, siblings, want",
+    [
+        # A child's age: a teenage one is the clear opposite of a little or young one.
+        ("A young boy flying a kite on a beach.", (), "A teenage boy flying a kite on a beach."),
+        ("A little girl eating a slice of pizza.", (), "A teenage girl eating a slice of pizza."),
+        # An animal's age said as a noun before it.
+        ("A baby elephant walking in a field.", (), "An adult elephant walking in a field."),
+        ("An adult giraffe standing by a tree.", (), "A baby giraffe standing by a tree."),
+        # A day's weather; a count of a noun tagged singular ("two giraffe", "two sheep").
+        ("A rainy day in the city.", (), "A sunny day in the city."),
+        (
+            "Two giraffe walking next to each other in a forest.",
+            (),
+            {"three", "four", "five", "six", "seven", "eight"},
+        ),
+    ],
+)
+def test_ages_of_children_and_animals_weather_and_counts_are_sources(caption, siblings, want):
+    test_clear_opposites_are_sources(caption, siblings, want)
+
+
+@pytest.mark.parametrize(
+    "caption, siblings, never",
+    [
+        # A small child's scene, a held child, a grown person by another caption's word.
+        ("A little girl sitting in a high chair.", (), {"teenage"}),
+        ("A man holding a little girl.", (), {"teenage"}),
+        ("A young boy flying a kite on a beach.", ("A young man flying a kite.",), {"teenage"}),
+        ("A very young boy is using a keyboard.", (), {"teenage"}),
+        # An animal of the other age in the scene: its mother, the animal in the plural.
+        ("A baby elephant standing next to its mother.", (), {"adult"}),
+        ("A baby elephant walking in a field.", ("Two elephants in a field.",), {"adult"}),
+        # Weather of a thing, or umbrellas that stand for the rain.
+        ("A stormy cloud over some houses.", (), {"sunny"}),
+        ("People with umbrellas on a rainy day.", (), {"sunny"}),
+        # A route number is no count.
+        ("The #41 bus parked at the curb.", (), {f"#{v}" for v in range(2, 9)}),
+    ],
+)
+def test_ages_weather_and_counts_only_where_they_read_so(caption, siblings, never):
+    test_clear_opposites_only_where_they_read_so(caption, siblings, never)

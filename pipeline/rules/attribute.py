@@ -591,7 +591,16 @@ def _number_slot(p: Parse, i: int, ctx: RuleContext):
     a caption would plausibly give; no corpus feature applies (score 0)."""
     lex = ctx.lex
     value = _count_value(p, i, lex)
-    if value < 2 or p.deps[i] != "nummod" or p.tags[p.heads[i]] != "NNS":
+    h = p.heads[i]
+    # A lexicon noun tagged singular after a count is a typo or an invariant plural ("two
+    # giraffe", "two sheep"): another count keeps it as it is.
+    counted = p.tags[h] == "NNS" or (
+        p.tags[h] == "NN"
+        and (p.lows[h],) in lex.nouns
+        and h == i + 1
+        and p.lows[i] in lex.numbers  # "the #41 bus" is no count
+    )
+    if value < 2 or p.deps[i] != "nummod" or not counted or h < i:
         return None
     if _count_fixed(p, i, value, lex):
         return None
@@ -689,6 +698,8 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
         return False
     if r == "new":
         return True  # a made thing's age (`_old_thing`)
+    if r == _TEENAGE:
+        return noun is not None and _teen_fits(p, ctx, noun)
     if attr.kind in ("age", "sex"):
         fits = _age_fits if attr.kind == "age" else _sex_fits
         return fits(p, ctx, i, r, noun)
@@ -716,6 +727,19 @@ _SEATS = frozenset("bed beds chair chairs bench benches couch couches sofa seat 
 _COPULAS = frozenset("is are was were be been being 's look looks looked seem seems".split())
 _TOGGLES = frozenset({"open", "closed", "empty", "full"})
 _PREDICATIVE = frozenset({"asleep", "awake"})
+# Weather of a day or a sky, not of a thing ("a stormy cloud" ↛ "a sunny cloud").
+_WEATHER = frozenset({"rainy", "foggy", "stormy"})
+_WEATHER_NOUNS = frozenset("day days afternoon morning evening weather sky skies".split())
+
+
+def _weather_fits(p: Parse, r: str, noun: int | None) -> bool:
+    """Whether weather word r may replace one of token `noun`: of a day or a sky, and not a
+    sunny day where umbrellas stand for the rain ("people with umbrellas on a rainy day")."""
+    if noun is None or p.lows[noun] not in _WEATHER_NOUNS:
+        return False
+    return not (r == "sunny" and any(w.startswith("umbrella") for w in p.lows))
+
+
 _MODERN = frozenset({"modern"})
 _AGED_WORDS = frozenset("old older ancient historic aged".split())
 
@@ -740,6 +764,8 @@ def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) ->
     copula = p.deps[i] in ("acomp", "oprd") and p.lows[p.heads[i]] in _COPULAS
     if low in _PREDICATIVE or r in _PREDICATIVE:
         return copula  # "is asleep" → "is awake", not "fallen awake"
+    if (low in _WEATHER or r in _WEATHER) and not _weather_fits(p, r, noun):
+        return False
     if r in _MODERN and (_AGED_WORDS & set(p.lows) or _is_picture(p, noun, ctx.lex)):
         return False  # "a very old antique clock" ↛ "a very old modern clock"
     if low not in _TOGGLES and r not in _TOGGLES:
@@ -764,7 +790,39 @@ def _replacements(p: Parse, ctx: RuleContext, i: int, attr, noun: int | None) ->
         return _PEOPLED
     if p.lows[i] == "old" and noun is not None and _old_thing(p, i, noun, ctx.lex):
         return ("new",)
+    child = p.lows[i] in _CHILD_WORDS and not p.children(i)  # "very young" ↛ "very teenage"
+    if child and noun == i + 1 and p.lows[noun] in _CHILDREN:
+        return (_TEENAGE,)
     return attr.replacements
+
+
+# A little or young boy or girl is a child: a teenage one is the clear opposite of that age
+# ("a young boy flying a kite" → "a teenage boy flying a kite"; "an elderly boy" is none).
+_CHILD_WORDS = frozenset({"young", "little", "small"})
+_CHILDREN = frozenset("boy boys girl girls kid kids".split())
+_TEENAGE = "teenage"
+# What puts a small child in the scene, or says another caption's person is grown.
+_TODDLER = frozenset(
+    "crib pacifier stroller diaper bib cart lap arms potty toddler toddlers infant playpen"
+    " highchair baby sippy toy toys child children".split()
+)
+_GROWN = frozenset("man men woman women guy guys lady teen teens teenager teenagers adult".split())
+_HELD = frozenset(
+    "hold holds holding held carry carries carrying carried push pushing feeding".split()
+)
+
+
+def _teen_fits(p: Parse, ctx: RuleContext, noun: int) -> bool:
+    """Whether the child at token `noun` may be a teenage one: not in a small child's scene
+    ("in a high chair", "on his lap"), not held or carried, and no other caption calls a
+    person of the image grown or teenage ("a young man", "a teenager")."""
+    if not _TODDLER.isdisjoint(p.lows) or ("high", "chair") in zip(p.lows, p.lows[1:]):
+        return False
+    if p.deps[noun] in ("dobj", "pobj") and p.lows[p.heads[noun]] in _HELD:
+        return False
+    return _GROWN.isdisjoint(ctx.siblings.nouns) and not any(
+        w in (_TEENAGE, "teen", "older") for w, _ in ctx.siblings.amod
+    )
 
 
 # Made things whose age is plain to see: "an old truck" → "a new truck", "an old building".
@@ -904,6 +962,34 @@ def _word_candidates(p: Parse, ctx: RuleContext, i: int, attr) -> list:
     return cands
 
 
+# An animal's age said as a noun before it: "a baby elephant" ↔ "an adult elephant".
+_ANIMAL_AGES = {"baby": "adult", "adult": "baby"}
+# Words that put an animal of the other age in the scene ("a baby elephant and its mother").
+_OTHER_AGE = frozenset(
+    "mother mom mama parent parents family adult adults baby babies calf calves cub cubs"
+    " young herd".split()
+)
+
+
+def _animal_age_slot(p: Parse, ctx: RuleContext, i: int):
+    """Candidates where token i is the "baby" or "adult" of an animal noun right after it
+    ("a baby giraffe" → "an adult giraffe"), unless this caption or another one puts an
+    animal of the other age in the scene (its mother, a herd, the animal in the plural)."""
+    new = _ANIMAL_AGES.get(p.lows[i])
+    if new is None or i + 1 >= len(p) or p.heads[i] != i + 1:
+        return None
+    if supercategory_of(p, i + 1, ctx.lex) != "animal" or p.tags[i + 1] != "NN":
+        return None
+    rest = p.lows[:i] + p.lows[i + 1 :]
+    sib = ctx.siblings
+    n = noun_key(p, i + 1, ctx.lex)
+    if not _OTHER_AGE.isdisjoint(rest) or not _OTHER_AGE.isdisjoint(sib.nouns) or n in sib.several:
+        return None
+    if any(w in ("young", "baby", "little", "small", "adult") and m == n for w, m in sib.amod):
+        return None
+    return [(match_case(p.words[i], new), ctx.stats.prior("amod|n", new), False)]
+
+
 def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex = ctx.lex
     frozen = frozen_tokens(p, lex)
@@ -919,7 +1005,10 @@ def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if i > 0 and _second_of_compound(p, i, ctx):
             continue  # "stainless steel" ↛ "stainless wooden"
         attr = lex.attributes.get(low)
-        cands = _number_slot(p, i, ctx) if attr is None else _word_candidates(p, ctx, i, attr)
+        if attr is not None:
+            cands = _word_candidates(p, ctx, i, attr)
+        else:
+            cands = _number_slot(p, i, ctx) or _animal_age_slot(p, ctx, i)
         if cands:
             slots.append(((i, i + 1), cands))
     if not slots:
