@@ -490,6 +490,8 @@ def test_ages_of_children_and_animals_weather_and_counts_are_sources(caption, si
         # An animal of the other age in the scene: its mother, the animal in the plural.
         ("A baby elephant standing next to its mother.", (), {"adult"}),
         ("A baby elephant walking in a field.", ("Two elephants in a field.",), {"adult"}),
+        ("The old, adult elephant stands near a fence.", (), {"baby"}),
+        ("A box of old used books on sale.", (), {"new"}),
         # Weather of a thing, or umbrellas that stand for the rain.
         ("A stormy cloud over some houses.", (), {"sunny"}),
         ("People with umbrellas on a rainy day.", (), {"sunny"}),

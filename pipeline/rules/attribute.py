@@ -832,7 +832,7 @@ _BUILDINGS = frozenset(
     " shed cabin structure structures sign signs appliances equipment luggage".split()
 )
 _OLD_KINDS = frozenset(
-    "antique antiques vintage ancient historic rusty rusted retro classic".split()
+    "antique antiques vintage ancient historic rusty rusted retro classic used victorian".split()
 )
 # "old fashion", "old school", "old style", "old time": idioms, not a thing's age.
 _OLD_IDIOMS = frozenset("fashion fashioned school style styled time timey world".split())
@@ -981,6 +981,8 @@ def _animal_age_slot(p: Parse, ctx: RuleContext, i: int):
     if supercategory_of(p, i + 1, ctx.lex) != "animal" or p.tags[i + 1] != "NN":
         return None
     rest = p.lows[:i] + p.lows[i + 1 :]
+    if new == "baby" and not _AGED_WORDS.isdisjoint(rest):
+        return None  # "the old, adult elephant" ↛ "the old, baby elephant"
     sib = ctx.siblings
     n = noun_key(p, i + 1, ctx.lex)
     if not _OTHER_AGE.isdisjoint(rest) or not _OTHER_AGE.isdisjoint(sib.nouns) or n in sib.several:
