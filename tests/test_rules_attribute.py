@@ -468,6 +468,8 @@ def test_a_colour_after_its_noun_on_another_noun_still_changes():
         ("An adult giraffe standing by a tree.", (), "A baby giraffe standing by a tree."),
         # A day's weather; a count of a noun tagged singular ("two giraffe", "two sheep").
         ("A rainy day in the city.", (), "A sunny day in the city."),
+        # "A pair of" people or animals is a count of two.
+        ("A pair of zebras stand together.", (), "Three zebras stand together."),
         (
             "Two giraffe walking next to each other in a forest.",
             (),
@@ -492,9 +494,13 @@ def test_ages_of_children_and_animals_weather_and_counts_are_sources(caption, si
         ("A baby elephant walking in a field.", ("Two elephants in a field.",), {"adult"}),
         ("The old, adult elephant stands near a fence.", (), {"baby"}),
         ("A box of old used books on sale.", (), {"new"}),
+        ("A group of old planes on display in a museum.", (), {"new"}),  # kept for their age
         # Weather of a thing, or umbrellas that stand for the rain.
         ("A stormy cloud over some houses.", (), {"sunny"}),
         ("People with umbrellas on a rainy day.", (), {"sunny"}),
+        # Things that come in pairs; a verb that agrees with "a pair".
+        ("A cat sitting on a pair of shoes.", (), {"three"}),
+        ("A pair of zebras is standing in a field.", (), {"three"}),
         # A route number is no count.
         ("The #41 bus parked at the curb.", (), {f"#{v}" for v in range(2, 9)}),
     ],

@@ -831,8 +831,10 @@ _BUILDINGS = frozenset(
     "house houses building buildings church churches tower towers barn barns bridge bridges"
     " shed cabin structure structures sign signs appliances equipment luggage".split()
 )
+# Words of age, and places that keep things for their age ("old planes in a museum").
 _OLD_KINDS = frozenset(
-    "antique antiques vintage ancient historic rusty rusted retro classic used victorian".split()
+    "antique antiques vintage ancient historic rusty rusted retro classic used victorian"
+    " museum museums".split()
 )
 # "old fashion", "old school", "old style", "old time": idioms, not a thing's age.
 _OLD_IDIOMS = frozenset("fashion fashioned school style styled time timey world".split())
@@ -992,12 +994,33 @@ def _animal_age_slot(p: Parse, ctx: RuleContext, i: int):
     return [(match_case(p.words[i], new), ctx.stats.prior("amod|n", new), False)]
 
 
+# Things that come in a pair by kind ("a pair of shoes", "of skis", "of scissors") are no
+# count; people, animals, vehicles and furniture are.
+_PAIRED_COUNTS = frozenset({"person", "animal", "vehicle", "furniture"})
+
+
+def _pair_slot(p: Parse, ctx: RuleContext, i: int):
+    """(end token, candidates) where token i starts "a pair of" people, animals, vehicles or
+    furniture ("a pair of zebras stand together" → "three zebras stand together"): a count
+    of two; not where a verb agrees with "a pair" in the singular ("a pair of zebras is")."""
+    if tuple(p.lows[i : i + 3]) != ("a", "pair", "of") or i + 3 >= len(p):
+        return None
+    noun = i + 3
+    while noun + 1 < len(p) and p.heads[noun] == noun + 1 and p.deps[noun] in ("compound", "amod"):
+        noun += 1
+    if p.tags[noun] != "NNS" or entity_class(p, noun, ctx.lex) not in _PAIRED_COUNTS:
+        return None
+    if "VBZ" in p.tags or p.has("three"):
+        return None
+    return i + 3, [(match_case(p.words[i], "three"), -0.5, False)]  # as "two" → "three"
+
+
 def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex = ctx.lex
     frozen = frozen_tokens(p, lex)
     slots = []
     for i, low in enumerate(p.lows):
-        picture = _picture_slot(p, ctx, i)
+        picture = _picture_slot(p, ctx, i) or _pair_slot(p, ctx, i)
         if picture is not None:
             slots.append(((i, picture[0]), picture[1]))
             continue
