@@ -726,6 +726,7 @@ _PLACES = frozenset(
 _SEATS = frozenset("bed beds chair chairs bench benches couch couches sofa seat seats".split())
 _COPULAS = frozenset("is are was were be been being 's look looks looked seem seems".split())
 _TOGGLES = frozenset({"open", "closed", "empty", "full"})
+_FILLED = frozenset({"empty", "full"})
 _PREDICATIVE = frozenset({"asleep", "awake"})
 # Weather of a day or a sky, not of a thing ("a stormy cloud" ↛ "a sunny cloud").
 _WEATHER = frozenset({"rainy", "foggy", "stormy"})
@@ -770,8 +771,8 @@ def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) ->
         return False  # "a very old antique clock" ↛ "a very old modern clock"
     if low not in _TOGGLES and r not in _TOGGLES:
         return True
-    if p.deps[i] in ("acomp", "oprd") and p.lows[p.heads[i]] not in _COPULAS:
-        return False
+    if not copula and p.deps[i] in ("acomp", "oprd") and {low, r} & _FILLED:
+        return False  # "left open" → "left closed" reads well
     if noun is None:
         return True
     if p.lows[noun] in _SEATS:
