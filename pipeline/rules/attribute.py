@@ -759,8 +759,9 @@ def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) ->
     """Whether state word r may replace token i: open ↔ closed and empty ↔ full only of a
     thing that opens or holds ("a closed laptop", "a full bowl"), never of a place that is
     open or empty as a wide space ("a closed field", "a full train station": an empty place
-    becomes a crowded one, `_replacements`) nor of a seat ("a full bed"); and no state as
-    the complement of a verb that is no copula ("chairs sit empty" ↛ "sit full")."""
+    becomes a crowded one, `_replacements`) nor of a seat ("a full bed"); no empty or full
+    as the complement of a verb that is no copula ("chairs sit empty" ↛ "sit full"), and
+    asleep ↔ awake only after one ("fallen awake"); no modern where old things are."""
     low = p.lows[i]
     copula = p.deps[i] in ("acomp", "oprd") and p.lows[p.heads[i]] in _COPULAS
     if low in _PREDICATIVE or r in _PREDICATIVE:
