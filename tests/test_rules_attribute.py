@@ -385,6 +385,7 @@ def test_clear_opposites_of_states_and_sizes_are_still_made(caption, want):
         "Two baseball players one catching the ball the other sliding into base",
         "Two giraffes, one grown and one baby, standing next to each other",
         "Two zebras facing opposite directions in a grassy field.",
+        "Two cars facing opposite side to side on an overcast day.",
     ],
 )
 def test_a_count_the_rest_of_the_caption_fixes_stays(caption):

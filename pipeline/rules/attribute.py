@@ -557,7 +557,7 @@ def _attribute_ok(p: Parse, i: int, kind: str, lex: Lexicon) -> bool:
 
 # Words that make a count two: "one … the other", "both", "halves", "opposite directions".
 _TWO_WORDS = frozenset({("both",), ("halves",), ("the", "other"), ("opposite", "directions")})
-_TWO_WORDS |= {("opposite", "sides"), ("opposite", "ends")}
+_TWO_WORDS |= {("opposite", "sides"), ("opposite", "side"), ("opposite", "ends")}
 
 
 def _count_value(p: Parse, k: int, lex: Lexicon) -> int:
