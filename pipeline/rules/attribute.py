@@ -555,12 +555,54 @@ def _attribute_ok(p: Parse, i: int, kind: str, lex: Lexicon) -> bool:
     return (tag == "JJ" or (kind == "state" and tag == "VBN")) and dep in _PREDICATE_DEPS
 
 
+# Words that make a count two: "one … the other", "both", "halves", "opposite directions".
+_TWO_WORDS = frozenset({("both",), ("halves",), ("the", "other"), ("opposite", "directions")})
+_TWO_WORDS |= {("opposite", "sides"), ("opposite", "side"), ("opposite", "ends")}
+
+
+def _count_value(p: Parse, k: int, lex: Lexicon) -> int:
+    low = p.lows[k]
+    return lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
+
+
+def _count_fixed(p: Parse, i: int, value: int, lex: Lexicon) -> bool:
+    """Whether the rest of the caption fixes count i: the same count given again ("two
+    people on two horses" ↛ "on five horses", "two sandwiches on three separate plates"), or
+    a two its words enumerate ("one … the other", "one grown and one baby")."""
+    again = any(
+        k != i
+        and p.deps[k] == "nummod"
+        and _count_value(p, k, lex) == value
+        and not _joined(p, p.heads[i], p.heads[k])
+        for k in range(len(p))
+    )
+    grams = {tuple(p.lows[k : k + n]) for n in (1, 2) for k in range(len(p))}
+    two = value == 2 and (not _TWO_WORDS.isdisjoint(grams) or p.lows.count("one") >= 2)
+    return again or two
+
+
+def _joined(p: Parse, a: int, b: int) -> bool:
+    """Whether nouns a and b are joined by "and" ("two women and two girls": two counts)."""
+    return (p.deps[a] == "conj" and p.heads[a] == b) or (p.deps[b] == "conj" and p.heads[b] == a)
+
+
 def _number_slot(p: Parse, i: int, ctx: RuleContext):
     """Candidates for a count ("two dogs" → "three dogs"): nearby values first, as a count
     a caption would plausibly give; no corpus feature applies (score 0)."""
-    lex, low = ctx.lex, p.lows[i]
-    value = lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
-    if value < 2 or p.deps[i] != "nummod" or p.tags[p.heads[i]] != "NNS":
+    lex = ctx.lex
+    value = _count_value(p, i, lex)
+    h = p.heads[i]
+    # A lexicon noun tagged singular after a count is a typo or an invariant plural ("two
+    # giraffe", "two sheep"): another count keeps it as it is.
+    counted = p.tags[h] == "NNS" or (
+        p.tags[h] == "NN"
+        and (p.lows[h],) in lex.nouns
+        and h == i + 1
+        and p.lows[i] in lex.numbers  # "the #41 bus" is no count
+    )
+    if value < 2 or p.deps[i] != "nummod" or not counted or h < i:
+        return None
+    if _count_fixed(p, i, value, lex):
         return None
     cands = [
         (_number_word(v, p.words[i], lex), -abs(v - value) / 2.0, False)
@@ -594,7 +636,7 @@ _PERSON_SIZES = frozenset("big large small little tall short".split())
 
 # Nouns of a grown-up of no stated age (group heads): "a young man" → "an old man", not
 # "an elderly boy"; a sex goes only on a person noun of no sex of its own ("a male skier").
-_GROWN_UPS = frozenset({"man", "woman", "person", "couple", "adult"})
+_GROWN_UPS = frozenset({"man", "woman", "person", "couple", "adult", "lady", "people"})
 _SPANS = frozenset("year years month months week weeks day days".split())
 
 
@@ -648,17 +690,206 @@ def _age_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> b
 
 def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int | None) -> bool:
     """Whether word r may replace attribute `old` (token, Attribute) of noun token `noun`:
-    not a near colour, not an odd size (of a person only a plain one), an age or a sex
-    where it fits (`_age_fits`, `_sex_fits`)."""
+    not a near colour, not an odd size (of a person only a plain one; `_size_fits`), a
+    colour the caption's words do not imply (`_colour_implied`), an age or a sex where it
+    fits (`_age_fits`, `_sex_fits`)."""
     i, attr = old
     if frozenset((p.lows[i], r)) in _NEAR_COLOURS or r in _ODD_SIZES:
         return False
+    if r == "new":
+        return True  # a made thing's age (`_old_thing`)
+    if r == _TEENAGE:
+        return noun is not None and _teen_fits(p, ctx, noun)
     if attr.kind in ("age", "sex"):
         fits = _age_fits if attr.kind == "age" else _sex_fits
         return fits(p, ctx, i, r, noun)
-    if attr.kind == "size" and noun is not None and entity_class(p, noun, ctx.lex) == "person":
-        return r in _PERSON_SIZES
+    if attr.kind == "colour":
+        intensified = any(p.lows[k] in _INTENSIFIERS for k in p.children(i))
+        return not intensified and not _colour_implied(p, i, r)
+    if attr.kind == "state":
+        return _state_fits(p, ctx, i, r, noun)
+    if attr.kind == "size" and noun is not None:
+        if entity_class(p, noun, ctx.lex) == "person":
+            return r in _PERSON_SIZES
+        return _size_fits(p, ctx, i, r, noun)
     return True
+
+
+# Places an "empty" or "open" describes as spacious or without people, not as a state that
+# toggles: "an open field", "an empty train station" ("a closed field", "a full station").
+_PLACES = frozenset(
+    "station stations area areas city town airport terminal plain plains plane lot lots market"
+    " space plaza square mall stadium platform parking countryside country range park parks"
+    " highway intersection room rooms hallway office".split()
+)
+# Furniture is empty or taken, never "full" ("a full bed", "a full bench").
+_SEATS = frozenset("bed beds chair chairs bench benches couch couches sofa seat seats".split())
+_COPULAS = frozenset("is are was were be been being 's look looks looked seem seems".split())
+_TOGGLES = frozenset({"open", "closed", "empty", "full"})
+_FILLED = frozenset({"empty", "full"})
+_PREDICATIVE = frozenset({"asleep", "awake"})
+# Weather of a day or a sky, not of a thing ("a stormy cloud" ↛ "a sunny cloud").
+_WEATHER = frozenset({"rainy", "foggy", "stormy"})
+_WEATHER_NOUNS = frozenset("day days afternoon morning evening weather sky skies".split())
+
+
+def _weather_fits(p: Parse, r: str, noun: int | None) -> bool:
+    """Whether weather word r may replace one of token `noun`: of a day or a sky, and not a
+    sunny day where umbrellas stand for the rain ("people with umbrellas on a rainy day")."""
+    if noun is None or p.lows[noun] not in _WEATHER_NOUNS:
+        return False
+    return not (r == "sunny" and any(w.startswith("umbrella") for w in p.lows))
+
+
+_MODERN = frozenset({"modern"})
+_AGED_WORDS = frozenset("old older ancient historic aged".split())
+
+
+def _is_picture(p: Parse, h: int | None, lex: Lexicon) -> bool:
+    return h is not None and (p.lows[h] in _PICTURES or p.lows[h] in lex.undescribed)
+
+
+def _is_place(p: Parse, h: int, lex: Lexicon) -> bool:
+    low = p.lows[h]
+    sc = supercategory_of(p, h, lex)
+    return sc in ("place", "room") or low in lex.surfaces or low in lex.grounds or low in _PLACES
+
+
+def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> bool:
+    """Whether state word r may replace token i: open ↔ closed and empty ↔ full only of a
+    thing that opens or holds ("a closed laptop", "a full bowl"), never of a place that is
+    open or empty as a wide space ("a closed field", "a full train station": an empty place
+    becomes a crowded one, `_replacements`) nor of a seat ("a full bed"); no empty or full
+    as the complement of a verb that is no copula ("chairs sit empty" ↛ "sit full"), and
+    asleep ↔ awake only after one ("fallen awake"); no modern where old things are."""
+    low = p.lows[i]
+    copula = p.deps[i] in ("acomp", "oprd") and p.lows[p.heads[i]] in _COPULAS
+    if low in _PREDICATIVE or r in _PREDICATIVE:
+        return copula  # "is asleep" → "is awake", not "fallen awake"
+    if (low in _WEATHER or r in _WEATHER) and not _weather_fits(p, r, noun):
+        return False
+    if r in _MODERN and (_AGED_WORDS & set(p.lows) or _is_picture(p, noun, ctx.lex)):
+        return False  # "a very old antique clock" ↛ "a very old modern clock"
+    if low not in _TOGGLES and r not in _TOGGLES:
+        return True
+    if not copula and p.deps[i] in ("acomp", "oprd") and {low, r} & _FILLED:
+        return False  # "left open" → "left closed" reads well
+    if noun is None:
+        return True
+    if p.lows[noun] in _SEATS:
+        return False
+    return not (_is_place(p, noun, ctx.lex) and r in ("full", "closed", "open"))
+
+
+# An empty place is one without people: its opposite is a crowded one.
+_PEOPLED = ("crowded", "busy")
+
+
+def _replacements(p: Parse, ctx: RuleContext, i: int, attr, noun: int | None) -> tuple:
+    """The words that may replace attribute `attr` at token i: its opposites, or for an
+    empty place ("an empty street") a crowded or busy one."""
+    if p.lows[i] == "empty" and noun is not None and _is_place(p, noun, ctx.lex):
+        return _PEOPLED
+    if p.lows[i] == "old" and noun is not None and _old_thing(p, i, noun, ctx.lex):
+        return ("new",)
+    child = p.lows[i] in _CHILD_WORDS and not p.children(i)  # "very young" ↛ "very teenage"
+    if child and noun == i + 1 and p.lows[noun] in _CHILDREN:
+        return (_TEENAGE,)
+    return attr.replacements
+
+
+# A little or young boy or girl is a child: a teenage one is the clear opposite of that age
+# ("a young boy flying a kite" → "a teenage boy flying a kite"; "an elderly boy" is none).
+_CHILD_WORDS = frozenset({"young", "little", "small"})
+_CHILDREN = frozenset("boy boys girl girls kid kids".split())
+_TEENAGE = "teenage"
+# What puts a small child in the scene, or says another caption's person is grown.
+_TODDLER = frozenset(
+    "crib pacifier stroller diaper bib cart lap arms potty toddler toddlers infant playpen"
+    " highchair baby sippy toy toys child children".split()
+)
+_GROWN = frozenset("man men woman women guy guys lady teen teens teenager teenagers adult".split())
+_HELD = frozenset(
+    "hold holds holding held carry carries carrying carried push pushing feeding".split()
+)
+
+
+def _teen_fits(p: Parse, ctx: RuleContext, noun: int) -> bool:
+    """Whether the child at token `noun` may be a teenage one: not in a small child's scene
+    ("in a high chair", "on his lap"), not held or carried, and no other caption calls a
+    person of the image grown or teenage ("a young man", "a teenager")."""
+    if not _TODDLER.isdisjoint(p.lows) or ("high", "chair") in zip(p.lows, p.lows[1:]):
+        return False
+    if p.deps[noun] in ("dobj", "pobj") and p.lows[p.heads[noun]] in _HELD:
+        return False
+    return _GROWN.isdisjoint(ctx.siblings.nouns) and not any(
+        w in (_TEENAGE, "teen", "older") for w, _ in ctx.siblings.amod
+    )
+
+
+# Made things whose age is plain to see: "an old truck" → "a new truck", "an old building".
+_MADE = frozenset({"vehicle", "electronic", "appliance", "furniture", "indoor", "outdoor"})
+_BUILDINGS = frozenset(
+    "house houses building buildings church churches tower towers barn barns bridge bridges"
+    " shed cabin structure structures sign signs appliances equipment luggage".split()
+)
+# Words of age, and places that keep things for their age ("old planes in a museum").
+_OLD_KINDS = frozenset(
+    "antique antiques vintage ancient historic rusty rusted retro classic used victorian"
+    " museum museums".split()
+)
+# "old fashion", "old school", "old style", "old time": idioms, not a thing's age.
+_OLD_IDIOMS = frozenset("fashion fashioned school style styled time timey world".split())
+
+
+def _old_thing(p: Parse, i: int, noun: int, lex: Lexicon) -> bool:
+    """Whether the "old" at token i is the age of a made thing (a vehicle, a building, a
+    piece of furniture: "an old truck"), not of a person, an animal, a place or a picture,
+    nor part of a span ("a 100 year old building") or an idiom ("old fashion")."""
+    if (i > 0 and p.lows[i - 1] in _SPANS) or (i + 1 < len(p) and p.lows[i + 1] in _OLD_IDIOMS):
+        return False
+    if p.children(i) or not _OLD_KINDS.isdisjoint(p.lows):
+        return False  # "a very new truck", "an old antique clock" ↛ "a new antique clock"
+    return supercategory_of(p, noun, lex) in _MADE or p.lows[noun] in _BUILDINGS
+
+
+# Words that say a colour of their own: "a lush black valley", "a rusty hydrant is brown".
+_IMPLIED_COLOURS = {"lush": "green", "leafy": "green", "grassy": "green", "snowy": "white"}
+_IMPLIED_COLOURS |= {"rusty": "brown", "rusted": "brown"}
+# "very white" ↛ "very silver": a plain colour is graded, another may not be.
+_INTENSIFIERS = frozenset("very really extremely super so".split())
+
+
+def _colour_implied(p: Parse, i: int, r: str) -> bool:
+    """Whether a word shortly before colour i implies it or the new colour r ("a lush green
+    valley" → "a lush black valley" contradicts itself, "a lush field of green grass"; "a
+    rusty hydrant is red" may well look brown). A word after it describes something else
+    ("a white jacket on a snowy hill")."""
+    colours = (p.lows[i], r)
+    h = p.heads[i]
+    near = [*range(max(0, i - 4), i), h, *(k for k in range(len(p)) if p.heads[k] in (h, i))]
+    return any(_IMPLIED_COLOURS.get(p.lows[k]) in colours for k in near if k != i)
+
+
+# Things small or big by their kind: "a large kitten", "a very tiny semi truck" are oddities.
+_SMALL_KINDS = frozenset(
+    "kitten kittens puppy puppies cub cubs calf calves lamb lambs foal foals chick chicks"
+    " duckling ducklings piglet piglets baby babies".split()
+)
+_BIG_KINDS = frozenset("semi semis airliner airliners jumbo skyscraper skyscrapers".split())
+
+
+def _size_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int) -> bool:
+    """Whether size word r may replace token i of thing `noun`: not where another size word
+    describes it ("a small long train", "small and wide street"), nor against a size the
+    thing has by kind ("a large kitten", "a tiny semi truck")."""
+    lex = ctx.lex
+    if any(k != i and _kind(lex, p.lows[k]) == "size" for k in _noun_modifiers(p, noun)):
+        return False
+    words = {p.lows[noun], *(p.lows[k] for k in _noun_modifiers(p, noun))}
+    if r in lex.attributes["big"].replacements:
+        return words.isdisjoint(_BIG_KINDS)
+    return not (r in lex.attributes["small"].replacements and words & _SMALL_KINDS)
 
 
 _PAIR = (("black", "and", "white"), ("black", "&", "white"))
@@ -674,42 +905,140 @@ def _literal_pair(p: Parse, i: int, lex: Lexicon) -> bool:
     return noun is not None and noun > i + 2 and _is_object(p, noun, lex)
 
 
-def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+def _second_of_compound(p: Parse, i: int, ctx: RuleContext) -> bool:
+    """Whether token i ends a compound with the word before it ("stainless steel")."""
+    pair = (p.lows[i - 1], p.lows[i])
+    if pair in ctx.lex.compounds:
+        return True
+    return pair in ctx.stats.compounds and p.lows[i - 1] not in ctx.lex.swappable
+
+
+# A picture in black and white, said as the idiom ("a black and white photo", "in black and
+# white"): its clear opposite is a colour one.
+_PICTURES = frozenset(
+    "photo photos photograph photographs picture pictures image images shot snapshot pic".split()
+)
+_COLOURED = frozenset("color colour colored coloured colorful colourful".split())
+
+
+def _picture_slot(p: Parse, ctx: RuleContext, i: int):
+    """(end token, candidates) where token i starts the "black and white" of a picture ("a
+    black and white photo of a train" → "a color photo of a train", "in black and white" →
+    "in color"), unless another caption says the picture is in colour; else None."""
+    if tuple(p.lows[i : i + 3]) != _PAIR[0] or i + 3 > len(p):
+        return None
+    after = p.lows[i + 3] if i + 3 < len(p) else ""
+    pictured = i > 0 and p.lows[i - 1] == "in" and after in _PLAIN
+    if after not in _PICTURES and not (pictured and not _PICTURES.isdisjoint(p.lows)):
+        return None  # "a man in black and white" is dressed so
+    if any(w in _COLOURED for w, _ in ctx.siblings.amod) or _COLOURED & ctx.siblings.nouns:
+        return None
+    return i + 3, [(match_case(p.words[i], "color"), ctx.stats.prior("amod|n", "color"), False)]
+
+
+# "in black and white stripes": the idiom of a picture only where a noun does not follow.
+_PLAIN = frozenset({"", ".", ",", "!"})
+
+
+def _word_candidates(p: Parse, ctx: RuleContext, i: int, attr) -> list:
+    """Candidates (word, score, False) for attribute `attr` at token i, or [] where it has no
+    place (`_attribute_ok`) or no replacement fits."""
     lex, stats = ctx.lex, ctx.stats
+    held = _with_state(p, i, attr.kind)
+    if held is None and not _attribute_ok(p, i, attr.kind, lex):
+        return []
+    if any(not _degree(p, k) and p.deps[k] == "advmod" for k in p.children(i)):
+        return []  # "dimly lit" ↛ "dimly dark"
+    noun = held if held is not None else _attribute_noun(p, i)
+    n = noun_key(p, noun, lex) if noun is not None else None
+    cands = []
+    for r in _replacements(p, ctx, i, attr, noun):
+        if p.has(r) or (n is not None and _stated(ctx, r, n)):
+            continue
+        if not _replacement_fits(p, ctx, (i, attr), r, noun):
+            continue
+        if n is not None:
+            score = stats.score([("amod|n", (n,))], r)
+        else:
+            score = stats.prior("amod|n", r)
+        if score is not None:
+            cands.append((match_case(p.words[i], r), score, False))
+    return cands
+
+
+# An animal's age said as a noun before it: "a baby elephant" ↔ "an adult elephant".
+_ANIMAL_AGES = {"baby": "adult", "adult": "baby"}
+# Words that put an animal of the other age in the scene ("a baby elephant and its mother").
+_OTHER_AGE = frozenset(
+    "mother mom mama parent parents family adult adults baby babies calf calves cub cubs"
+    " young herd".split()
+)
+
+
+def _animal_age_slot(p: Parse, ctx: RuleContext, i: int):
+    """Candidates where token i is the "baby" or "adult" of an animal noun right after it
+    ("a baby giraffe" → "an adult giraffe"), unless this caption or another one puts an
+    animal of the other age in the scene (its mother, a herd, the animal in the plural)."""
+    new = _ANIMAL_AGES.get(p.lows[i])
+    if new is None or i + 1 >= len(p) or p.heads[i] != i + 1:
+        return None
+    if supercategory_of(p, i + 1, ctx.lex) != "animal" or p.tags[i + 1] != "NN":
+        return None
+    rest = p.lows[:i] + p.lows[i + 1 :]
+    if new == "baby" and not _AGED_WORDS.isdisjoint(rest):
+        return None  # "the old, adult elephant" ↛ "the old, baby elephant"
+    sib = ctx.siblings
+    n = noun_key(p, i + 1, ctx.lex)
+    if not _OTHER_AGE.isdisjoint(rest) or not _OTHER_AGE.isdisjoint(sib.nouns) or n in sib.several:
+        return None
+    if any(w in ("young", "baby", "little", "small", "adult") and m == n for w, m in sib.amod):
+        return None
+    return [(match_case(p.words[i], new), ctx.stats.prior("amod|n", new), False)]
+
+
+# Things that come in a pair by kind ("a pair of shoes", "of skis", "of scissors") are no
+# count; people, animals, vehicles and furniture are.
+_PAIRED_COUNTS = frozenset({"person", "animal", "vehicle", "furniture"})
+
+
+def _pair_slot(p: Parse, ctx: RuleContext, i: int):
+    """(end token, candidates) where token i starts "a pair of" people, animals, vehicles or
+    furniture ("a pair of zebras stand together" → "three zebras stand together"): a count
+    of two; not where a verb agrees with "a pair" in the singular ("a pair of zebras is")."""
+    if tuple(p.lows[i : i + 3]) != ("a", "pair", "of") or i + 3 >= len(p):
+        return None
+    noun = i + 3
+    while noun + 1 < len(p) and p.heads[noun] == noun + 1 and p.deps[noun] in ("compound", "amod"):
+        noun += 1
+    if p.tags[noun] != "NNS" or entity_class(p, noun, ctx.lex) not in _PAIRED_COUNTS:
+        return None
+    if "VBZ" in p.tags or p.has("three"):
+        return None
+    return i + 3, [(match_case(p.words[i], "three"), -0.5, False)]  # as "two" → "three"
+
+
+def attribute(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
+    lex = ctx.lex
     frozen = frozen_tokens(p, lex)
     slots = []
     for i, low in enumerate(p.lows):
+        picture = _picture_slot(p, ctx, i) or _pair_slot(p, ctx, i)
+        if picture is not None:
+            slots.append(((i, picture[0]), picture[1]))
+            continue
         literal = frozen[i] and _literal_pair(p, i, lex)
         if not literal and (frozen[i] or (i + 1 < len(p) and is_compound(p, i, i + 1, ctx))):
             continue  # "hot dog", "black and white photo", "polar bear"
+        if i > 0 and _second_of_compound(p, i, ctx):
+            continue  # "stainless steel" ↛ "stainless wooden"
         attr = lex.attributes.get(low)
-        if attr is None:
-            cands = _number_slot(p, i, ctx)
-            if cands:
-                slots.append((i, cands))
-            continue
-        held = _with_state(p, i, attr.kind)
-        if held is None and not _attribute_ok(p, i, attr.kind, lex):
-            continue
-        if any(not _degree(p, k) and p.deps[k] == "advmod" for k in p.children(i)):
-            continue  # "dimly lit" ↛ "dimly dark"
-        noun = held if held is not None else _attribute_noun(p, i)
-        n = noun_key(p, noun, lex) if noun is not None else None
-        cands = []
-        for r in attr.replacements:
-            if p.has(r) or (n is not None and _stated(ctx, r, n)):
-                continue
-            if not _replacement_fits(p, ctx, (i, attr), r, noun):
-                continue
-            if n is not None:
-                score = stats.score([("amod|n", (n,))], r)
-            else:
-                score = stats.prior("amod|n", r)
-            if score is not None:
-                cands.append((match_case(p.words[i], r), score, False))
+        if attr is not None:
+            cands = _word_candidates(p, ctx, i, attr)
+        else:
+            cands = _number_slot(p, i, ctx) or _animal_age_slot(p, ctx, i)
         if cands:
-            slots.append((i, cands))
+            slots.append(((i, i + 1), cands))
     if not slots:
         return None
-    i, repl, score = pick(rng, slots)
-    return [(i, i + 1, repl)], score
+    (i, e), repl, score = pick(rng, slots)
+    return [(i, e, repl)], score
