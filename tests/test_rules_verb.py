@@ -312,7 +312,9 @@ def test_a_verb_in_a_fixed_frame_stays(draws, caption, kept):
 
 
 def test_people_sitting_may_sleep(draws):
-    negs = draws("there are many people that are sitting on the benches")
+    # "there is": no other action. (Round verb5: one person, since several people asleep on
+    # benches read implausible.)
+    negs = draws("there is a man that is sitting on the bench")
     assert any(n is not None and n.replacement == "sleeping" for n in negs), negs
 
 
@@ -495,3 +497,45 @@ def test_an_active_food_verb_still_trades(draws):
 def test_a_persons_posture_with_a_particle_stays(draws, caption):
     for neg in draws(caption):
         assert neg is None or not _posture(neg.replacement), neg
+
+
+_RECLINE = {"lying", "laying", "lie", "lay", "lies", "lays", "sleeping", "sleep", "sleeps"}
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5: the seed-91 raters read lying as implausible for what rests standing
+        # ("a herd of elephants lying on a road", "a horse lying between parked cars": 4 of
+        # 5 labelled bad), for several people on one seat ("many people sleeping on two
+        # benches") and on a thing that is no place to lie ("a woman laying on a laptop").
+        "A herd of elephants standing on top of a dirt road.",
+        "A horse is standing between two parked cars.",
+        "Many people are sitting on two benches next to a light pole.",
+        "A woman sitting on a laptop computer next to a cat.",
+        # Hoofed animals do not sit ("a field full of horses sitting on top of grass").
+        "A field full of horses standing on top of grass.",
+    ],
+)
+def test_a_posture_the_subject_rules_out_is_not_made(draws, caption):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in _RECLINE | {"sitting"}, neg
+
+
+def test_hoofed_sitting_is_lying():
+    # "A herd of cattle sitting in front of a church" says they lie: "four cows lay" is not
+    # false (seed 91).
+    others = ["A herd of cattle sitting in front of a church."]
+    for s in SEEDS:
+        neg = NegativeGenerator(types=["verb"], seed=s).generate_one(
+            "Four cows stand in the parking lot of a church.", others
+        )[0]
+        assert neg is None or neg.replacement not in _RECLINE, neg
+
+
+@pytest.mark.parametrize(
+    "caption", ["Two zebras standing together on a dirt area.", "A man sitting on a bench."]
+)
+def test_lying_stays_where_the_subject_lies(draws, caption):
+    negs = draws(caption)
+    assert any(n is not None and n.replacement in _RECLINE for n in negs), negs

@@ -156,6 +156,7 @@ def _verb_candidates(
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
     # "A couple of small birds" are birds: they perch, they do not lie on a table.
     setting = setting_of(p, _members(p, subj, lex), lex) if subj is not None else None
+    beast = noun_key(p, _members(p, subj, lex), lex) if animal else None
     feats = _verb_features(p, i, ctx)
     groups = _groups(
         lex, v, transitive, obj_kind, supercategory_of(p, subj, lex), lifeless, setting
@@ -186,6 +187,7 @@ def _verb_candidates(
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
                 or (busy and base in _STILL)
+                or (g == "posture" and _posture_unfit(p, i, ctx, subj, beast, v.forms[0], base))
                 or _said_by_siblings(base, ctx)
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
@@ -206,6 +208,38 @@ def _verb_candidates(
     if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
         out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _posture_unfit(p: Parse, i: int, ctx: RuleContext, subj, beast, source: str, base: str):
+    """Whether the subject rules the posture `base` out: a horse, an elephant or a giraffe
+    rests standing ("a herd of elephants lying on a road", "a horse lying between parked
+    cars"); hoofed animals do not sit, and their "sitting" is lying ("a herd of cattle
+    sitting" where "four cows lay" is made); several people do not lie on one seat ("many
+    people sleeping on two benches"), and nobody lies on a thing that is no place to lie
+    ("a woman laying on a laptop")."""
+    if beast is not None:
+        if base in _PLACED and beast in _UPRIGHT:
+            return True
+        if beast in _NO_SITTING and (
+            base == "sit" or (base in _RECLINE and "sit" in ctx.siblings.verbs | {source})
+        ):
+            return True
+        return False
+    if base not in _RECLINE or subj is None:
+        return False
+    places = [
+        k
+        for j in p.children(i)
+        if p.deps[j] == "prep" and p.lows[j] in ("on", "in", "onto")
+        for k in p.children(j)
+        if p.deps[k] == "pobj"
+    ]
+    lex = ctx.lex
+    if any(supercategory_of(p, k, lex) in _NO_BED for k in places):
+        return True
+    m = _members(p, subj, lex)
+    several = p.tags[m] == "NNS" or m != subj
+    return several and any(noun_key(p, k, lex) in _SEATS for k in places)
 
 
 def _patient(p: Parse, i: int, lex: Lexicon) -> list:
@@ -406,6 +440,16 @@ _DISH_GROUPS = frozenset({"food", "cooking", "beverage"})
 _RECLINE = ("lie", "lay", "sleep")
 _CROUCH = ("kneel", "squat", "crouch")
 _PLACED = {v: kin for kin in (_RECLINE, _CROUCH) for v in kin}
+# Animals that rest standing (they seldom lie down), and animals that do not sit (hoofed
+# animals and elephants: "cattle sitting" is cattle lying), by their statistics keys.
+_UPRIGHT = frozenset({"horse", "elephant", "giraffe"})
+_NO_SITTING = frozenset(
+    "horse elephant giraffe cow cattle sheep zebra goat deer bull donkey camel".split()
+)
+# What people do not lie on: things, not places ("laying on a laptop"); and seats that
+# hold one person lying ("many people sleeping on two benches").
+_NO_BED = frozenset({"electronic", "kitchen", "food", "food_mass", "accessory", "appliance"})
+_SEATS = frozenset({"bench", "chair", "seat", "stool"})
 # Parts of the body one lies, kneels or stands on (`_on_the_body`).
 _BODY = frozenset(
     "back backs side sides stomach stomachs belly bellies chest knee knees leg legs foot feet"
