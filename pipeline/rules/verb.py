@@ -266,6 +266,8 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
         return True
     if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
+    if g in ("posture", "halt") and _along_a_path(p, i):
+        return True
     # A person "sitting down", "standing up" moves into a posture, among acts and places of
     # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
     # down" rests.
@@ -450,6 +452,8 @@ _NO_SITTING = frozenset(
 # hold one person lying ("many people sleeping on two benches").
 _NO_BED = frozenset({"electronic", "kitchen", "food", "food_mass", "accessory", "appliance"})
 _SEATS = frozenset({"bench", "chair", "seat", "stool"})
+# Prepositions of a path (`_along_a_path`).
+_PATHS = frozenset("down up across through toward towards into onto past out".split())
 # Parts of the body one lies, kneels or stands on (`_on_the_body`).
 _BODY = frozenset(
     "back backs side sides stomach stomachs belly bellies chest knee knees leg legs foot feet"
@@ -486,6 +490,13 @@ def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
             if ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride") >= RIDDEN_SEEN:
                 return True
     return False
+
+
+def _along_a_path(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs a phrase of path ("walking down a hill", "runs across a
+    field", "lays across a bed"): it was written for a motion or a length, and a posture
+    does not take it ("standing down a hill", "sits across a bed")."""
+    return any(p.deps[j] == "prep" and p.lows[j] in _PATHS for j in p.children(i))
 
 
 def _on_the_body(p: Parse, i: int) -> bool:
