@@ -165,6 +165,12 @@ def _verb_candidates(
     # "sleeps", "a man sitting on a bench reading a newspaper" ↛ "sleeping", "people playing
     # while throwing frisbees" ↛ "posing"; nor does one sleep with a laptop or a knife.
     busy = _busy(p, i)
+    # What one handles while doing something else is held, and the rest was written for
+    # that ("a man making duck lips while holding an orange" ↛ "eating", "a surfer walking
+    # out of the water holding his board" ↛ "riding", "a tow truck pulls a crate as crowds
+    # watch" ↛ "carries"): a handling verb beside another action stays.
+    if obj is not None and _busy(p, i, _STATES, subj):
+        return []
     handled = feats + _patient(p, i, lex)
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
@@ -472,6 +478,8 @@ _DIRECTIONS = frozenset({"down", "up"})
 # Clauses of an object, and the verb forms that make them an action of the object.
 _CLAUSES = frozenset({"acl", "relcl", "ccomp"})
 _ACTIVE = frozenset({"VB", "VBG", "VBP", "VBZ"})
+# Verbs of a state that go with any action ("wearing a helmet and fixing a bike").
+_STATES = frozenset("wear wears wearing wore worn have has having had".split())
 # Verbs of one doing nothing else, and the dependencies of verbs that are no action.
 _STILL = frozenset({"sleep", "pose"})
 _MODIFIERS = frozenset({"amod", "compound", "aux", "auxpass", "nmod"})
@@ -616,9 +624,10 @@ def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
     return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in ctx.lex.verbs.get(s, ()))
 
 
-def _busy(p: Parse, i: int) -> bool:
+def _busy(p: Parse, i: int, states: frozenset = frozenset(), agent: int | None = None) -> bool:
     """Whether the subject of the verb at i does something else meanwhile (another verb of
-    the caption, not a modifier) or does it with something ("playing with a laptop")."""
+    the caption, not a modifier nor one of `states`; when `agent` is given, a verb of that
+    agent) or does it with something ("playing with a laptop")."""
     if any(p.lows[j] == "with" and p.deps[j] == "prep" for j in p.children(i)):
         return True
     return any(
@@ -626,6 +635,8 @@ def _busy(p: Parse, i: int) -> bool:
         and p.tags[j] in _ACTIVE | {"VBD"}
         and p.deps[j] not in _MODIFIERS
         and p.lows[j] not in _BE  # "there are people sitting on the benches"
+        and p.lows[j] not in states
+        and (agent is None or agent_of(p, j) == agent)
         for j in range(len(p))
     )
 
