@@ -145,12 +145,8 @@ def _verb_candidates(
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
     subj = agent_of(p, i)
     lifeless = not _animate(p, subj, lex)
-    # A thing other than a vehicle does nothing: "a bowl holds soup", "a clock reads 8:29"
-    # state what is there ("pulls soup", "checks 8:29" are no scene). A passive's subject is
-    # what is done to ("the cake is cut"); a room or a place found as the subject is a
-    # misparse of where someone does it ("a man is in a kitchen making pizzas").
     kind = supercategory_of(p, _members(p, subj, lex), lex) if subj is not None else None
-    if kind not in _DOERS and p.child(i, ("nsubjpass", "auxpass")) is None:
+    if _no_slot(p, i, kind, subj, obj):
         return []
     animal = kind == "animal"
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
@@ -165,12 +161,6 @@ def _verb_candidates(
     # "sleeps", "a man sitting on a bench reading a newspaper" ↛ "sleeping", "people playing
     # while throwing frisbees" ↛ "posing"; nor does one sleep with a laptop or a knife.
     busy = _busy(p, i)
-    # What one handles while doing something else is held, and the rest was written for
-    # that ("a man making duck lips while holding an orange" ↛ "eating", "a surfer walking
-    # out of the water holding his board" ↛ "riding", "a tow truck pulls a crate as crowds
-    # watch" ↛ "carries"): a handling verb beside another action stays.
-    if obj is not None and _busy(p, i, _STATES, subj):
-        return []
     handled = feats + _patient(p, i, lex)
     # Counted among the verbs that could stand there: "kites fly", so no other motion verb.
     among = tuple(sorted({m.forms[0] for _, members in groups for m in members} | {v.forms[0]}))
@@ -214,6 +204,22 @@ def _verb_candidates(
     if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
         out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _no_slot(p: Parse, i: int, kind: str | None, subj: int | None, obj: int | None) -> bool:
+    """Whether the verb at i is no slot whatever the replacement.
+
+    A thing other than a vehicle (`kind`, the subject's supercategory) does nothing: "a bowl
+    holds soup", "a clock reads 8:29" state what is there ("pulls soup", "checks 8:29" are no
+    scene). A passive's subject is what is done to ("the cake is cut"); a room or a place
+    found as the subject is a misparse of where someone does it ("a man is in a kitchen
+    making pizzas"). What one handles while doing something else is held, and the rest was
+    written for that ("a man making duck lips while holding an orange" ↛ "eating", "a surfer
+    walking out of the water holding his board" ↛ "riding"): a handling verb beside another
+    action of its agent stays."""
+    if kind not in _DOERS and p.child(i, ("nsubjpass", "auxpass")) is None:
+        return True
+    return obj is not None and _busy(p, i, _STATES, subj)
 
 
 def _posture_unfit(p: Parse, i: int, ctx: RuleContext, subj, beast, source: str, base: str):
