@@ -291,6 +291,10 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
         return True
     # A bird flies overhead: not "walking overhead", "racing in the sky".
     kind = supercategory_of(p, _members(p, subj, ctx.lex), ctx.lex) if subj is not None else None
+    # A vehicle that carries a load pulls it and may push it: one act ("semi pulling cars" for
+    # a car carrier, "a tow truck carries a crate").
+    if g == "handle" and kind == "vehicle":
+        return True
     return g == "motion" and v.forms[0] == "fly" and kind != "person"
 
 
