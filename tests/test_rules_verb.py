@@ -595,3 +595,38 @@ def test_a_handling_verb_beside_a_state_trades(draws):
 def test_a_vehicles_load_is_carried_and_pulled(draws, caption):
     for neg in draws(caption):
         assert neg is None or neg.original.lower() not in ("carrying", "pulls", "pulling"), neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "others", "implied"),
+    [
+        # Round verb5: verbs the other captions imply (seed 91: "swinging a racquet" where
+        # the others say "playing tennis", "chasing a frisbee" where they say the dog jumps
+        # to grab it: 4 labelled bad, 1 good).
+        (
+            "A young boy holding a tennis racquet on a court.",
+            ["Two young boys are playing tennis indoors together."],
+            "swinging",
+        ),
+        (
+            "A man standing on a tennis court holding a tennis racquet.",
+            ["A man running with a racket trying to hit a tennis ball"],
+            "swinging",
+        ),
+        (
+            "A small white dog catching a green frisbee on a lush green field.",
+            ["A small dog trying to grab a frisbee from someone"],
+            "chasing",
+        ),
+        ("A small white dog catching a green frisbee on a lush green field.", [], "chasing"),
+    ],
+)
+def test_a_verb_the_others_imply_is_not_made(caption, others, implied):
+    for s in SEEDS:
+        neg = NegativeGenerator(types=["verb"], seed=s).generate_one(caption, others)[0]
+        assert neg is None or neg.replacement != implied, neg
+
+
+def test_swinging_stays_where_no_caption_implies_it(draws):
+    negs = draws("A young boy holding a tennis racquet on a court.")
+    assert any(n is not None and n.replacement == "swinging" for n in negs), negs
