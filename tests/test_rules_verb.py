@@ -74,9 +74,24 @@ def test_a_verb_with_a_purpose_keeps_it(draws, caption):
     assert draws(caption) == [None] * len(SEEDS)
 
 
-def test_a_motion_with_a_purpose_may_become_another(draws):
-    negs = [n for n in draws("A dog runs to catch a frisbee.") if n is not None]
-    assert any(n.original == "runs" for n in negs), negs
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5: a motion or a posture taken for a purpose stays ("walking to steal a
+        # base", "a dog walks to catch a frisbee", "standing to pet animals": labelled bad),
+        # also where the parser reads the purpose as a place ("kneeling to pet animals").
+        "A boy baseball player running to steal a base while another boy stops him.",
+        "A dog runs to catch a frisbee.",
+        "A woman kneeling to pet animals while others wait.",
+    ],
+)
+def test_a_motion_or_posture_with_a_purpose_stays(draws, caption):
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_a_motion_to_a_place_still_trades(draws):
+    negs = draws("A man walking to the beach with a surfboard.")
+    assert any(n is not None and n.original == "walking" for n in negs), negs
 
 
 @pytest.mark.parametrize(

@@ -92,9 +92,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         obj = p.child(i, ("dobj",))
         if obj is not None and p.tags[obj] == "PRP":
             continue  # "serve it": what "it" is, and so which verbs fit it, is unknown
-        if _purpose(p, i) and "motion" not in lex.verb_membership.get(verb_key(p, i, lex), ()):
-            continue  # "waiting to cross", "stopped to let people board": only a motion has
-            # a purpose another motion serves too ("jumps to catch" → "runs to catch")
+        if _purpose(p, i) or _to_a_verb(p, i, lex):
+            continue  # "waiting to cross", "stopped to let people board", "running to steal a
+            # base" ↛ "walking", "kneeling to pet animals" ↛ "standing": done for the purpose
         if _frame_of_its_own(p, i) or _stranded(p, i):
             continue
         k = TAG_TO_FORM[tag]
@@ -577,6 +577,14 @@ def _purpose(p: Parse, i: int) -> bool:
         and any(p.lows[k] == "to" and p.deps[k] == "aux" for k in p.children(j))
         for j in p.children(i)
     )
+
+
+def _to_a_verb(p: Parse, i: int, lex: Lexicon) -> bool:
+    """Whether "to" and a verb's base form follow the verb at i, a purpose the parser read as
+    a place ("kneeling to pet animals", with "pet" an adjective)."""
+    if i + 2 >= len(p) or p.lows[i + 1] != "to":
+        return False
+    return any(k == 0 for _, k in lex.verbs.get(p.lows[i + 2], ()))
 
 
 def _frame_of_its_own(p: Parse, i: int) -> bool:
