@@ -638,7 +638,12 @@ def _stranded(p: Parse, i: int) -> bool:
 def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
     """Whether a sibling says `base` or a verb that `base` may not replace, a synonym or a
     verb that entails it: "cars parked" ↛ "cars traveling" where a sibling says they drive
-    by, ↛ "holding a bat" where one swings it."""
+    by, ↛ "holding a bat" where one swings it. A sibling's participle that the parser read as
+    a noun says that verb ("a zebra grazing on food", "grazing" a noun; "a parking lot" says
+    no "sitting", which "parked" would)."""
+    nouns = ctx.siblings.nouns
+    if any(v.forms[0] == base for n in nouns for v, k in ctx.lex.verbs.get(n, ()) if k == 2):
+        return True
     return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in ctx.lex.verbs.get(s, ()))
 
 
