@@ -441,7 +441,9 @@ _FRAME_SEEN = frozenset({"gait", "halt"})
 # Groups whose verbs must have been seen with the slot's object: one swings a bat, not a
 # drink; one throws a frisbee, not a chalkboard (what one holds is no sign of what one throws).
 # One plays a game or a video, not a screen, the clouds or an event ("watching …" ↛ "playing").
-_OBJECT_SEEN = frozenset({"handle", "play", "device"})
+# An animal catches or chases what moves, and chews or licks what it eats ("a horse
+# chewing ferns" ↛ "catching ferns").
+_OBJECT_SEEN = frozenset({"handle", "play", "device", "animal_mouth"})
 # Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
 # "parked on the road"): a vehicle moves along a way and rests on it; the corpus must say
 # the verb with each place it is at, on or in ("a truck driving on the grass", "a bus
