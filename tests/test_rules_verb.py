@@ -675,3 +675,24 @@ def test_an_animals_mouth_verb_fits_its_object(draws):
 def test_a_dog_still_catches_a_frisbee(draws):
     negs = draws("A dog chewing on a frisbee in the grass.") + draws("A dog holding a frisbee.")
     assert any(n is not None and n.replacement == "catching" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "new"),
+    [
+        # Round verb5: a portion is of its food, which is what is eaten or cut ("eating a
+        # slice of cake" → "cutting"): the few counts of "slice" as an object vetoed it.
+        ("A bald headed man eating a slice of cake.", "cutting"),
+        ("A woman is holding a slice of red and white cake", "eating"),
+    ],
+)
+def test_a_portion_is_eaten_or_cut_as_its_food(draws, caption, new):
+    negs = draws(caption)
+    assert any(n is not None and n.replacement == new for n in negs), negs
+
+
+def test_a_portion_is_not_cooked(draws):
+    # "preparing a piece of a sandwich", "baking a slice of pizza": a portion is of a dish
+    # already made.
+    for neg in draws("A man eating a piece of a sandwich."):
+        assert neg is None or neg.replacement not in ("preparing", "cooking", "baking"), neg

@@ -48,7 +48,7 @@ VERB_SCENE_KNOWN = 80
 def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
     """The contexts of the verb at token i: its subject and object, its relations."""
     lex = ctx.lex
-    subj, obj = subject_of(p, i), p.child(i, ("dobj",))
+    subj, obj = subject_of(p, i), _portion_of(p, p.child(i, ("dobj",)))
     s = noun_key(p, subj, lex) if subj is not None else "-"
     o = noun_key(p, obj, lex) if obj is not None else "-"
     # The pair is most telling but sparse; the subject alone and the object alone are dense
@@ -140,7 +140,8 @@ def _verb_candidates(
     if k == 4 and obj is None and aux is not None and p.lows[aux] in _BE_FINITE:
         if p.child(i, ("agent",)) is None:
             transitive, k = False, 2
-    obj_kind = supercategory_of(p, obj, lex)
+    obj_kind = supercategory_of(p, _portion_of(p, obj), lex)
+    portion = _portion_of(p, obj) != obj  # "a slice of pizza" is eaten or cut, not baked
     # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers"; and a
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
     subj = agent_of(p, i)
@@ -183,6 +184,7 @@ def _verb_candidates(
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
                 or (busy and base in _STILL)
+                or (portion and base in _WHOLE_DISH)
                 or (g == "posture" and _posture_unfit(p, i, ctx, subj, beast, v.forms[0], base))
                 or _said_by_siblings(base, ctx)
                 or other.forms[k] in out
@@ -252,6 +254,18 @@ def _posture_unfit(p: Parse, i: int, ctx: RuleContext, subj, beast, source: str,
     m = _members(p, subj, lex)
     several = p.tags[m] == "NNS" or m != subj
     return several and any(noun_key(p, k, lex) in _SEATS for k in places)
+
+
+def _portion_of(p: Parse, obj: int | None) -> int | None:
+    """The food a portion is of ("a slice of pizza" → pizza, "a piece of cake" → cake), which
+    is what is eaten or cut; else `obj`. The counts of "slice" and "piece" as objects are too
+    few to tell which verbs take them ("eating a slice of pizza" ↛ "cutting" had been vetoed
+    by them)."""
+    if obj is None or p.lows[obj] not in _PORTIONS:
+        return obj
+    of = next((j for j in p.children(obj) if p.lows[j] == "of" and p.deps[j] == "prep"), None)
+    inner = p.child(of, ("pobj",)) if of is not None else None
+    return obj if inner is None else inner
 
 
 def _patient(p: Parse, i: int, lex: Lexicon) -> list:
@@ -479,6 +493,9 @@ _BODY = frozenset(
 )
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
+# Portions of a food (`_portion_of`).
+_PORTIONS = frozenset("slice slices piece pieces half halves chunk chunks wedge wedges".split())
+_WHOLE_DISH = frozenset({"prepare", "cook", "bake", "make"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
 _RESTING = frozenset({"park", "sit", "stand", "stop", "rest"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
