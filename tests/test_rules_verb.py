@@ -696,3 +696,17 @@ def test_a_portion_is_not_cooked(draws):
     # already made.
     for neg in draws("A man eating a piece of a sandwich."):
         assert neg is None or neg.replacement not in ("preparing", "cooking", "baking"), neg
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5 (held dump): a direction of the body says how one leans ("sitting over
+        # holding a tennis racket", "sitting back with a racquet").
+        "A man leaning over swinging a tennis racket.",
+        "A man standing back with a tennis racquet in his hand.",
+    ],
+)
+def test_a_leaning_direction_takes_no_other_posture(draws, caption):
+    for neg in draws(caption):
+        assert neg is None or not _posture(neg.replacement), neg

@@ -292,7 +292,7 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
         return True
     if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
-    if g in ("posture", "halt") and _along_a_path(p, i):
+    if g in ("posture", "halt") and (_along_a_path(p, i) or _leaning(p, i)):
         return True
     # A person "sitting down", "standing up" moves into a posture, among acts and places of
     # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
@@ -484,6 +484,8 @@ _NO_SITTING = frozenset(
 # hold one person lying ("many people sleeping on two benches").
 _NO_BED = frozenset({"electronic", "kitchen", "food", "food_mass", "accessory", "appliance"})
 _SEATS = frozenset({"bench", "chair", "seat", "stool"})
+# Directions of a leaning body (`_leaning`).
+_LEANS = frozenset("over back forward forwards backward backwards out".split())
 # Prepositions of a path (`_along_a_path`).
 _PATHS = frozenset("down up across through toward towards into onto past out".split())
 # Parts of the body one lies, kneels or stands on (`_on_the_body`).
@@ -534,6 +536,16 @@ def _along_a_path(p: Parse, i: int) -> bool:
     field", "lays across a bed"): it was written for a motion or a length, and a posture
     does not take it ("standing down a hill", "sits across a bed")."""
     return any(p.deps[j] == "prep" and p.lows[j] in _PATHS for j in p.children(i))
+
+
+def _leaning(p: Parse, i: int) -> bool:
+    """Whether a direction of the body follows the verb at i with no object ("leaning over",
+    "leans forward", "standing back"): it says how one leans, and no other posture takes it
+    ("sitting over holding a racket", "sitting back")."""
+    j = i + 1
+    if j >= len(p) or p.lows[j] not in _LEANS or p.heads[j] != i:
+        return False
+    return p.child(j, ("pobj",)) is None
 
 
 def _on_the_body(p: Parse, i: int) -> bool:
