@@ -74,9 +74,24 @@ def test_a_verb_with_a_purpose_keeps_it(draws, caption):
     assert draws(caption) == [None] * len(SEEDS)
 
 
-def test_a_motion_with_a_purpose_may_become_another(draws):
-    negs = [n for n in draws("A dog runs to catch a frisbee.") if n is not None]
-    assert any(n.original == "runs" for n in negs), negs
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5: a motion or a posture taken for a purpose stays ("walking to steal a
+        # base", "a dog walks to catch a frisbee", "standing to pet animals": labelled bad),
+        # also where the parser reads the purpose as a place ("kneeling to pet animals").
+        "A boy baseball player running to steal a base while another boy stops him.",
+        "A dog runs to catch a frisbee.",
+        "A woman kneeling to pet animals while others wait.",
+    ],
+)
+def test_a_motion_or_posture_with_a_purpose_stays(draws, caption):
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_a_motion_to_a_place_still_trades(draws):
+    negs = draws("A man walking to the beach with a surfboard.")
+    assert any(n is not None and n.original == "walking" for n in negs), negs
 
 
 @pytest.mark.parametrize(
@@ -312,7 +327,9 @@ def test_a_verb_in_a_fixed_frame_stays(draws, caption, kept):
 
 
 def test_people_sitting_may_sleep(draws):
-    negs = draws("there are many people that are sitting on the benches")
+    # "there is": no other action. (Round verb5: one person, since several people asleep on
+    # benches read implausible.)
+    negs = draws("there is a man that is sitting on the bench")
     assert any(n is not None and n.replacement == "sleeping" for n in negs), negs
 
 
@@ -493,5 +510,203 @@ def test_an_active_food_verb_still_trades(draws):
     ],
 )
 def test_a_persons_posture_with_a_particle_stays(draws, caption):
+    for neg in draws(caption):
+        assert neg is None or not _posture(neg.replacement), neg
+
+
+_RECLINE = {"lying", "laying", "lie", "lay", "lies", "lays", "sleeping", "sleep", "sleeps"}
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5: the seed-91 raters read lying as implausible for what rests standing
+        # ("a herd of elephants lying on a road", "a horse lying between parked cars": 4 of
+        # 5 labelled bad), for several people on one seat ("many people sleeping on two
+        # benches") and on a thing that is no place to lie ("a woman laying on a laptop").
+        "A herd of elephants standing on top of a dirt road.",
+        "A horse is standing between two parked cars.",
+        "Many people are sitting on two benches next to a light pole.",
+        "A woman sitting on a laptop computer next to a cat.",
+        # Hoofed animals do not sit ("a field full of horses sitting on top of grass").
+        "A field full of horses standing on top of grass.",
+    ],
+)
+def test_a_posture_the_subject_rules_out_is_not_made(draws, caption):
+    for neg in draws(caption):
+        assert neg is None or neg.replacement not in _RECLINE | {"sitting"}, neg
+
+
+def test_hoofed_sitting_is_lying():
+    # "A herd of cattle sitting in front of a church" says they lie: "four cows lay" is not
+    # false (seed 91).
+    others = ["A herd of cattle sitting in front of a church."]
+    for s in SEEDS:
+        neg = NegativeGenerator(types=["verb"], seed=s).generate_one(
+            "Four cows stand in the parking lot of a church.", others
+        )[0]
+        assert neg is None or neg.replacement not in _RECLINE, neg
+
+
+@pytest.mark.parametrize(
+    "caption", ["Two zebras standing together on a dirt area.", "A man sitting on a bench."]
+)
+def test_lying_stays_where_the_subject_lies(draws, caption):
+    negs = draws(caption)
+    assert any(n is not None and n.replacement in _RECLINE for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5: a phrase of path fits a motion or a length, not a posture ("standing
+        # down a hill", "sits across a bed": seed 91 and earlier, labelled bad).
+        "A black bear walking down a hill.",
+        "A man has cuts in head as he lays across a bed.",
+        "A dog running through a field.",
+    ],
+)
+def test_a_path_takes_no_posture(draws, caption):
+    for neg in draws(caption):
+        assert neg is None or not _posture(neg.replacement), neg
+
+
+def test_a_gait_still_trades_off_a_path(draws):
+    negs = draws("A man walking on a beach.")
+    assert any(n is not None and n.replacement == "standing" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5: a thing handled beside another action is held, and the rest was
+        # written for that ("making duck lips while eating an orange", "walking out of the
+        # water riding a surf board", "a woman riding a horse with a rope": 8 labelled bad
+        # and 3 good no longer made).
+        "An old man making duck lips while holding an orange.",
+        "A male walking out of the water holding a surf board.",
+        "A woman in high heels is leading a white horse with a rope.",
+    ],
+)
+def test_a_handling_verb_beside_another_action_stays(draws, caption):
+    for neg in draws(caption):
+        assert neg is None or neg.original.lower() not in ("holding", "leading"), neg
+
+
+def test_a_handling_verb_beside_a_state_trades(draws):
+    negs = draws("A little boy wearing a helmet and fixing a bike.")
+    assert any(n is not None and n.original == "fixing" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5: a vehicle's carrying and pulling are one act ("semi pulling cars" for
+        # a car carrier, "a tow truck carries a crate": 2 labelled bad, none good).
+        "A tow truck pulls a large crate down a mountain pass.",
+        "A truck pulling a trailer down the road.",
+    ],
+)
+def test_a_vehicles_load_is_carried_and_pulled(draws, caption):
+    for neg in draws(caption):
+        assert neg is None or neg.original.lower() not in ("carrying", "pulls", "pulling"), neg
+
+
+@pytest.mark.parametrize(
+    ("caption", "others", "implied"),
+    [
+        # Round verb5: verbs the other captions imply (seed 91: "swinging a racquet" where
+        # the others say "playing tennis", "chasing a frisbee" where they say the dog jumps
+        # to grab it: 4 labelled bad, 1 good).
+        (
+            "A young boy holding a tennis racquet on a court.",
+            ["Two young boys are playing tennis indoors together."],
+            "swinging",
+        ),
+        (
+            "A man standing on a tennis court holding a tennis racquet.",
+            ["A man running with a racket trying to hit a tennis ball"],
+            "swinging",
+        ),
+        (
+            "A small white dog catching a green frisbee on a lush green field.",
+            ["A small dog trying to grab a frisbee from someone"],
+            "chasing",
+        ),
+        ("A small white dog catching a green frisbee on a lush green field.", [], "chasing"),
+    ],
+)
+def test_a_verb_the_others_imply_is_not_made(caption, others, implied):
+    for s in SEEDS:
+        neg = NegativeGenerator(types=["verb"], seed=s).generate_one(caption, others)[0]
+        assert neg is None or neg.replacement != implied, neg
+
+
+def test_swinging_stays_where_no_caption_implies_it(draws):
+    negs = draws("A young boy holding a tennis racquet on a court.")
+    assert any(n is not None and n.replacement == "swinging" for n in negs), negs
+
+
+def test_a_siblings_participle_read_as_a_noun_is_said():
+    # Round verb5 (seed 91): "A zebra grazing on food behind a metal fence" is parsed with
+    # "grazing" as a noun; "two zebras grazing" is not false.
+    others = ["A zebra grazing on food behind a metal fence."]
+    for s in SEEDS:
+        neg = NegativeGenerator(types=["verb"], seed=s).generate_one(
+            "Two zebras relaxing in the fenced area of a zoo", others
+        )[0]
+        assert neg is None or neg.replacement != "grazing", neg
+
+
+def test_one_who_leans_stands(draws):
+    # Round verb5 (seed 91): "a cow that is leaning under a metal wall" ↛ "standing": it
+    # stands anyway.
+    for neg in draws("A cow that is leaning under a metal wall."):
+        assert neg is None or neg.replacement != "standing", neg
+
+
+def test_an_animals_mouth_verb_fits_its_object(draws):
+    # Round verb5 (seed 91): "a white horse is catching ferns" makes no sense; the corpus
+    # never says an animal catches ferns.
+    for neg in draws("A white horse is chewing ferns in a wooded valley"):
+        assert neg is None or neg.replacement != "catching", neg
+
+
+def test_a_dog_still_catches_a_frisbee(draws):
+    negs = draws("A dog chewing on a frisbee in the grass.") + draws("A dog holding a frisbee.")
+    assert any(n is not None and n.replacement == "catching" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    ("caption", "new"),
+    [
+        # Round verb5: a portion is of its food, which is what is eaten or cut ("eating a
+        # slice of cake" → "cutting"): the few counts of "slice" as an object vetoed it.
+        ("A bald headed man eating a slice of cake.", "cutting"),
+        ("A woman is holding a slice of red and white cake", "eating"),
+    ],
+)
+def test_a_portion_is_eaten_or_cut_as_its_food(draws, caption, new):
+    negs = draws(caption)
+    assert any(n is not None and n.replacement == new for n in negs), negs
+
+
+def test_a_portion_is_not_cooked(draws):
+    # "preparing a piece of a sandwich", "baking a slice of pizza": a portion is of a dish
+    # already made.
+    for neg in draws("A man eating a piece of a sandwich."):
+        assert neg is None or neg.replacement not in ("preparing", "cooking", "baking"), neg
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # Round verb5 (held dump): a direction of the body says how one leans ("sitting over
+        # holding a tennis racket", "sitting back with a racquet").
+        "A man leaning over swinging a tennis racket.",
+        "A man standing back with a tennis racquet in his hand.",
+    ],
+)
+def test_a_leaning_direction_takes_no_other_posture(draws, caption):
     for neg in draws(caption):
         assert neg is None or not _posture(neg.replacement), neg

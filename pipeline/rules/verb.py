@@ -48,7 +48,7 @@ VERB_SCENE_KNOWN = 80
 def _verb_features(p: Parse, i: int, ctx: RuleContext) -> list[tuple[str, tuple]]:
     """The contexts of the verb at token i: its subject and object, its relations."""
     lex = ctx.lex
-    subj, obj = subject_of(p, i), p.child(i, ("dobj",))
+    subj, obj = subject_of(p, i), _portion_of(p, p.child(i, ("dobj",)))
     s = noun_key(p, subj, lex) if subj is not None else "-"
     o = noun_key(p, obj, lex) if obj is not None else "-"
     # The pair is most telling but sparse; the subject alone and the object alone are dense
@@ -92,9 +92,9 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         obj = p.child(i, ("dobj",))
         if obj is not None and p.tags[obj] == "PRP":
             continue  # "serve it": what "it" is, and so which verbs fit it, is unknown
-        if _purpose(p, i) and "motion" not in lex.verb_membership.get(verb_key(p, i, lex), ()):
-            continue  # "waiting to cross", "stopped to let people board": only a motion has
-            # a purpose another motion serves too ("jumps to catch" → "runs to catch")
+        if _purpose(p, i) or _to_a_verb(p, i, lex):
+            continue  # "waiting to cross", "stopped to let people board", "running to steal a
+            # base" ↛ "walking", "kneeling to pet animals" ↛ "standing": done for the purpose
         if _frame_of_its_own(p, i) or _stranded(p, i):
             continue
         k = TAG_TO_FORM[tag]
@@ -140,22 +140,20 @@ def _verb_candidates(
     if k == 4 and obj is None and aux is not None and p.lows[aux] in _BE_FINITE:
         if p.child(i, ("agent",)) is None:
             transitive, k = False, 2
-    obj_kind = supercategory_of(p, obj, lex)
+    obj_kind = supercategory_of(p, _portion_of(p, obj), lex)
+    portion = _portion_of(p, obj) != obj  # "a slice of pizza" is eaten or cut, not baked
     # Only a subject known to be alive sleeps or kneels: not "an oven", not "flowers"; and a
     # thing that "sits" on a table also "lies" or "stands" there: no change of meaning.
     subj = agent_of(p, i)
     lifeless = not _animate(p, subj, lex)
-    # A thing other than a vehicle does nothing: "a bowl holds soup", "a clock reads 8:29"
-    # state what is there ("pulls soup", "checks 8:29" are no scene). A passive's subject is
-    # what is done to ("the cake is cut"); a room or a place found as the subject is a
-    # misparse of where someone does it ("a man is in a kitchen making pizzas").
     kind = supercategory_of(p, _members(p, subj, lex), lex) if subj is not None else None
-    if kind not in _DOERS and p.child(i, ("nsubjpass", "auxpass")) is None:
+    if _no_slot(p, i, kind, subj, obj):
         return []
     animal = kind == "animal"
     purpose = i > 0 and p.lows[i - 1] == "to"  # "ready to swing" ↛ "ready to hold"
     # "A couple of small birds" are birds: they perch, they do not lie on a table.
     setting = setting_of(p, _members(p, subj, lex), lex) if subj is not None else None
+    beast = noun_key(p, _members(p, subj, lex), lex) if animal else None
     feats = _verb_features(p, i, ctx)
     groups = _groups(
         lex, v, transitive, obj_kind, supercategory_of(p, subj, lex), lifeless, setting
@@ -186,6 +184,8 @@ def _verb_candidates(
                 or (purpose and base in lex.statives)
                 or (base in lex.road_only and setting not in (None, "road"))
                 or (busy and base in _STILL)
+                or (portion and base in _WHOLE_DISH)
+                or (g == "posture" and _posture_unfit(p, i, ctx, subj, beast, v.forms[0], base))
                 or _said_by_siblings(base, ctx)
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
@@ -206,6 +206,66 @@ def _verb_candidates(
     if ridden is not None and not present & {"ride", "rides", "riding", "rode", "ridden"}:
         out[RIDDEN] = (RIDDEN, ridden, False)
     return list(out.values())
+
+
+def _no_slot(p: Parse, i: int, kind: str | None, subj: int | None, obj: int | None) -> bool:
+    """Whether the verb at i is no slot whatever the replacement.
+
+    A thing other than a vehicle (`kind`, the subject's supercategory) does nothing: "a bowl
+    holds soup", "a clock reads 8:29" state what is there ("pulls soup", "checks 8:29" are no
+    scene). A passive's subject is what is done to ("the cake is cut"); a room or a place
+    found as the subject is a misparse of where someone does it ("a man is in a kitchen
+    making pizzas"). What one handles while doing something else is held, and the rest was
+    written for that ("a man making duck lips while holding an orange" ↛ "eating", "a surfer
+    walking out of the water holding his board" ↛ "riding"): a handling verb beside another
+    action of its agent stays."""
+    if kind not in _DOERS and p.child(i, ("nsubjpass", "auxpass")) is None:
+        return True
+    return obj is not None and _busy(p, i, _STATES, subj)
+
+
+def _posture_unfit(p: Parse, i: int, ctx: RuleContext, subj, beast, source: str, base: str):
+    """Whether the subject rules the posture `base` out: a horse, an elephant or a giraffe
+    rests standing ("a herd of elephants lying on a road", "a horse lying between parked
+    cars"); hoofed animals do not sit, and their "sitting" is lying ("a herd of cattle
+    sitting" where "four cows lay" is made); several people do not lie on one seat ("many
+    people sleeping on two benches"), and nobody lies on a thing that is no place to lie
+    ("a woman laying on a laptop")."""
+    if beast is not None:
+        if base in _PLACED and beast in _UPRIGHT:
+            return True
+        if beast in _NO_SITTING and (
+            base == "sit" or (base in _RECLINE and "sit" in ctx.siblings.verbs | {source})
+        ):
+            return True
+        return False
+    if base not in _RECLINE or subj is None:
+        return False
+    places = [
+        k
+        for j in p.children(i)
+        if p.deps[j] == "prep" and p.lows[j] in ("on", "in", "onto")
+        for k in p.children(j)
+        if p.deps[k] == "pobj"
+    ]
+    lex = ctx.lex
+    if any(supercategory_of(p, k, lex) in _NO_BED for k in places):
+        return True
+    m = _members(p, subj, lex)
+    several = p.tags[m] == "NNS" or m != subj
+    return several and any(noun_key(p, k, lex) in _SEATS for k in places)
+
+
+def _portion_of(p: Parse, obj: int | None) -> int | None:
+    """The food a portion is of ("a slice of pizza" → pizza, "a piece of cake" → cake), which
+    is what is eaten or cut; else `obj`. The counts of "slice" and "piece" as objects are too
+    few to tell which verbs take them ("eating a slice of pizza" ↛ "cutting" had been vetoed
+    by them)."""
+    if obj is None or p.lows[obj] not in _PORTIONS:
+        return obj
+    of = next((j for j in p.children(obj) if p.lows[j] == "of" and p.deps[j] == "prep"), None)
+    inner = p.child(of, ("pobj",)) if of is not None else None
+    return obj if inner is None else inner
 
 
 def _patient(p: Parse, i: int, lex: Lexicon) -> list:
@@ -232,6 +292,8 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
         return True
     if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
+    if g in ("posture", "halt") and (_along_a_path(p, i) or _leaning(p, i)):
+        return True
     # A person "sitting down", "standing up" moves into a posture, among acts and places of
     # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
     # down" rests.
@@ -243,6 +305,10 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
         return True
     # A bird flies overhead: not "walking overhead", "racing in the sky".
     kind = supercategory_of(p, _members(p, subj, ctx.lex), ctx.lex) if subj is not None else None
+    # A vehicle that carries a load pulls it and may push it: one act ("semi pulling cars" for
+    # a car carrier, "a tow truck carries a crate").
+    if g == "handle" and kind == "vehicle":
+        return True
     return g == "motion" and v.forms[0] == "fly" and kind != "person"
 
 
@@ -389,7 +455,9 @@ _FRAME_SEEN = frozenset({"gait", "halt"})
 # Groups whose verbs must have been seen with the slot's object: one swings a bat, not a
 # drink; one throws a frisbee, not a chalkboard (what one holds is no sign of what one throws).
 # One plays a game or a video, not a screen, the clouds or an event ("watching …" ↛ "playing").
-_OBJECT_SEEN = frozenset({"handle", "play", "device"})
+# An animal catches or chases what moves, and chews or licks what it eats ("a horse
+# chewing ferns" ↛ "catching ferns").
+_OBJECT_SEEN = frozenset({"handle", "play", "device", "animal_mouth"})
 # Groups whose verbs take the relation the corpus gives them ("traveling down the road" →
 # "parked on the road"): a vehicle moves along a way and rests on it; the corpus must say
 # the verb with each place it is at, on or in ("a truck driving on the grass", "a bus
@@ -406,6 +474,20 @@ _DISH_GROUPS = frozenset({"food", "cooking", "beverage"})
 _RECLINE = ("lie", "lay", "sleep")
 _CROUCH = ("kneel", "squat", "crouch")
 _PLACED = {v: kin for kin in (_RECLINE, _CROUCH) for v in kin}
+# Animals that rest standing (they seldom lie down), and animals that do not sit (hoofed
+# animals and elephants: "cattle sitting" is cattle lying), by their statistics keys.
+_UPRIGHT = frozenset({"horse", "elephant", "giraffe"})
+_NO_SITTING = frozenset(
+    "horse elephant giraffe cow cattle sheep zebra goat deer bull donkey camel".split()
+)
+# What people do not lie on: things, not places ("laying on a laptop"); and seats that
+# hold one person lying ("many people sleeping on two benches").
+_NO_BED = frozenset({"electronic", "kitchen", "food", "food_mass", "accessory", "appliance"})
+_SEATS = frozenset({"bench", "chair", "seat", "stool"})
+# Directions of a leaning body (`_leaning`).
+_LEANS = frozenset("over back forward forwards backward backwards out".split())
+# Prepositions of a path (`_along_a_path`).
+_PATHS = frozenset("down up across through toward towards into onto past out".split())
 # Parts of the body one lies, kneels or stands on (`_on_the_body`).
 _BODY = frozenset(
     "back backs side sides stomach stomachs belly bellies chest knee knees leg legs foot feet"
@@ -413,6 +495,9 @@ _BODY = frozenset(
 )
 # Verbs whose -ing form is an act where the participle states the scene ("parked").
 _AT_REST = frozenset({"park", "stop"})
+# Portions of a food (`_portion_of`).
+_PORTIONS = frozenset("slice slices piece pieces half halves chunk chunks wedge wedges".split())
+_WHOLE_DISH = frozenset({"prepare", "cook", "bake", "make"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
 _RESTING = frozenset({"park", "sit", "stand", "stop", "rest"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
@@ -424,6 +509,8 @@ _DIRECTIONS = frozenset({"down", "up"})
 # Clauses of an object, and the verb forms that make them an action of the object.
 _CLAUSES = frozenset({"acl", "relcl", "ccomp"})
 _ACTIVE = frozenset({"VB", "VBG", "VBP", "VBZ"})
+# Verbs of a state that go with any action ("wearing a helmet and fixing a bike").
+_STATES = frozenset("wear wears wearing wore worn have has having had".split())
 # Verbs of one doing nothing else, and the dependencies of verbs that are no action.
 _STILL = frozenset({"sleep", "pose"})
 _MODIFIERS = frozenset({"amod", "compound", "aux", "auxpass", "nmod"})
@@ -442,6 +529,23 @@ def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
             if ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride") >= RIDDEN_SEEN:
                 return True
     return False
+
+
+def _along_a_path(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs a phrase of path ("walking down a hill", "runs across a
+    field", "lays across a bed"): it was written for a motion or a length, and a posture
+    does not take it ("standing down a hill", "sits across a bed")."""
+    return any(p.deps[j] == "prep" and p.lows[j] in _PATHS for j in p.children(i))
+
+
+def _leaning(p: Parse, i: int) -> bool:
+    """Whether a direction of the body follows the verb at i with no object ("leaning over",
+    "leans forward", "standing back"): it says how one leans, and no other posture takes it
+    ("sitting over holding a racket", "sitting back")."""
+    j = i + 1
+    if j >= len(p) or p.lows[j] not in _LEANS or p.heads[j] != i:
+        return False
+    return p.child(j, ("pobj",)) is None
 
 
 def _on_the_body(p: Parse, i: int) -> bool:
@@ -506,6 +610,14 @@ def _purpose(p: Parse, i: int) -> bool:
     )
 
 
+def _to_a_verb(p: Parse, i: int, lex: Lexicon) -> bool:
+    """Whether "to" and a verb's base form follow the verb at i, a purpose the parser read as
+    a place ("kneeling to pet animals", with "pet" an adjective)."""
+    if i + 2 >= len(p) or p.lows[i + 1] != "to":
+        return False
+    return any(k == 0 for _, k in lex.verbs.get(p.lows[i + 2], ()))
+
+
 def _frame_of_its_own(p: Parse, i: int) -> bool:
     """Whether the verb at i stands in a frame few verbs share: two objects ("feeding a goat
     a carrot", "holding a cup and a bag"), a clause ("watching a couple cut a cake"), the
@@ -557,13 +669,19 @@ def _stranded(p: Parse, i: int) -> bool:
 def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
     """Whether a sibling says `base` or a verb that `base` may not replace, a synonym or a
     verb that entails it: "cars parked" ↛ "cars traveling" where a sibling says they drive
-    by, ↛ "holding a bat" where one swings it."""
+    by, ↛ "holding a bat" where one swings it. A sibling's participle that the parser read as
+    a noun says that verb ("a zebra grazing on food", "grazing" a noun; "a parking lot" says
+    no "sitting", which "parked" would)."""
+    nouns = ctx.siblings.nouns
+    if any(v.forms[0] == base for n in nouns for v, k in ctx.lex.verbs.get(n, ()) if k == 2):
+        return True
     return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in ctx.lex.verbs.get(s, ()))
 
 
-def _busy(p: Parse, i: int) -> bool:
+def _busy(p: Parse, i: int, states: frozenset = frozenset(), agent: int | None = None) -> bool:
     """Whether the subject of the verb at i does something else meanwhile (another verb of
-    the caption, not a modifier) or does it with something ("playing with a laptop")."""
+    the caption, not a modifier nor one of `states`; when `agent` is given, a verb of that
+    agent) or does it with something ("playing with a laptop")."""
     if any(p.lows[j] == "with" and p.deps[j] == "prep" for j in p.children(i)):
         return True
     return any(
@@ -571,6 +689,8 @@ def _busy(p: Parse, i: int) -> bool:
         and p.tags[j] in _ACTIVE | {"VBD"}
         and p.deps[j] not in _MODIFIERS
         and p.lows[j] not in _BE  # "there are people sitting on the benches"
+        and p.lows[j] not in states
+        and (agent is None or agent_of(p, j) == agent)
         for j in range(len(p))
     )
 
