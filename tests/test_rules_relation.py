@@ -663,3 +663,33 @@ def test_nothing_beside_the_way_or_town_ground_it_is_on():
     )
     assert_some("A cow is in its pen staring with its mouth open.", "next to")
     assert_some("A small white dog standing on a bench.", "next to")
+
+
+def test_sills_mirrors_and_windows_keep_their_place():
+    # Round rel5 (independent readings, seeds 41–91): a cat on the sill is by the window
+    # anyway, a bird on the sill is "in the window", a dog in a mirror is its reflection,
+    # a bus is outside a building or nothing ("parked in → outside the weeds").
+    assert_never(
+        (
+            "A cat sitting on top of a wooden window sill.",
+            "A cat is sleeping in a window sill.",
+            "A dog is shown in a car rear view mirror.",
+        ),
+        replacements=("next to", "in front of", "behind"),
+    )
+    assert_never(("a bird is outside of a window on a boat",), replacements=("in",))
+    assert_never(("A bus parked in the weeds on a sunny day",), replacements=("outside",))
+
+
+def test_side_words_that_name_a_part_or_a_right_stay():
+    # Round rel5: "their right to protest", "his right hand", "the back end view", "the front
+    # window of a store" name a kind of part or a viewpoint, not a place (seeds 71–91: 0 of 4
+    # good); the front seat of a car is a place in it.
+    for caption in (
+        "Several people expressing their right to protest violence",
+        "A man sitting on a bench with his right hand up.",
+        "The back end view of two zebras standing at a fence.",
+        "A man taking a picture of items for sale through the front window of a store.",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+    assert_some("rear view mirror reflection showing a dog in the back seat", "front")

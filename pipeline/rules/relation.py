@@ -281,7 +281,11 @@ SHELTERS = frozenset(
 # a support ("a clock on a steeple", "a sign on a street", "a train on its tracks").
 ON_TOP = frozenset({"on top of", "atop"})
 WORN = frozenset("skis skiis skies skates rollerskates rollerblades stilts leash leashes".split())
-DOORS = frozenset({"door", "doors", "doorway", "gate"})
+# A bird on the sill is "in the window" too (an independent reading, seeds 41–91: 1 of 4 good).
+DOORS = frozenset({"door", "doors", "doorway", "gate", "window", "windows"})
+# Parts of a window or a wall one sits on: beside them is nowhere ("a cat sitting next to a
+# window sill"; seeds 81–91: 0 of 3 good).
+SILLS = frozenset({"sill", "sills", "windowsill", "windowsills", "ledge", "ledges"})
 ENCLOSURES = frozenset(
     "enclosure enclosures pen pens cage cages corral exhibit habitat zoo".split()
 )
@@ -331,10 +335,12 @@ def _vague_or_odd(
         return True  # "a cat lies outside a door" ↛ "in a door"
     if group == "outside" and p.lows[obj] in ENCLOSURES:
         return True  # "a polar bear outside its enclosure"
-    if group == "outside" and cls not in GOERS and p.lows[obj] not in ENTERABLE:
-        # A thing is outside a building, not outside the container or the room that holds
-        # it: "flowers placed outside a vase", "a pizza outside the oven", "a bathroom stall
-        # outside commercial business".
+    if group == "outside" and p.lows[obj] not in ENTERABLE:
+        # One is outside a building or a vehicle, not outside the container, the room or the
+        # ground that holds it: "flowers placed outside a vase", "a pizza outside the oven",
+        # "a bus parked outside the weeds".
+        return True
+    if group in BESIDE and p.lows[obj] in SILLS:
         return True
     if group in ("front", "behind") and old == "on" and p.lows[obj] in FLAT | DISHES:
         return True  # "a cat in front of a white sheet", "the meal in front of a green plate"
@@ -514,6 +520,7 @@ RIDES = frozenset("cart carts carriage wagon ride rides transportation".split())
 BEACHES = frozenset({"beach", "beaches", "shore", "sand"})
 PERCHES = frozenset("branch branches limb limbs twig twigs wire wires perch stick".split())
 WALLS = frozenset({"wall", "walls", "ceiling"})
+MIRRORS = frozenset({"mirror", "mirrors", "reflection"})
 
 
 def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleContext) -> bool:
@@ -530,6 +537,8 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
             return True  # "riding in a shopping cart", "going for a ride on an elephant"
     if p.lows[s] in ("among", "amongst"):
         return True  # "among others" → "next to others" hardly changes the scene
+    if group == "in" and p.lows[obj] in MIRRORS:
+        return True  # "a dog shown in a car rear view mirror" is its reflection
     if group == "in" and any(p.lows[j] == "out" and p.deps[j] == "prt" for j in range(len(p))):
         return True  # "a cat in a car looks out": it is inside
     if group == "in" and not _placed_otherwise(ctx.stats, noun_key(p, obj, lex), lex, "in"):
@@ -641,9 +650,33 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
                 or (i + 1 < len(p) and p.lows[i + 1] in lex.side_after)
             )
             and not p.has(lex.sides[low])
+            and not _side_is_attribute(p, i, lex)
         ):
             slots.append(((i, i + 1), [(lex.sides[low], 0.0, True)]))
     return slots
+
+
+# Parts a side word only names ("his left hand", "the front legs"), and the parts of a house
+# or a shop ("the front window of a store", "the back door"): an attribute of the part, not
+# where a thing is (independent readings, seeds 71–91: 0 of 4 good); a vehicle's front and
+# back seats and windows are places in it.
+BODY_PARTS = frozenset("hand hands arm arms leg legs foot feet paw paws teeth".split())
+HOUSE_PARTS = frozenset("window windows door doors porch yard lawn steps".split())
+VIEWS = frozenset({"view", "shot", "angle"})
+
+
+def _side_is_attribute(p: Parse, i: int, lex: Lexicon) -> bool:
+    """Whether the side word at i names a kind of part or a viewpoint rather than a place
+    ("their right to protest", "his left hand", "the front end view", "the back window of a
+    store")."""
+    after = p.lows[i + 1] if i + 1 < len(p) else ""
+    if after in BODY_PARTS or not VIEWS.isdisjoint(p.lows[i + 1 : i + 3]):
+        return True
+    if p.lows[i] in ("left", "right") and after not in lex.side_after and p.deps[i] != "pobj":
+        return True  # "expressing their right", not "on the left", "to the right of"
+    if after in HOUSE_PARTS:
+        return not any(supercategory_of(p, j, lex) == "vehicle" for j in range(len(p)))
+    return False
 
 
 # Verbs of posture and motion where "together" says where the doers are ("two zebras
