@@ -693,3 +693,24 @@ def test_side_words_that_name_a_part_or_a_right_stay():
     ):
         assert over_seeds(caption) == [None] * 4, caption
     assert_some("rear view mirror reflection showing a dog in the back seat", "front")
+
+
+def test_the_way_one_goes_turns_round():
+    # Round rel5 (source, unlabelled): "toward" ↔ "away from" and "into" ↔ "out of" for a
+    # person, an animal or a vehicle going (or, for toward, looking) there, where the
+    # statistics seldom see the opposite with the object.
+    for caption, want in {
+        "The giraffe is walking toward a rock on a trail.": "away from",
+        "A passenger train pulls into a train station.": "out of",
+        "A group of elephants is walking out of the water.": "into",
+    }.items():
+        assert {n.replacement for n in over_seeds(caption) if n is not None} == {want}, caption
+    # Not out of the air, not where "away" or a way onto something is said already.
+    assert_never(
+        (
+            "Six well dressed men jumping into the air simultaneously.",
+            "A giraffe running away through grass toward trees.",
+            "Several people walk out of a bus onto the street.",
+        ),
+        replacements=("out of", "away from", "into"),
+    )

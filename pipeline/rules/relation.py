@@ -732,6 +732,51 @@ def _outside_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext, best: flo
     return [(say, score, True)] if p.lows[obj] in ENTERABLE else []
 
 
+def _forms(stems: str, extra: str = "") -> frozenset[str]:
+    """The stems with their -s, -es, -ing and -ed endings (and `extra` irregular forms)."""
+    ends = ("", "s", "es", "ing", "ed")
+    return frozenset(f"{w}{e}" for w in stems.split() for e in ends) | frozenset(extra.split())
+
+
+# Going somewhere, where "toward" ↔ "away from" and "into" ↔ "out of" are the plain opposites
+# of the way one goes ("a polar bear walks toward the water" → "away from the water", "a
+# passenger train pulls into a station" → "out of a station"); looking or facing, where
+# "toward" ↔ "away from" is ("a giraffe looking toward the camera").
+GOING = _forms(
+    "walk run head go come move drive ride pull step climb jump dive swim wade fly march "
+    "trot gallop charge race hurry wander stroll skate ski surf paddle sail taxi roll",
+    "went gone came ran flew swam dove rode drove stepping running swimming taxiing "
+    "riding driving coming moving diving wading strolling skating skiing racing charging",
+)
+GAZING = _forms("look stare gaze peer glance face turn lean point", "staring facing")
+# Where one does not go out of: the air, the sky, the camera's view.
+NOT_LEFT = frozenset("air sky skies camera distance view picture frame shot".split())
+GOING_OPPOSITES = {"toward": "away", "away": "toward", "into": "out_of", "out_of": "into"}
+
+
+def _way_opposite(
+    p: Parse, s: int, group: str, obj: int, ctx: RuleContext, best: float | None
+) -> list:
+    """ "toward" ↔ "away from", "into" ↔ "out of" where a person, an animal or a vehicle
+    goes there (or, for toward and away, looks there), where the statistics, which seldom
+    see the opposite with the object, veto it: the plain opposite of the way one goes, a
+    kind the independent readings found good. Scored as the best other change (`best`)."""
+    lex, head = ctx.lex, p.heads[s]
+    new = GOING_OPPOSITES.get(group)
+    if new is None or not p.tags[head].startswith("VB") or "away" in p.lows:
+        return []  # "running away through grass toward trees" ↛ "away … away from trees"
+    if new in ("into", "out_of") and (p.lows[obj] in NOT_LEFT or "onto" in p.lows[s:]):
+        return []  # "walk out of a bus onto the street" ↛ "into a bus onto the street"
+    verb = p.lows[head]
+    ways = GOING | GAZING if new in ("toward", "away") else GOING
+    if verb not in ways or _located_class(p, head, lex) not in GOERS:
+        return []
+    say = lex.relation_say[new]
+    if p.has(say) or (new, noun_key(p, obj, lex)) in ctx.siblings.rel:
+        return []
+    return [(say, RELATION_FLOOR if best is None else best, True)]
+
+
 def _ridden_back(p: Parse, i: int, lex: Lexicon) -> bool:
     """Whether "back" at i is the back of an animal or a vehicle ("riding on the back of an
     elephant", "sitting on the back of a motorcycle"): its front is no place to be."""
@@ -845,8 +890,12 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 cands.append((say, score, say in rel.replacements))
         if not cands and rel.group == "edge":
             cands = _middle_of(p, obj, cls, ctx)
+        best = max((c[1] for c in cands), default=None)
         if rel.group == "in" and not any(c[0] == lex.relation_say["outside"] for c in cands):
-            cands += _outside_of(p, obj, cls, ctx, max((c[1] for c in cands), default=None))
+            cands += _outside_of(p, obj, cls, ctx, best)
+        opposite = lex.relation_say.get(GOING_OPPOSITES.get(rel.group, ""))
+        if opposite is not None and not any(c[0] == opposite for c in cands):
+            cands += _way_opposite(p, s, rel.group, obj, ctx, best)
         if cands:
             slots.append(((s, e), cands))
     slots += _reciprocal_slots(p, ctx)
