@@ -714,3 +714,15 @@ def test_the_way_one_goes_turns_round():
         ),
         replacements=("out of", "away from", "into"),
     )
+
+
+def test_not_beside_what_another_caption_already_puts_it_by():
+    # Round rel5 (seed 91): "near incoming waves" says what "next to the ocean" says, and
+    # "next to the window" what "next to a window sill" says.
+    gen = NegativeGenerator(types=("relation",))
+    caption = "A person walking in the ocean with a surfboard under their arm."
+    alone = {n.replacement for n in over_seeds(caption) if n is not None}
+    assert "next to" in alone
+    others = ["A surfer carries his surfboard near incoming waves."]
+    neg = gen.generate_one(caption, others)[0]
+    assert neg is None or neg.replacement != "next to", neg

@@ -559,6 +559,32 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
     return group == "in" and cls in ("furniture", "appliance")
 
 
+# Relations another caption may use to say a thing is by its object, and kinds of objects one
+# near the other is near both ("near incoming waves" and "next to the ocean").
+NEARISH = frozenset({"near", "at", "edge", "along"})
+FENCES = frozenset("fence fences cage cages pen pens enclosure enclosures gate railing".split())
+
+
+def _said_near(p: Parse, obj: int, o: str, ctx: RuleContext) -> bool:
+    """Whether another caption already puts something by object obj (key o) or its kin: the
+    word itself or a word of its compound ("next to the window" for "a window sill"), a noun
+    of its supercategory, another water or fence ("near incoming waves" for "the ocean",
+    "lined up at a metal fence" for "a cage"). Beside it is then not false (an independent
+    reading, seed 91)."""
+    lex = ctx.lex
+    words = {o} | {p.lows[j] for j in p.children(obj) if p.deps[j] == "compound"}
+    sc = supercategory_of(p, obj, lex)
+    for g, o2 in ctx.siblings.rel:
+        if g not in NEARISH:
+            continue
+        n2 = lex.nouns.get((o2,))
+        if o2 in words or (sc is not None and n2 is not None and n2.supercategory == sc):
+            return True
+        if any(o in kin and o2 in kin for kin in (WATERS, FENCES)):
+            return True
+    return False
+
+
 def _placed_otherwise(stats: CorpusStats, o: str, lex: Lexicon, own: str) -> bool:
     """Whether the corpus places object o by a relation other than `own` and "at" ("in
     flight", "in amazement", "in a different language" are no places one is beside)."""
@@ -867,6 +893,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue
             if (CONVERSE.get(group), who) in ctx.siblings.rel:
                 continue  # "a train behind a bench" where another says "a bench in front of it"
+            if group == "near" and _said_near(p, obj, o, ctx):
+                continue
             if _up_or_down_refused(p, obj, cls, (rel.group, group), (who, o), ctx):
                 continue
             # Beside a road is not on it: a thing by a ground may stand on it, not on water.
