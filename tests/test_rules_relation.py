@@ -726,3 +726,25 @@ def test_not_beside_what_another_caption_already_puts_it_by():
     others = ["A surfer carries his surfboard near incoming waves."]
     neg = gen.generate_one(caption, others)[0]
     assert neg is None or neg.replacement != "next to", neg
+
+
+def test_side_by_side_moves_far_apart_and_bare_planes_swap():
+    # Round rel5 (sources, unlabelled): "side by side" is "together" for who stands or goes
+    # there; "in background" needs no article to be a plane of the picture.
+    for caption, want in {
+        "Two elephants are walking through trees side by side.": (
+            "Two elephants are walking through trees far apart."
+        ),
+        "A red car on street with utility vehicles in background.": (
+            "A red car on street with utility vehicles in foreground."
+        ),
+    }.items():
+        assert [n.text for n in over_seeds(caption)] == [want] * 4, caption
+    # Not food laid side by side, nor "in front a building" read as a side word.
+    assert_never(
+        (
+            "Different types of foods and vegetables side by side.",
+            "A large clock standing in front a building with lots of windows.",
+        ),
+        replacements=("far apart", "in back"),
+    )

@@ -673,6 +673,7 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
             and p.tags[i] in ("NN", "JJ")
             and (
                 (i > 0 and p.lows[i - 1] in lex.side_before)
+                or (i > 0 and p.lows[i - 1] == "in" and low in SCENE_PLANES)
                 or (i + 1 < len(p) and p.lows[i + 1] in lex.side_after)
             )
             and not p.has(lex.sides[low])
@@ -689,6 +690,10 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
 BODY_PARTS = frozenset("hand hands arm arms leg legs foot feet paw paws teeth".split())
 HOUSE_PARTS = frozenset("window windows door doors porch yard lawn steps".split())
 VIEWS = frozenset({"view", "shot", "angle"})
+
+
+# "with utility vehicles in background": the planes of a picture need no article.
+SCENE_PLANES = frozenset({"background", "foreground"})
 
 
 def _side_is_attribute(p: Parse, i: int, lex: Lexicon) -> bool:
@@ -734,7 +739,25 @@ def _apart_slots(p: Parse, lex: Lexicon) -> list:
         if _located_class(p, v, lex) in ("person", "animal"):
             close = i > 0 and p.lows[i - 1] in ("close", "closely")
             out.append(((i - close, i + 1), [("far apart" if close else "apart", 0.0, True)]))
-    return out
+    return out + _side_by_side_slots(p, lex)
+
+
+def _side_by_side_slots(p: Parse, lex: Lexicon) -> list:
+    """ "side by side" → "far apart" where it says where people, animals or vehicles stand
+    or go ("two elephants are walking through trees side by side"), as "together" → "apart"."""
+    for i in range(len(p) - 2):
+        # The set phrase (`phrases.json`) is replaced whole, so it is not broken.
+        if tuple(p.lows[i : i + 3]) != ("side", "by", "side") or p.has("apart"):
+            continue
+        v = p.heads[i]
+        if not p.tags[v].startswith("VB") or p.lows[v] in _COPULA:
+            v = next((j for j in range(i - 1, -1, -1) if p.tags[j].startswith("VB")), v)
+        verb = p.tags[v].startswith("VB") and (
+            verb_key(p, v, lex) in TOGETHER_VERBS or p.lows[v] in _COPULA
+        )
+        if verb and _located_class(p, v, lex) in GOERS:
+            return [((i, i + 3), [("far apart", 0.0, True)])]
+    return []
 
 
 # What one is in and may as well stand outside of: a vehicle one rides inside, a building.
