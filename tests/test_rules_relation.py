@@ -748,3 +748,19 @@ def test_side_by_side_moves_far_apart_and_bare_planes_swap():
         ),
         replacements=("far apart", "in back"),
     )
+
+
+def test_players_weather_rides_and_grounds_of_the_game_keep_their_side():
+    # Round rel5: the game fixes where the catcher stands (seed 71); it does not snow
+    # inside, nor does one ride a motorcycle there; one catching a Frisbee beside a field is
+    # on it anyway (seeds 41, 91); a couple of frisbees are frisbees, not people.
+    for caption in (
+        "A batter swinging a bat at a baseball with the catcher and umpire behind him.",
+        "A train on tracks while its snowing outside.",
+        "The guy is travelling on his motorcycle outside.",
+        "A man catching a green Frisbee next to a field.",
+        "a couple of frisbees are stuck in a small tower",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption
+    assert_some("A girl is sitting on a skateboard outside", "inside")
+    assert_some("A couple of men are standing in front of a bus.", "behind")

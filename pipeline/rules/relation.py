@@ -342,6 +342,8 @@ def _vague_or_odd(
         return True
     if group in BESIDE and p.lows[obj] in SILLS:
         return True
+    if group in ("front", "behind") and _at_the_plate(p, s, obj):
+        return True  # "a batter swinging with the catcher and umpire behind → in front of him"
     if group in ("front", "behind") and old == "on" and p.lows[obj] in FLAT | DISHES:
         return True  # "a cat in front of a white sheet", "the meal in front of a green plate"
     if group in BESIDE and _where_done(p, obj, lex):
@@ -401,6 +403,22 @@ def _food_on_its_holder(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
     return sc == "kitchen" or sc in FOODS or p.lows[obj] in DISHES
 
 
+# Players whose places the game fixes: the catcher and the umpire behind the batter.
+PLAYERS = frozenset(
+    "batter batters hitter catcher catchers umpire umpires pitcher ump plate".split()
+)
+
+
+def _at_the_plate(p: Parse, s: int, obj: int) -> bool:
+    """Whether a relation at s places baseball players by each other, where the game fixes
+    who stands before whom (an independent reading, seed 71)."""
+    who = _located_noun(p, p.heads[s])
+    words = {p.lows[obj]} | ({p.lows[who]} if who is not None else set())
+    return not PLAYERS.isdisjoint(words) or (
+        p.lows[obj] in _PEOPLE_PRONOUNS | {"him", "them"} and not PLAYERS.isdisjoint(p.lows)
+    )
+
+
 # Grounds with no edge to stand beside: one is always on or in them.
 EXPANSES = frozenset(
     "terrain terrains landscape landscapes countryside wilderness desert savanna savannah "
@@ -433,6 +451,11 @@ def _located_class(p: Parse, head: int, lex: Lexicon, depth: int = 0) -> str | N
     meters": meters, not people)."""
     if p.lows[head] in PARTITIVES and _of_complement(p, head) is not None:
         head = _of_complement(p, head)
+    if p.tags[head].startswith("VB"):
+        doer = subject_of(p, head)
+        if doer is not None and p.lows[doer] in PARTITIVES and _of_complement(p, doer):
+            # "a couple of frisbees are stuck in a tower": frisbees, not a couple of people
+            return entity_class(p, _of_complement(p, doer), lex)
     cls = entity_class(p, head, lex)
     if cls is not None:
         return cls
@@ -621,6 +644,21 @@ DISTANT = frozenset(
     "hills city cityscape".split()
 )
 INDOOR_WORDS = frozenset({"inside", "indoors"})
+WEATHER = frozenset(
+    "snowing raining snows rains rain snow sunny windy storm stormy cloudy foggy".split()
+)
+
+
+def _outdoor_doing(p: Parse, lex: Lexicon) -> bool:
+    """Whether the caption says weather or a vehicle on its way ("while it's snowing
+    outside", "travelling on his motorcycle outside"), which "inside" would contradict."""
+    if not WEATHER.isdisjoint(p.lows):
+        return True
+    # A skateboard goes indoors too ("a girl sitting on a skateboard inside").
+    ways = lex.vehicle_settings - {"pavement"}
+    return any(setting_of(p, j, lex) in ways for j in range(len(p)))
+
+
 OUTDOOR_WORDS = frozenset(
     "grass sunny sun sky trees tree field street road beach snow park yard garden".split()
 )
@@ -660,6 +698,8 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
         alone = alone and p.child(i, ("pobj",)) is None and p.tags[p.heads[i]].startswith("VB")
         # Indoors, nothing is in the grass or the sun: "dogs playing outdoors in the grass".
         outdoor = lex.side_adverbs.get(low) in INDOOR_WORDS and not OUTDOOR_WORDS.isdisjoint(p.lows)
+        # Nor does it snow indoors, nor does one ride a motorcycle or a train there.
+        outdoor = outdoor or (lex.side_adverbs.get(low) in INDOOR_WORDS and _outdoor_doing(p, lex))
         if low in lex.side_adverbs and alone and not place and not outdoor:
             slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
         elif low == "background" and not DISTANT.isdisjoint(p.lows):
@@ -923,6 +963,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             # Beside a road is not on it: a thing by a ground may stand on it, not on water.
             onto = group == "on" and rel.group in BESIDE and p.lows[obj] not in WATERS
             onto = onto and cls in GOERS and not afloat
+            # "a man catching a Frisbee next to a field" is on it anyway (seeds 41, 91).
+            onto = onto and not _where_done(p, obj, lex)
             if (resting and group in BESIDE) or (group == "on" and not GRAZING.isdisjoint(p.lows)):
                 continue
             if fitted and group in ("front", "behind"):
