@@ -764,3 +764,20 @@ def test_players_weather_rides_and_grounds_of_the_game_keep_their_side():
         assert over_seeds(caption) == [None] * 4, caption
     assert_some("A girl is sitting on a skateboard outside", "inside")
     assert_some("A couple of men are standing in front of a bus.", "behind")
+
+
+def test_walks_meals_seats_passengers_and_buildings():
+    # Round rel5: a side walk is a way; a meal on its plate is food on its dish; one seated on
+    # a bench sits; people inside a moving bus are its passengers (seed 71); one in a
+    # restaurant is outside it, not vaguely next to it (seed 81).
+    assert_never(
+        (
+            "a number of people walking on a side walk near a building",
+            "A woman sitting in a restaurant with Mexican food on her plate",
+            "A man seated on a bench with a plastic bottle",
+            "Someone is online inside the slightly crowded restaurant.",
+        ),
+        replacements=("next to",),
+    )
+    assert over_seeds("a bus moving down the road with people inside") == [None] * 4
+    assert_some("Someone is online inside the slightly crowded restaurant.", "outside")

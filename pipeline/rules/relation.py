@@ -126,6 +126,7 @@ def _of_complement(p: Parse, i: int) -> int | None:
 
 
 FOODS = frozenset({"food", "food_mass"})
+MEALS = frozenset("food foods meal meals snack snacks dinner lunch breakfast dessert".split())
 MARKINGS = frozenset(
     "writing words graffiti paint markings marks designs design stickers sticker letters logo "
     "logos pictures picture drawings decorations text numbers names patterns stripes spots "
@@ -361,7 +362,8 @@ def _vague_or_odd(
         if cls not in ANIMATE:
             return True
         seat = noun_key(p, obj, lex) in SEATS or p.lows[obj] in SEATS
-        return seat and verb_key(p, p.heads[s], lex) == "sit"  # "sitting next to a chair"
+        # "sitting next to a chair", "seated next to a bench"
+        return seat and verb_key(p, p.heads[s], lex) in ("sit", "seat", "seated")
     if old in BESIDE and group in VERTICAL and cls not in ANIMATE:
         return not (group == "on" and p.lows[obj] in lex.surfaces and cls in GOERS)
     if group == "middle":
@@ -378,7 +380,8 @@ def _vague_or_odd(
 WAYS = frozenset(
     "street streets road roads roadway roadways highway sidewalk sidewalks pavement path paths "
     "trail trails track tracks racetrack lane lanes crosswalk intersection driveway runway "
-    "tarmac park parks station stations platform platforms tunnel tunnels valley".split()
+    "tarmac park parks station stations platform platforms tunnel tunnels valley walk walkway "
+    "walkways boardwalk".split()
 )
 WILD = frozenset({"wild"})
 
@@ -397,7 +400,13 @@ def _food_on_its_holder(p: Parse, s: int, obj: int, lex: Lexicon) -> bool:
     ("a slice of pizza on a plate", "tomatoes on top of a pizza", "broccoli held up on a
     fork"): beside it, the food lies loose on the table (an independent reading, seed 91:
     0 of 8 good)."""
-    if supercategory_of(p, _located_noun(p, p.heads[s]), lex) not in FOODS:
+
+    def is_food(i: int | None) -> bool:
+        return i is not None and (supercategory_of(p, i, lex) in FOODS or p.lows[i] in MEALS)
+
+    # The food just before may be what is placed, however the parser attaches the phrase
+    # ("a woman sitting … with Mexican food on her plate").
+    if not is_food(_located_noun(p, p.heads[s])) and not (s > 0 and is_food(s - 1)):
         return False
     sc = supercategory_of(p, obj, lex)
     return sc == "kitchen" or sc in FOODS or p.lows[obj] in DISHES
@@ -644,6 +653,7 @@ DISTANT = frozenset(
     "hills city cityscape".split()
 )
 INDOOR_WORDS = frozenset({"inside", "indoors"})
+OUTDOOR_SIDES = frozenset({"outside", "outdoors"})
 WEATHER = frozenset(
     "snowing raining snows rains rain snow sunny windy storm stormy cloudy foggy".split()
 )
@@ -654,7 +664,12 @@ def _outdoor_doing(p: Parse, lex: Lexicon) -> bool:
     outside", "travelling on his motorcycle outside"), which "inside" would contradict."""
     if not WEATHER.isdisjoint(p.lows):
         return True
-    # A skateboard goes indoors too ("a girl sitting on a skateboard inside").
+    return _riding_scene(p, lex)
+
+
+def _riding_scene(p: Parse, lex: Lexicon) -> bool:
+    """Whether the caption has a vehicle of the road, the rails, the water or the air (a
+    skateboard goes indoors too: "a girl sitting on a skateboard inside")."""
     ways = lex.vehicle_settings - {"pavement"}
     return any(setting_of(p, j, lex) in ways for j in range(len(p)))
 
@@ -700,7 +715,10 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
         outdoor = lex.side_adverbs.get(low) in INDOOR_WORDS and not OUTDOOR_WORDS.isdisjoint(p.lows)
         # Nor does it snow indoors, nor does one ride a motorcycle or a train there.
         outdoor = outdoor or (lex.side_adverbs.get(low) in INDOOR_WORDS and _outdoor_doing(p, lex))
-        if low in lex.side_adverbs and alone and not place and not outdoor:
+        # "a bus moving down the road with people inside": who is in the vehicle, not a scene
+        # one can turn inside out (an independent reading, seed 71).
+        riding = lex.side_adverbs.get(low) in OUTDOOR_SIDES and _riding_scene(p, lex)
+        if low in lex.side_adverbs and alone and not place and not outdoor and not riding:
             slots.append(((i, i + 1), [(lex.side_adverbs[low], 0.0, True)]))
         elif low == "background" and not DISTANT.isdisjoint(p.lows):
             continue  # "with sky in the background" ↛ "sky in the foreground"
@@ -917,6 +935,27 @@ def _up_or_down_refused(
     return group in ("on", "under", "above") and not stats.count("rel|o", (o,), group)
 
 
+def _with_opposites(p: Parse, slot: tuple, cands: list, ctx: RuleContext) -> list:
+    """The candidates of a relation slot (s, group, object token, located class) with the
+    plain opposites the statistics veto: the middle of what one is at the edge of, outside
+    a vehicle or a building (then never the vaguer "next to" it), the other way one goes."""
+    s, group, obj, cls = slot
+    say = ctx.lex.relation_say
+    if not cands and group == "edge":
+        cands = _middle_of(p, obj, cls, ctx)
+    best = max((c[1] for c in cands), default=None)
+    if group == "in" and not any(c[0] == say["outside"] for c in cands):
+        cands = cands + _outside_of(p, obj, cls, ctx, best)
+    if group == "in" and any(c[0] == say["outside"] for c in cands):
+        # "sitting in → outside a restaurant", not "next to a restaurant" (an independent
+        # reading, seed 81: "someone is online next to the slightly crowded restaurant").
+        cands = [c for c in cands if c[0] != say["near"]]
+    opposite = say.get(GOING_OPPOSITES.get(group, ""))
+    if opposite is not None and not any(c[0] == opposite for c in cands):
+        cands = cands + _way_opposite(p, s, group, obj, ctx, best)
+    return cands
+
+
 def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
     lex, stats = ctx.lex, ctx.stats
     slots = _side_slots(p, lex) + _apart_slots(p, lex) + _airborne_slots(p)
@@ -981,14 +1020,7 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
             )
             if score is not None:
                 cands.append((say, score, say in rel.replacements))
-        if not cands and rel.group == "edge":
-            cands = _middle_of(p, obj, cls, ctx)
-        best = max((c[1] for c in cands), default=None)
-        if rel.group == "in" and not any(c[0] == lex.relation_say["outside"] for c in cands):
-            cands += _outside_of(p, obj, cls, ctx, best)
-        opposite = lex.relation_say.get(GOING_OPPOSITES.get(rel.group, ""))
-        if opposite is not None and not any(c[0] == opposite for c in cands):
-            cands += _way_opposite(p, s, rel.group, obj, ctx, best)
+        cands = _with_opposites(p, (s, rel.group, obj, cls), cands, ctx)
         if cands:
             slots.append(((s, e), cands))
     slots += _reciprocal_slots(p, ctx)
