@@ -711,9 +711,13 @@ def test_the_way_one_goes_turns_round():
             "Six well dressed men jumping into the air simultaneously.",
             "A giraffe running away through grass toward trees.",
             "Several people walk out of a bus onto the street.",
+            "a little dog jumping up towards a frisbee someone is holding",
+            "A black man running towards the tennis ball with his racket.",
         ),
         replacements=("out of", "away from", "into"),
     )
+    caption = "A woman walks out of the ocean towards a beach chair and umbrella."
+    assert_never((caption,), replacements=("into",))
 
 
 def test_not_beside_what_another_caption_already_puts_it_by():
@@ -740,10 +744,11 @@ def test_side_by_side_moves_far_apart_and_bare_planes_swap():
         ),
     }.items():
         assert [n.text for n in over_seeds(caption)] == [want] * 4, caption
-    # Not food laid side by side, nor "in front a building" read as a side word.
+    # Not food laid side by side nor paths, nor "in front a building" read as a side word.
     assert_never(
         (
             "Different types of foods and vegetables side by side.",
+            "A bike and walking path running side by side near a city street.",
             "A large clock standing in front a building with lots of windows.",
         ),
         replacements=("far apart", "in back"),

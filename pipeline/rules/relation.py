@@ -801,8 +801,8 @@ def _apart_slots(p: Parse, lex: Lexicon) -> list:
 
 
 def _side_by_side_slots(p: Parse, lex: Lexicon) -> list:
-    """ "side by side" → "far apart" where it says where people, animals or vehicles stand
-    or go ("two elephants are walking through trees side by side"), as "together" → "apart"."""
+    """ "side by side" → "far apart" where it says where people or animals stand or go
+    ("two elephants are walking through trees side by side"), as "together" → "apart"."""
     for i in range(len(p) - 2):
         # The set phrase (`phrases.json`) is replaced whole, so it is not broken.
         if tuple(p.lows[i : i + 3]) != ("side", "by", "side") or p.has("apart"):
@@ -813,7 +813,7 @@ def _side_by_side_slots(p: Parse, lex: Lexicon) -> list:
         verb = p.tags[v].startswith("VB") and (
             verb_key(p, v, lex) in TOGETHER_VERBS or p.lows[v] in _COPULA
         )
-        if verb and _located_class(p, v, lex) in GOERS:
+        if verb and _located_class(p, v, lex) in ANIMATE:  # not "paths running side by side"
             return [((i, i + 3), [("far apart", 0.0, True)])]
     return []
 
@@ -878,6 +878,12 @@ def _way_opposite(
     ways = GOING | GAZING if new in ("toward", "away") else GOING
     if verb not in ways or _located_class(p, head, lex) not in GOERS:
         return []
+    if new in ("toward", "away") and (
+        supercategory_of(p, obj, lex) == "sports" or verb.startswith("jump")
+    ):
+        return []  # one runs or jumps toward a ball or a frisbee to get it, never away
+    if new in ("into", "out_of") and not {"toward", "towards"}.isdisjoint(p.lows[s:]):
+        return []  # "walks out of the ocean towards a beach chair": the way is said twice
     say = lex.relation_say[new]
     if p.has(say) or (new, noun_key(p, obj, lex)) in ctx.siblings.rel:
         return []
