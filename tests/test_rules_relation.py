@@ -786,3 +786,16 @@ def test_walks_meals_seats_passengers_and_buildings():
     )
     assert over_seeds("a bus moving down the road with people inside") == [None] * 4
     assert_some("Someone is online inside the slightly crowded restaurant.", "outside")
+
+
+def test_body_parts_an_animals_back_and_a_parking_lot():
+    # Round rel5: a paw rests on a thing and stands nowhere beside it (seed 91); what an
+    # elephant carries is on its back (seeds 71, 91: "a howdah on its front"); a parking lot
+    # is a lot, not a partitive of the church it belongs to.
+    for caption in (
+        "A small brown dog sitting with its paws on a table.",
+        "A cat wearing a hat while resting it's paws on top of a chair.",
+        "a statue of an elephant with a box on its back",
+        "Four cows stand in the parking lot of a church.",
+    ):
+        assert over_seeds(caption) == [None] * 4, caption

@@ -86,7 +86,8 @@ def _relation_slots(p: Parse, ctx: RuleContext):
             obj = _antecedent(p, i, obj, lex)
             if obj is not None and rel.group not in BESIDE and _borne(p, p.heads[i], obj, rel, lex):
                 obj = None
-        if obj is not None and p.lows[obj] in PARTITIVES:
+        if obj is not None and p.lows[obj] in PARTITIVES and not _compounded(p, obj):
+            # "in the parking lot of a church" is in a lot, not in a church
             obj = _of_complement(p, obj)  # "next to a stack of luggage": the luggage
         # Nothing is located by "a day at the beach" or "a view of": time and view heads.
         head = p.lows[p.heads[i]]
@@ -114,6 +115,11 @@ PARTITIVES = frozenset(
     "pair set variety number assortment selection array collection body herd flock slice slices "
     "piece pieces".split()
 )
+
+
+def _compounded(p: Parse, i: int) -> bool:
+    """Whether the noun at token i has a compound modifier ("parking lot", "bus line")."""
+    return any(p.deps[j] == "compound" for j in p.children(i))
 
 
 def _of_complement(p: Parse, i: int) -> int | None:
@@ -342,6 +348,14 @@ def _vague_or_odd(
         # "a bus parked outside the weeds".
         return True
     if group in BESIDE and p.lows[obj] in SILLS:
+        return True
+    part = _located_noun(p, p.heads[s])
+    parts = BODY_PARTS | HEADS
+    # The part just before may be what is placed, however the parser attaches the phrase.
+    placed = (part is not None and p.lows[part] in parts) or (s > 0 and p.lows[s - 1] in parts)
+    if group in BESIDE and placed:
+        # "a dog sitting with its paws on → in front of a table", "resting its paws next to
+        # a chair": a part of the body rests on a thing, it stands nowhere (seed 91)
         return True
     if group in ("front", "behind") and _at_the_plate(p, s, obj):
         return True  # "a batter swinging with the catcher and umpire behind → in front of him"
@@ -748,6 +762,7 @@ def _side_slots(p: Parse, lex: Lexicon) -> list:
 BODY_PARTS = frozenset("hand hands arm arms leg legs foot feet paw paws teeth".split())
 HOUSE_PARTS = frozenset("window windows door doors porch yard lawn steps".split())
 VIEWS = frozenset({"view", "shot", "angle"})
+HEADS = frozenset("head heads face faces nose chin".split())
 
 
 # "with utility vehicles in background": the planes of a picture need no article.
@@ -893,6 +908,9 @@ def _way_opposite(
 def _ridden_back(p: Parse, i: int, lex: Lexicon) -> bool:
     """Whether "back" at i is the back of an animal or a vehicle ("riding on the back of an
     elephant", "sitting on the back of a motorcycle"): its front is no place to be."""
+    if i > 1 and tuple(p.lows[i - 2 : i]) == ("on", "its"):
+        # "a statue of an elephant with a howdah on its back" (seeds 71, 91: "on its front")
+        return any(supercategory_of(p, j, lex) in ("animal", "vehicle") for j in range(i))
     if i + 1 >= len(p) or p.lows[i + 1] != "of":
         return False
     return supercategory_of(p, _of_complement(p, i), lex) in ("animal", "vehicle")
