@@ -799,3 +799,18 @@ def test_body_parts_an_animals_back_and_a_parking_lot():
         "Four cows stand in the parking lot of a church.",
     ):
         assert over_seeds(caption) == [None] * 4, caption
+
+
+def test_far_from_each_other_only_for_two_who_share_nothing():
+    # Round rel6 (seed 101): a group standing far from each other contradicts itself, three
+    # people cannot be far apart under one umbrella; two still move apart.
+    assert_never(
+        (
+            "A group of children standing next to each other.",
+            "three people standing near one another with an umbrella",
+            "5 kids sitting next to each other on a couch",
+        ),
+        replacements=("far from",),
+    )
+    assert_some("Two zebras standing next to each other in a field.", "far from")
+    assert_some("A couple of men standing next to each other.", "far from")

@@ -513,7 +513,9 @@ def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
         end = i + length
         pair = tuple(p.lows[end : end + 2])
         if rel.group == "near" and pair in RECIPROCALS and not frozen[i] and not p.has("far"):
-            if not any(p.deps[j] == "advmod" and j < i for j in p.children(i)):
+            if _a_pair_apart(p, i, end + 2, lex) and not any(
+                p.deps[j] == "advmod" and j < i for j in p.children(i)
+            ):
                 score = ctx.stats.score([("rel|o", ("other",))], "far", veto=math.inf)
                 out.append(((i, end), [(lex.relation_say["far"], score, True)]))
         i = end
@@ -521,6 +523,27 @@ def _reciprocal_slots(p: Parse, ctx: RuleContext) -> list:
 
 
 RECIPROCALS = frozenset({("each", "other"), ("one", "another")})
+# A group stands together by being one ("a group of children standing far from each other"
+# reads self-contradictory: seed 101, 0 of 2 good), as do several who share one thing.
+GATHERINGS = frozenset("group groups crowd crowds bunch team family class several many".split())
+
+
+def _a_pair_apart(p: Parse, i: int, after: int, lex: Lexicon) -> bool:
+    """Whether the reciprocal relation at i places two, no group and no more, sharing
+    nothing the caption names: "two zebras standing next to each other" → "far from each
+    other", but not "a group of children", nor "three people standing near one another with
+    an umbrella" (seed 101)."""
+    before = p.lows[:i]
+    if not GATHERINGS.isdisjoint(before) or any(lex.numbers.get(w, 0) > 2 for w in before):
+        return False
+    if any(w.isdigit() and int(w) > 2 for w in before):
+        return False
+    # "with an umbrella", "with one umbrella": one thing held by all of them
+    return not (
+        after + 1 < len(p) and p.lows[after] == "with" and p.lows[after + 1] in ("a", "an", "one")
+    )
+
+
 ROWS = frozenset("row rows line lines lined queue pile piles stack".split())
 
 
