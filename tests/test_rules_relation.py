@@ -814,3 +814,11 @@ def test_far_from_each_other_only_for_two_who_share_nothing():
     )
     assert_some("Two zebras standing next to each other in a field.", "far from")
     assert_some("A couple of men standing next to each other.", "far from")
+
+
+def test_out_in_a_field_is_an_idiom():
+    # Round rel6 (seed 101): "out in a field" → "out next to a field" is unidiomatic.
+    assert_never(
+        ("a couple of elephants out in a large field", "A white horse is out eating in a field"),
+        replacements=("next to", "in front of", "behind"),
+    )

@@ -334,6 +334,8 @@ def _vague_or_odd(
     phrase = " ".join(p.lows[s:e])
     if group in BESIDE and p.lows[obj] in WORN:
         return True  # "a man on skis" ↛ "in front of skis", "walked next to a leash"
+    if old == "in" and group in BESIDE and "out" in p.lows[max(0, s - 3) : s]:
+        return True  # "elephants out in a field" is an idiom: "out next to a field" (seed 101)
     if group in ("front", "behind") and (
         cls not in ANIMATE or entity_class(p, obj, lex) == "person"
     ):
