@@ -822,3 +822,27 @@ def test_out_in_a_field_is_an_idiom():
         ("a couple of elephants out in a large field", "A white horse is out eating in a field"),
         replacements=("next to", "in front of", "behind"),
     )
+
+
+def test_buildings_behind_stay_behind():
+    # Round rel6 (seed 101): the buildings behind a scene put in front of its subject.
+    for caption in (
+        "A close-up of a street sign with small shops in the background.",
+        "Several men are playing sports on a field near some trees and several buildings in "
+        "the background.",
+    ):
+        assert_never((caption,), replacements=("foreground",))
+
+
+def test_across_only_a_road_or_a_slope():
+    # Round rel6 (seeds 61-101): across and along a walkway, a rail or a field are
+    # near-synonyms or odd; one still crosses a street.
+    assert_never(
+        (
+            "A group of fur ducks walks along a wooden walkway.",
+            "A man riding a skateboard down a metal hand rail next to some buildings.",
+            "A herd of zebra walking across a grass covered field.",
+        ),
+        replacements=("across", "along"),
+    )
+    assert_some("A person walking down a street past a teddy bear sign.", "across")
