@@ -384,10 +384,12 @@ def _vague_or_odd(
         return not (group == "on" and p.lows[obj] in lex.surfaces and cls in GOERS)
     if group == "middle":
         return cls not in ANIMATE  # "rows of cars parked in the middle of a street"
-    if "across" in (old, group) and p.lows[obj] not in CROSSED:
+    swap = group == "across" or (old == "across" and group in ("along", "down", "up"))
+    if swap and p.lows[obj] not in CROSSED:
         # Across and along a walkway, a field, a beach or a rail are near-synonyms or odd
         # ("ducks walk across a walkway", "riding a skateboard across a hand rail", "zebra
-        # walking along a field": seeds 61–101, 2 of 8 good); one crosses a road or a slope.
+        # walking along a field": seeds 61–101, 2 of 8 good); one crosses a road, a slope or a
+        # stream.
         return True
     # "a bus driving down → across the road", "vehicles moving across a street"
     return group == "across" and (
@@ -397,7 +399,7 @@ def _vague_or_odd(
 
 CROSSED = frozenset(
     "street streets road roads roadway highway avenue lane crosswalk intersection hill hills "
-    "slope slopes".split()
+    "slope slopes stream streams river rivers creek".split()
 )
 
 
