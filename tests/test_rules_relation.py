@@ -846,3 +846,30 @@ def test_across_only_a_road_or_a_slope():
         replacements=("across", "along"),
     )
     assert_some("A person walking down a street past a teddy bear sign.", "across")
+
+
+def test_not_what_another_captions_relation_leaves_possible():
+    # Round rel6 (seed 101): one walking down a street walks along it, a train parked in
+    # front of a station is outside it, animals walking down a road may be in its middle.
+    cases = {
+        "A group of people walking across a street below a tall building.": (
+            [
+                "People walking down a city street lined with brick buildings.",
+                "a number of people walking on a side walk near a building",
+            ],
+            "along",
+        ),
+        "A train sitting idle in an empty train station": (
+            ["A very long train parked in front of a train station."],
+            "outside",
+        ),
+        "A herd of animals on the side of the road.": (
+            ["A group of animals that are walking down the road."],
+            "in the middle of",
+        ),
+    }
+    for caption, (others, said) in cases.items():
+        for seed in range(4):
+            gen = NegativeGenerator(types=("relation",), seed=seed)
+            neg = gen.generate_one(caption, others)[0]
+            assert neg is None or neg.replacement != said, neg

@@ -643,6 +643,16 @@ def _stays(p: Parse, s: int, group: str, obj: int, cls: str | None, ctx: RuleCon
     return group == "in" and cls in ("furniture", "appliance")
 
 
+# Relations another caption's relation leaves possible for the same object (seed 101): one
+# walking down a street walks along it, a train parked in front of a station is outside it,
+# animals walking down or standing on a road may be in its middle.
+IMPLIED = {
+    "along": ("down", "up"),
+    "outside": ("front",),
+    "middle": ("down", "up", "along", "on"),
+}
+
+
 # Relations another caption may use to say a thing is by its object, and kinds of objects one
 # near the other is near both ("near incoming waves" and "next to the ocean").
 NEARISH = frozenset({"near", "at", "edge", "along"})
@@ -746,7 +756,8 @@ def _middle_of(p: Parse, obj: int, cls: str | None, ctx: RuleContext) -> list:
     people and animals stand in the middle of a road)."""
     lex, o = ctx.lex, noun_key(p, obj, ctx.lex)
     say = lex.relation_say["middle"]
-    if cls not in ANIMATE or p.has(say) or ("middle", o) in ctx.siblings.rel:
+    said = any((g, o) in ctx.siblings.rel for g in ("middle", *IMPLIED["middle"]))
+    if cls not in ANIMATE or p.has(say) or said:
         return []
     ground = supercategory_of(p, obj, lex) == "place" or p.lows[obj] in lex.surfaces
     return [(say, RELATION_FLOOR, True)] if ground or p.lows[obj] in GROVES else []
@@ -1063,6 +1074,8 @@ def relation(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
                 continue  # "a train behind a bench" where another says "a bench in front of it"
             if group == "near" and _said_near(p, obj, o, ctx):
                 continue
+            if any((g2, o) in ctx.siblings.rel for g2 in IMPLIED.get(group, ())):
+                continue  # "walking along a street" where another says "down a city street"
             if _up_or_down_refused(p, obj, cls, (rel.group, group), (who, o), ctx):
                 continue
             # Beside a road is not on it: a thing by a ground may stand on it, not on water.
