@@ -799,3 +799,77 @@ def test_body_parts_an_animals_back_and_a_parking_lot():
         "Four cows stand in the parking lot of a church.",
     ):
         assert over_seeds(caption) == [None] * 4, caption
+
+
+def test_far_from_each_other_only_for_two_who_share_nothing():
+    # Round rel6 (seed 101): a group standing far from each other contradicts itself, three
+    # people cannot be far apart under one umbrella; two still move apart.
+    assert_never(
+        (
+            "A group of children standing next to each other.",
+            "three people standing near one another with an umbrella",
+            "5 kids sitting next to each other on a couch",
+        ),
+        replacements=("far from",),
+    )
+    assert_some("Two zebras standing next to each other in a field.", "far from")
+    assert_some("A couple of men standing next to each other.", "far from")
+
+
+def test_out_in_a_field_is_an_idiom():
+    # Round rel6 (seed 101): "out in a field" → "out next to a field" is unidiomatic.
+    assert_never(
+        ("a couple of elephants out in a large field", "A white horse is out eating in a field"),
+        replacements=("next to", "in front of", "behind"),
+    )
+
+
+def test_buildings_behind_stay_behind():
+    # Round rel6 (seed 101): the buildings behind a scene put in front of its subject.
+    for caption in (
+        "A close-up of a street sign with small shops in the background.",
+        "Several men are playing sports on a field near some trees and several buildings in "
+        "the background.",
+    ):
+        assert_never((caption,), replacements=("foreground",))
+
+
+def test_across_only_a_road_or_a_slope():
+    # Round rel6 (seeds 61-101): across and along a walkway, a rail or a field are
+    # near-synonyms or odd; one still crosses a street.
+    assert_never(
+        (
+            "A group of fur ducks walks along a wooden walkway.",
+            "A man riding a skateboard down a metal hand rail next to some buildings.",
+            "A herd of zebra walking across a grass covered field.",
+        ),
+        replacements=("across", "along"),
+    )
+    assert_some("A person walking down a street past a teddy bear sign.", "across")
+
+
+def test_not_what_another_captions_relation_leaves_possible():
+    # Round rel6 (seed 101): one walking down a street walks along it, a train parked in
+    # front of a station is outside it, animals walking down a road may be in its middle.
+    cases = {
+        "A group of people walking across a street below a tall building.": (
+            [
+                "People walking down a city street lined with brick buildings.",
+                "a number of people walking on a side walk near a building",
+            ],
+            "along",
+        ),
+        "A train sitting idle in an empty train station": (
+            ["A very long train parked in front of a train station."],
+            "outside",
+        ),
+        "A herd of animals on the side of the road.": (
+            ["A group of animals that are walking down the road."],
+            "in the middle of",
+        ),
+    }
+    for caption, (others, said) in cases.items():
+        for seed in range(4):
+            gen = NegativeGenerator(types=("relation",), seed=seed)
+            neg = gen.generate_one(caption, others)[0]
+            assert neg is None or neg.replacement != said, neg
