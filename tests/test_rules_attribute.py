@@ -508,3 +508,27 @@ def test_ages_of_children_and_animals_weather_and_counts_are_sources(caption, si
 )
 def test_ages_weather_and_counts_only_where_they_read_so(caption, siblings, never):
     test_clear_opposites_only_where_they_read_so(caption, siblings, never)
+
+
+_COLOURS = {"red", "blue", "green", "yellow", "orange", "purple", "pink", "brown", "black"}
+_COLOURS |= {"white", "gray", "grey", "silver", "gold", "beige", "tan"}
+_MATERIALS = {"wooden", "wood", "metal", "glass", "plastic", "stone", "brick", "leather"}
+_MATERIALS |= {"ceramic", "paper", "concrete", "cement", "wicker"}
+
+
+@pytest.mark.parametrize(
+    "caption, never",
+    [
+        # A material the corpus never says of the thing (the seed-101 reading).
+        ("A large long train on a steel track.", _MATERIALS),
+        # "clear" fixes the material and the colour of what it describes.
+        ("A clear, glass vase full of fresh cut tulips", _MATERIALS),
+        ("A woman lying on a beach towel with clear blue sky above.", _COLOURS),
+        # A shade grades its colour: "dark green" ↛ "dark yellow".
+        ("A group of people look at the dark green motorcycle parked on the grass.", _COLOURS),
+        # A colour the corpus hardly ever gives a noun it often colours: "blue bananas".
+        ("A batch of green bananas next to a large set of red bananas.", {"blue", "black"}),
+    ],
+)
+def test_a_colour_or_material_only_where_it_suits_the_thing(caption, never):
+    assert not _changed_words(caption, _attribute_texts(caption)) & never

@@ -703,9 +703,14 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
     if attr.kind in ("age", "sex"):
         fits = _age_fits if attr.kind == "age" else _sex_fits
         return fits(p, ctx, i, r, noun)
+    if attr.kind in ("colour", "material") and noun is not None:
+        if not _suits(ctx, attr.kind, r, noun_key(p, noun, ctx.lex)) or _clear_beside(p, i):
+            return False
     if attr.kind == "colour":
-        intensified = any(p.lows[k] in _INTENSIFIERS for k in p.children(i))
-        return not intensified and not _colour_implied(p, i, r)
+        graded = any(
+            p.lows[k] in _INTENSIFIERS | _SHADES for k in (*p.children(i), max(i - 1, 0)) if k != i
+        )
+        return not graded and not _colour_implied(p, i, r)
     if attr.kind == "state":
         return _state_fits(p, ctx, i, r, noun)
     if attr.kind == "size" and noun is not None:
@@ -713,6 +718,38 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
             return r in _PERSON_SIZES
         return _size_fits(p, ctx, i, r, noun)
     return True
+
+
+# Shades grade a colour of their own: "dark green" ↛ "dark yellow", "light blue" ↛ "light red".
+_SHADES = frozenset("dark light pale bright deep".split())
+# A noun the corpus gives colours this often has colours of its own: a new colour needs this
+# share of them ("green bananas" ↛ "blue bananas", "a red stop light" ↛ "a black one").
+COLOUR_SUITS = 0.05
+
+
+def _suits(ctx: RuleContext, kind: str, r: str, noun: str) -> bool:
+    """Whether colour or material r suits noun: a material the corpus has said of it
+    ("a steel track" ↛ "a glass track", "a metal stove top" ↛ "a wooden one"); a colour of
+    at least `COLOUR_SUITS` of those it says of a noun it colours `FIXED_SEEN` times."""
+    lex = ctx.lex
+    group = lex.attributes[r].group
+    slot = ctx.stats.index["amod|n"].get((noun,)) or {}
+    said = {w: c for w, c in slot.items() if (a := lex.attributes.get(w)) and a.kind == kind}
+    new = sum(c for w, c in said.items() if lex.attributes[w].group == group)
+    if kind == "material":
+        return new > 0
+    seen = sum(said.values())
+    return seen < FIXED_SEEN or new >= COLOUR_SUITS * seen
+
+
+def _clear_beside(p: Parse, i: int) -> bool:
+    """Whether "clear" describes what word i does: of a clear sky or vase the colour and
+    the material are fixed ("a clear, glass vase" ↛ "a clear, wooden vase", "clear blue sky"
+    ↛ "clear gray sky")."""
+    h = p.heads[i]
+    return any(
+        p.lows[k] == "clear" and k != i for k in (*p.children(h), *p.children(i), i - 1, i - 2)
+    )
 
 
 # Places an "empty" or "open" describes as spacious or without people, not as a state that
