@@ -532,3 +532,24 @@ _MATERIALS |= {"ceramic", "paper", "concrete", "cement", "wicker"}
 )
 def test_a_colour_or_material_only_where_it_suits_the_thing(caption, never):
     assert not _changed_words(caption, _attribute_texts(caption)) & never
+
+
+@pytest.mark.parametrize(
+    "caption, siblings, never",
+    [
+        # The count another caption gives the thing, or people any people (seed 101).
+        (
+            "FedEx truck hauling two extra trailers driving through the desert.",
+            ("A semi truck pulling a chain of three trailers.",),
+            {"three"},
+        ),
+        (
+            "Three people with cups on the couch and one with remote standing",
+            ("A man playing a video game while two men sit on a couch.",),
+            {"two"},
+        ),
+    ],
+)
+def test_no_count_another_caption_gives(caption, siblings, never):
+    texts = _attribute_texts(caption, siblings, seeds=range(12))
+    assert texts and not _changed_words(caption, texts) & never, texts

@@ -604,10 +604,16 @@ def _number_slot(p: Parse, i: int, ctx: RuleContext):
         return None
     if _count_fixed(p, i, value, lex):
         return None
+    # A count another caption gives the thing, or people any people, is no false one
+    # ("hauling two extra trailers" ↛ "three" where another says "a chain of three trailers").
+    said = ctx.siblings.counts
+    keys = {noun_key(p, h, lex)} | ({"person"} if entity_class(p, h, lex) == "person" else set())
     cands = [
         (_number_word(v, p.words[i], lex), -abs(v - value) / 2.0, False)
         for v in lex.number_choices
-        if v != value and not p.has(_number_word(v, "x", lex))
+        if v != value
+        and not p.has(_number_word(v, "x", lex))
+        and not any((v, k) in said for k in keys)
     ]
     return cands or None
 
