@@ -553,3 +553,23 @@ def test_a_colour_or_material_only_where_it_suits_the_thing(caption, never):
 def test_no_count_another_caption_gives(caption, siblings, never):
     texts = _attribute_texts(caption, siblings, seeds=range(12))
     assert texts and not _changed_words(caption, texts) & never, texts
+
+
+@pytest.mark.parametrize(
+    "caption, never",
+    [
+        # A state the rest of the caption contradicts (seed 101): traffic on a deserted
+        # street, a laptop "closed and on".
+        ("a busy street witha a van and a car driving", {"deserted"}),
+        ("A busy city street with cars a bus and a couple riding on a motorcycle.", {"deserted"}),
+        ("A crowded sidewalk with people walking past a shop.", {"deserted"}),
+        ("A lap top computer is open and on and is sitting on a desk.", {"closed"}),
+    ],
+)
+def test_no_state_the_rest_of_the_caption_contradicts(caption, never):
+    assert not _changed_words(caption, _attribute_texts(caption)) & never
+
+
+def test_a_lone_rider_may_ride_a_deserted_street():
+    caption = "The officer is riding his motorcycle in a busy street."
+    assert "deserted" in _changed_words(caption, _attribute_texts(caption))

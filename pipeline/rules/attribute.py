@@ -798,6 +798,39 @@ def _is_place(p: Parse, h: int, lex: Lexicon) -> bool:
     return sc in ("place", "room") or low in lex.surfaces or low in lex.grounds or low in _PLACES
 
 
+# The words before a bare "on" that say a device is switched on ("open and on", "turned on").
+_ON_AFTER = frozenset("and is are turned switched".split())
+_ON_BEFORE = frozenset({"", "and", ",", ".", "with", "while"})
+
+
+def _switched_on(p: Parse) -> bool:
+    """Whether the caption says something is on as a state ("a laptop is open and on"): a
+    closed one is then a contradiction, not a scene ("closed and on")."""
+    return any(
+        low == "on"
+        and k > 0
+        and p.lows[k - 1] in _ON_AFTER
+        and (k + 1 == len(p) or p.lows[k + 1] in _ON_BEFORE)
+        for k, low in enumerate(p.lows)
+    )
+
+
+_CROWD = frozenset("people crowd crowds pedestrians traffic".split())
+
+
+def _trafficked(p: Parse, lex: Lexicon) -> bool:
+    """Whether the caption names traffic on its place: two vehicles or more (a plural counts
+    as two) or people in the plural ("a busy street with a van and a car driving" ↛ "a
+    deserted street with …"; "an officer riding his motorcycle in a deserted street" stays)."""
+    vehicles = 0
+    for k, low in enumerate(p.lows):
+        if low in _CROWD:
+            return True
+        if p.tags[k] in NOUN_TAGS and supercategory_of(p, k, lex) == "vehicle":
+            vehicles += 2 if p.tags[k] == "NNS" else 1
+    return vehicles >= 2
+
+
 def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> bool:
     """Whether state word r may replace token i: open ↔ closed and empty ↔ full only of a
     thing that opens or holds ("a closed laptop", "a full bowl"), never of a place that is
@@ -813,6 +846,8 @@ def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) ->
         return False
     if r in _MODERN and (_AGED_WORDS & set(p.lows) or _is_picture(p, noun, ctx.lex)):
         return False  # "a very old antique clock" ↛ "a very old modern clock"
+    if (r == "deserted" and _trafficked(p, ctx.lex)) or (r == "closed" and _switched_on(p)):
+        return False
     if low not in _TOGGLES and r not in _TOGGLES:
         return True
     if not copula and p.deps[i] in ("acomp", "oprd") and {low, r} & _FILLED:
