@@ -525,7 +525,10 @@ _MATERIALS |= {"ceramic", "paper", "concrete", "cement", "wicker"}
         ("A clear, glass vase full of fresh cut tulips", _MATERIALS),
         ("A woman lying on a beach towel with clear blue sky above.", _COLOURS),
         # A shade grades its colour: "dark green" ↛ "dark yellow".
-        ("A group of people look at the dark green motorcycle parked on the grass.", _COLOURS),
+        (
+            "A group of people look at the dark green motorcycle parked on the grass.",
+            _COLOURS - {"blue", "brown", "gray", "grey", "red", "purple"},
+        ),
         # A colour the corpus hardly ever gives a noun it often colours: "blue bananas".
         ("A batch of green bananas next to a large set of red bananas.", {"blue", "black"}),
     ],
@@ -573,3 +576,9 @@ def test_no_state_the_rest_of_the_caption_contradicts(caption, never):
 def test_a_lone_rider_may_ride_a_deserted_street():
     caption = "The officer is riding his motorcycle in a busy street."
     assert "deserted" in _changed_words(caption, _attribute_texts(caption))
+
+
+def test_a_shade_keeps_to_colours_it_goes_with():
+    caption = "A laptop screen displays an image of bright pink leaves."
+    changed = _changed_words(caption, _attribute_texts(caption, seeds=range(12)))
+    assert changed and changed <= {"red", "yellow", "orange", "green", "blue", "white", "purple"}

@@ -713,8 +713,9 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
         if not _suits(ctx, attr.kind, r, noun_key(p, noun, ctx.lex)) or _clear_beside(p, i):
             return False
     if attr.kind == "colour":
+        near = [k for k in (*p.children(i), max(i - 1, 0)) if k != i]
         graded = any(
-            p.lows[k] in _INTENSIFIERS | _SHADES for k in (*p.children(i), max(i - 1, 0)) if k != i
+            p.lows[k] in _INTENSIFIERS or r not in _SHADES.get(p.lows[k], {r}) for k in near
         )
         return not graded and not _colour_implied(p, i, r)
     if attr.kind == "state":
@@ -726,8 +727,15 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
     return True
 
 
-# Shades grade a colour of their own: "dark green" ↛ "dark yellow", "light blue" ↛ "light red".
-_SHADES = frozenset("dark light pale bright deep".split())
+# A shade goes with some colours only: "dark green" → "dark blue", not "dark yellow";
+# "light blue" ↛ "light red"; "bright pink" → "bright yellow".
+_SHADES = {
+    "dark": frozenset("blue green brown gray grey red purple".split()),
+    "light": frozenset("blue green brown gray grey pink purple".split()),
+    "pale": frozenset("blue green pink yellow".split()),
+    "deep": frozenset("blue red purple green".split()),
+    "bright": frozenset("red yellow orange green blue pink white purple".split()),
+}
 # A noun the corpus gives colours this often has colours of its own: a new colour needs this
 # share of them ("green bananas" ↛ "blue bananas", "a red stop light" ↛ "a black one").
 COLOUR_SUITS = 0.05
