@@ -582,3 +582,22 @@ def test_a_shade_keeps_to_colours_it_goes_with():
     caption = "A laptop screen displays an image of bright pink leaves."
     changed = _changed_words(caption, _attribute_texts(caption, seeds=range(12)))
     assert changed and changed <= {"red", "yellow", "orange", "green", "blue", "white", "purple"}
+
+
+@pytest.mark.parametrize(
+    "caption, never",
+    [
+        # One stands between two things; a teddy bear is a small child's toy (seed 101).
+        ("A horse is standing between two parked cars.", {"three", "four", "five", "six"}),
+        ("A young girl plays with a teddy bear on the floor.", {"teenage"}),
+    ],
+)
+def test_no_count_between_nor_teenager_with_a_teddy_bear(caption, never):
+    assert not _changed_words(caption, _attribute_texts(caption)) & never
+
+
+def test_a_choice_between_two_may_be_between_more():
+    caption = "A man and a young girl choosing between two cakes."
+    assert {"three", "four", "five"} & _changed_words(
+        caption, _attribute_texts(caption, seeds=range(12))
+    )

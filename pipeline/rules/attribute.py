@@ -565,10 +565,14 @@ def _count_value(p: Parse, k: int, lex: Lexicon) -> int:
     return lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
 
 
+_CHOICES = frozenset("choose chooses choosing decide decides deciding pick picking choice".split())
+
+
 def _count_fixed(p: Parse, i: int, value: int, lex: Lexicon) -> bool:
     """Whether the rest of the caption fixes count i: the same count given again ("two
     people on two horses" ↛ "on five horses", "two sandwiches on three separate plates"), or
-    a two its words enumerate ("one … the other", "one grown and one baby")."""
+    a two its words enumerate ("one … the other", "one grown and one baby") or "between"
+    needs ("between two parked cars" ↛ "between four")."""
     again = any(
         k != i
         and p.deps[k] == "nummod"
@@ -578,7 +582,11 @@ def _count_fixed(p: Parse, i: int, value: int, lex: Lexicon) -> bool:
     )
     grams = {tuple(p.lows[k : k + n]) for n in (1, 2) for k in range(len(p))}
     two = value == 2 and (not _TWO_WORDS.isdisjoint(grams) or p.lows.count("one") >= 2)
-    return again or two
+    h = p.heads[i]  # "between two parked cars": one stands between two things
+    b = p.heads[h]
+    between = value == 2 and p.deps[h] == "pobj" and p.lows[b] == "between"
+    between = between and p.lows[p.heads[b]] not in _CHOICES  # "choosing between five cakes"
+    return again or two or between
 
 
 def _joined(p: Parse, a: int, b: int) -> bool:
@@ -892,7 +900,7 @@ _TEENAGE = "teenage"
 # What puts a small child in the scene, or says another caption's person is grown.
 _TODDLER = frozenset(
     "crib pacifier stroller diaper bib cart lap arms potty toddler toddlers infant playpen"
-    " highchair baby sippy toy toys child children".split()
+    " highchair baby sippy toy toys child children teddy stuffed".split()
 )
 _GROWN = frozenset("man men woman women guy guys lady teen teens teenager teenagers adult".split())
 _HELD = frozenset(
