@@ -521,6 +521,8 @@ _MATERIALS |= {"ceramic", "paper", "concrete", "cement", "wicker"}
     [
         # A material the corpus never says of the thing (the seed-101 reading).
         ("A large long train on a steel track.", _MATERIALS),
+        # A thing the corpus gives no material at all, outside the lexicon: "a metal alcove".
+        ("A woman sitting on a bench in a stone alcove.", _MATERIALS),
         # "clear" fixes the material and the colour of what it describes.
         ("A clear, glass vase full of fresh cut tulips", _MATERIALS),
         ("A woman lying on a beach towel with clear blue sky above.", _COLOURS),
@@ -601,3 +603,13 @@ def test_a_choice_between_two_may_be_between_more():
     assert {"three", "four", "five"} & _changed_words(
         caption, _attribute_texts(caption, seeds=range(12))
     )
+
+
+def test_a_thing_made_of_one_material_may_be_made_of_another():
+    # The corpus says one material of a platter and of a door: another is a clear opposite.
+    for caption in (
+        "A pizza that is sitting on a wooden platter.",
+        "A dog by a sliding glass door.",
+    ):
+        changed = _changed_words(caption, _attribute_texts(caption, seeds=range(12)))
+        assert changed & _MATERIALS, (caption, changed)

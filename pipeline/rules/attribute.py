@@ -718,7 +718,8 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
         fits = _age_fits if attr.kind == "age" else _sex_fits
         return fits(p, ctx, i, r, noun)
     if attr.kind in ("colour", "material") and noun is not None:
-        if not _suits(ctx, attr.kind, r, noun_key(p, noun, ctx.lex)) or _clear_beside(p, i):
+        key, sc = noun_key(p, noun, ctx.lex), supercategory_of(p, noun, ctx.lex)
+        if not _suits(ctx, attr.kind, r, key, sc) or _clear_beside(p, i):
             return False
     if attr.kind == "colour":
         near = [k for k in (*p.children(i), max(i - 1, 0)) if k != i]
@@ -749,19 +750,30 @@ _SHADES = {
 COLOUR_SUITS = 0.05
 
 
-def _suits(ctx: RuleContext, kind: str, r: str, noun: str) -> bool:
-    """Whether colour or material r suits noun: a material the corpus has said of it
-    ("a steel track" ↛ "a glass track", "a metal stove top" ↛ "a wooden one"); a colour of
-    at least `COLOUR_SUITS` of those it says of a noun it colours `FIXED_SEEN` times."""
+def _said_of(ctx: RuleContext, kind: str, group: int, noun: str) -> tuple[int, int]:
+    """(words of `kind` the corpus says of noun, those of them in `group`)."""
     lex = ctx.lex
-    group = lex.attributes[r].group
     slot = ctx.stats.index["amod|n"].get((noun,)) or {}
     said = {w: c for w, c in slot.items() if (a := lex.attributes.get(w)) and a.kind == kind}
-    new = sum(c for w, c in said.items() if lex.attributes[w].group == group)
-    if kind == "material":
+    return sum(said.values()), sum(c for w, c in said.items() if lex.attributes[w].group == group)
+
+
+def _suits(ctx: RuleContext, kind: str, r: str, noun: str, sc: str | None) -> bool:
+    """Whether colour or material r suits noun (of supercategory sc or None): a material
+    the corpus has said of it ("a steel track" ↛ "a glass track"), or of a noun it says
+    few materials of, one it says of its lexicon class twice ("a wooden platter" → "a
+    metal one", "a plastic spoon" ↛ "a brick one"); a colour of at least `COLOUR_SUITS` of
+    those it says of a noun it colours `FIXED_SEEN` times ("green bananas" ↛ "blue bananas")."""
+    group = ctx.lex.attributes[r].group
+    seen, new = _said_of(ctx, kind, group, noun)
+    if kind == "colour":
+        return seen < FIXED_SEEN or new >= COLOUR_SUITS * seen
+    if new or seen >= FIXED_SEEN:
         return new > 0
-    seen = sum(said.values())
-    return seen < FIXED_SEEN or new >= COLOUR_SUITS * seen
+    if sc is None:  # no class to ask: a thing made of some material takes another
+        return seen > 0  # "a glass door" → "a wooden door"; "a metal alcove" is odd
+    heads = ctx.lex.kind_words.get(sc, ())
+    return sum(_said_of(ctx, kind, group, h)[1] for h in heads) >= 2
 
 
 def _clear_beside(p: Parse, i: int) -> bool:
