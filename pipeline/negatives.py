@@ -37,7 +37,7 @@ from ahnpl.pipeline.caption_parse import (
     load_spacy,
     shared_spacy,
 )
-from ahnpl.pipeline.corpus_stats import CorpusStats, noun_key, observe, open_stats
+from ahnpl.pipeline.corpus_stats import CorpusStats, entity_class, noun_key, observe, open_stats
 from ahnpl.pipeline.lexicon import Lexicon, load_lexicon
 from ahnpl.pipeline.negation import negation_scope, touches
 from ahnpl.pipeline.rules import RULES, Roles, RuleContext
@@ -81,6 +81,12 @@ def roles_of(p: Parse, lex: Lexicon) -> Roles:
             roles.nouns.add(noun_key(p, i, lex))
         if tag == "NNS":
             roles.several.add(noun_key(p, i, lex))
+        count = lex.numbers.get(p.lows[i]) or (int(p.lows[i]) if p.lows[i].isdigit() else 0)
+        if count and p.deps[i] == "nummod" and p.tags[p.heads[i]] in ("NN", "NNS"):
+            h = p.heads[i]
+            roles.counts.add((count, noun_key(p, h, lex)))
+            if entity_class(p, h, lex) == "person":
+                roles.counts.add((count, "person"))
     for table, key in observe(p, lex):
         if table == "amod":
             roles.amod.add(key)
@@ -120,6 +126,7 @@ def _siblings(roles: list[Roles], c: int) -> Roles:
             out.verbs |= r.verbs
             out.rel |= r.rel
             out.several |= r.several
+            out.counts |= r.counts
     return out
 
 

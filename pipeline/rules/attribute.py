@@ -565,10 +565,14 @@ def _count_value(p: Parse, k: int, lex: Lexicon) -> int:
     return lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
 
 
+_CHOICES = frozenset("choose chooses choosing decide decides deciding pick picking choice".split())
+
+
 def _count_fixed(p: Parse, i: int, value: int, lex: Lexicon) -> bool:
     """Whether the rest of the caption fixes count i: the same count given again ("two
     people on two horses" ↛ "on five horses", "two sandwiches on three separate plates"), or
-    a two its words enumerate ("one … the other", "one grown and one baby")."""
+    a two its words enumerate ("one … the other", "one grown and one baby") or "between"
+    needs ("between two parked cars" ↛ "between four")."""
     again = any(
         k != i
         and p.deps[k] == "nummod"
@@ -578,7 +582,11 @@ def _count_fixed(p: Parse, i: int, value: int, lex: Lexicon) -> bool:
     )
     grams = {tuple(p.lows[k : k + n]) for n in (1, 2) for k in range(len(p))}
     two = value == 2 and (not _TWO_WORDS.isdisjoint(grams) or p.lows.count("one") >= 2)
-    return again or two
+    h = p.heads[i]  # "between two parked cars": one stands between two things
+    b = p.heads[h]
+    between = value == 2 and p.deps[h] == "pobj" and p.lows[b] == "between"
+    between = between and p.lows[p.heads[b]] not in _CHOICES  # "choosing between five cakes"
+    return again or two or between
 
 
 def _joined(p: Parse, a: int, b: int) -> bool:
@@ -604,10 +612,16 @@ def _number_slot(p: Parse, i: int, ctx: RuleContext):
         return None
     if _count_fixed(p, i, value, lex):
         return None
+    # A count another caption gives the thing, or people any people, is no false one
+    # ("hauling two extra trailers" ↛ "three" where another says "a chain of three trailers").
+    said = ctx.siblings.counts
+    keys = {noun_key(p, h, lex)} | ({"person"} if entity_class(p, h, lex) == "person" else set())
     cands = [
         (_number_word(v, p.words[i], lex), -abs(v - value) / 2.0, False)
         for v in lex.number_choices
-        if v != value and not p.has(_number_word(v, "x", lex))
+        if v != value
+        and not p.has(_number_word(v, "x", lex))
+        and not any((v, k) in said for k in keys)
     ]
     return cands or None
 
@@ -703,9 +717,16 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
     if attr.kind in ("age", "sex"):
         fits = _age_fits if attr.kind == "age" else _sex_fits
         return fits(p, ctx, i, r, noun)
+    if attr.kind in ("colour", "material") and noun is not None:
+        key, sc = noun_key(p, noun, ctx.lex), supercategory_of(p, noun, ctx.lex)
+        if not _suits(ctx, attr.kind, r, key, sc) or _clear_beside(p, i):
+            return False
     if attr.kind == "colour":
-        intensified = any(p.lows[k] in _INTENSIFIERS for k in p.children(i))
-        return not intensified and not _colour_implied(p, i, r)
+        near = [k for k in (*p.children(i), max(i - 1, 0)) if k != i]
+        graded = any(
+            p.lows[k] in _INTENSIFIERS or r not in _SHADES.get(p.lows[k], {r}) for k in near
+        )
+        return not graded and not _colour_implied(p, i, r)
     if attr.kind == "state":
         return _state_fits(p, ctx, i, r, noun)
     if attr.kind == "size" and noun is not None:
@@ -713,6 +734,56 @@ def _replacement_fits(p: Parse, ctx: RuleContext, old: tuple, r: str, noun: int 
             return r in _PERSON_SIZES
         return _size_fits(p, ctx, i, r, noun)
     return True
+
+
+# A shade goes with some colours only: "dark green" → "dark blue", not "dark yellow";
+# "light blue" ↛ "light red"; "bright pink" → "bright yellow".
+_SHADES = {
+    "dark": frozenset("blue green brown gray grey red purple".split()),
+    "light": frozenset("blue green brown gray grey pink purple".split()),
+    "pale": frozenset("blue green pink yellow".split()),
+    "deep": frozenset("blue red purple green".split()),
+    "bright": frozenset("red yellow orange green blue pink white purple".split()),
+}
+# A noun the corpus gives colours this often has colours of its own: a new colour needs this
+# share of them ("green bananas" ↛ "blue bananas", "a red stop light" ↛ "a black one").
+COLOUR_SUITS = 0.05
+
+
+def _said_of(ctx: RuleContext, kind: str, group: int, noun: str) -> tuple[int, int]:
+    """(words of `kind` the corpus says of noun, those of them in `group`)."""
+    lex = ctx.lex
+    slot = ctx.stats.index["amod|n"].get((noun,)) or {}
+    said = {w: c for w, c in slot.items() if (a := lex.attributes.get(w)) and a.kind == kind}
+    return sum(said.values()), sum(c for w, c in said.items() if lex.attributes[w].group == group)
+
+
+def _suits(ctx: RuleContext, kind: str, r: str, noun: str, sc: str | None) -> bool:
+    """Whether colour or material r suits noun (of supercategory sc or None): a material
+    the corpus has said of it ("a steel track" ↛ "a glass track"), or of a noun it says
+    few materials of, one it says of its lexicon class twice ("a wooden platter" → "a
+    metal one", "a plastic spoon" ↛ "a brick one"); a colour of at least `COLOUR_SUITS` of
+    those it says of a noun it colours `FIXED_SEEN` times ("green bananas" ↛ "blue bananas")."""
+    group = ctx.lex.attributes[r].group
+    seen, new = _said_of(ctx, kind, group, noun)
+    if kind == "colour":
+        return seen < FIXED_SEEN or new >= COLOUR_SUITS * seen
+    if new or seen >= FIXED_SEEN:
+        return new > 0
+    if sc is None:  # no class to ask: a thing made of some material takes another
+        return seen > 0  # "a glass door" → "a wooden door"; "a metal alcove" is odd
+    heads = ctx.lex.kind_words.get(sc, ())
+    return sum(_said_of(ctx, kind, group, h)[1] for h in heads) >= 2
+
+
+def _clear_beside(p: Parse, i: int) -> bool:
+    """Whether "clear" describes what word i does: of a clear sky or vase the colour and
+    the material are fixed ("a clear, glass vase" ↛ "a clear, wooden vase", "clear blue sky"
+    ↛ "clear gray sky")."""
+    h = p.heads[i]
+    return any(
+        p.lows[k] == "clear" and k != i for k in (*p.children(h), *p.children(i), i - 1, i - 2)
+    )
 
 
 # Places an "empty" or "open" describes as spacious or without people, not as a state that
@@ -755,6 +826,39 @@ def _is_place(p: Parse, h: int, lex: Lexicon) -> bool:
     return sc in ("place", "room") or low in lex.surfaces or low in lex.grounds or low in _PLACES
 
 
+# The words before a bare "on" that say a device is switched on ("open and on", "turned on").
+_ON_AFTER = frozenset("and is are turned switched".split())
+_ON_BEFORE = frozenset({"", "and", ",", ".", "with", "while"})
+
+
+def _switched_on(p: Parse) -> bool:
+    """Whether the caption says something is on as a state ("a laptop is open and on"): a
+    closed one is then a contradiction, not a scene ("closed and on")."""
+    return any(
+        low == "on"
+        and k > 0
+        and p.lows[k - 1] in _ON_AFTER
+        and (k + 1 == len(p) or p.lows[k + 1] in _ON_BEFORE)
+        for k, low in enumerate(p.lows)
+    )
+
+
+_CROWD = frozenset("people crowd crowds pedestrians traffic".split())
+
+
+def _trafficked(p: Parse, lex: Lexicon) -> bool:
+    """Whether the caption names traffic on its place: two vehicles or more (a plural counts
+    as two) or people in the plural ("a busy street with a van and a car driving" ↛ "a
+    deserted street with …"; "an officer riding his motorcycle in a deserted street" stays)."""
+    vehicles = 0
+    for k, low in enumerate(p.lows):
+        if low in _CROWD:
+            return True
+        if p.tags[k] in NOUN_TAGS and supercategory_of(p, k, lex) == "vehicle":
+            vehicles += 2 if p.tags[k] == "NNS" else 1
+    return vehicles >= 2
+
+
 def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) -> bool:
     """Whether state word r may replace token i: open ↔ closed and empty ↔ full only of a
     thing that opens or holds ("a closed laptop", "a full bowl"), never of a place that is
@@ -770,6 +874,8 @@ def _state_fits(p: Parse, ctx: RuleContext, i: int, r: str, noun: int | None) ->
         return False
     if r in _MODERN and (_AGED_WORDS & set(p.lows) or _is_picture(p, noun, ctx.lex)):
         return False  # "a very old antique clock" ↛ "a very old modern clock"
+    if (r == "deserted" and _trafficked(p, ctx.lex)) or (r == "closed" and _switched_on(p)):
+        return False
     if low not in _TOGGLES and r not in _TOGGLES:
         return True
     if not copula and p.deps[i] in ("acomp", "oprd") and {low, r} & _FILLED:
@@ -806,7 +912,7 @@ _TEENAGE = "teenage"
 # What puts a small child in the scene, or says another caption's person is grown.
 _TODDLER = frozenset(
     "crib pacifier stroller diaper bib cart lap arms potty toddler toddlers infant playpen"
-    " highchair baby sippy toy toys child children".split()
+    " highchair baby sippy toy toys child children teddy stuffed".split()
 )
 _GROWN = frozenset("man men woman women guy guys lady teen teens teenager teenagers adult".split())
 _HELD = frozenset(

@@ -39,6 +39,8 @@ class Roles:
     verbs: set[str] = field(default_factory=set)
     rel: set[tuple[str, str]] = field(default_factory=set)
     several: set[str] = field(default_factory=set)  # nouns said in the plural ("two women")
+    # (count, noun) said ("three trailers"), and (count, "person") for people ("two men").
+    counts: set[tuple[int, str]] = field(default_factory=set)
 
 
 @dataclass
