@@ -309,7 +309,8 @@ def test_pronouns_follow_their_sole_referent_across_gender(draws):
         # Another referent: a pronoun of the other gender, a child, kin the pronoun may mean.
         ("A woman watches as he feeds her.", {"man", "woman", "boy", "girl"}),
         ("A woman holding a little boy who is brushing his teeth.", {"girl"}),
-        ("A baby girl and her mom are looking at a book.", {"man", "boy"}),
+        # (A girl no longer becomes a woman: the couch gives the caption a negative.)
+        ("A baby girl and her mom on a couch looking at a book.", {"man", "boy"}),
         ("A ewe and her kid in a field.", {"man", "boy"}),  # "her" is the ewe's
     ],
 )
@@ -398,17 +399,17 @@ def test_counted_people_the_others_call_men_become_women(sibling_draws):
     [
         # An age word kept beside the noun: "a young man" may be the young boy.
         ("A young boy sleeping on the side of his bed.", []),
-        # The other captions give the person an age: teenage girls may be called women.
-        ("Two girls with brown hair play with Wii remotes.", ["Two teenage girls play a game."]),
+        # The other captions give the person an age: teenage boys may be called men.
+        ("Two boys with brown hair play with Wii remotes.", ["Two teenage boys play a game."]),
     ],
 )
 def test_an_age_the_words_blur_is_no_change(sibling_draws, caption, siblings):
     negs = [n for n in sibling_draws(caption, siblings) if n is not None]
     swaps = {(n.original.lower(), n.replacement.lower()) for n in negs}
-    assert negs and not swaps & {("boy", "man"), ("girls", "women")}, swaps
+    assert negs and not swaps & {("boy", "man"), ("boys", "men")}, swaps
     # Without the age word the same person may grow up: the change is clear.
     plain = sibling_draws(caption.replace("young ", ""), [])
-    assert any(n is not None and n.replacement in ("man", "women") for n in plain)
+    assert any(n is not None and n.replacement in ("man", "men") for n in plain)
 
 
 @pytest.mark.parametrize(
@@ -579,3 +580,20 @@ def test_people_the_others_call_girls_and_women_become_men(sibling_draws):
     siblings = ["Two girls are playing tennis on a tennis court.", "Two women play singles tennis."]
     texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
     assert "Two men are playing tennis in an outside court." in texts, texts
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A television with two men and a woman on the screen.",
+        "A woman holding a smart phone at a table.",
+        "A young girl holding a smart phone at a table.",
+    ],
+)
+def test_a_woman_and_a_girl_never_replace_each_other(draws, caption):
+    # Captions call grown women girls: the one for the other changes too little to be false
+    # (seed-101 reading). A man and a boy are told apart and still trade.
+    for neg in draws(caption):
+        assert neg is None or {neg.original.lower(), neg.replacement} != {"woman", "girl"}, neg
+    moved = _of(draws("A boy sleeping on the side of his bed."), "boy")
+    assert any(n.replacement == "man" for n in moved), moved
