@@ -111,6 +111,11 @@ def _of(negs: list, original: str) -> list:
     return [n for n in negs if n is not None and n.original.lower() == original]
 
 
+def _of_start(negs: list, original: str) -> list:
+    """The negatives that replace `original` (with the pronouns that follow it)."""
+    return [n for n in negs if n is not None and n.original.lower().split()[0] == original]
+
+
 def test_people_become_animals_in_number_never_a_kind_of_person(draws):
     # "people" is the hypernym of the person nouns: "a group of men" may be true, "a group of
     # sheep" is not (SugarCrepe replace_obj: "Several people …" → "Several birds …").
@@ -597,3 +602,37 @@ def test_a_woman_and_a_girl_never_replace_each_other(draws, caption):
         assert neg is None or {neg.original.lower(), neg.replacement} != {"woman", "girl"}, neg
     moved = _of(draws("A boy sleeping on the side of his bed."), "boy")
     assert any(n.replacement == "man" for n in moved), moved
+
+
+@pytest.mark.parametrize(
+    ("caption", "old"),
+    [
+        ("A pretty young dark haired girl brushing her teeth.", "girl"),
+        ("A pretty young lady making a pizza next to a man in a kitchen.", "lady"),
+        ("A group of pretty young ladies standing on a tennis court.", "ladies"),
+        ("A handsome man in a suit standing in a kitchen.", "man"),
+    ],
+)
+def test_words_that_describe_one_gender_keep_it(draws, caption, old):
+    # "A pretty young man", "a pretty young boy" (seed-101 reading): the kept description
+    # belongs to the old gender.
+    lex = load_lexicon()
+    other = lex.male if old in lex.female else lex.female
+
+    def crossed(c: str) -> list:
+        kept = set(c.lower().split())
+        moved = _of_start(draws(c), old)
+        return [n for n in moved if other & set(n.text.lower().split()) - kept]
+
+    assert not crossed(caption), crossed(caption)
+    assert crossed(caption.replace("pretty ", "").replace("handsome ", ""))
+
+
+def test_a_person_their_pronoun_refers_to_is_not_told_apart(sibling_draws):
+    # "A woman on field with a Frisbee in their hand": "their" was kept from "person".
+    siblings = ["A man throwing a frisbee in a field.", "A man on a field with a frisbee."]
+    caption = "A person on field with a Frisbee in their hand."
+    for neg in _of(sibling_draws(caption, siblings), "person"):
+        assert neg.replacement not in ("man", "woman"), neg
+    plain = _of(sibling_draws("A person on field with a Frisbee in hand.", siblings), "person")
+    assert any(n.replacement == "woman" for n in plain), plain

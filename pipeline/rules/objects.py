@@ -99,6 +99,8 @@ _BLURRED_AGES = frozenset({"woman", "girl"})
 _AGE_WORDS = frozenset(
     "young younger teenage teenaged teen adolescent little small older old elderly".split()
 )
+# A person's pronouns of no gender: kept after a woman or a man they read wrong.
+_THEY = frozenset("they them their theirs themselves themself".split())
 _COUNTERPART = {"man": "woman", "woman": "man", "boy": "girl", "girl": "boy"}
 _YOUNG = frozenset({"boy", "girl"})
 # Another person of no gender named beside one of a gender may be someone else.
@@ -107,6 +109,12 @@ _AGELESS = frozenset({"child", "baby"})
 _WORN = {
     "female": frozenset("dress dresses gown skirt bikini bra heels earrings pregnant".split()),
     "male": frozenset("beard beards bearded mustache moustache tuxedo shirtless".split()),
+}
+# Words that describe one gender's looks in captions ("a pretty young lady", "a handsome
+# man"): kept beside a person of the other gender they read wrong (seed-101 reading).
+_DESCRIBED = {
+    "female": frozenset("pretty beautiful lovely gorgeous".split()),
+    "male": frozenset({"handsome"}),
 }
 # A room's things taken together by their kind's name: where the caption or another caption
 # names them so ("a kitchen with stainless steel appliances", "a living room full of
@@ -410,6 +418,31 @@ def _bare(p: Parse, span: tuple[int, int], lex: Lexicon) -> bool:
     return any(tag in ("DT", "CD") for tag in p.tags)
 
 
+def _kept_words_rule_out(p: Parse, ctx: RuleContext, h: int, adjectives, old, new) -> bool:
+    """Whether the words kept around the noun at h rule `new` out for `old`: an age they blur
+    (`_ages_blur`), a child's things or a possessive for a child ("the child's toy"), words
+    that describe the old gender only ("a pretty young girl" ↛ "a pretty young man")."""
+    if _ages_blur(ctx, adjectives, old, new):
+        return True
+    if CHILD in (new, old) and (_possessive(p, h) or any(w in CHILDHOOD for w in p.lows)):
+        return True
+    gender = _gender_of(old, ctx.lex)
+    if gender is None or gender == _gender_of(new, ctx.lex):
+        return False
+    return any(p.lows[j] in _DESCRIBED[gender] and _modifies(p, j, h) for j in range(h))
+
+
+def _modifies(p: Parse, j: int, h: int, hops: int = 3) -> bool:
+    """Whether token j depends on h within `hops` arcs ("pretty" → "young" → "girl")."""
+    for _ in range(hops):
+        if p.heads[j] == j:
+            return False
+        j = p.heads[j]
+        if j == h:
+            return True
+    return False
+
+
 def _ages_blur(ctx: RuleContext, adjectives: list[str], old: str, new: str) -> bool:
     """Whether `new` for `old` changes only an age that the words around blur: a grown-up
     and a child of one gender where an age word stays beside the noun ("a young boy" → "a
@@ -466,7 +499,6 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     moves = setting in lex.vehicle_settings and not named
     peers = tuple(w for w, st in sorted(lex.settings.items()) if moves and st == setting)
     known = PLACE_KNOWN if noun.supercategory == PLACE else OBJECT_KNOWN
-    childhood = _possessive(p, e - 1) or any(w in CHILDHOOD for w in p.lows)
     # Several people may each ride a board ("a group of people with snowboards").
     crowd = any(
         p.tags[j] == "NNS" and supercategory_of(p, j, lex) == "person" for j in range(len(p))
@@ -481,7 +513,7 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             continue
         if _lexicon_rules_out(ctx, old, sg, plural, crowd, p.lows, sat):
             continue
-        if _ages_blur(ctx, adjectives, old, sg) or (CHILD in (sg, old) and childhood):
+        if _kept_words_rule_out(p, ctx, e - 1, adjectives, old, sg):
             continue
         # A pronoun must keep agreeing: "a woman holding a hot dog in his hand" is wrong.
         if ("male" in genders and sg in lex.female) or ("female" in genders and sg in lex.male):
@@ -599,6 +631,8 @@ def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=F
     ageless = _AGELESS - {CHILD} if young else _AGELESS
     if len(named) != 1 or said & ageless or not _sole_referent(p, span, lex):
         return []
+    if not plural and any(w in _THEY for w in p.lows):
+        return []  # "a person … in their hand" ↛ "a woman … in their hand"
     # "People walk by as a woman sits on a bench": she is one of several; a crowd may be
     # mixed, so only people counted ("two people", "a couple of people") are told apart.
     if plural and (not several or not _counted(p, span)):
