@@ -636,3 +636,13 @@ def test_a_person_their_pronoun_refers_to_is_not_told_apart(sibling_draws):
         assert neg.replacement not in ("man", "woman"), neg
     plain = _of(sibling_draws("A person on field with a Frisbee in hand.", siblings), "person")
     assert any(n.replacement == "woman" for n in plain), plain
+
+
+def test_an_acronym_gives_the_new_noun_no_capitals(draws):
+    # "A TV with a picture …" ↛ "A LAPTOP with …": "TV" is written in capitals as an
+    # acronym, not as shouting (seed-101 reading).
+    moved = _of(draws("A TV with a picture of two men wearing black hats."), "tv")
+    assert moved and all(n.replacement.islower() for n in moved), moved
+    # A caption written in capitals keeps them.
+    moved = _of(draws("A TV WITH A PICTURE OF TWO MEN WEARING BLACK HATS."), "tv")
+    assert moved and all(n.replacement.isupper() for n in moved), moved

@@ -432,6 +432,15 @@ def _kept_words_rule_out(p: Parse, ctx: RuleContext, h: int, adjectives, old, ne
     return any(p.lows[j] in _DESCRIBED[gender] and _modifies(p, j, h) for j in range(h))
 
 
+def _case_template(p: Parse, i: int) -> str:
+    """The casing the new noun for word i takes: its own, but an acronym's capitals ("A TV
+    with …" ↛ "A LAPTOP with …") only in a caption written in capitals."""
+    word = p.words[i]
+    if word.isupper() and any(w.islower() for w in p.words):
+        return word[0] + word[1:].lower() if i == 0 else word.lower()
+    return word
+
+
 def _modifies(p: Parse, j: int, h: int, hops: int = 3) -> bool:
     """Whether token j depends on h within `hops` arcs ("pretty" → "young" → "girl")."""
     for _ in range(hops):
@@ -538,7 +547,7 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
             stats, feats, scene, sg, kind, noun.supercategory in OBSERVED_SCENES, counterpart
         )
         if score is not None:
-            cands.append((match_case(p.words[s], pl if plural else sg), score, False))
+            cands.append((match_case(_case_template(p, s), pl if plural else sg), score, False))
     return cands
 
 
@@ -604,7 +613,9 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
         score = stats.score(feats, sg, among=kind, observed=True) if feats else None
         fit = stats.score(scene, sg, among=kind, observed=True) if scene else score
         if score is not None and fit is not None:
-            cands.append((match_case(p.words[s], pl if plural else sg), (score + fit) / 2, False))
+            cands.append(
+                (match_case(_case_template(p, s), pl if plural else sg), (score + fit) / 2, False)
+            )
     return cands
 
 
@@ -650,7 +661,7 @@ def _told_apart(p: Parse, ctx: RuleContext, span, plural: bool, genders, young=F
     score = ctx.stats.score(feats, sg, among=lex.kind_words["person"]) if feats else None
     if score is None:
         score = ctx.stats.prior("gov|g", sg)
-    return [(match_case(p.words[span[0]], pl if plural else sg), score, False)]
+    return [(match_case(_case_template(p, span[0]), pl if plural else sg), score, False)]
 
 
 def _worn_by(roles, gender: str) -> bool:
