@@ -191,11 +191,17 @@ def _nouns_in(p: Parse, ctx: RuleContext):
             ):
                 s -= 1
             inside = any(frozen[s : last + 1]) and tuple(p.lows[i : last + 1]) not in lex.compounds
-            before = s > 0 and is_compound(p, s - 1, s, ctx)
+            before = (s > 0 and is_compound(p, s - 1, s, ctx)) or _spelled_apart(p, s, lex)
             if not inside and not before and not _kind_made(p, s, i, noun, lex):
                 default = form if form is not None else p.tags[last] == "NNS"
                 yield s, last + 1, noun, plural_phrase(p, s, last, default)
         i += length
+
+
+def _spelled_apart(p: Parse, s: int, lex: Lexicon) -> bool:
+    """Whether the two words before s written as one are a lexicon noun: "lap top computer"
+    is a laptop computer, and "computer" alone is half of it ("a lap top camera")."""
+    return s > 1 and (p.lows[s - 2] + p.lows[s - 1],) in lex.nouns and p.lows[s - 1].isalpha()
 
 
 def _kind_made(p: Parse, s: int, i: int, noun, lex: Lexicon) -> bool:
