@@ -148,6 +148,15 @@ _HORSE_ONLY = frozenset(
     "jockey jockeys saddle saddled carriage carriages buggy cart carts rider riders polo "
     "racing race races finish equestrian reins pulled pulling drawn mounted".split()
 )
+# The parts of an animal that no other animal of the lexicon has: kept beside another kind
+# they read wrong ("three giraffes … with their trunks", seed-101 reading).
+_OWN_PARTS = {
+    "elephant": frozenset("trunk trunks tusk tusks".split()),
+    "zebra": frozenset("stripes striped".split()),
+    "bird": frozenset("beak beaks wing wings feathers feathered".split()),
+    "sheep": frozenset("wool woolly fleece".split()),
+    "cat": frozenset("whiskers".split()),
+}
 # What only tamed animals undergo: of the wild ones, elephants alone are herded and ridden
 # ("a herd of elephants being herded into a river" ↛ "zebras being herded").
 _TAMED = "elephant"
@@ -391,6 +400,8 @@ def _crosses_use(lex: Lexicon, old: str, new: str, plural: bool, crowd: bool, lo
         return True
     if old == "cat" and new == "dog" and "top" in lows:
         return True  # a cat climbs "on top of" a refrigerator or a cabinet; a dog does not
+    if any(w in _OWN_PARTS.get(old, ()) for w in lows):
+        return True  # "elephants … with their trunks" ↛ "giraffes … with their trunks"
     if old == _TAMED and any(w in _TAMED_ONLY for w in lows):
         return True
     return old == _HORSE and any(w in _HORSE_ONLY for w in lows)
