@@ -502,7 +502,7 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     # Not for people: captions say who does what unevenly (girls skateboard too); but a
     # skier's scene is the snow, a skateboarder's the ramp, as a board's is.
     own = noun_key(p, e - 1, lex)
-    others = caption_nouns(p, lex, range(s, e))
+    others = _scene_nouns(p, lex, range(s, e))
     if _LOTS.get(noun.supercategory, frozenset()) & (others | ctx.siblings.nouns):
         return []  # "a stove among stainless steel appliances" ↛ "a refrigerator"
     scene = [("co|n", (k,)) for k in sorted(others - {own})]
@@ -568,6 +568,20 @@ def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
     return cands
 
 
+def _scene_nouns(p: Parse, lex: Lexicon, skip: range) -> set[str]:
+    """The caption's nouns (`caption_nouns`) with the lexicon nouns the tagger took for
+    names in lower case ("a sink and oven": "oven" NNP), which are part of the scene too."""
+    named = {
+        noun_key(p, i, lex)
+        for i, t in enumerate(p.tags)
+        if t in ("NNP", "NNPS")
+        and i not in skip
+        and p.words[i].islower()
+        and (p.lows[i],) in lex.nouns
+    }
+    return caption_nouns(p, lex, skip) | named
+
+
 def _in_scene(stats, feats, scene, sg: str, kind, observed: bool, sparse=False) -> float | None:
     """The score of `sg` in its contexts `feats`, averaged with its fit to the `scene` (the
     caption's other nouns), or None where either vetoes it; with `sparse`, its contexts
@@ -612,7 +626,7 @@ def _across(p, ctx: RuleContext, span, target: str, plural: bool, present) -> li
     )
     kind = lex.kind_words[target]
     own = noun_key(p, e - 1, lex)
-    scene = [("co|n", (k,)) for k in sorted(caption_nouns(p, lex, range(s, e)) - {own})]
+    scene = [("co|n", (k,)) for k in sorted(_scene_nouns(p, lex, range(s, e)) - {own})]
     adjectives = _adjectives(p, e - 1, lex)
     cands = []
     # A person doing what only people do ("petting a cat") is no animal.
