@@ -111,6 +111,11 @@ def _of(negs: list, original: str) -> list:
     return [n for n in negs if n is not None and n.original.lower() == original]
 
 
+def _of_start(negs: list, original: str) -> list:
+    """The negatives that replace `original` (with the pronouns that follow it)."""
+    return [n for n in negs if n is not None and n.original.lower().split()[0] == original]
+
+
 def test_people_become_animals_in_number_never_a_kind_of_person(draws):
     # "people" is the hypernym of the person nouns: "a group of men" may be true, "a group of
     # sheep" is not (SugarCrepe replace_obj: "Several people …" → "Several birds …").
@@ -309,7 +314,8 @@ def test_pronouns_follow_their_sole_referent_across_gender(draws):
         # Another referent: a pronoun of the other gender, a child, kin the pronoun may mean.
         ("A woman watches as he feeds her.", {"man", "woman", "boy", "girl"}),
         ("A woman holding a little boy who is brushing his teeth.", {"girl"}),
-        ("A baby girl and her mom are looking at a book.", {"man", "boy"}),
+        # (A girl no longer becomes a woman: the couch gives the caption a negative.)
+        ("A baby girl and her mom on a couch looking at a book.", {"man", "boy"}),
         ("A ewe and her kid in a field.", {"man", "boy"}),  # "her" is the ewe's
     ],
 )
@@ -398,17 +404,17 @@ def test_counted_people_the_others_call_men_become_women(sibling_draws):
     [
         # An age word kept beside the noun: "a young man" may be the young boy.
         ("A young boy sleeping on the side of his bed.", []),
-        # The other captions give the person an age: teenage girls may be called women.
-        ("Two girls with brown hair play with Wii remotes.", ["Two teenage girls play a game."]),
+        # The other captions give the person an age: teenage boys may be called men.
+        ("Two boys with brown hair play with Wii remotes.", ["Two teenage boys play a game."]),
     ],
 )
 def test_an_age_the_words_blur_is_no_change(sibling_draws, caption, siblings):
     negs = [n for n in sibling_draws(caption, siblings) if n is not None]
     swaps = {(n.original.lower(), n.replacement.lower()) for n in negs}
-    assert negs and not swaps & {("boy", "man"), ("girls", "women")}, swaps
+    assert negs and not swaps & {("boy", "man"), ("boys", "men")}, swaps
     # Without the age word the same person may grow up: the change is clear.
     plain = sibling_draws(caption.replace("young ", ""), [])
-    assert any(n is not None and n.replacement in ("man", "women") for n in plain)
+    assert any(n is not None and n.replacement in ("man", "men") for n in plain)
 
 
 @pytest.mark.parametrize(
@@ -579,3 +585,111 @@ def test_people_the_others_call_girls_and_women_become_men(sibling_draws):
     siblings = ["Two girls are playing tennis on a tennis court.", "Two women play singles tennis."]
     texts = {n.text for n in sibling_draws(caption, siblings) if n is not None}
     assert "Two men are playing tennis in an outside court." in texts, texts
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A television with two men and a woman on the screen.",
+        "A woman holding a smart phone at a table.",
+        "A young girl holding a smart phone at a table.",
+    ],
+)
+def test_a_woman_and_a_girl_never_replace_each_other(draws, caption):
+    # Captions call grown women girls: the one for the other changes too little to be false
+    # (seed-101 reading). A man and a boy are told apart and still trade.
+    for neg in draws(caption):
+        assert neg is None or {neg.original.lower(), neg.replacement} != {"woman", "girl"}, neg
+    moved = _of(draws("A boy sleeping on the side of his bed."), "boy")
+    assert any(n.replacement == "man" for n in moved), moved
+
+
+@pytest.mark.parametrize(
+    ("caption", "old"),
+    [
+        ("A pretty young dark haired girl brushing her teeth.", "girl"),
+        ("A pretty young lady making a pizza next to a man in a kitchen.", "lady"),
+        ("A group of pretty young ladies standing on a tennis court.", "ladies"),
+        ("A handsome man in a suit standing in a kitchen.", "man"),
+    ],
+)
+def test_words_that_describe_one_gender_keep_it(draws, caption, old):
+    # "A pretty young man", "a pretty young boy" (seed-101 reading): the kept description
+    # belongs to the old gender.
+    lex = load_lexicon()
+    other = lex.male if old in lex.female else lex.female
+
+    def crossed(c: str) -> list:
+        kept = set(c.lower().split())
+        moved = _of_start(draws(c), old)
+        return [n for n in moved if other & set(n.text.lower().split()) - kept]
+
+    assert not crossed(caption), crossed(caption)
+    assert crossed(caption.replace("pretty ", "").replace("handsome ", ""))
+
+
+def test_a_person_their_pronoun_refers_to_is_not_told_apart(sibling_draws):
+    # "A woman on field with a Frisbee in their hand": "their" was kept from "person".
+    siblings = ["A man throwing a frisbee in a field.", "A man on a field with a frisbee."]
+    caption = "A person on field with a Frisbee in their hand."
+    for neg in _of(sibling_draws(caption, siblings), "person"):
+        assert neg.replacement not in ("man", "woman"), neg
+    plain = _of(sibling_draws("A person on field with a Frisbee in hand.", siblings), "person")
+    assert any(n.replacement == "woman" for n in plain), plain
+
+
+def test_an_acronym_gives_the_new_noun_no_capitals(draws):
+    # "A TV with a picture …" ↛ "A LAPTOP with …": "TV" is written in capitals as an
+    # acronym, not as shouting (seed-101 reading).
+    moved = _of(draws("A TV with a picture of two men wearing black hats."), "tv")
+    assert moved and all(n.replacement.islower() for n in moved), moved
+    # A caption written in capitals keeps them.
+    moved = _of(draws("A TV WITH A PICTURE OF TWO MEN WEARING BLACK HATS."), "tv")
+    assert moved and all(n.replacement.isupper() for n in moved), moved
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "A lap top computer is open and on and is sitting on a desk next to a lamp.",
+        "A woman sitting at a lap top computer.",
+    ],
+)
+def test_a_noun_after_a_compound_written_as_two_words_is_no_slot(draws, caption):
+    # "lap top" is a laptop: "a lap top camera" replaces half a compound (seed-101 reading).
+    assert not _of(draws(caption), "computer")
+    assert _of(draws(caption.replace("lap top ", "")), "computer")
+
+
+@pytest.mark.parametrize(
+    ("caption", "part", "other", "old"),
+    [
+        (
+            "Three elephants reaching over a metal fence with their trunks.",
+            "their trunks",
+            "their heads",
+            "elephants",
+        ),
+        (
+            "A zebra with black and white stripes standing in the grass.",
+            "black and white stripes",
+            "a short mane",
+            "zebra",
+        ),
+    ],
+)
+def test_an_animal_keeps_the_parts_only_its_kind_has(draws, caption, part, other, old):
+    # "Three giraffes reaching over a metal fence with their trunks" (seed-101 reading); a
+    # part other kinds have too (a mane) leaves the animal free to change.
+    assert not _of(draws(caption), old)
+    assert _of(draws(caption.replace(part, other)), old)
+
+
+def test_a_thing_the_tagger_calls_a_proper_noun_is_still_in_the_scene(draws):
+    # "a sink and oven": "oven" is tagged NNP, so the scene lost it and the kitchen became
+    # "a bathroom with … a sink and oven" (seed-101 reading).
+    caption = "A kitchen with hardwood floors and a sink and oven."
+    for neg in _of(draws(caption), "kitchen"):
+        assert neg.replacement != "bathroom", neg
+    moved = _of(draws("A kitchen with hardwood floors and a sink."), "kitchen")
+    assert any(n.replacement == "bathroom" for n in moved), moved
