@@ -873,3 +873,19 @@ def test_not_what_another_captions_relation_leaves_possible():
             gen = NegativeGenerator(types=("relation",), seed=seed)
             neg = gen.generate_one(caption, others)[0]
             assert neg is None or neg.replacement != said, neg
+
+
+def test_one_using_a_thing_is_not_turned_around():
+    # Round rel7 (seeds 41-111): before and behind a device, an appliance, a counter or a
+    # clock one uses are both true of the photo; a cat still moves off a plain desk.
+    assert_never(
+        (
+            "A man standing in front of a clock.",
+            "a man standing in front of the grill of a  hot dog stand.",
+            "Two guys playing a game on the WII.",
+            "A person sitting on bed behind an open laptop computer.",
+            "A cat sits on a computer desk next to a keyboard.",
+        ),
+        replacements=("in front of", "behind"),
+    )
+    assert_some("A cat is sitting on a desk next to a computer.", "in front of")

@@ -322,6 +322,27 @@ def _bare(p: Parse, obj: int) -> bool:
     return not any(p.deps[j] in _DETERMINED for j in p.children(obj) if j < obj)
 
 
+# Things one uses facing them: "in front of" and "behind" them are both true of a photo of
+# one at work ("a man standing in front of → behind the grill", "playing a game on → in
+# front of the Wii", "sitting behind → in front of an open laptop"; seeds 81-111, 2 of 13
+# good).
+FACED = frozenset({"electronic", "appliance"})
+FACED_WORDS = frozenset(
+    "grill grills counter counters clock clocks wii screen screens console consoles".split()
+)
+
+
+def _turned_around(p: Parse, old: str, group: str, obj: int, cls: str | None, lex: Lexicon) -> bool:
+    """Whether changing `old` to `group` at object obj only turns one using a thing around:
+    before or behind a device, an appliance, a counter or a clock, also one named in a
+    compound ("a computer desk"; seed 111)."""
+    if group not in ("front", "behind") or cls not in ANIMATE:
+        return False
+    words = {p.lows[obj]} | {p.lows[j] for j in p.children(obj) if p.deps[j] == "compound"}
+    kinds = {n.supercategory for w in words if (n := lex.nouns.get((w,))) is not None}
+    return not FACED_WORDS.isdisjoint(words) or not FACED.isdisjoint(kinds)
+
+
 def _vague_or_odd(
     p: Parse, span: tuple, old: str, group: str, obj: int, cls: str | None, ctx: RuleContext
 ) -> bool:
@@ -334,6 +355,8 @@ def _vague_or_odd(
     phrase = " ".join(p.lows[s:e])
     if group in BESIDE and p.lows[obj] in WORN:
         return True  # "a man on skis" ↛ "in front of skis", "walked next to a leash"
+    if _turned_around(p, old, group, obj, cls, lex):
+        return True
     if old == "in" and group in BESIDE and "out" in p.lows[max(0, s - 3) : s]:
         return True  # "elephants out in a field" is an idiom: "out next to a field" (seed 101)
     if group in ("front", "behind") and (
