@@ -889,3 +889,19 @@ def test_one_using_a_thing_is_not_turned_around():
         replacements=("in front of", "behind"),
     )
     assert_some("A cat is sitting on a desk next to a computer.", "in front of")
+
+
+def test_no_topping_moved_off_its_food_nor_a_branch_off_its_tree():
+    # Round rel7 (seed 111): "hot dogs in front of buns", "fire in front of a cake", "a branch
+    # next to a tree", "posing apart"; a bird in a tree and standing together still change.
+    assert_never(
+        (
+            "A man holding a pan with hot dogs on buns.",
+            "A person that is putting fire on a cake.",
+            "a small bird on a branch in a tree",
+            "Many small children are posing together in the black and white photo.",
+        ),
+        replacements=("in front of", "behind", "next to", "apart"),
+    )
+    assert_some("A bird sitting in a tree.", "next to")
+    assert_some("Two zebras standing together in a field.", "apart")
