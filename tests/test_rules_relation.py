@@ -873,3 +873,35 @@ def test_not_what_another_captions_relation_leaves_possible():
             gen = NegativeGenerator(types=("relation",), seed=seed)
             neg = gen.generate_one(caption, others)[0]
             assert neg is None or neg.replacement != said, neg
+
+
+def test_one_using_a_thing_is_not_turned_around():
+    # Round rel7 (seeds 41-111): before and behind a device, an appliance, a counter or a
+    # clock one uses are both true of the photo; a cat still moves off a plain desk.
+    assert_never(
+        (
+            "A man standing in front of a clock.",
+            "a man standing in front of the grill of a  hot dog stand.",
+            "Two guys playing a game on the WII.",
+            "A person sitting on bed behind an open laptop computer.",
+            "A cat sits on a computer desk next to a keyboard.",
+        ),
+        replacements=("in front of", "behind"),
+    )
+    assert_some("A cat is sitting on a desk next to a computer.", "in front of")
+
+
+def test_no_topping_moved_off_its_food_nor_a_branch_off_its_tree():
+    # Round rel7 (seed 111): "hot dogs in front of buns", "fire in front of a cake", "a branch
+    # next to a tree", "posing apart"; a bird in a tree and standing together still change.
+    assert_never(
+        (
+            "A man holding a pan with hot dogs on buns.",
+            "A person that is putting fire on a cake.",
+            "a small bird on a branch in a tree",
+            "Many small children are posing together in the black and white photo.",
+        ),
+        replacements=("in front of", "behind", "next to", "apart"),
+    )
+    assert_some("A bird sitting in a tree.", "next to")
+    assert_some("Two zebras standing together in a field.", "apart")
