@@ -520,13 +520,18 @@ _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", 
 
 def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
     """Whether the verb at i is on what people ride, a horse or a motorcycle: one sits on it
-    ("standing on top of a horse", "laying on a bike" are no scenes); boards aside."""
+    ("standing on top of a horse", "laying on a bike" are no scenes); boards aside. Where a
+    sibling says it is ridden, a thing the corpus rides less or does not know is a mount too
+    ("standing on a moped", "standing on the back of an elephant" beside "riding")."""
     lex = ctx.lex
+    ridden = "ride" in ctx.siblings.verbs
     for j in p.children(i):
         m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
         obj = p.child(j + m[0] - 1, ("pobj",)) if m is not None and m[1].group == "on" else None
-        if obj is not None and supercategory_of(p, obj, lex) in ("animal", "vehicle"):
-            if ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride") >= RIDDEN_SEEN:
+        kind = supercategory_of(p, obj, lex) if obj is not None else "none"
+        if kind in ("animal", "vehicle") or (ridden and kind is None):
+            rides = ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride")
+            if rides >= RIDDEN_SEEN or (ridden and (rides > 0 or kind is None)):
                 return True
     return False
 
