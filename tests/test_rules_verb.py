@@ -745,3 +745,10 @@ def test_no_verb_that_follows_from_the_old_one(draws, caption, follows):
     # Round verb6 (seed 111): one who feeds an animal watches it, one who talks smiles, a
     # smile goes with a wave: the raters read such negatives not false.
     assert all(n is None or n.replacement != follows for n in draws(caption))
+
+
+def test_what_a_passive_participle_describes_is_what_is_handled(draws):
+    # Round verb6 (seed 111): "a bowl of stew … being held" ↛ "being swung": the corpus never
+    # swings a bowl; the noun the participle describes is its object, as a passive's subject is.
+    negs = draws("A bowl of stew in a white bowl, being held by a person.")
+    assert all(n is None or n.replacement != "swung" for n in negs), negs

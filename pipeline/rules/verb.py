@@ -270,8 +270,11 @@ def _portion_of(p: Parse, obj: int | None) -> int | None:
 
 def _patient(p: Parse, i: int, lex: Lexicon) -> list:
     """A passive's subject as the object feature of the verb at i, which it is: what a
-    handling verb handles ("the ball to be hit" ↛ "to be swung"); else []."""
+    handling verb handles ("the ball to be hit" ↛ "to be swung"), and so is the noun a passive
+    participle describes ("a bowl of stew being held" ↛ "being swung"); else []."""
     passive = p.child(i, ("nsubjpass",))
+    if passive is None and p.deps[i] == "acl" and p.child(i, ("auxpass",)) is not None:
+        passive = p.heads[i]
     return [("svo|o", (noun_key(p, passive, lex),))] if passive is not None else []
 
 
