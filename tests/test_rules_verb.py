@@ -752,3 +752,20 @@ def test_what_a_passive_participle_describes_is_what_is_handled(draws):
     # swings a bowl; the noun the participle describes is its object, as a passive's subject is.
     negs = draws("A bowl of stew in a white bowl, being held by a person.")
     assert all(n is None or n.replacement != "swung" for n in negs), negs
+
+
+@pytest.mark.parametrize(
+    "caption",
+    ["A bicycle that is resting upon the wall of a building.", "A bicycle parked against a fence."],
+)
+def test_a_propped_vehicle_is_not_being_ridden(draws, caption):
+    # Round verb6 (seed 111): "a bicycle being ridden upon the wall": what rests against or
+    # upon a wall is propped up there, where nobody rides.
+    assert all(n is None or "ridden" not in n.text for n in draws(caption))
+
+
+def test_a_parked_motorcycle_is_still_ridden(draws):
+    assert any(
+        n is not None and "being ridden" in n.text
+        for n in draws("A motorcycle parked on the street.")
+    )

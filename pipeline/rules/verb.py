@@ -337,6 +337,8 @@ def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, sc
         return None  # "a row of parked motorcycles sitting …"
     if i + 1 < len(p) and p.lows[i + 1] == "by":
         return None  # "being ridden by the doors" reads as who rides it
+    if any(p.lows[j] in _PROPPED for j in p.children(i) if p.deps[j] == "prep"):
+        return None  # "resting upon the wall", "against a fence": propped up, no way to ride
     frame = [("svo|o", (key,))] + [f for f in feats if f[0].startswith("rel|")]
     return _plausible(ctx, frame, "ride", ("ride", v.forms[0]), True, scene)
 
@@ -503,6 +505,8 @@ _PORTIONS = frozenset("slice slices piece pieces half halves chunk chunks wedge 
 _WHOLE_DISH = frozenset({"prepare", "cook", "bake", "make"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
 _RESTING = frozenset({"park", "sit", "stand", "stop", "rest"})
+# A vehicle rests "against" or "upon" what props it up (a wall, a fence, a tree).
+_PROPPED = frozenset({"against", "upon"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
 _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 # Verbs of a clause that go on while the verb at hand does ("sits … watching").
