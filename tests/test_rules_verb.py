@@ -727,6 +727,13 @@ def test_no_stunt_on_what_a_sibling_says_is_ridden(caption, sibling):
     assert not any(n is not None and n.replacement.startswith("stand") for n in negs), negs
 
 
+def test_a_place_beside_a_ride_on_skis_still_changes():
+    # "riding skis" rides no animal or vehicle: the unknown "terrain" is a place, no mount.
+    gens = [NegativeGenerator(types=["verb"], seed=s) for s in SEEDS]
+    caption, sibling = "a man on skis standing on a snowy terrain", "a man riding skis down a hill"
+    assert any(g.generate_one(caption, [sibling])[0] is not None for g in gens)
+
+
 def test_a_seat_beside_a_ride_still_changes():
     gens = [NegativeGenerator(types=["verb"], seed=s) for s in SEEDS]
     negs = [g.generate_one("A man sitting on a bench.", ["a man riding a bike"])[0] for g in gens]

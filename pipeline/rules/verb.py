@@ -531,7 +531,11 @@ def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
     sibling says it is ridden, a thing the corpus rides less or does not know is a mount too
     ("standing on a moped", "standing on the back of an elephant" beside "riding")."""
     lex = ctx.lex
-    ridden = "ride" in ctx.siblings.verbs
+    # A sibling rides, and rides an animal or a vehicle (not skis on a "snowy terrain").
+    ridden = "ride" in ctx.siblings.verbs and any(
+        getattr(lex.nouns.get(tuple(n.split())), "supercategory", None) in ("animal", "vehicle")
+        for n in ctx.siblings.nouns
+    )
     for j in p.children(i):
         m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
         obj = p.child(j + m[0] - 1, ("pobj",)) if m is not None and m[1].group == "on" else None
