@@ -270,8 +270,11 @@ def _portion_of(p: Parse, obj: int | None) -> int | None:
 
 def _patient(p: Parse, i: int, lex: Lexicon) -> list:
     """A passive's subject as the object feature of the verb at i, which it is: what a
-    handling verb handles ("the ball to be hit" ↛ "to be swung"); else []."""
+    handling verb handles ("the ball to be hit" ↛ "to be swung"), and so is the noun a passive
+    participle describes ("a bowl of stew being held" ↛ "being swung"); else []."""
     passive = p.child(i, ("nsubjpass",))
+    if passive is None and p.deps[i] == "acl" and p.child(i, ("auxpass",)) is not None:
+        passive = p.heads[i]
     return [("svo|o", (noun_key(p, passive, lex),))] if passive is not None else []
 
 
@@ -334,6 +337,8 @@ def _ridden(p: Parse, i: int, ctx: RuleContext, v, k: int, subj, feats: list, sc
         return None  # "a row of parked motorcycles sitting …"
     if i + 1 < len(p) and p.lows[i + 1] == "by":
         return None  # "being ridden by the doors" reads as who rides it
+    if any(p.lows[j] in _PROPPED for j in p.children(i) if p.deps[j] == "prep"):
+        return None  # "resting upon the wall", "against a fence": propped up, no way to ride
     frame = [("svo|o", (key,))] + [f for f in feats if f[0].startswith("rel|")]
     return _plausible(ctx, frame, "ride", ("ride", v.forms[0]), True, scene)
 
@@ -500,6 +505,8 @@ _PORTIONS = frozenset("slice slices piece pieces half halves chunk chunks wedge 
 _WHOLE_DISH = frozenset({"prepare", "cook", "bake", "make"})
 # Verbs of a vehicle at rest ("parked", "sitting"), the sources of "being ridden".
 _RESTING = frozenset({"park", "sit", "stand", "stop", "rest"})
+# A vehicle rests "against" or "upon" what props it up (a wall, a fence, a tree).
+_PROPPED = frozenset({"against", "upon"})
 # Subjects that do things (None: a noun the lexicon does not know, often a person).
 _DOERS = frozenset({None, "person", "animal", "vehicle", "room", "place"})
 # Verbs of a clause that go on while the verb at hand does ("sits … watching").
@@ -520,13 +527,22 @@ _BE = frozenset({"is", "are", "was", "were", "am", "be", "been", "being", "'s", 
 
 def _on_a_mount(p: Parse, i: int, ctx: RuleContext) -> bool:
     """Whether the verb at i is on what people ride, a horse or a motorcycle: one sits on it
-    ("standing on top of a horse", "laying on a bike" are no scenes); boards aside."""
+    ("standing on top of a horse", "laying on a bike" are no scenes); boards aside. Where a
+    sibling says it is ridden, a thing the corpus rides less or does not know is a mount too
+    ("standing on a moped", "standing on the back of an elephant" beside "riding")."""
     lex = ctx.lex
+    # A sibling rides, and rides an animal or a vehicle (not skis on a "snowy terrain").
+    ridden = "ride" in ctx.siblings.verbs and any(
+        getattr(lex.nouns.get(tuple(n.split())), "supercategory", None) in ("animal", "vehicle")
+        for n in ctx.siblings.nouns
+    )
     for j in p.children(i):
         m = match_phrase(p.lows, j, lex.relations, lex.max_relation_len, lex.relation_starts)
         obj = p.child(j + m[0] - 1, ("pobj",)) if m is not None and m[1].group == "on" else None
-        if obj is not None and supercategory_of(p, obj, lex) in ("animal", "vehicle"):
-            if ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride") >= RIDDEN_SEEN:
+        kind = supercategory_of(p, obj, lex) if obj is not None else "none"
+        if kind in ("animal", "vehicle") or (ridden and kind is None):
+            rides = ctx.stats.count("svo|o", (noun_key(p, obj, lex),), "ride")
+            if rides >= RIDDEN_SEEN or (ridden and (rides > 0 or kind is None)):
                 return True
     return False
 
