@@ -487,7 +487,21 @@ def _false_for_image(ctx: RuleContext, gid: int, sg: str, present: set[int]) -> 
     as a kind of it: a sibling's "boy" makes "a child" true (its "child" leaves "a boy" false)."""
     said = ctx.siblings.nouns
     specific = [w for w in said if sg in ctx.lex.kind_of.get(w, ())]
-    return gid not in present and sg not in said and sg not in HYPERNYMS and not specific
+    # Captions call one grown woman a girl too: a sibling's "woman" leaves "a girl" true,
+    # unless the caption names its own woman or girl, whom the sibling may mean ("a man,
+    # woman, and boy" → "a girl, woman, and boy").
+    blurred = (
+        sg in _BLURRED_AGES
+        and said & _BLURRED_AGES
+        and not present & {g for g, w, _, _ in ctx.lex.noun_choices["person"] if w in _BLURRED_AGES}
+    )
+    return (
+        gid not in present
+        and sg not in said
+        and sg not in HYPERNYMS
+        and not specific
+        and not blurred
+    )
 
 
 def _within(p, ctx: RuleContext, span, noun, plural, present, genders) -> list:
