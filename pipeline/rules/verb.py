@@ -186,6 +186,7 @@ def _verb_candidates(
                 or (busy and base in _STILL)
                 or (portion and base in _WHOLE_DISH)
                 or (g == "posture" and _posture_unfit(p, i, ctx, subj, beast, v.forms[0], base))
+                or (g == "posture" and _preposition_unfit(p, i, ctx.lex, base))
                 or _said_by_siblings(base, ctx)
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
@@ -296,6 +297,8 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
     if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
     if g in ("posture", "halt") and (_along_a_path(p, i) or _leaning(p, i)):
+        return True
+    if g == "posture" and _in_a_position(p, i):
         return True
     # A person "sitting down", "standing up" moves into a posture, among acts and places of
     # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
@@ -489,6 +492,10 @@ _NO_SITTING = frozenset(
 # hold one person lying ("many people sleeping on two benches").
 _NO_BED = frozenset({"electronic", "kitchen", "food", "food_mass", "accessory", "appliance"})
 _SEATS = frozenset({"bench", "chair", "seat", "stool"})
+# What names a posture after "in a" (`_in_a_position`), and the kinds of thing one sits or
+# stands at to use, never lies at (`_preposition_unfit`).
+_POSITIONS = frozenset({"position", "positions", "pose", "poses", "stance", "crouch"})
+_USED_AT = frozenset({"furniture", "electronic", "appliance", "kitchen"})
 # Directions of a leaning body (`_leaning`).
 _LEANS = frozenset("over back forward forwards backward backwards out".split())
 # Prepositions of a path (`_along_a_path`).
@@ -552,6 +559,36 @@ def _along_a_path(p: Parse, i: int) -> bool:
     field", "lays across a bed"): it was written for a motion or a length, and a posture
     does not take it ("standing down a hill", "sits across a bed")."""
     return any(p.deps[j] == "prep" and p.lows[j] in _PATHS for j in p.children(i))
+
+
+def _in_a_position(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs "in a … position" (or pose, stance): the phrase names the
+    posture ("crouched in a ready position", "sitting in a pouncing position"), which another
+    posture verb then contradicts ("sat in a ready position") or barely changes."""
+    return any(
+        p.deps[j] == "prep"
+        and p.lows[j] == "in"
+        and any(p.lows[k] in _POSITIONS for k in p.children(j) if p.deps[k] == "pobj")
+        for j in p.children(i)
+    )
+
+
+def _preposition_unfit(p: Parse, i: int, lex: Lexicon, base: str) -> bool:
+    """Whether a phrase the posture at i governs takes only the old posture: one stands (or
+    leans) over a thing ("sitting over a dinner table", "sitting over a sink" are no
+    scenes), and one sits or stands at a desk, a table or a computer, never lies there
+    ("laying at a desk"; "laying in a chair at a table" has its seat)."""
+    seated = any(p.deps[j] == "prep" and p.lows[j] in ("in", "on") for j in p.children(i))
+    for j in p.children(i):
+        if p.deps[j] != "prep" or p.lows[j] not in ("over", "at"):
+            continue
+        objs = [k for k in p.children(j) if p.deps[k] == "pobj"]
+        if p.lows[j] == "over" and objs and base not in ("stand", "lean"):
+            return True
+        if p.lows[j] == "at" and base in _RECLINE and not seated:
+            if any(supercategory_of(p, k, lex) in _USED_AT for k in objs):
+                return True
+    return False
 
 
 def _leaning(p: Parse, i: int) -> bool:
