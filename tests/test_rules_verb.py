@@ -804,3 +804,15 @@ def test_a_posture_keeps_the_phrase_only_it_takes(draws, caption, unfit):
 def test_a_posture_at_a_desk_still_changes(draws, caption, kept):
     # One who sits at a desk may stand there; one with a seat at a table may lie in it.
     assert any(n is not None and kept in n.text for n in draws(caption)), draws(caption)
+
+
+def test_a_siblings_british_spelling_says_the_verb():
+    # Round verb7 (seed 121): "parked" ↛ "traveling" where another caption says the bus and
+    # the car are "travelling": the lexicon spells the verb the American way.
+    gens = [NegativeGenerator(types=["verb"], seed=s) for s in SEEDS]
+    caption = "a bus and some cars parked outside a station"
+    other = ["A bus and a car travelling in the same direction on a sunny day."]
+    negs = [g.generate_one(caption, other)[0] for g in gens]
+    assert all(n is None or n.replacement not in ("traveling", "travelling") for n in negs), negs
+    alone = [g.generate_one(caption, ["a bus and a car on a city street"])[0] for g in gens]
+    assert any(n is not None and n.replacement == "traveling" for n in alone), alone

@@ -728,7 +728,17 @@ def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
     nouns = ctx.siblings.nouns
     if any(v.forms[0] == base for n in nouns for v, k in ctx.lex.verbs.get(n, ()) if k == 2):
         return True
-    return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in ctx.lex.verbs.get(s, ()))
+    return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in _spelled(s, ctx.lex))
+
+
+def _spelled(word: str, lex: Lexicon) -> tuple:
+    """The lexicon's verb entries of `word`, or of its American spelling: a sibling's
+    "travelling", "cancelled" says "traveling", "canceled" (a bus "traveling" where another
+    caption says it is travelling is no negative)."""
+    entries = lex.verbs.get(word)
+    if entries or not word.endswith(("lling", "lled")):
+        return tuple(entries or ())
+    return tuple(lex.verbs.get(word.replace("lling", "ling").replace("lled", "led"), ()))
 
 
 def _busy(p: Parse, i: int, states: frozenset = frozenset(), agent: int | None = None) -> bool:
