@@ -816,3 +816,16 @@ def test_a_siblings_british_spelling_says_the_verb():
     assert all(n is None or n.replacement not in ("traveling", "travelling") for n in negs), negs
     alone = [g.generate_one(caption, ["a bus and a car on a city street"])[0] for g in gens]
     assert any(n is not None and n.replacement == "traveling" for n in alone), alone
+
+
+@pytest.mark.parametrize(
+    "caption", ["an elephant in a zoo walks around slowly", "A horse running fast in a field."]
+)
+def test_an_adverb_of_speed_keeps_its_motion(draws, caption):
+    # Round verb7 (seed 121): "runs around slowly", "stands around slowly", "standing fast":
+    # the adverb was said of the old motion, and no other verb keeps it.
+    assert draws(caption) == [None] * len(SEEDS)
+
+
+def test_a_motion_without_a_speed_still_changes(draws):
+    assert any(n is not None for n in draws("an elephant in a zoo walks around"))

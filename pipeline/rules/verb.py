@@ -95,7 +95,7 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if _purpose(p, i) or _to_a_verb(p, i, lex):
             continue  # "waiting to cross", "stopped to let people board", "running to steal a
             # base" ↛ "walking", "kneeling to pet animals" ↛ "standing": done for the purpose
-        if _frame_of_its_own(p, i) or _stranded(p, i):
+        if _frame_of_its_own(p, i) or _stranded(p, i) or _at_a_speed(p, i):
             continue
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
@@ -496,6 +496,8 @@ _SEATS = frozenset({"bench", "chair", "seat", "stool"})
 # stands at to use, never lies at (`_preposition_unfit`).
 _POSITIONS = frozenset({"position", "positions", "pose", "poses", "stance", "crouch"})
 _USED_AT = frozenset({"furniture", "electronic", "appliance", "kitchen"})
+# Adverbs of speed (`_at_a_speed`).
+_SPEEDS = frozenset("slowly quickly fast rapidly swiftly leisurely briskly hurriedly".split())
 # Directions of a leaning body (`_leaning`).
 _LEANS = frozenset("over back forward forwards backward backwards out".split())
 # Prepositions of a path (`_along_a_path`).
@@ -717,6 +719,13 @@ def _stranded(p: Parse, i: int) -> bool:
         p.deps[j] == "prep" and p.lows[j] in ("on", "by") and not p.children(j)
         for j in p.children(i)
     )
+
+
+def _at_a_speed(p: Parse, i: int) -> bool:
+    """Whether an adverb of speed modifies the verb at i ("walks around slowly", "running
+    fast"): it was said of that motion, and no other verb keeps it ("stands around slowly",
+    "runs around slowly", "parked slowly")."""
+    return any(p.deps[j] == "advmod" and p.lows[j] in _SPEEDS for j in p.children(i))
 
 
 def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
