@@ -829,3 +829,20 @@ def test_an_adverb_of_speed_keeps_its_motion(draws, caption):
 
 def test_a_motion_without_a_speed_still_changes(draws):
     assert any(n is not None for n in draws("an elephant in a zoo walks around"))
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "a person leaning on a bunch of oranges and apples",
+        "a man leaning on a surfboard in the water riding a wave",
+    ],
+)
+def test_a_lean_on_a_thing_is_no_posture_on_it(draws, caption):
+    # Round verb7 (seed 121): "sitting on a bunch of oranges and apples", "sitting on a
+    # surfboard … riding a wave": what one leans on props one up; sitting on it is atop it.
+    assert all(n is None or "sitting on" not in n.text for n in draws(caption)), draws(caption)
+
+
+def test_a_lean_against_a_wall_still_changes(draws):
+    assert any(n is not None for n in draws("A man leaning against a wall."))

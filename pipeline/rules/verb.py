@@ -298,7 +298,7 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
         return True
     if g in ("posture", "halt") and (_along_a_path(p, i) or _leaning(p, i)):
         return True
-    if g == "posture" and _in_a_position(p, i):
+    if g == "posture" and (_in_a_position(p, i) or _leaning_on(p, i, v)):
         return True
     # A person "sitting down", "standing up" moves into a posture, among acts and places of
     # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
@@ -572,6 +572,16 @@ def _in_a_position(p: Parse, i: int) -> bool:
         and p.lows[j] == "in"
         and any(p.lows[k] in _POSITIONS for k in p.children(j) if p.deps[k] == "pobj")
         for j in p.children(i)
+    )
+
+
+def _leaning_on(p: Parse, i: int, v) -> bool:
+    """Whether the verb at i is a lean on something ("leaning on a surfboard", "leaning on a
+    bunch of oranges"): the thing props one up, and another posture on it puts one atop it
+    ("sitting on a bunch of oranges and apples", "sitting on a surfboard … riding a wave")."""
+    on = ("on", "upon")
+    return v.forms[0] == "lean" and any(
+        p.deps[j] == "prep" and p.lows[j] in on for j in p.children(i)
     )
 
 
