@@ -95,7 +95,7 @@ def verb(p: Parse, ctx: RuleContext, rng: Choices) -> Result | None:
         if _purpose(p, i) or _to_a_verb(p, i, lex):
             continue  # "waiting to cross", "stopped to let people board", "running to steal a
             # base" ↛ "walking", "kneeling to pet animals" ↛ "standing": done for the purpose
-        if _frame_of_its_own(p, i) or _stranded(p, i):
+        if _frame_of_its_own(p, i) or _stranded(p, i) or _at_a_speed(p, i):
             continue
         k = TAG_TO_FORM[tag]
         match = [v for v, form in entries if form == k]
@@ -186,6 +186,7 @@ def _verb_candidates(
                 or (busy and base in _STILL)
                 or (portion and base in _WHOLE_DISH)
                 or (g == "posture" and _posture_unfit(p, i, ctx, subj, beast, v.forms[0], base))
+                or (g == "posture" and _preposition_unfit(p, i, ctx.lex, base))
                 or _said_by_siblings(base, ctx)
                 or other.forms[k] in out
                 # "sitting down" → "lying down", "walking up" → "running up": the corpus
@@ -296,6 +297,8 @@ def _group_ruled_out(p: Parse, i: int, ctx: RuleContext, g: str, v, subj, partic
     if g == "posture" and (_on_a_mount(p, i, ctx) or _on_the_body(p, i)):
         return True
     if g in ("posture", "halt") and (_along_a_path(p, i) or _leaning(p, i)):
+        return True
+    if g == "posture" and (_in_a_position(p, i) or _leaning_on(p, i, v)):
         return True
     # A person "sitting down", "standing up" moves into a posture, among acts and places of
     # that move ("sitting up brushing her teeth", "lying down in a chair"); a dog "laying
@@ -489,6 +492,12 @@ _NO_SITTING = frozenset(
 # hold one person lying ("many people sleeping on two benches").
 _NO_BED = frozenset({"electronic", "kitchen", "food", "food_mass", "accessory", "appliance"})
 _SEATS = frozenset({"bench", "chair", "seat", "stool"})
+# What names a posture after "in a" (`_in_a_position`), and the kinds of thing one sits or
+# stands at to use, never lies at (`_preposition_unfit`).
+_POSITIONS = frozenset({"position", "positions", "pose", "poses", "stance", "crouch"})
+_USED_AT = frozenset({"furniture", "electronic", "appliance", "kitchen"})
+# Adverbs of speed (`_at_a_speed`).
+_SPEEDS = frozenset("slowly quickly fast rapidly swiftly leisurely briskly hurriedly".split())
 # Directions of a leaning body (`_leaning`).
 _LEANS = frozenset("over back forward forwards backward backwards out".split())
 # Prepositions of a path (`_along_a_path`).
@@ -552,6 +561,46 @@ def _along_a_path(p: Parse, i: int) -> bool:
     field", "lays across a bed"): it was written for a motion or a length, and a posture
     does not take it ("standing down a hill", "sits across a bed")."""
     return any(p.deps[j] == "prep" and p.lows[j] in _PATHS for j in p.children(i))
+
+
+def _in_a_position(p: Parse, i: int) -> bool:
+    """Whether the verb at i governs "in a … position" (or pose, stance): the phrase names the
+    posture ("crouched in a ready position", "sitting in a pouncing position"), which another
+    posture verb then contradicts ("sat in a ready position") or barely changes."""
+    return any(
+        p.deps[j] == "prep"
+        and p.lows[j] == "in"
+        and any(p.lows[k] in _POSITIONS for k in p.children(j) if p.deps[k] == "pobj")
+        for j in p.children(i)
+    )
+
+
+def _leaning_on(p: Parse, i: int, v) -> bool:
+    """Whether the verb at i is a lean on something ("leaning on a surfboard", "leaning on a
+    bunch of oranges"): the thing props one up, and another posture on it puts one atop it
+    ("sitting on a bunch of oranges and apples", "sitting on a surfboard … riding a wave")."""
+    on = ("on", "upon")
+    return v.forms[0] == "lean" and any(
+        p.deps[j] == "prep" and p.lows[j] in on for j in p.children(i)
+    )
+
+
+def _preposition_unfit(p: Parse, i: int, lex: Lexicon, base: str) -> bool:
+    """Whether a phrase the posture at i governs takes only the old posture: one stands (or
+    leans) over a thing ("sitting over a dinner table", "sitting over a sink" are no
+    scenes), and one sits or stands at a desk, a table or a computer, never lies there
+    ("laying at a desk"; "laying in a chair at a table" has its seat)."""
+    seated = any(p.deps[j] == "prep" and p.lows[j] in ("in", "on") for j in p.children(i))
+    for j in p.children(i):
+        if p.deps[j] != "prep" or p.lows[j] not in ("over", "at"):
+            continue
+        objs = [k for k in p.children(j) if p.deps[k] == "pobj"]
+        if p.lows[j] == "over" and objs and base not in ("stand", "lean"):
+            return True
+        if p.lows[j] == "at" and base in _RECLINE and not seated:
+            if any(supercategory_of(p, k, lex) in _USED_AT for k in objs):
+                return True
+    return False
 
 
 def _leaning(p: Parse, i: int) -> bool:
@@ -682,6 +731,13 @@ def _stranded(p: Parse, i: int) -> bool:
     )
 
 
+def _at_a_speed(p: Parse, i: int) -> bool:
+    """Whether an adverb of speed modifies the verb at i ("walks around slowly", "running
+    fast"): it was said of that motion, and no other verb keeps it ("stands around slowly",
+    "runs around slowly", "parked slowly")."""
+    return any(p.deps[j] == "advmod" and p.lows[j] in _SPEEDS for j in p.children(i))
+
+
 def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
     """Whether a sibling says `base` or a verb that `base` may not replace, a synonym or a
     verb that entails it: "cars parked" ↛ "cars traveling" where a sibling says they drive
@@ -691,7 +747,17 @@ def _said_by_siblings(base: str, ctx: RuleContext) -> bool:
     nouns = ctx.siblings.nouns
     if any(v.forms[0] == base for n in nouns for v, k in ctx.lex.verbs.get(n, ()) if k == 2):
         return True
-    return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in ctx.lex.verbs.get(s, ()))
+    return any(base in v.synonyms for s in ctx.siblings.verbs for v, _ in _spelled(s, ctx.lex))
+
+
+def _spelled(word: str, lex: Lexicon) -> tuple:
+    """The lexicon's verb entries of `word`, or of its American spelling: a sibling's
+    "travelling", "cancelled" says "traveling", "canceled" (a bus "traveling" where another
+    caption says it is travelling is no negative)."""
+    entries = lex.verbs.get(word)
+    if entries or not word.endswith(("lling", "lled")):
+        return tuple(entries or ())
+    return tuple(lex.verbs.get(word.replace("lling", "ling").replace("lled", "led"), ()))
 
 
 def _busy(p: Parse, i: int, states: frozenset = frozenset(), agent: int | None = None) -> bool:
