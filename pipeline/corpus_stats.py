@@ -297,21 +297,26 @@ class CorpusStats:
             log_sum += math.log((c + SMOOTHING * share) / (tot + SMOOTHING))
         return log_sum / len(features)
 
-    def _restricted(self, view: str, context: tuple, among: tuple[str, ...]) -> tuple[int, float]:
-        """(count of the context among `among`, their smoothed marginal total), cached."""
-        key = (view, context, among)
+    def memo(self, key: tuple, compute):
+        """`compute()`, cached under `key` for these statistics: a rule's derived counts are
+        asked for again for every candidate of every caption. Bounded: keys are unbounded
+        over a corpus."""
         hit = self._cache.get(key)
         if hit is None:
-            if len(self._cache) > 200_000:  # bounded: contexts are unbounded over a corpus
+            if len(self._cache) > 200_000:
                 self._cache.clear()
+            hit = self._cache[key] = compute()
+        return hit
+
+    def _restricted(self, view: str, context: tuple, among: tuple[str, ...]) -> tuple[int, float]:
+        """(count of the context among `among`, their smoothed marginal total), cached."""
+
+        def compute() -> tuple[int, float]:
             slot = self.index[view].get(context) or {}
             marg = self.marginals[view][0]
-            hit = (
-                sum(slot.get(w, 0) for w in among),
-                sum(marg.get(w, 0) + 0.5 for w in among),
-            )
-            self._cache[key] = hit
-        return hit
+            return sum(slot.get(w, 0) for w in among), sum(marg.get(w, 0) + 0.5 for w in among)
+
+        return self.memo((view, context, among), compute)
 
     def prior(self, view: str, candidate: str) -> float:
         """log share of `candidate` among a view's candidates: the score where no context

@@ -15,6 +15,7 @@ from ahnpl.pipeline.build import build
 from ahnpl.pipeline.cli import app
 from ahnpl.pipeline.corpus_stats import (
     STATS_NAME,
+    CorpusStats,
     bundled_stats,
     compute_stats,
     decode,
@@ -139,3 +140,19 @@ def test_recipe_can_name_bundled_or_a_file(tmp_path, coco_mini):
     )
     with pytest.raises(FileNotFoundError, match="x.json"):
         build(missing, progress=False)
+
+
+def test_memo_computes_each_key_once_and_keeps_keys_apart():
+    """A rule's derived counts are cached per key: asked again, the same answer without
+    recomputing; another key (another lexicon's id, say) gets its own."""
+    stats = CorpusStats(counts={}, meta={}, sha256="")
+    calls = []
+
+    def compute(v):
+        calls.append(v)
+        return v
+
+    assert stats.memo(("said_of", 1, "colour", "cat"), lambda: compute("a")) == "a"
+    assert stats.memo(("said_of", 1, "colour", "cat"), lambda: compute("b")) == "a"
+    assert stats.memo(("said_of", 2, "colour", "cat"), lambda: compute("c")) == "c"
+    assert calls == ["a", "c"]

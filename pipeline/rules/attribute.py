@@ -752,10 +752,17 @@ COLOUR_SUITS = 0.05
 
 def _said_of(ctx: RuleContext, kind: str, group: int, noun: str) -> tuple[int, int]:
     """(words of `kind` the corpus says of noun, those of them in `group`)."""
-    lex = ctx.lex
-    slot = ctx.stats.index["amod|n"].get((noun,)) or {}
-    said = {w: c for w, c in slot.items() if (a := lex.attributes.get(w)) and a.kind == kind}
-    return sum(said.values()), sum(c for w, c in said.items() if lex.attributes[w].group == group)
+
+    def by_group() -> tuple:
+        groups: dict = {}
+        for w, c in (ctx.stats.index["amod|n"].get((noun,)) or {}).items():
+            if (a := ctx.lex.attributes.get(w)) and a.kind == kind:
+                groups[a.group] = groups.get(a.group, 0) + c
+        # The entry holds the lexicon, so its id stays its own while the entry lives.
+        return ctx.lex, sum(groups.values()), groups
+
+    _, seen, groups = ctx.stats.memo(("said_of", id(ctx.lex), kind, noun), by_group)
+    return seen, groups.get(group, 0)
 
 
 def _suits(ctx: RuleContext, kind: str, r: str, noun: str, sc: str | None) -> bool:
