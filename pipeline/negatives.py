@@ -81,7 +81,7 @@ def roles_of(p: Parse, lex: Lexicon) -> Roles:
             roles.nouns.add(noun_key(p, i, lex))
         if tag == "NNS":
             roles.several.add(noun_key(p, i, lex))
-        count = lex.numbers.get(p.lows[i]) or (int(p.lows[i]) if p.lows[i].isdigit() else 0)
+        count = lex.numbers.get(p.lows[i]) or (int(p.lows[i]) if p.lows[i].isdecimal() else 0)
         if count and p.deps[i] == "nummod" and p.tags[p.heads[i]] in ("NN", "NNS"):
             h = p.heads[i]
             roles.counts.add((count, noun_key(p, h, lex)))

@@ -946,3 +946,11 @@ def test_making_a_food_becomes_another_thing_done_to_it():
         assert all(n is not None for n in negs), negs
         assert {n.replacement for n in negs} <= {"eating", "cutting", "serving", "slicing"}, negs
     assert over_seeds("verb", "A woman making a phone call on the street.") == [None] * 4
+
+
+def test_digits_int_cannot_read_are_no_count(gen):
+    """A superscript or other digit character that `int()` cannot read ("² apples", "in ²
+    rows") is no count: every type runs, rather than raising ValueError on the caption."""
+    groups = [["A man holding ² apples on a table.", "Two men holding apples.", "A man in ² rows"]]
+    rows = [row for rows in gen.generate_groups(groups) for row in rows]
+    assert len(rows) == 3

@@ -562,7 +562,7 @@ _TWO_WORDS |= {("opposite", "sides"), ("opposite", "side"), ("opposite", "ends")
 
 def _count_value(p: Parse, k: int, lex: Lexicon) -> int:
     low = p.lows[k]
-    return lex.numbers.get(low) or (int(low) if low.isdigit() and len(low) < 3 else 0)
+    return lex.numbers.get(low) or (int(low) if low.isdecimal() and len(low) < 3 else 0)
 
 
 _CHOICES = frozenset("choose chooses choosing decide decides deciding pick picking choice".split())

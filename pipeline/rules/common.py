@@ -104,7 +104,7 @@ def plural_phrase(p: Parse, s: int, last: int, default: bool) -> bool:
     before = p.lows[s - 1] if s > 0 else ""
     if before in ("a", "an", "one", "each", "every", "this", "that"):
         return False
-    if before in COUNT_WORDS or (before.isdigit() and int(before) >= 2):
+    if before in COUNT_WORDS or (before.isdecimal() and int(before) >= 2):
         return True
     return default
 

@@ -592,7 +592,7 @@ def _a_pair_apart(p: Parse, i: int, after: int, lex: Lexicon) -> bool:
     before = p.lows[:i]
     if not GATHERINGS.isdisjoint(before) or any(lex.numbers.get(w, 0) > 2 for w in before):
         return False
-    if any(w.isdigit() and int(w) > 2 for w in before):
+    if any(w.isdecimal() and int(w) > 2 for w in before):
         return False
     # "with an umbrella", "with one umbrella": one thing held by all of them
     return not (
