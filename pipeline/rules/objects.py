@@ -595,8 +595,8 @@ def _selected(stats, feats: list, old: str, new: str) -> bool:
         if view != "gov|g":
             continue
         slot = stats.index[view].get(context) or {}
-        seen = slot.get(old, 0)
-        if seen >= _SELECTS and 3 * seen >= sum(slot.values()) and not slot.get(new, 0):
+        seen, total = slot.get(old, 0), stats.totals[view].get(context, 0)
+        if seen >= _SELECTS and 3 * seen >= total and not slot.get(new, 0):
             return True
     return False
 
